@@ -1,0 +1,35 @@
+# `make tour` and `make test` each set everything up on a fresh machine.
+# The venv is created once; a stamp file records the installed pyproject so a
+# second run installs nothing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: tour test install lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+tour: $(STAMP)
+	$(VENV)/bin/lamina tour
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) benchmarks/fit_overhead.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
