@@ -1,1 +1,42 @@
+"""Lamina: the Keras way of building and training networks, on the PyTorch engine,
+plus the practitioner's workflow (baselines, diagnosis, sanity checks, reports).
+
+Example:
+    >>> import lamina
+    >>> model = lamina.Sequential([lamina.Input(shape=(4,)), lamina.layers.Dense(3)])
+"""
+
 __version__ = "0.1.0"
+
+from lamina import (  # noqa: E402
+    activations,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    regularizers,
+)
+from lamina.layers import Input  # noqa: E402
+from lamina.layers.layer import clear_session  # noqa: E402
+from lamina.models import Model, Sequential  # noqa: E402
+from lamina.runtime import get_device, set_device, set_seed  # noqa: E402
+from lamina.training import callbacks  # noqa: E402
+
+__all__ = [
+    "Input",
+    "Model",
+    "Sequential",
+    "activations",
+    "callbacks",
+    "clear_session",
+    "get_device",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "optimizers",
+    "regularizers",
+    "set_device",
+    "set_seed",
+]

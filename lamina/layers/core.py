@@ -1,0 +1,187 @@
+"""Core layers: `Dense`, `Activation`, `Embedding`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from lamina import activations, initializers, regularizers
+from lamina.layers.layer import Layer
+from lamina.utils import validation
+
+
+def _serialize(module: Any, obj: Any) -> Any:
+    return None if obj is None else module.serialize(obj)
+
+
+class Dense(Layer):
+    """Densely connected layer: `output = activation(inputs @ kernel + bias)`.
+
+    The kernel is stored in PyTorch's layout, `(units, input_dim)`, and the layer
+    calls `torch.nn.functional.linear`.
+
+    Args:
+        units: Dimensionality of the output space (positive integer).
+        activation: Activation name or callable. Defaults to `None` (linear).
+        use_bias: Whether to add a bias vector. Defaults to `True`.
+        kernel_initializer: Defaults to `"glorot_uniform"`.
+        bias_initializer: Defaults to `"zeros"`.
+        kernel_regularizer: Optional penalty on the kernel (e.g. `"l2"`, `L2(1e-4)`).
+        bias_regularizer: Optional penalty on the bias.
+        activity_regularizer: Optional penalty on the layer's output.
+
+    Input shape: `(batch, ..., input_dim)`. Output shape: `(batch, ..., units)`.
+
+    Example:
+        >>> import lamina
+        >>> layer = lamina.layers.Dense(4, activation="relu")
+        >>> layer(__import__("torch").ones(2, 3)).shape
+        torch.Size([2, 4])
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.units = validation.positive_int("Dense", "units", units)
+        self.activation = activations.get(activation)
+        self.use_bias = validation.boolean("Dense", "use_bias", use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._act = None if activation is None else self.activation
+
+    def build(self, input_shape: Any) -> None:
+        in_dim = input_shape[-1]
+        if in_dim is None:
+            raise ValueError(
+                f"Layer '{self.name}' (Dense) needs a known last dimension to build its kernel. "
+                f"Received input shape {input_shape}."
+            )
+        self.kernel = self.add_weight(
+            "kernel", (self.units, in_dim), self.kernel_initializer, self.kernel_regularizer
+        )
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+        else:
+            self.bias = None
+        self._expected_last_dim = in_dim
+
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        if not inputs.is_floating_point():
+            inputs = inputs.to(self.kernel.dtype)
+        out = F.linear(inputs, self.kernel, self.bias)
+        if self._act is not None:
+            out = self._act(out)
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(out) / out.shape[0])
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            activation=activations.serialize(self.activation),
+            use_bias=self.use_bias,
+            kernel_initializer=initializers.serialize(self.kernel_initializer),
+            bias_initializer=initializers.serialize(self.bias_initializer),
+            kernel_regularizer=_serialize(regularizers, self.kernel_regularizer),
+            bias_regularizer=_serialize(regularizers, self.bias_regularizer),
+            activity_regularizer=_serialize(regularizers, self.activity_regularizer),
+        )
+        return config
+
+
+class Activation(Layer):
+    """Applies an activation function to its input.
+
+    Args:
+        activation: Activation name (e.g. `"relu"`) or callable.
+
+    Input and output shape: the same, any.
+    """
+
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        return self.activation(inputs)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+class Embedding(Layer):
+    """Turns integer indices into dense vectors of fixed size.
+
+    Args:
+        input_dim: Size of the vocabulary (largest index + 1).
+        output_dim: Dimension of the dense embedding.
+        embeddings_initializer: Defaults to `"random_uniform"` (uniform in [-0.05, 0.05], as Keras).
+        embeddings_regularizer: Optional penalty on the embedding matrix.
+        mask_zero: Whether index 0 is padding to be masked by later layers.
+            Defaults to `False`.
+
+    Input shape: `(batch, sequence_length)` integers. Output shape:
+    `(batch, sequence_length, output_dim)`.
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        embeddings_initializer: Any = "random_uniform",
+        embeddings_regularizer: Any = None,
+        mask_zero: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.input_dim = validation.positive_int("Embedding", "input_dim", input_dim)
+        self.output_dim = validation.positive_int("Embedding", "output_dim", output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.mask_zero = validation.boolean("Embedding", "mask_zero", mask_zero)
+
+    def build(self, input_shape: Any) -> None:
+        self.embeddings = self.add_weight(
+            "embeddings",
+            (self.input_dim, self.output_dim),
+            self.embeddings_initializer,
+            self.embeddings_regularizer,
+        )
+
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        if inputs.is_floating_point():
+            inputs = inputs.long()
+        return F.embedding(inputs, self.embeddings)
+
+    def compute_mask(self, inputs: torch.Tensor) -> torch.Tensor | None:
+        """Boolean mask, True where the step is real data (index != 0)."""
+        return inputs != 0 if self.mask_zero else None
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            input_dim=self.input_dim,
+            output_dim=self.output_dim,
+            embeddings_initializer=initializers.serialize(self.embeddings_initializer),
+            embeddings_regularizer=_serialize(regularizers, self.embeddings_regularizer),
+            mask_zero=self.mask_zero,
+        )
+        return config

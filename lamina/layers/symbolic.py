@@ -1,0 +1,182 @@
+"""Symbolic tensors: what layers return when called on `lamina.Input(...)`.
+
+Calling a layer on a `SymbolicTensor` builds the layer for that shape, works out
+the output shape (so shape errors surface while the graph is written, before any
+data is seen) and records a `Node` that the functional `Model` later replays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+_DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "bool": torch.bool,
+    "uint8": torch.uint8,
+}
+
+
+def to_torch_dtype(dtype: Any) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype in _DTYPES:
+        return _DTYPES[dtype]
+    raise ValueError(
+        f"Unknown dtype: {dtype!r}. Valid names are: {', '.join(_DTYPES)}. Received: dtype={dtype!r}."
+    )
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    for k, v in _DTYPES.items():
+        if v == dtype:
+            return k
+    return str(dtype).replace("torch.", "")
+
+
+class Node:
+    """One call of a layer in a functional graph: the layer, its symbolic inputs,
+    the keyword arguments of the call and the symbolic outputs."""
+
+    def __init__(self, layer: Any, inputs: Any, kwargs: dict[str, Any]) -> None:
+        self.layer = layer
+        self.inputs = inputs
+        self.kwargs = kwargs
+        self.outputs: Any = None
+
+    @property
+    def parents(self) -> list[SymbolicTensor]:
+        from lamina.utils.tree import flatten
+
+        return [t for t in flatten(self.inputs) if isinstance(t, SymbolicTensor)]
+
+
+class SymbolicTensor:
+    """A placeholder with a shape (batch axis None) and a dtype, and the node that made it."""
+
+    def __init__(
+        self, shape: tuple[int | None, ...], dtype: torch.dtype, node: Node | None, index: int = 0,
+        name: str | None = None,
+    ) -> None:
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.node = node
+        self.index = index
+        self.name = name
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        src = self.node.layer.name if self.node is not None else "?"
+        return f"<SymbolicTensor shape={self.shape} dtype={dtype_name(self.dtype)} from '{src}'>"
+
+    def __len__(self) -> int:
+        raise TypeError(
+            "A symbolic tensor has no length: it stands for data that arrives later. "
+            f"Its shape is {self.shape}."
+        )
+
+
+def _dummy(shape: tuple[int | None, ...], dtype: torch.dtype, fill: int) -> torch.Tensor:
+    concrete = [2 if i == 0 and d is None else (fill if d is None else d) for i, d in enumerate(shape)]
+    return torch.zeros(concrete, dtype=dtype)
+
+
+def _map(fn: Any, struct: Any) -> Any:
+    if isinstance(struct, dict):
+        return {k: _map(fn, v) for k, v in struct.items()}
+    if isinstance(struct, (list, tuple)):
+        return type(struct)(_map(fn, v) for v in struct)
+    return fn(struct)
+
+
+def _has_free_axis(struct: Any) -> bool:
+    found = []
+    _map(lambda t: found.append(isinstance(t, SymbolicTensor) and None in t.shape[1:]), struct)
+    return any(found)
+
+
+def _run(layer: Any, inputs: Any, kwargs: dict[str, Any], fill: int) -> Any:
+    dummies = _map(lambda t: _dummy(t.shape, t.dtype, fill) if isinstance(t, SymbolicTensor) else t, inputs)
+    was_training = layer.training
+    layer.eval()
+    try:
+        with torch.no_grad():
+            return torch.nn.Module.__call__(layer, dummies, **kwargs)
+    finally:
+        layer.train(was_training)
+
+
+def _shapes(out: Any, other: Any | None) -> Any:
+    if isinstance(out, dict):
+        return {k: _shapes(v, None if other is None else other[k]) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return [_shapes(v, None if other is None else other[i]) for i, v in enumerate(out)]
+    shape: list[int | None] = [None, *out.shape[1:]]
+    if other is not None:
+        for i in range(1, len(shape)):
+            if i < other.ndim and other.shape[i] != shape[i]:
+                shape[i] = None
+    return (tuple(shape), out.dtype)
+
+
+def _is_shape(s: Any) -> bool:
+    return isinstance(s, (tuple, list)) and all(d is None or isinstance(d, int) for d in s)
+
+
+def _to_symbolic(shape: Any, dtype: torch.dtype) -> Any:
+    if _is_shape(shape):
+        return SymbolicTensor(tuple(shape), dtype, None)
+    if isinstance(shape, dict):
+        return {k: _to_symbolic(v, dtype) for k, v in shape.items()}
+    return [_to_symbolic(v, dtype) for v in shape]
+
+
+def _strip_dtypes(struct: Any) -> Any:
+    if isinstance(struct, tuple) and len(struct) == 2 and isinstance(struct[1], torch.dtype):
+        return struct[0]
+    if isinstance(struct, dict):
+        return {k: _strip_dtypes(v) for k, v in struct.items()}
+    return [_strip_dtypes(v) for v in struct]
+
+
+def infer_output_shape(layer: Any, input_shape: Any, dtype: torch.dtype = torch.float32) -> Any:
+    """Output shape of ``layer`` for ``input_shape`` found by a tiny zero-batch run."""
+    sym = _to_symbolic(input_shape, dtype)
+    out = _run(layer, sym, {}, 3)
+    other = _run(layer, sym, {}, 4) if _has_free_axis(sym) else None
+    return _strip_dtypes(_shapes(out, other))
+
+
+def call_symbolic(layer: Any, inputs: Any, **kwargs: Any) -> Any:
+    """Calls ``layer`` on symbolic inputs: builds it, infers output shapes, records a node."""
+    node = Node(layer, inputs, kwargs)
+    if hasattr(layer, "compute_output_spec"):
+        specs = layer.compute_output_spec(inputs, **kwargs)
+    else:
+        out = _run(layer, inputs, kwargs, 3)
+        other = _run(layer, inputs, kwargs, 4) if _has_free_axis(inputs) else None
+        specs = _shapes(out, other)
+    counter = [0]
+
+    def make(spec: Any) -> Any:
+        if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], torch.dtype):
+            t = SymbolicTensor(spec[0], spec[1], node, counter[0])
+            counter[0] += 1
+            return t
+        if isinstance(spec, dict):
+            return {k: make(v) for k, v in spec.items()}
+        return [make(v) for v in spec]
+
+    node.outputs = make(specs)
+    return node.outputs

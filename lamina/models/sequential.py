@@ -1,0 +1,137 @@
+"""`Sequential`: a plain stack of layers, each with one input and one output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from lamina.layers.input_layer import InputLayer
+from lamina.layers.layer import Layer
+from lamina.layers.symbolic import SymbolicTensor
+from lamina.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Args:
+        layers: Optional list of layers (an `Input(shape=...)` may come first).
+        name: Optional model name.
+
+    With an input shape (an `Input`, or `input_shape=` on the first layer) the
+    model is built at once, so `summary()` and `count_params()` work before
+    `fit`; otherwise it is built on the first batch it sees.
+
+    Example:
+        >>> import lamina
+        >>> model = lamina.Sequential([
+        ...     lamina.Input(shape=(64,)),
+        ...     lamina.layers.Dense(32, activation="relu"),
+        ...     lamina.layers.Dense(10, activation="softmax"),
+        ... ])
+        >>> model.count_params()
+        2410
+    """
+
+    def __init__(self, layers: list[Any] | None = None, name: str | None = None, trainable: bool = True, **kwargs: Any) -> None:
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._stack: list[nn.Module] = []
+        self._lamina: list[bool] = []
+        self._input_layer: InputLayer | None = None
+        if layers is not None and not isinstance(layers, (list, tuple)):
+            raise TypeError(
+                f"`Sequential` expects `layers` to be a list of layers. Received: {type(layers).__name__}."
+            )
+        for layer in layers or []:
+            self.add(layer, _build=False)
+        self._maybe_build()
+
+    @property
+    def layers(self) -> list[nn.Module]:
+        """The layers of the stack, in order (without the input layer)."""
+        return list(self._stack)
+
+    def add(self, layer: Any, _build: bool = True) -> None:
+        """Appends a layer (or an `Input`) to the stack."""
+        if isinstance(layer, SymbolicTensor):
+            if layer.node is None or not isinstance(layer.node.layer, InputLayer):
+                raise TypeError(
+                    "`Sequential.add` accepts an `Input(...)` or a layer. Received a symbolic "
+                    "tensor that is the output of another layer; use the functional API instead."
+                )
+            layer = layer.node.layer
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_layer is not None:
+                raise ValueError(
+                    "An `Input` can only be the first entry of a `Sequential` model. Received it "
+                    f"after {len(self._stack)} layer(s)."
+                )
+            self._input_layer = layer
+            return
+        if not isinstance(layer, nn.Module):
+            raise TypeError(
+                "`Sequential` accepts only layers (Lamina layers or torch.nn.Module instances). "
+                f"Received: {layer!r} of type {type(layer).__name__}."
+            )
+        name = layer.name if isinstance(layer, Layer) else f"{type(layer).__name__.lower()}_{len(self._stack)}"
+        if name in self._modules:
+            raise ValueError(
+                f"All layers in a Sequential model must have unique names. The name {name!r} is "
+                "already used. Give the layer another `name=`."
+            )
+        if hasattr(Model, name):
+            raise ValueError(
+                f"The layer name {name!r} clashes with an attribute of `Model`. Choose another `name=`."
+            )
+        self.add_module(name, layer)
+        self._stack.append(layer)
+        self._lamina = [isinstance(m, Layer) for m in self._stack]
+        self.built = False
+        self._weight_penalties = None
+        if _build:
+            self._maybe_build()
+
+    def pop(self) -> nn.Module:
+        """Removes and returns the last layer."""
+        if not self._stack:
+            raise ValueError("`pop` was called on a Sequential model that has no layers.")
+        layer = self._stack.pop()
+        for key, module in list(self._modules.items()):
+            if module is layer:
+                del self._modules[key]
+        self._lamina = [isinstance(m, Layer) for m in self._stack]
+        return layer
+
+    def _declared_input(self) -> tuple[tuple[int | None, ...], torch.dtype] | None:
+        if self._input_layer is not None:
+            return (None, *self._input_layer.shape), self._input_layer.dtype
+        if self._stack and isinstance(self._stack[0], Layer) and self._stack[0]._input_shape_arg is not None:
+            return (None, *self._stack[0]._input_shape_arg), torch.float32
+        return None
+
+    def _input_dtype(self) -> torch.dtype:
+        declared = self._declared_input()
+        return declared[1] if declared else torch.float32
+
+    def _maybe_build(self) -> None:
+        declared = self._declared_input()
+        if declared is not None and self._stack:
+            self.build(declared[0])
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        x = inputs
+        if training is None:
+            for layer in self._stack:
+                x = layer(x)
+        else:
+            for layer, is_lamina in zip(self._stack, self._lamina):
+                x = layer(x, training=training) if is_lamina else layer(x)
+        return x
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self._input_layer is not None:
+            config["input"] = self._input_layer.get_config()
+        return config

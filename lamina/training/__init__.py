@@ -1,0 +1,1 @@
+"""The fit / evaluate / predict loops, data adapters, callbacks and progress display."""

@@ -1,0 +1,134 @@
+"""`ProgbarLogger`: the progress display of fit / evaluate / predict, drawn with rich.
+
+* verbose=1 on a terminal: a live bar inside each epoch (refreshed at most ten
+  times a second, the only moments it reads values from the device), then one
+  line per epoch.
+* verbose=2, or verbose=1 when the output is not a terminal (CI logs): one
+  plain line per epoch.
+* verbose=0: nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lamina.training.callbacks.base import Callback
+
+_REFRESH_S = 0.1
+
+
+def format_logs(logs: Any) -> str:
+    parts = []
+    for k, v in dict(logs).items():
+        if isinstance(v, float):
+            parts.append(f"{k}: {v:.4g}" if abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3) else f"{k}: {v:.4f}")
+        else:
+            parts.append(f"{k}: {v}")
+    return " - ".join(parts)
+
+
+class ProgbarLogger(Callback):
+    """Shows training progress. Added by `fit` / `evaluate` / `predict` when verbose > 0."""
+
+    def __init__(self, verbose: int = 1, console: Console | None = None) -> None:
+        super().__init__()
+        self.verbose = verbose
+        self.console = console or Console(highlight=False)
+        self.live = verbose == 1 and self.console.is_terminal
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._last = 0.0
+        self._t0 = 0.0
+        self._epochs = 1
+        if not self.live:
+            # Without a live bar the batch hooks are not called at all (no per-step cost).
+            self.skip_batch_hooks = True
+
+    # -------------------------------------------------------------- live bar helpers
+    def _start_bar(self, description: str, total: int | None) -> None:
+        if not self.live:
+            return
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[metrics]}"),
+            console=self.console,
+            transient=True,
+            auto_refresh=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(description, total=total, metrics="")
+        self._last = time.perf_counter()
+
+    def _advance(self, step: int, logs: Any) -> None:
+        if self._progress is None:
+            return
+        now = time.perf_counter()
+        if now - self._last >= _REFRESH_S:
+            self._last = now
+            self._progress.update(self._task, completed=step + 1, metrics=format_logs(logs) if logs else "")
+            self._progress.refresh()
+
+    def _stop_bar(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    # -------------------------------------------------------------- fit
+    def on_train_begin(self, logs: Any = None) -> None:
+        self._epochs = self.params.get("epochs", 1)
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self._t0 = time.perf_counter()
+        self._epoch = epoch
+        self._start_bar(f"Epoch {epoch + 1}/{self._epochs}", self.params.get("steps"))
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        self._advance(batch, logs)
+
+    def on_test_batch_end(self, batch: int, logs: Any = None) -> None:
+        if self.params.get("phase") == "evaluate":
+            self._advance(batch, logs)
+
+    def on_predict_batch_end(self, batch: int, logs: Any = None) -> None:
+        self._advance(batch, None)
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self._stop_bar()
+        took = time.perf_counter() - self._t0
+        steps = self.params.get("steps")
+        steps_s = f"{steps}/{steps} - " if steps else ""
+        self.console.print(
+            f"Epoch {epoch + 1}/{self._epochs} - {steps_s}{took:.1f}s - {format_logs(logs or {})}",
+            soft_wrap=True,
+        )
+
+    def on_train_end(self, logs: Any = None) -> None:
+        self._stop_bar()
+
+    # -------------------------------------------------------------- evaluate / predict
+    def on_test_begin(self, logs: Any = None) -> None:
+        if self.params.get("phase") == "evaluate":
+            self._t0 = time.perf_counter()
+            self._start_bar("Evaluate", self.params.get("steps"))
+
+    def on_test_end(self, logs: Any = None) -> None:
+        if self.params.get("phase") == "evaluate":
+            self._stop_bar()
+            took = time.perf_counter() - self._t0
+            self.console.print(f"Evaluate - {took:.1f}s - {format_logs(logs or {})}", soft_wrap=True)
+
+    def on_predict_begin(self, logs: Any = None) -> None:
+        self._t0 = time.perf_counter()
+        self._start_bar("Predict", self.params.get("steps"))
+
+    def on_predict_end(self, logs: Any = None) -> None:
+        self._stop_bar()
+        if self.verbose:
+            self.console.print(f"Predict - {time.perf_counter() - self._t0:.1f}s", soft_wrap=True)

@@ -1,0 +1,343 @@
+"""Turns what the user passes to fit / evaluate / predict into batches on the device.
+
+Two paths:
+
+* In-memory arrays (NumPy, torch tensors, pandas, lists, or dicts/lists of
+  them) take the fast path: converted and moved to the device once, checked
+  once (same length, finite values), then batches are taken by index.
+* A `torch.utils.data.Dataset`, a `DataLoader` or any re-iterable of batches
+  `(x, y)` / `(x, y, sample_weight)` is iterated, each batch moved to the device.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from lamina.utils.tree import first_leaf, flatten, map_structure
+
+Batch = tuple[Any, Any, Any]
+
+
+def _is_array_like(a: Any) -> bool:
+    return isinstance(a, (np.ndarray, torch.Tensor)) or hasattr(a, "to_numpy")
+
+
+def is_array_data(x: Any) -> bool:
+    """True for arrays, or dicts/lists/tuples whose leaves are arrays."""
+    if x is None:
+        return False
+    if _is_array_like(x):
+        return True
+    if isinstance(x, dict):
+        return bool(x) and all(_is_array_like(v) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        if not x:
+            return False
+        if all(_is_array_like(v) for v in x):
+            return True
+        # A plain list of numbers (or nested lists of numbers) is one array.
+        return not isinstance(x[0], (tuple, dict)) and not _is_array_like(x[0])
+    return False
+
+
+def to_tensor(a: Any, what: str) -> torch.Tensor:
+    """Converts one array-like to a torch tensor: floats to float32, integers to int64."""
+    if isinstance(a, torch.Tensor):
+        t = a
+    else:
+        if hasattr(a, "to_numpy"):
+            a = a.to_numpy()
+        arr = np.asarray(a)
+        if arr.dtype == object or arr.dtype.kind in "USO":
+            raise TypeError(
+                f"`{what}` must hold numbers; received an array of dtype {arr.dtype}. "
+                "Encode text or categories first (e.g. with `lamina.layers.TextVectorization` "
+                "or `StringLookup`), or pass a numeric array."
+            )
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    if t.dtype == torch.float64 or t.dtype == torch.float16 or t.dtype == torch.bool:
+        t = t.float()
+    elif t.dtype in (torch.int32, torch.int16, torch.int8, torch.uint8):
+        t = t.long()
+    return t
+
+
+def _structure_to_tensors(x: Any, what: str) -> Any:
+    if _is_array_like(x):
+        return to_tensor(x, what)
+    if isinstance(x, dict):
+        return {k: to_tensor(v, f"{what}['{k}']") for k, v in x.items()}
+    if isinstance(x, (list, tuple)) and all(_is_array_like(v) for v in x):
+        return [to_tensor(v, f"{what}[{i}]") for i, v in enumerate(x)]
+    return to_tensor(x, what)
+
+
+def _check_finite(t: torch.Tensor, what: str) -> None:
+    if not t.is_floating_point():
+        return
+    bad = ~torch.isfinite(t)
+    count = int(bad.sum())
+    if count:
+        first = tuple(int(i) for i in torch.nonzero(bad)[0].tolist())
+        where = first[0] if len(first) == 1 else first
+        raise ValueError(
+            f"`{what}` contains {count} NaN or infinite value(s); the first is at index {where}. "
+            "Clean or impute the data before training (for example with "
+            "sklearn.impute.SimpleImputer), or drop those rows."
+        )
+
+
+def _leaves_named(struct: Any, what: str) -> list[tuple[str, torch.Tensor]]:
+    if isinstance(struct, dict):
+        return [(f"{what}['{k}']", v) for k, v in struct.items()]
+    if isinstance(struct, list):
+        return [(f"{what}[{i}]", v) for i, v in enumerate(struct)]
+    return [(what, struct)]
+
+
+class ArrayAdapter:
+    """In-memory data on the device; batches are taken by index, without host sync."""
+
+    def __init__(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        *,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        device: torch.device,
+        check_finite: bool = True,
+    ) -> None:
+        self.x = _structure_to_tensors(x, "x")
+        self.y = None if y is None else _structure_to_tensors(y, "y")
+        self.sample_weight = None if sample_weight is None else to_tensor(sample_weight, "sample_weight").float()
+        named = _leaves_named(self.x, "x")
+        if self.y is not None:
+            named += _leaves_named(self.y, "y")
+        if self.sample_weight is not None:
+            named.append(("sample_weight", self.sample_weight))
+        sizes = {name: int(t.shape[0]) if t.ndim else 0 for name, t in named}
+        if len(set(sizes.values())) > 1:
+            listed = ", ".join(f"{name} has {n} samples" for name, n in sizes.items())
+            raise ValueError(
+                f"Data cardinality is ambiguous: {listed}. Make sure all arrays contain the "
+                "same number of samples."
+            )
+        self.num_samples = next(iter(sizes.values()))
+        if self.num_samples == 0:
+            raise ValueError("The data is empty: `x` has 0 samples. Pass at least one sample.")
+        if check_finite:
+            for name, t in named:
+                _check_finite(t, name)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.device = device
+        to_dev = lambda t: t.to(device, non_blocking=True)  # noqa: E731
+        self.x = map_structure(to_dev, self.x)
+        self.y = None if self.y is None else map_structure(to_dev, self.y)
+        if self.sample_weight is not None:
+            self.sample_weight = to_dev(self.sample_weight)
+
+    @property
+    def steps(self) -> int:
+        return math.ceil(self.num_samples / self.batch_size)
+
+    def apply_class_weight(self, class_weight: dict[int, float]) -> None:
+        """Folds a `{class: weight}` dict into per-sample weights, once."""
+        if self.y is None or not isinstance(self.y, torch.Tensor):
+            raise ValueError(
+                "`class_weight` needs a single label array `y`. For multi-output models "
+                "pass `sample_weight` instead."
+            )
+        y = self.y
+        if y.ndim == 2 and y.shape[1] > 1:
+            labels = y.argmax(dim=1)
+        else:
+            labels = y.reshape(-1)
+            labels = labels.round().long() if labels.is_floating_point() else labels.long()
+        n_classes = int(labels.max()) + 1
+        table = torch.ones(max(n_classes, max(class_weight) + 1), device=y.device)
+        for k, w in class_weight.items():
+            if not isinstance(k, (int, np.integer)) or k < 0 or w < 0:
+                raise ValueError(
+                    "`class_weight` must map class indices (integers >= 0) to weights >= 0. "
+                    f"Received: class_weight={class_weight!r}."
+                )
+            table[int(k)] = float(w)
+        weights = table[labels]
+        self.sample_weight = weights if self.sample_weight is None else self.sample_weight * weights
+
+    def split(self, fraction: float) -> ArrayAdapter:
+        """Splits off the last ``fraction`` of the samples (before shuffling), as Keras's
+        `validation_split` does, and returns it as a new adapter."""
+        n_val = int(math.floor(self.num_samples * fraction))
+        n_train = self.num_samples - n_val
+        if n_val == 0 or n_train == 0:
+            raise ValueError(
+                f"`validation_split={fraction}` leaves {n_train} training and {n_val} validation "
+                f"samples out of {self.num_samples}. Use a split that keeps both non-empty."
+            )
+        head = lambda t: t[:n_train]  # noqa: E731
+        tail = lambda t: t[n_train:]  # noqa: E731
+        val = ArrayAdapter.__new__(ArrayAdapter)
+        val.x = map_structure(tail, self.x)
+        val.y = None if self.y is None else map_structure(tail, self.y)
+        val.sample_weight = None if self.sample_weight is None else tail(self.sample_weight)
+        val.num_samples, val.batch_size, val.shuffle, val.device = n_val, self.batch_size, False, self.device
+        self.x = map_structure(head, self.x)
+        self.y = None if self.y is None else map_structure(head, self.y)
+        if self.sample_weight is not None:
+            self.sample_weight = head(self.sample_weight)
+        self.num_samples = n_train
+        return val
+
+    def first_batch(self) -> Batch:
+        return next(iter(self))
+
+    def __iter__(self) -> Iterator[Batch]:
+        n, bs = self.num_samples, self.batch_size
+        x, y, sw = self.x, self.y, self.sample_weight
+        single_x = isinstance(x, torch.Tensor)
+        if self.shuffle:
+            perm = torch.randperm(n, device=self.device)
+            for start in range(0, n, bs):
+                idx = perm[start : start + bs]
+                xb = x[idx] if single_x else map_structure(lambda t, i=idx: t[i], x)
+                yb = None if y is None else (y[idx] if isinstance(y, torch.Tensor) else map_structure(lambda t, i=idx: t[i], y))
+                yield xb, yb, None if sw is None else sw[idx]
+        else:
+            for start in range(0, n, bs):
+                sl = slice(start, start + bs)
+                xb = x[sl] if single_x else map_structure(lambda t, s=sl: t[s], x)
+                yb = None if y is None else map_structure(lambda t, s=sl: t[s], y)
+                yield xb, yb, None if sw is None else sw[sl]
+
+    def batch_size_of(self, batch: Batch) -> int:
+        return int(first_leaf(batch[0]).shape[0])
+
+
+class IterableAdapter:
+    """A Dataset, DataLoader or re-iterable of batches, moved to the device batch by batch."""
+
+    def __init__(self, data: Any, *, batch_size: int = 32, shuffle: bool = False, device: torch.device) -> None:
+        from torch.utils.data import DataLoader, Dataset, IterableDataset
+
+        if isinstance(data, Dataset):
+            shuffle = shuffle and not isinstance(data, IterableDataset)
+            data = DataLoader(data, batch_size=batch_size, shuffle=shuffle)
+        self._one_shot = iter(data) is data
+        self.data = data
+        self.device = device
+        self.batch_size = batch_size
+        self._used = False
+        try:
+            self._steps: int | None = len(data)
+        except TypeError:
+            self._steps = None
+
+    @property
+    def steps(self) -> int | None:
+        return self._steps
+
+    def _to_device(self, item: Any, what: str) -> Any:
+        def move(a: Any) -> Any:
+            t = a if isinstance(a, torch.Tensor) else to_tensor(a, what)
+            if t.dtype == torch.float64:
+                t = t.float()
+            return t.to(self.device, non_blocking=True)
+
+        return map_structure(move, item)
+
+    def _unpack(self, batch: Any) -> Batch:
+        # Batches are `(x, y)` or `(x, y, sample_weight)`; anything else is `x` alone.
+        w = None
+        if isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
+            x, y = batch[0], batch[1]
+            w = batch[2] if len(batch) == 3 else None
+        elif isinstance(batch, (tuple, list)) and len(batch) == 1:
+            x, y = batch[0], None
+        else:
+            x, y = batch, None
+        return (
+            self._to_device(x, "x"),
+            None if y is None else self._to_device(y, "y"),
+            None if w is None else self._to_device(w, "sample_weight").float(),
+        )
+
+    def __iter__(self) -> Iterator[Batch]:
+        if self._one_shot and self._used:
+            raise ValueError(
+                "The data passed is a one-shot iterator (e.g. a generator) and was already "
+                "consumed. Pass a re-iterable object instead: a list of batches, a "
+                "`torch.utils.data.DataLoader`, or a `Dataset`."
+            )
+        self._used = True
+        for batch in self.data:
+            yield self._unpack(batch)
+
+    def first_batch(self) -> Batch:
+        if self._one_shot:
+            raise ValueError(
+                "Cannot build the model from a one-shot iterator without consuming it. Build the "
+                "model first (`lamina.Input(shape=...)` or `model.build(input_shape)`), or pass "
+                "a DataLoader."
+            )
+        return next(iter(self))
+
+    def batch_size_of(self, batch: Batch) -> int:
+        return int(first_leaf(batch[0]).shape[0])
+
+
+def adapt(
+    x: Any,
+    y: Any = None,
+    sample_weight: Any = None,
+    *,
+    batch_size: int | None,
+    shuffle: bool,
+    device: torch.device,
+    role: str,
+) -> ArrayAdapter | IterableAdapter:
+    """Chooses the adapter for ``x`` and checks the arguments that go with it."""
+    if batch_size is None:
+        batch_size = 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(f"`{role}` expects `batch_size` to be a positive integer. Received: batch_size={batch_size!r}.")
+    if x is None:
+        raise ValueError(f"`{role}` needs input data: pass `x`. Received: x=None.")
+    if is_array_data(x):
+        if y is not None and not is_array_data(y):
+            raise ValueError(
+                f"`{role}` received arrays for `x` but {type(y).__name__} for `y`. Pass `y` as an "
+                "array (or a dict/list of arrays for several outputs)."
+            )
+        return ArrayAdapter(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, device=device)
+    if y is not None:
+        raise ValueError(
+            f"`{role}` received a {type(x).__name__} for `x` and also `y`. When `x` is a dataset, "
+            "data loader or iterable, it must yield `(x, y)` or `(x, y, sample_weight)` batches "
+            "and `y` must not be passed."
+        )
+    if sample_weight is not None:
+        raise ValueError(
+            f"`{role}`: `sample_weight` cannot be combined with a dataset or iterable; yield "
+            "`(x, y, sample_weight)` batches instead."
+        )
+    try:
+        iter(x)
+    except TypeError:
+        raise TypeError(
+            f"`{role}` cannot use x of type {type(x).__name__}. Pass NumPy arrays, torch tensors, "
+            "pandas objects, a dict/list of those, a torch Dataset or DataLoader, or an iterable "
+            "of (x, y) batches."
+        ) from None
+    return IterableAdapter(x, batch_size=batch_size, shuffle=shuffle, device=device)
+
+
+__all__ = ["ArrayAdapter", "IterableAdapter", "adapt", "flatten", "is_array_data", "to_tensor"]
