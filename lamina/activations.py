@@ -1,0 +1,303 @@
+"""Activation functions, with Keras names, computed by PyTorch.
+
+Each function takes a ``torch.Tensor`` and returns one of the same shape.
+Layers resolve ``activation="relu"`` through ``get()``.
+
+Example:
+
+>>> import torch
+>>> from lamina import activations
+>>> activations.get("relu")(torch.tensor([-1.0, 2.0]))
+tensor([0., 2.])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from lamina.utils import validation
+
+__all__ = [
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "gelu",
+    "elu",
+    "selu",
+    "leaky_relu",
+    "silu",
+    "swish",
+    "softplus",
+    "softsign",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "exponential",
+    "relu6",
+    "mish",
+    "linear",
+    "get",
+    "serialize",
+]
+
+
+def relu(
+    x: torch.Tensor,
+    negative_slope: float = 0.0,
+    max_value: float | None = None,
+    threshold: float = 0.0,
+) -> torch.Tensor:
+    """Rectified linear unit: ``max(x, 0)``.
+
+    With the Keras options: ``max_value`` if ``x >= max_value``, ``x`` if
+    ``threshold <= x < max_value``, else ``negative_slope * (x - threshold)``.
+
+    Args:
+        x: Input tensor.
+        negative_slope: Slope below the threshold. Defaults to `0.0`.
+        max_value: Saturation value, or None for none. Defaults to `None`.
+        threshold: Value below which the output is damped. Defaults to `0.0`.
+    """
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return torch.relu(x)
+    out = torch.where(x >= threshold, x, negative_slope * (x - threshold))
+    if max_value is not None:
+        out = torch.clamp(out, max=max_value)
+    return out
+
+
+def sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Logistic sigmoid: ``1 / (1 + exp(-x))``.
+
+    Args:
+        x: Input tensor.
+    """
+    return torch.sigmoid(x)
+
+
+def tanh(x: torch.Tensor) -> torch.Tensor:
+    """Hyperbolic tangent.
+
+    Args:
+        x: Input tensor.
+    """
+    return torch.tanh(x)
+
+
+def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Softmax: ``exp(x) / sum(exp(x), axis)``.
+
+    Args:
+        x: Input tensor.
+        axis: The axis to normalize over. Defaults to `-1`.
+    """
+    return torch.softmax(x, dim=axis)
+
+
+def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Logarithm of the softmax, computed stably.
+
+    Args:
+        x: Input tensor.
+        axis: The axis to normalize over. Defaults to `-1`.
+    """
+    return torch.log_softmax(x, dim=axis)
+
+
+def gelu(x: torch.Tensor, approximate: bool = False) -> torch.Tensor:
+    """Gaussian error linear unit: ``x * Phi(x)``.
+
+    Args:
+        x: Input tensor.
+        approximate: Use the tanh approximation. Defaults to `False`.
+    """
+    return F.gelu(x, approximate="tanh" if approximate else "none")
+
+
+def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """Exponential linear unit: ``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``.
+
+    Args:
+        x: Input tensor.
+        alpha: Scale of the negative part. Defaults to `1.0`.
+    """
+    return F.elu(x, alpha=alpha)
+
+
+def selu(x: torch.Tensor) -> torch.Tensor:
+    """Scaled exponential linear unit (Klambauer et al., 2017).
+
+    Args:
+        x: Input tensor.
+    """
+    return F.selu(x)
+
+
+def leaky_relu(x: torch.Tensor, negative_slope: float = 0.2) -> torch.Tensor:
+    """Leaky ReLU: ``x`` if ``x >= 0`` else ``negative_slope * x``.
+
+    Args:
+        x: Input tensor.
+        negative_slope: Slope of the negative part. Defaults to `0.2` (as Keras).
+    """
+    return F.leaky_relu(x, negative_slope=negative_slope)
+
+
+def silu(x: torch.Tensor) -> torch.Tensor:
+    """Sigmoid linear unit, also called swish: ``x * sigmoid(x)``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.silu(x)
+
+
+swish = silu
+
+
+def softplus(x: torch.Tensor) -> torch.Tensor:
+    """Softplus: ``log(exp(x) + 1)``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.softplus(x)
+
+
+def softsign(x: torch.Tensor) -> torch.Tensor:
+    """Softsign: ``x / (abs(x) + 1)``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.softsign(x)
+
+
+def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear sigmoid: ``relu6(x + 3) / 6``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.hardsigmoid(x)
+
+
+def hard_silu(x: torch.Tensor) -> torch.Tensor:
+    """Hard SiLU, also called hard swish: ``x * relu6(x + 3) / 6``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.hardswish(x)
+
+
+hard_swish = hard_silu
+
+
+def exponential(x: torch.Tensor) -> torch.Tensor:
+    """Exponential: ``exp(x)``.
+
+    Args:
+        x: Input tensor.
+    """
+    return torch.exp(x)
+
+
+def relu6(x: torch.Tensor) -> torch.Tensor:
+    """ReLU capped at 6: ``min(max(x, 0), 6)``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.relu6(x)
+
+
+def mish(x: torch.Tensor) -> torch.Tensor:
+    """Mish: ``x * tanh(softplus(x))``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.mish(x)
+
+
+def linear(x: torch.Tensor) -> torch.Tensor:
+    """Identity: returns ``x`` unchanged.
+
+    Args:
+        x: Input tensor.
+    """
+    return x
+
+
+_ACTIVATIONS: dict[str, Callable[..., torch.Tensor]] = {
+    "relu": relu,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "gelu": gelu,
+    "elu": elu,
+    "selu": selu,
+    "leaky_relu": leaky_relu,
+    "silu": silu,
+    "swish": swish,
+    "softplus": softplus,
+    "softsign": softsign,
+    "hard_sigmoid": hard_sigmoid,
+    "hard_silu": hard_silu,
+    "hard_swish": hard_swish,
+    "exponential": exponential,
+    "relu6": relu6,
+    "mish": mish,
+    "linear": linear,
+}
+
+# Canonical name of each function; aliases (swish, hard_swish) map to the first name.
+_NAMES: dict[Callable[..., torch.Tensor], str] = {}
+for _name, _fn in _ACTIVATIONS.items():
+    _NAMES.setdefault(_fn, _name)
+
+
+def get(identifier: str | Callable | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Resolves an activation identifier to a function.
+
+    Args:
+        identifier: None (gives ``linear``), a name such as ``"relu"``
+            (case-insensitive), or a callable (a function or a
+            ``torch.nn.Module`` instance), returned as is.
+    """
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        return validation.lookup("activation", identifier, _ACTIVATIONS)
+    if callable(identifier):
+        return identifier
+    raise ValueError(
+        "Expected an activation to be a name (such as 'relu'), a callable, or None. "
+        f"Received: activation={identifier!r}."
+    )
+
+
+def serialize(activation: str | Callable) -> str:
+    """Returns the name of a built-in activation, for saving.
+
+    Args:
+        activation: A built-in activation function, or its name.
+    """
+    if isinstance(activation, str):
+        return _NAMES[get(activation)]
+    name = next((n for fn, n in _NAMES.items() if fn is activation), None)
+    if name is None:
+        raise ValueError(
+            f"Cannot serialize the activation {activation!r}: it is not a built-in "
+            "Lamina activation. Use one of the built-in names "
+            f"({', '.join(sorted(_ACTIVATIONS))}), or register the custom function "
+            "as a custom object so it can be saved and loaded by name."
+        )
+    return name

@@ -1,0 +1,779 @@
+"""Optimizers with Keras names and defaults, running ``torch.optim`` underneath.
+
+A Lamina optimizer is constructed without parameters, as in Keras;
+``build(params)`` creates the ``torch.optim`` optimizer once the model's
+weights exist (``compile``/``fit`` do this). ``step()`` applies the optional
+gradient clipping and decoupled weight decay, then the torch step. The update
+math is PyTorch's (``foreach`` kernels on the GPU); epsilon placement can
+differ from Keras by a negligible amount.
+
+Learning-rate schedules live in ``lamina.schedules`` and are also available
+here as ``lamina.optimizers.schedules``.
+
+Example:
+
+>>> import torch
+>>> from lamina import optimizers
+>>> model = torch.nn.Linear(3, 1)
+>>> opt = optimizers.get("adam")
+>>> opt.build(model.parameters())
+>>> model(torch.randn(4, 3)).sum().backward()
+>>> opt.step()
+>>> opt.iterations
+1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+from lamina import schedules
+from lamina.schedules import (
+    CosineDecay,
+    ExponentialDecay,
+    InverseTimeDecay,
+    LearningRateSchedule,
+    PiecewiseConstantDecay,
+    PolynomialDecay,
+)
+from lamina.utils import validation
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "Adagrad",
+    "Adamax",
+    "Nadam",
+    "schedules",
+    "LearningRateSchedule",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "PolynomialDecay",
+    "PiecewiseConstantDecay",
+    "CosineDecay",
+    "get",
+    "serialize",
+    "deserialize",
+]
+
+
+class Optimizer:
+    """Base class of Lamina optimizers.
+
+    A subclass names its ``torch_class`` and maps its Keras-style arguments
+    to torch keyword arguments in ``_torch_kwargs()``. Hyperparameters are
+    read when the optimizer is built.
+
+    Args:
+        learning_rate: A float >= 0 or a ``LearningRateSchedule``, evaluated
+            at ``iterations`` before every step.
+        clipnorm: Clip each parameter's gradient to this L2 norm:
+            ``g * clipnorm / max(norm(g), clipnorm)``. Defaults to `None`.
+        clipvalue: Clamp each gradient element to ``[-clipvalue, clipvalue]``.
+            Defaults to `None`.
+        global_clipnorm: Clip all gradients together so that their global L2
+            norm is at most this. Defaults to `None`.
+        weight_decay: Decoupled weight decay: before each update every
+            parameter with a gradient is multiplied by
+            ``1 - learning_rate * weight_decay``. Defaults to `None`.
+        name: The optimizer's name. Defaults to the class's Keras name.
+    """
+
+    torch_class: type[torch.optim.Optimizer] | None = None
+    _default_name = "optimizer"
+    # True when the torch class applies `weight_decay` itself, decoupled.
+    _native_weight_decay = False
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        weight_decay: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        owner = type(self).__name__
+        if isinstance(learning_rate, LearningRateSchedule):
+            self._schedule: LearningRateSchedule | None = learning_rate
+            self._lr: float | None = None
+        else:
+            self._schedule = None
+            self._lr = validation.number(owner, "learning_rate", learning_rate, low=0.0)
+        for arg, value in (
+            ("clipnorm", clipnorm),
+            ("clipvalue", clipvalue),
+            ("global_clipnorm", global_clipnorm),
+        ):
+            validation.number(owner, arg, value, low=0.0, low_inclusive=False, allow_none=True)
+        given = [
+            f"{k}={v!r}"
+            for k, v in (
+                ("clipnorm", clipnorm),
+                ("clipvalue", clipvalue),
+                ("global_clipnorm", global_clipnorm),
+            )
+            if v is not None
+        ]
+        if len(given) > 1:
+            raise ValueError(
+                f"`{owner}` accepts only one of `clipnorm`, `clipvalue` and "
+                f"`global_clipnorm`. Received: {', '.join(given)}. Pass just one of them."
+            )
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.weight_decay = validation.number(
+            owner, "weight_decay", weight_decay, low=0.0, allow_none=True
+        )
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"`{owner}` expects `name` to be a string. Received: name={name!r}.")
+        self.name = name if name is not None else self._default_name
+        self.iterations = 0
+        self.built = False
+        self._torch: torch.optim.Optimizer | None = None
+        self._params: list[torch.Tensor] = []
+        self._pending_state: dict[str, Any] | None = None
+        self._preprocess = False
+        self._manual_decay = False
+
+    # ------------------------------------------------------------------ build
+
+    def _torch_kwargs(self) -> dict[str, Any]:
+        """Torch keyword arguments other than ``params`` and ``lr``."""
+        return {}
+
+    def _torch_optimizer_class(self) -> type[torch.optim.Optimizer]:
+        if self.torch_class is None:
+            raise NotImplementedError(
+                f"`{type(self).__name__}` must set `torch_class` (a `torch.optim.Optimizer` "
+                "subclass) or override `_torch_optimizer_class()`."
+            )
+        return self.torch_class
+
+    def build(self, params: Iterable[torch.Tensor] | torch.nn.Module) -> None:
+        """Creates the torch optimizer over the trainable parameters.
+
+        Args:
+            params: An iterable of parameters (or a ``torch.nn.Module``); only
+                those with ``requires_grad`` are optimized. Building again
+                with the same parameters does nothing.
+        """
+        owner = type(self).__name__
+        if isinstance(params, torch.nn.Module):
+            params = params.parameters()
+        trainable: list[torch.Tensor] = []
+        seen: set[int] = set()
+        for p in params:
+            if not isinstance(p, torch.Tensor):
+                raise TypeError(
+                    f"`{owner}.build` expects torch parameters. Received an element "
+                    f"of type {type(p).__name__}: {p!r}."
+                )
+            if p.requires_grad and id(p) not in seen:
+                if not p.is_leaf:
+                    raise ValueError(
+                        f"`{owner}.build` expects leaf tensors (parameters), but received "
+                        f"a computed tensor of shape {tuple(p.shape)}. Pass the model's "
+                        "parameters, e.g. `model.parameters()`."
+                    )
+                seen.add(id(p))
+                trainable.append(p)
+        if self.built:
+            if [id(p) for p in trainable] == [id(p) for p in self._params]:
+                return
+            raise ValueError(
+                f"The optimizer `{self.name}` is already built for other parameters. "
+                "Create a new optimizer for each model."
+            )
+        if not trainable:
+            raise ValueError(
+                f"`{owner}.build` received no trainable parameters (none with "
+                "`requires_grad=True`). Received: 0 trainable parameters. Check that "
+                "the model is built and not entirely frozen."
+            )
+        lr = self._schedule(self.iterations) if self._schedule is not None else self._lr
+        kwargs = self._torch_kwargs()
+        if self.weight_decay and not self._native_weight_decay:
+            self._manual_decay = True
+        self._torch = self._torch_optimizer_class()(trainable, lr=float(lr), **kwargs)
+        self._params = trainable
+        self.built = True
+        self._preprocess = self._manual_decay or any(
+            v is not None for v in (self.clipnorm, self.clipvalue, self.global_clipnorm)
+        )
+        if self._pending_state is not None:
+            pending, self._pending_state = self._pending_state, None
+            self.load_state_dict(pending)
+
+    @property
+    def torch_optimizer(self) -> torch.optim.Optimizer | None:
+        """The underlying ``torch.optim.Optimizer``, or None before ``build``."""
+        return self._torch
+
+    # ------------------------------------------------------------------- step
+
+    def _not_built(self) -> RuntimeError:
+        return RuntimeError(
+            f"The optimizer `{self.name}` is not built yet. Call `build(model.parameters())` "
+            "first, or pass `(gradient, parameter)` pairs to `apply_gradients`."
+        )
+
+    def step(self) -> None:
+        """Applies one update from the parameters' ``.grad``: schedule, clipping, torch step."""
+        opt = self._torch
+        if opt is None:
+            raise self._not_built()
+        if self._schedule is not None:
+            lr = float(self._schedule(self.iterations))
+            for group in opt.param_groups:
+                group["lr"] = lr
+        if self._preprocess:
+            self._preprocess_gradients(opt)
+        opt.step()
+        self.iterations += 1
+
+    def _preprocess_gradients(self, opt: torch.optim.Optimizer) -> None:
+        # No host sync here: every operation stays on the device.
+        params = [p for group in opt.param_groups for p in group["params"]]
+        if self.clipvalue is not None:
+            torch.nn.utils.clip_grad_value_(params, self.clipvalue)
+        elif self.clipnorm is not None:
+            grads = [p.grad for p in params if p.grad is not None]
+            if grads:
+                with torch.no_grad():
+                    scales = torch._foreach_norm(grads)
+                    torch._foreach_maximum_(scales, self.clipnorm)
+                    torch._foreach_reciprocal_(scales)
+                    torch._foreach_mul_(scales, self.clipnorm)
+                    torch._foreach_mul_(grads, scales)
+        elif self.global_clipnorm is not None:
+            torch.nn.utils.clip_grad_norm_(params, self.global_clipnorm)
+        if self._manual_decay:
+            with torch.no_grad():
+                for group in opt.param_groups:
+                    decayed = [p for p in group["params"] if p.grad is not None]
+                    if decayed:
+                        torch._foreach_mul_(decayed, 1.0 - group["lr"] * self.weight_decay)
+
+    def apply_gradients(
+        self, grads_and_vars: Iterable[tuple[torch.Tensor | None, torch.Tensor]] | None = None
+    ) -> None:
+        """Applies one update, as Keras' ``apply_gradients``.
+
+        Args:
+            grads_and_vars: Optional ``(gradient, parameter)`` pairs; each
+                gradient is stored in the parameter's ``.grad`` first (builds the
+                optimizer on first use). With None, uses the existing ``.grad``.
+                Defaults to `None`.
+        """
+        if grads_and_vars is not None:
+            pairs = list(grads_and_vars)
+            variables = [v for _, v in pairs]
+            if not self.built:
+                self.build(variables)
+            known = {id(p) for p in self._params}
+            for grad, var in pairs:
+                if id(var) not in known:
+                    raise ValueError(
+                        f"The optimizer `{self.name}` was built for other parameters; it "
+                        f"received a parameter of shape {tuple(var.shape)} it does not "
+                        "track. Create a new optimizer for these parameters."
+                    )
+                var.grad = grad
+        self.step()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clears the gradients of the optimized parameters (no-op before ``build``).
+
+        Args:
+            set_to_none: Set ``.grad`` to None instead of zeroing it. Defaults to `True`.
+        """
+        if self._torch is not None:
+            self._torch.zero_grad(set_to_none=set_to_none)
+
+    # ---------------------------------------------------------- learning rate
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate the next step uses, as a float.
+
+        Setting it (as ``ReduceLROnPlateau`` does) to a number sets every
+        parameter group's rate and replaces a schedule; setting it to a
+        ``LearningRateSchedule`` installs the schedule.
+        """
+        if self._schedule is not None:
+            return float(self._schedule(self.iterations))
+        if self._torch is not None:
+            return float(self._torch.param_groups[0]["lr"])
+        return float(self._lr)
+
+    @learning_rate.setter
+    def learning_rate(self, value: float | LearningRateSchedule) -> None:
+        if isinstance(value, LearningRateSchedule):
+            self._schedule, self._lr = value, None
+            lr = float(value(self.iterations))
+        else:
+            validation.number(type(self).__name__, "learning_rate", value, low=0.0)
+            self._schedule, self._lr = None, value
+            lr = float(value)
+        if self._torch is not None:
+            for group in self._torch.param_groups:
+                group["lr"] = lr
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        """Returns ``{"iterations": int, "optimizer": torch state dict or None}``."""
+        if self._torch is None:
+            pending = self._pending_state
+            return {
+                "iterations": self.iterations,
+                "optimizer": pending["optimizer"] if pending is not None else None,
+            }
+        return {"iterations": self.iterations, "optimizer": self._torch.state_dict()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restores the state saved by ``state_dict()``.
+
+        Before ``build`` the torch state is kept and applied when the
+        optimizer is built.
+
+        Args:
+            state_dict: The output of ``state_dict()``.
+        """
+        if not isinstance(state_dict, dict) or not {"iterations", "optimizer"} <= set(state_dict):
+            raise ValueError(
+                f"`{type(self).__name__}.load_state_dict` expects a dict with keys "
+                "'iterations' and 'optimizer', as returned by `state_dict()`. "
+                f"Received keys: {sorted(state_dict) if isinstance(state_dict, dict) else state_dict!r}."
+            )
+        self.iterations = int(state_dict["iterations"])
+        torch_state = state_dict["optimizer"]
+        if torch_state is None:
+            return
+        if self._torch is None:
+            self._pending_state = state_dict
+            return
+        self._torch.load_state_dict(torch_state)
+        if self._schedule is None:
+            self._lr = self._torch.param_groups[0]["lr"]
+
+    # ----------------------------------------------------------------- config
+
+    def get_config(self) -> dict[str, Any]:
+        """Returns the constructor arguments (the current learning rate) as JSON-able values."""
+        if self._schedule is not None:
+            learning_rate: Any = schedules.serialize(self._schedule)
+        else:
+            learning_rate = self.learning_rate
+        return {
+            "name": self.name,
+            "learning_rate": learning_rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+            "global_clipnorm": self.global_clipnorm,
+        }
+
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], custom_objects: dict[str, type] | None = None
+    ) -> Optimizer:
+        """Rebuilds an optimizer from ``get_config()``.
+
+        Args:
+            config: The output of ``get_config()``.
+            custom_objects: Extra schedule classes by class name. Defaults to `None`.
+        """
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, learning_rate={self.learning_rate!r})"
+
+
+def _beta(owner: str, name: str, value: Any) -> Any:
+    return validation.number(owner, name, value, low=0.0, high=1.0, high_inclusive=False)
+
+
+def _epsilon(owner: str, value: Any) -> Any:
+    return validation.number(owner, "epsilon", value, low=0.0)
+
+
+class SGD(Optimizer):
+    """Gradient descent, with optional (Nesterov) momentum.
+
+    Args:
+        learning_rate: A float or a ``LearningRateSchedule``. Defaults to `0.01`.
+        momentum: Momentum in ``[0, 1]``. Defaults to `0.0`.
+        nesterov: Use Nesterov momentum. Defaults to `False`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name: See ``Optimizer``.
+    """
+
+    torch_class = torch.optim.SGD
+    _default_name = "SGD"
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
+        self.momentum = validation.number("SGD", "momentum", momentum, low=0.0, high=1.0)
+        self.nesterov = validation.boolean("SGD", "nesterov", nesterov)
+
+    def _torch_kwargs(self) -> dict[str, Any]:
+        # Nesterov with zero momentum is plain SGD (torch rejects the combination).
+        return {"momentum": self.momentum, "nesterov": self.nesterov and self.momentum > 0}
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divides the gradient by a running root mean square.
+
+    Args:
+        learning_rate: A float or a ``LearningRateSchedule``. Defaults to `0.001`.
+        rho: Discount of the squared-gradient average (torch ``alpha``). Defaults to `0.9`.
+        momentum: Momentum >= 0. Defaults to `0.0`.
+        epsilon: Small constant for numerical stability. Defaults to `1e-7`.
+        centered: Normalize by the gradient's estimated variance. Defaults to `False`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name: See ``Optimizer``.
+    """
+
+    torch_class = torch.optim.RMSprop
+    _default_name = "rmsprop"
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        centered: bool = False,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
+        self.rho = validation.number("RMSprop", "rho", rho, low=0.0, high=1.0)
+        self.momentum = validation.number("RMSprop", "momentum", momentum, low=0.0)
+        self.epsilon = _epsilon("RMSprop", epsilon)
+        self.centered = validation.boolean("RMSprop", "centered", centered)
+
+    def _torch_kwargs(self) -> dict[str, Any]:
+        return {
+            "alpha": self.rho,
+            "momentum": self.momentum,
+            "eps": self.epsilon,
+            "centered": self.centered,
+        }
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2014). With ``weight_decay`` it is AdamW (decoupled decay).
+
+    Args:
+        learning_rate: A float or a ``LearningRateSchedule``. Defaults to `0.001`.
+        beta_1: Decay of the first-moment average, in ``[0, 1)``. Defaults to `0.9`.
+        beta_2: Decay of the second-moment average, in ``[0, 1)``. Defaults to `0.999`.
+        epsilon: Small constant for numerical stability. Defaults to `1e-7`.
+        amsgrad: Use the AMSGrad variant. Defaults to `False`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name: See ``Optimizer``.
+    """
+
+    torch_class = torch.optim.Adam
+    _default_name = "adam"
+    _native_weight_decay = True
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
+        owner = type(self).__name__
+        self.beta_1 = _beta(owner, "beta_1", beta_1)
+        self.beta_2 = _beta(owner, "beta_2", beta_2)
+        self.epsilon = _epsilon(owner, epsilon)
+        self.amsgrad = validation.boolean(owner, "amsgrad", amsgrad)
+
+    def _torch_optimizer_class(self) -> type[torch.optim.Optimizer]:
+        # torch.optim.AdamW is Adam plus decoupled weight decay, as Keras' Adam.
+        return torch.optim.AdamW if self.weight_decay else torch.optim.Adam
+
+    def _torch_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "betas": (self.beta_1, self.beta_2),
+            "eps": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
+        if self.weight_decay:
+            kwargs["weight_decay"] = self.weight_decay
+        return kwargs
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Args:
+        learning_rate: A float or a ``LearningRateSchedule``. Defaults to `0.001`.
+        weight_decay: Decoupled weight decay, >= 0. Defaults to `0.004`.
+        beta_1: Decay of the first-moment average. Defaults to `0.9`.
+        beta_2: Decay of the second-moment average. Defaults to `0.999`.
+        epsilon: Small constant for numerical stability. Defaults to `1e-7`.
+        amsgrad: Use the AMSGrad variant. Defaults to `False`.
+        clipnorm, clipvalue, global_clipnorm, name: See ``Optimizer``.
+    """
+
+    _default_name = "adamw"
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        weight_decay: float = 0.004,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        validation.number("AdamW", "weight_decay", weight_decay, low=0.0)
+        super().__init__(
+            learning_rate,
+            beta_1,
+            beta_2,
+            epsilon,
+            amsgrad,
+            weight_decay,
+            clipnorm,
+            clipvalue,
+            global_clipnorm,
+            name,
+        )
+
+    def _torch_optimizer_class(self) -> type[torch.optim.Optimizer]:
+        return torch.optim.AdamW
+
+    def _torch_kwargs(self) -> dict[str, Any]:
+        return {**super()._torch_kwargs(), "weight_decay": self.weight_decay}
+
+
+class Adagrad(Optimizer):
+    """Adagrad: per-parameter rates scaled by the accumulated squared gradients.
+
+    Args:
+        learning_rate: A float or a ``LearningRateSchedule``. Defaults to `0.001`.
+        initial_accumulator_value: Starting value of the accumulators, >= 0.
+            Defaults to `0.1`.
+        epsilon: Small constant for numerical stability. Defaults to `1e-7`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name: See ``Optimizer``.
+    """
+
+    torch_class = torch.optim.Adagrad
+    _default_name = "adagrad"
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        initial_accumulator_value: float = 0.1,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
+        self.initial_accumulator_value = validation.number(
+            "Adagrad", "initial_accumulator_value", initial_accumulator_value, low=0.0
+        )
+        self.epsilon = _epsilon("Adagrad", epsilon)
+
+    def _torch_kwargs(self) -> dict[str, Any]:
+        return {"initial_accumulator_value": self.initial_accumulator_value, "eps": self.epsilon}
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
+
+
+class _AdamFamily(Optimizer):
+    """Shared arguments of Adamax and Nadam."""
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
+        owner = type(self).__name__
+        self.beta_1 = _beta(owner, "beta_1", beta_1)
+        self.beta_2 = _beta(owner, "beta_2", beta_2)
+        self.epsilon = _epsilon(owner, epsilon)
+
+    def _torch_kwargs(self) -> dict[str, Any]:
+        return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+class Adamax(_AdamFamily):
+    """Adamax: Adam with the infinity norm (Kingma & Ba, 2014, section 7).
+
+    Args:
+        learning_rate: A float or a ``LearningRateSchedule``. Defaults to `0.001`.
+        beta_1: Decay of the first-moment average. Defaults to `0.9`.
+        beta_2: Decay of the weighted infinity norm. Defaults to `0.999`.
+        epsilon: Small constant for numerical stability. Defaults to `1e-7`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name: See ``Optimizer``.
+    """
+
+    torch_class = torch.optim.Adamax
+    _default_name = "adamax"
+
+
+class Nadam(_AdamFamily):
+    """Nadam: Adam with Nesterov momentum (Dozat, 2016).
+
+    Args:
+        learning_rate: A float or a ``LearningRateSchedule``. Defaults to `0.001`.
+        beta_1: Decay of the first-moment average. Defaults to `0.9`.
+        beta_2: Decay of the second-moment average. Defaults to `0.999`.
+        epsilon: Small constant for numerical stability. Defaults to `1e-7`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name: See ``Optimizer``.
+    """
+
+    torch_class = torch.optim.NAdam
+    _default_name = "nadam"
+
+
+_OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+    "adagrad": Adagrad,
+    "adamax": Adamax,
+    "nadam": Nadam,
+}
+
+
+def serialize(optimizer: Optimizer) -> dict[str, Any]:
+    """Returns ``{"class_name": ..., "config": ...}`` for an optimizer.
+
+    Args:
+        optimizer: A Lamina ``Optimizer``.
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(
+            f"Cannot serialize the optimizer {optimizer!r}: only Lamina `Optimizer` "
+            "instances can be saved. Use a built-in name such as 'adam' or a "
+            "`lamina.optimizers` class."
+        )
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Optimizer:
+    """Rebuilds an optimizer from the output of ``serialize``.
+
+    Args:
+        config: A dict ``{"class_name": ..., "config": ...}``.
+        custom_objects: Extra optimizer or schedule classes by class name.
+            Defaults to `None`.
+    """
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            "`deserialize` expects a dict with keys 'class_name' and 'config'. "
+            f"Received: config={config!r}."
+        )
+    name = config["class_name"]
+    custom = custom_objects or {}
+    cls = custom.get(name) or validation.lookup("optimizer", name, _OPTIMIZERS)
+    return cls.from_config(config.get("config", {}), custom_objects)
+
+
+def get(identifier: Any) -> Optimizer:
+    """Resolves an optimizer identifier to an ``Optimizer`` instance.
+
+    Args:
+        identifier: A name (``"adam"``, ``"sgd"``, ``"rmsprop"``, ``"adamw"``,
+            ``"adagrad"``, ``"adamax"``, ``"nadam"``; case-insensitive; gives
+            the Keras defaults), an ``Optimizer`` instance (returned as is) or
+            class, or a ``serialize`` dict.
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        return validation.lookup("optimizer", identifier, _OPTIMIZERS)()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    raise ValueError(
+        "Expected an optimizer to be a name (such as 'adam'), a Lamina `Optimizer` or a "
+        f"config dict. Received: optimizer={identifier!r}."
+    )
