@@ -444,12 +444,14 @@ _INITIALIZERS: dict[str, type[Initializer]] = {
 _CLASSES: dict[str, type[Initializer]] = {cls.__name__: cls for cls in _INITIALIZERS.values()}
 
 
-def serialize(initializer: Initializer) -> dict[str, Any]:
+def serialize(initializer: Initializer | None) -> dict[str, Any] | None:
     """Returns ``{"class_name": ..., "config": ...}`` for an initializer.
 
     Args:
-        initializer: An ``Initializer`` instance.
+        initializer: An ``Initializer`` instance (None gives None).
     """
+    if initializer is None:
+        return None
     if not isinstance(initializer, Initializer):
         raise ValueError(
             f"Cannot serialize the initializer {initializer!r}: only `Initializer` "

@@ -119,12 +119,14 @@ _REGULARIZERS: dict[str, type[Regularizer]] = {
 _CLASSES: dict[str, type[Regularizer]] = {cls.__name__: cls for cls in (L1, L2, L1L2)}
 
 
-def serialize(regularizer: Regularizer) -> dict[str, Any]:
+def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
     """Returns ``{"class_name": ..., "config": ...}`` for a regularizer.
 
     Args:
-        regularizer: A ``Regularizer`` instance.
+        regularizer: A ``Regularizer`` instance (None gives None).
     """
+    if regularizer is None:
+        return None
     if not isinstance(regularizer, Regularizer):
         raise ValueError(
             f"Cannot serialize the regularizer {regularizer!r}: only `Regularizer` "

@@ -221,3 +221,7 @@ def test_initializer_serialize_rejects_plain_callable():
 def test_initializer_validates_arguments(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_initializer_serialize_none_is_none():
+    assert initializers.serialize(None) is None

@@ -86,3 +86,7 @@ def test_regularizer_serialize_rejects_plain_callable():
 def test_regularizer_validates_arguments(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_regularizer_serialize_none_is_none():
+    assert regularizers.serialize(None) is None
