@@ -866,28 +866,34 @@ def get(identifier: Any) -> Loss | None:
     )
 
 
-def serialize(loss: Loss) -> dict[str, Any]:
+def serialize(loss: Loss | None) -> dict[str, Any] | None:
     """Returns ``{"class_name": ..., "config": ...}`` for a :class:`Loss`.
 
     Args:
-        loss: The loss to describe.
+        loss: The loss to describe (`None` gives `None`).
     """
+    if loss is None:
+        return None
     if not isinstance(loss, Loss):
         raise TypeError(f"`serialize` expects a `Loss` instance. Received: loss={loss!r}.")
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
 
-def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Loss:
+def deserialize(
+    config: dict[str, Any] | None, custom_objects: dict[str, Any] | None = None
+) -> Loss | None:
     """Rebuilds a loss from :func:`serialize` output, without importing anything.
 
     Args:
-        config: A dict with ``"class_name"`` and ``"config"``.
+        config: A dict with ``"class_name"`` and ``"config"`` (`None` gives `None`).
         custom_objects: Names of user-defined :class:`Loss` classes or loss
             functions (for a :class:`LossFunctionWrapper`). Defaults to `None`.
 
     Raises:
         ValueError: For an unknown class name or function name.
     """
+    if config is None:
+        return None
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
             "`deserialize` expects a dict with keys 'class_name' and 'config'. "

@@ -1076,28 +1076,34 @@ def get(
     )
 
 
-def serialize(metric: Metric) -> dict[str, Any]:
+def serialize(metric: Metric | None) -> dict[str, Any] | None:
     """Returns ``{"class_name": ..., "config": ...}`` for a :class:`Metric`.
 
     Args:
-        metric: The metric to describe.
+        metric: The metric to describe (`None` gives `None`).
     """
+    if metric is None:
+        return None
     if not isinstance(metric, Metric):
         raise TypeError(f"`serialize` expects a `Metric` instance. Received: metric={metric!r}.")
     return {"class_name": type(metric).__name__, "config": metric.get_config()}
 
 
-def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Metric:
+def deserialize(
+    config: dict[str, Any] | None, custom_objects: dict[str, Any] | None = None
+) -> Metric | None:
     """Rebuilds a metric from :func:`serialize` output, without importing anything.
 
     Args:
-        config: A dict with ``"class_name"`` and ``"config"``.
+        config: A dict with ``"class_name"`` and ``"config"`` (`None` gives `None`).
         custom_objects: Names of user-defined :class:`Metric` classes or metric
             functions (for a :class:`MeanMetricWrapper`). Defaults to `None`.
 
     Raises:
         ValueError: For an unknown class name or function name.
     """
+    if config is None:
+        return None
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
             "`deserialize` expects a dict with keys 'class_name' and 'config'. "

@@ -456,3 +456,8 @@ def test_deserialize_unknown_class_is_refused():
         losses.deserialize({"class_name": "os.system", "config": {}})
     with pytest.raises(ValueError, match="Unknown loss function name"):
         losses.deserialize({"class_name": "LossFunctionWrapper", "config": {"fn": "evil"}})
+
+
+def test_serialize_none_is_none():
+    assert losses.serialize(None) is None
+    assert losses.deserialize(None) is None

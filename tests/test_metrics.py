@@ -481,3 +481,8 @@ def test_deserialize_custom_function_needs_custom_objects(gen):
     assert restored.fn is half_error
     with pytest.raises(ValueError, match=r"Unknown metric class: 'Evil'"):
         metrics.deserialize({"class_name": "Evil", "config": {}})
+
+
+def test_serialize_none_is_none():
+    assert metrics.serialize(None) is None
+    assert metrics.deserialize(None) is None
