@@ -696,6 +696,9 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
         if self.ignore_class is None:
+            fast = self._fast_mean(y_true, y_pred) if sample_weight is None else None
+            if fast is not None:
+                return fast
             return super().__call__(y_true, y_pred, sample_weight)
         elementwise, mask = _sparse_elementwise(y_true, y_pred, self.from_logits, self.ignore_class)
         values, counts = _masked_per_sample(elementwise, mask)
@@ -703,6 +706,30 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             None if sample_weight is None else _sample_weights(self.name, sample_weight, values)
         )
         return _reduce(values, weights, self.reduction, counts=counts)
+
+
+    def _fast_mean(self, y_true: Any, y_pred: Any) -> torch.Tensor | None:
+        """The training loop's common case in one fused kernel: float32 scores of shape
+        (batch, classes), int64 labels (batch,) or (batch, 1), no weights. Returns
+        None for anything else (the general path then handles it). Same value as the
+        general path."""
+        if (
+            self.reduction not in ("sum_over_batch_size", "mean")
+            or type(y_pred) is not torch.Tensor
+            or type(y_true) is not torch.Tensor
+            or y_pred.ndim != 2
+            or y_pred.dtype != torch.float32
+            or y_true.dtype != torch.int64
+        ):
+            return None
+        if y_true.ndim == 2 and y_true.shape[1] == 1:
+            y_true = y_true.view(-1)
+        if y_true.ndim != 1 or y_true.shape[0] != y_pred.shape[0]:
+            return None
+        if self.from_logits:
+            return F.cross_entropy(y_pred, y_true)
+        p = y_pred / y_pred.sum(dim=1, keepdim=True)
+        return F.nll_loss(torch.log(p.clamp(EPSILON, 1.0 - EPSILON)), y_true)
 
 
 class MeanSquaredError(LossFunctionWrapper):

@@ -448,6 +448,24 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
     def __init__(self, name: str = "sparse_categorical_accuracy", dtype: Any = None):
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
 
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Adds one batch. The training loop's common case (scores (batch, classes),
+        integer labels (batch,), no weights) takes two device ops and no checks."""
+        if (
+            sample_weight is None
+            and type(y_pred) is torch.Tensor
+            and type(y_true) is torch.Tensor
+            and y_pred.ndim == 2
+            and y_true.ndim == 1
+            and y_true.shape[0] == y_pred.shape[0]
+            and not y_true.is_floating_point()
+        ):
+            self._to_device(y_pred.device)
+            self.total += (y_pred.argmax(-1) == y_true).sum()
+            self.count += y_true.shape[0]
+            return
+        super().update_state(y_true, y_pred, sample_weight)
+
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):
     """How often the one-hot class is among the top ``k`` scores.

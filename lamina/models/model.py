@@ -258,7 +258,8 @@ class Model(Layer):
         """
         x, y, sample_weight = batch
         layer_mod.pop_call_losses()
-        y_pred = self._call_fn(x, training=True)
+        # The loop put the model in training mode; layers read it (no kwarg to pass).
+        y_pred = self._call_fn(x)
         loss = self.compute_loss(x, y, y_pred, sample_weight)
         opt = self.optimizer
         opt.zero_grad()
@@ -273,7 +274,7 @@ class Model(Layer):
         """One evaluation step (no gradients); returns per-batch values like `train_step`."""
         x, y, sample_weight = batch
         layer_mod.pop_call_losses()
-        y_pred = self._call_fn(x, training=False)
+        y_pred = self._call_fn(x)
         logs: dict[str, Any] = {}
         if self._compiled_loss is not None:
             loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)

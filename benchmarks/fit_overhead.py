@@ -1,0 +1,154 @@
+"""`Model.fit` against a hand-written PyTorch loop on the same in-memory data.
+
+Both sides train the same architecture from the same initial weights, with the
+same batch order source (torch.randperm), the same optimizer (Adam, Keras's
+epsilon) and the same loss, for the same number of epochs. Runs are
+interleaved (lamina, torch, lamina, torch, ...) so drift in machine load hits
+both sides alike; the script prints the median time of each and their ratio.
+
+    .venv/bin/python benchmarks/fit_overhead.py [--reps 5] [--epochs 20] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from torch import nn
+
+import lamina
+from lamina import layers
+
+
+def mlp_lamina() -> lamina.Model:
+    return lamina.Sequential([
+        lamina.Input(shape=(64,)),
+        layers.Dense(256, activation="relu"),
+        layers.Dense(256, activation="relu"),
+        layers.Dense(10),
+    ])
+
+
+def mlp_torch() -> nn.Module:
+    return nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+class TorchCNN(nn.Module):
+    """Channels-last input (N, 8, 8, 1), like the Lamina model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 16, 3, padding=1)
+        self.c2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.fc = nn.Linear(32 * 2 * 2, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 3, 1, 2)
+        x = torch.max_pool2d(torch.relu(self.c1(x)), 2)
+        x = torch.max_pool2d(torch.relu(self.c2(x)), 2)
+        x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
+        return self.fc(x)
+
+
+def cnn_lamina() -> lamina.Model:
+    return lamina.Sequential([
+        lamina.Input(shape=(8, 8, 1)),
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(10),
+    ])
+
+
+def copy_weights(src: lamina.Model, dst: nn.Module) -> None:
+    """Copies Lamina weights (torch layout already) into the torch model, in order."""
+    with torch.no_grad():
+        for a, b in zip(src.parameters(), dst.parameters()):
+            b.copy_(a)
+
+
+def time_lamina(model: lamina.Model, x: np.ndarray, y: np.ndarray, epochs: int, metrics: list[str]) -> float:
+    model.compile(optimizer=lamina.optimizers.Adam(1e-3), loss=lamina.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=metrics)
+    t0 = time.perf_counter()
+    model.fit(x, y, batch_size=32, epochs=epochs, verbose=0)
+    if x is not None and lamina.get_device().type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
+def time_torch(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, accuracy: bool) -> float:
+    device = lamina.get_device()
+    t0 = time.perf_counter()
+    model.to(device)
+    xt = torch.as_tensor(x, dtype=torch.float32).to(device)
+    yt = torch.as_tensor(y, dtype=torch.long).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+    n = xt.shape[0]
+    for _ in range(epochs):
+        model.train()
+        perm = torch.randperm(n, device=device)
+        total = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device)
+        for i in range(0, n, 32):
+            idx = perm[i : i + 32]
+            xb, yb = xt[idx], yt[idx]
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.detach() * xb.shape[0]
+            if accuracy:
+                correct += (out.detach().argmax(-1) == yb).sum()
+        _ = (total / n).item(), (correct / n).item()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
+def bench(name: str, make_l, make_t, x, y, epochs: int, reps: int, accuracy: bool) -> tuple[float, float]:
+    tl, tt = [], []
+    for r in range(reps):
+        lamina.set_seed(r)
+        ml = make_l()
+        mt = make_t()
+        copy_weights(ml, mt)
+        tl.append(time_lamina(ml, x, y, epochs, ["accuracy"] if accuracy else []))
+        lamina.set_seed(r)
+        tt.append(time_torch(mt, x, y, epochs, accuracy))
+    ml_, mt_ = statistics.median(tl), statistics.median(tt)
+    print(f"{name:<34} lamina {ml_:7.3f}s  torch {mt_:7.3f}s  ratio {ml_ / mt_:.3f}")
+    return ml_, mt_
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--device", default=None)
+    p.add_argument("--only", default=None, help="mlp or cnn")
+    args = p.parse_args()
+    if args.device:
+        lamina.set_device(args.device)
+    torch.set_num_threads(torch.get_num_threads())
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)
+    print(f"device={lamina.get_device()} torch={torch.__version__} threads={torch.get_num_threads()} "
+          f"samples={len(x)} batch=32 epochs={args.epochs} reps={args.reps}")
+    if args.only in (None, "mlp"):
+        bench("MLP 64-256-256-10, loss only", mlp_lamina, mlp_torch, x, y, args.epochs, args.reps, False)
+        bench("MLP 64-256-256-10, + accuracy", mlp_lamina, mlp_torch, x, y, args.epochs, args.reps, True)
+    if args.only in (None, "cnn") and hasattr(layers, "Conv2D"):
+        xi = x.reshape(-1, 8, 8, 1)
+        bench("CNN 2 conv on 8x8, + accuracy", cnn_lamina, TorchCNN, xi, y, args.epochs, args.reps, True)
+
+
+if __name__ == "__main__":
+    main()
