@@ -168,6 +168,36 @@ class Model(Layer):
     def output_names(self) -> list[str] | None:
         return None
 
+    # ------------------------------------------------------------------ inspection
+    def summary(
+        self,
+        line_length: int | None = None,
+        print_fn: Any = None,
+        expand_nested: bool = False,
+        show_trainable: bool = False,
+    ) -> None:
+        """Prints a table of the layers (name and type, output shape, parameters) and
+        the parameter totals. See `lamina.models.summary.print_summary`."""
+        from lamina.models.summary import print_summary
+
+        print_summary(self, line_length, print_fn, expand_nested, show_trainable)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Any:
+        """Returns a layer by ``name`` or by ``index`` in `layers` (sub-modules of a
+        subclassed model); raises a ValueError listing the layers when absent."""
+        from lamina.models.functional import get_layer
+
+        return get_layer(self, name, index)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Any:
+        """Rebuilds a model from `get_config()`; a functional config gives a functional model."""
+        if cls is Model and "input_layers" in config and "output_layers" in config:
+            from lamina.models.functional import functional_from_config
+
+            return functional_from_config(config, custom_objects)
+        return super().from_config(config)
+
     def _build_compiled(self, batch: Any, adapter: Any) -> None:
         """Resolves the loss and metrics per output on a first batch (once)."""
         need_loss = self._compiled_loss is not None and not self._compiled_loss.built
@@ -371,6 +401,33 @@ class Model(Layer):
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", callbacks: Any = None) -> Any:
         """Returns the model's outputs for ``x`` as NumPy arrays (batched, no gradients)."""
         return Trainer(self).predict(x, batch_size, verbose, callbacks)
+
+    # ------------------------------------------------------------------ saving
+    def save(self, filepath: Any) -> None:
+        """Saves the model (architecture, weights, compile configuration, optimizer
+        state) to one `.lamina` file, atomically; `lamina.load_model` reads it back.
+        See `lamina.saving.save_model`."""
+        from lamina.saving import save_model
+
+        save_model(self, filepath)
+
+    def save_weights(self, filepath: Any) -> None:
+        """Writes the weights (the `state_dict`, buffers included) to a
+        `.weights.safetensors` file, atomically. See `lamina.saving.save_weights`."""
+        from lamina.saving import save_weights
+
+        save_weights(self, filepath)
+
+    def load_weights(self, filepath: Any, strict: bool = True) -> Any:
+        """Loads weights from a `.weights.safetensors` (or `.lamina`) file.
+
+        With ``strict=True`` any missing, unexpected or mis-shaped weight raises one
+        ValueError listing them all; with ``strict=False`` the matching weights are
+        loaded. Returns a `lamina.saving.WeightsReport`.
+        """
+        from lamina.saving import load_weights
+
+        return load_weights(self, filepath, strict=strict)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if args and not isinstance(first_leaf(args[0]), torch.Tensor) and not layer_mod._is_symbolic(args[0]):

@@ -131,7 +131,14 @@ class Sequential(Model):
         return x
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        if self._input_layer is not None:
-            config["input"] = self._input_layer.get_config()
-        return config
+        """The layers (`{"class_name", "config"}` each) and the input specification."""
+        from lamina.models.functional import sequential_config
+
+        return sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Sequential:
+        """Rebuilds the model from `get_config()`'s output (with fresh weights)."""
+        from lamina.models.functional import sequential_from_config
+
+        return sequential_from_config(cls, config, custom_objects)
