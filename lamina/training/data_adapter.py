@@ -59,7 +59,10 @@ def to_tensor(a: Any, what: str) -> torch.Tensor:
                 "Encode text or categories first (e.g. with `lamina.layers.TextVectorization` "
                 "or `StringLookup`), or pass a numeric array."
             )
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        arr = np.ascontiguousarray(arr)
+        if not arr.flags.writeable:  # e.g. a pandas view: copy once rather than alias read-only memory
+            arr = arr.copy()
+        t = torch.from_numpy(arr)
     if t.dtype == torch.float64 or t.dtype == torch.float16 or t.dtype == torch.bool:
         t = t.float()
     elif t.dtype in (torch.int32, torch.int16, torch.int8, torch.uint8):
@@ -198,7 +201,14 @@ class ArrayAdapter:
         return val
 
     def first_batch(self) -> Batch:
-        return next(iter(self))
+        """The first samples, without shuffling (so no random number is drawn)."""
+        sl = slice(0, self.batch_size)
+        take = lambda t: t[sl]  # noqa: E731
+        return (
+            map_structure(take, self.x),
+            None if self.y is None else map_structure(take, self.y),
+            None if self.sample_weight is None else self.sample_weight[sl],
+        )
 
     def __iter__(self) -> Iterator[Batch]:
         n, bs = self.num_samples, self.batch_size
