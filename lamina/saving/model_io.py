@@ -1,0 +1,531 @@
+"""`save_model` / `load_model`: the whole model in one `.lamina` file.
+
+A `.lamina` file is a zip archive holding:
+
+* ``config.json``: the format version, the model's class name and
+  `get_config()`, its compile configuration (optimizer, loss and metrics as
+  ``{"class_name", "config"}`` dicts) and metadata (Lamina and PyTorch
+  versions, creation time in UTC, the input shape and dtype);
+* ``model.safetensors``: the `state_dict` (parameters and buffers);
+* ``optimizer.json`` and ``optimizer.safetensors``: the optimizer's state, its
+  tensors (e.g. Adam's moments) in safetensors and the rest in JSON.
+
+Loading reads only these members, never unpickles anything and only
+instantiates Lamina's built-in classes and classes registered with
+`@lamina.register`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from typing import Any
+
+import torch
+
+from lamina.saving import file_io, registry
+from lamina.saving.tensors import (
+    SafetensorsError,
+    bytes_to_tensors,
+    decode_state,
+    encode_state,
+    tensors_to_bytes,
+)
+from lamina.saving.weights import apply_state, check_suffix
+
+FORMAT_NAME = "lamina"
+FORMAT_VERSION = 1
+MODEL_SUFFIX = ".lamina"
+MODEL_FILE_WHAT = "a Lamina model file"
+CONFIG_MEMBER = "config.json"
+WEIGHTS_MEMBER = "model.safetensors"
+OPTIMIZER_STATE_MEMBER = "optimizer.json"
+OPTIMIZER_TENSORS_MEMBER = "optimizer.safetensors"
+
+
+# =========================================================================== save
+def save_model(model: Any, filepath: str | os.PathLike) -> None:
+    """Saves a model (architecture, weights, compile configuration and optimizer
+    state) to one `.lamina` file, atomically.
+
+    The model's class must be built into Lamina or registered with
+    `@lamina.register`, and so must every custom layer, loss, metric and
+    optimizer it uses; otherwise this raises before writing anything, since the
+    file could not be loaded back.
+
+    Args:
+        model: A `lamina.Model`.
+        filepath: A path ending with `.lamina`.
+
+    Example:
+        >>> import lamina, tempfile, os
+        >>> model = lamina.Sequential([lamina.Input(shape=(3,)), lamina.layers.Dense(2)])
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.lamina")
+        >>> model.save(path)
+        >>> lamina.load_model(path).count_params()
+        8
+    """
+    from lamina.models.model import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(
+            f"`save_model` expects a `lamina.Model`. Received: {type(model).__name__}. "
+            "Save a plain torch module's weights with `safetensors.torch.save_file`."
+        )
+    path = check_suffix(filepath, MODEL_SUFFIX, "save", "model.lamina")
+    class_name = _model_class_name(model)
+    config = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "class_name": class_name,
+        "config": _model_config(model),
+        "compile_config": _compile_config(model),
+        "metadata": _metadata(model),
+    }
+    _check_classes_loadable(config["config"], model)
+    if config["compile_config"] is not None:
+        try:
+            decode_compile_config(config["compile_config"])
+        except (TypeError, ValueError) as e:
+            raise ValueError(
+                f"The compile configuration of model '{model.name}' could not be loaded back "
+                f"from the file, so it is not saved: {e} Register custom losses, metrics and "
+                "optimizers with @lamina.register, or save only the weights with "
+                "`model.save_weights(...)`."
+            ) from e
+    try:
+        config_bytes = file_io.dumps_json(config)
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"The configuration of model '{model.name}' is not JSON-able: {e}. `get_config()` of "
+            "the model and its layers must return plain values (numbers, strings, lists, dicts, "
+            "None)."
+        ) from e
+    members = {
+        CONFIG_MEMBER: config_bytes,
+        WEIGHTS_MEMBER: tensors_to_bytes(
+            model.state_dict(), metadata={"format": "pt", "producer": "lamina"}
+        ),
+    }
+    if config["compile_config"] is not None and model.optimizer is not None:
+        tensors: dict[str, torch.Tensor] = {}
+        state = encode_state(model.optimizer.state_dict(), tensors)
+        members[OPTIMIZER_STATE_MEMBER] = file_io.dumps_json({"state": state}, indent=None)
+        members[OPTIMIZER_TENSORS_MEMBER] = tensors_to_bytes(tensors)
+    file_io.atomic_write(path, lambda f: file_io.write_zip(f, members))
+
+
+def _model_class_name(model: Any) -> str:
+    cls = type(model)
+    name = registry.get_registered_name(cls)
+    if name is None:
+        raise ValueError(
+            f"The model class `{cls.__name__}` is not registered, so a saved file could not be "
+            f"loaded back. Received: a `{cls.__module__}.{cls.__name__}` instance. Decorate the "
+            "class with @lamina.register (and import it before calling load_model)."
+        )
+    return name
+
+
+def _model_config(model: Any) -> dict[str, Any]:
+    cls = type(model)
+    if registry.has_custom_get_config(cls):
+        config = model.get_config()
+        if not isinstance(config, dict):
+            raise TypeError(
+                f"`{cls.__name__}.get_config()` must return a dict. Received: {config!r}."
+            )
+        return config
+    required = [
+        p.name
+        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+    if required:
+        raise ValueError(
+            f"The model class `{cls.__name__}` takes constructor arguments ({', '.join(required)}) "
+            "but does not define `get_config()`, so it could not be rebuilt from the file. "
+            f"Received: a `{cls.__name__}` without get_config. Implement `get_config()` returning "
+            "those arguments (and `from_config(config)` if they need converting)."
+        )
+    return {"name": model.name, "trainable": model.trainable}
+
+
+def _walk_class_names(value: Any) -> list[str]:
+    names: list[str] = []
+    if isinstance(value, dict):
+        if isinstance(value.get("class_name"), str) and isinstance(value.get("config"), dict):
+            names.append(value["class_name"])
+        for v in value.values():
+            names.extend(_walk_class_names(v))
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            names.extend(_walk_class_names(v))
+    return names
+
+
+def _check_classes_loadable(config: Any, model: Any) -> None:
+    for name in _walk_class_names(config):
+        try:
+            registry.get_class(name)
+        except ValueError as e:
+            raise ValueError(
+                f"Model '{model.name}' uses the class '{name}', which is neither built into Lamina "
+                "nor registered, so the file could not be loaded back. Decorate the class with "
+                "@lamina.register before saving."
+            ) from e
+
+
+def _compile_config(model: Any) -> dict[str, Any] | None:
+    from lamina import optimizers
+
+    cc = getattr(model, "_compile_config", None)
+    if not getattr(model, "compiled", False) or cc is None:
+        return None
+    return {
+        "optimizer": None if model.optimizer is None else optimizers.serialize(model.optimizer),
+        "loss": cc.get("loss"),
+        "metrics": _encode_metrics(cc.get("metrics")),
+        "loss_weights": cc.get("loss_weights"),
+        "jit_compile": bool(cc.get("jit_compile", False)),
+    }
+
+
+def _encode_metrics(spec: Any) -> Any:
+    from lamina import metrics
+
+    if spec is None or isinstance(spec, str):
+        return spec
+    if isinstance(spec, metrics.Metric):
+        return metrics.serialize(spec)
+    if isinstance(spec, (list, tuple)):
+        return [_encode_metrics(s) for s in spec]
+    if isinstance(spec, dict):
+        return {"outputs": {k: _encode_metrics(v) for k, v in spec.items()}}
+    if callable(spec):
+        name = registry.get_registered_name(spec)
+        if name is None:
+            raise ValueError(
+                f"The metric function {getattr(spec, '__name__', spec)!r} is not registered, so "
+                "it could not be loaded back. Decorate it with @lamina.register before saving."
+            )
+        return {"function": name}
+    raise ValueError(f"Cannot save the metric {spec!r}: expected a name, a Metric or a function.")
+
+
+def _metadata(model: Any) -> dict[str, Any]:
+    import lamina
+    from lamina.layers.symbolic import dtype_name
+
+    return {
+        "lamina_version": lamina.__version__,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "created": datetime.now(timezone.utc).isoformat(),
+        "input": {
+            "shape": _shape_to_json(model._build_input_shape),
+            "dtype": dtype_name(model._input_dtype()),
+        },
+    }
+
+
+def _shape_to_json(shape: Any) -> Any:
+    if isinstance(shape, dict):
+        return {k: _shape_to_json(v) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)):
+        return [_shape_to_json(v) for v in shape]
+    return shape
+
+
+def _shape_from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _shape_from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in value):
+            return tuple(value)
+        return [_shape_from_json(v) for v in value]
+    return value
+
+
+# =========================================================================== compile config
+def _objects_for(*bases: type) -> dict[str, Any]:
+    """Registered functions, and registered classes deriving from ``bases``."""
+    return {
+        k: v
+        for k, v in registry.registered_objects().items()
+        if inspect.isfunction(v) or (inspect.isclass(v) and issubclass(v, bases))
+    }
+
+
+def _decode_loss(value: Any) -> Any:
+    from lamina import losses
+
+    if value is None:
+        return None
+    if isinstance(value, dict) and "class_name" in value:
+        return losses.deserialize(value, _objects_for(losses.Loss))
+    if isinstance(value, list):
+        return [_decode_loss(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _decode_loss(v) for k, v in value.items()}
+    raise ValueError(f"A saved loss must be a class_name/config dict. Received: {value!r}.")
+
+
+def _decode_metrics(value: Any) -> Any:
+    from lamina import metrics
+
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return [_decode_metrics(v) for v in value]
+    if isinstance(value, dict) and "class_name" in value:
+        return metrics.deserialize(value, _objects_for(metrics.Metric))
+    if isinstance(value, dict) and set(value) == {"function"}:
+        fn = _objects_for(metrics.Metric).get(value["function"])
+        if fn is None or inspect.isclass(fn):
+            raise ValueError(
+                f"Unknown metric function {value['function']!r} in the saved file. Register it "
+                "with @lamina.register before calling load_model."
+            )
+        return fn
+    if isinstance(value, dict) and set(value) == {"outputs"} and isinstance(value["outputs"], dict):
+        return {k: _decode_metrics(v) for k, v in value["outputs"].items()}
+    raise ValueError(f"Cannot read the saved metrics entry {value!r}.")
+
+
+def decode_compile_config(cc: dict[str, Any]) -> dict[str, Any]:
+    """Turns a saved compile configuration into `Model.compile` keyword arguments,
+    instantiating only built-in and registered classes."""
+    from lamina import optimizers, schedules
+
+    if not isinstance(cc, dict):
+        raise ValueError(f"The compile configuration must be a dict. Received: {cc!r}.")
+    opt_config = cc.get("optimizer")
+    optimizer = (
+        None
+        if opt_config is None
+        else optimizers.deserialize(
+            opt_config, _objects_for(optimizers.Optimizer, schedules.LearningRateSchedule)
+        )
+    )
+    return {
+        "optimizer": optimizer,
+        "loss": _decode_loss(cc.get("loss")),
+        "metrics": _decode_metrics(cc.get("metrics")),
+        "loss_weights": cc.get("loss_weights"),
+        "jit_compile": bool(cc.get("jit_compile", False)),
+    }
+
+
+# =========================================================================== load
+def load_model(
+    filepath: str | os.PathLike,
+    custom_objects: dict[str, Any] | None = None,
+    compile: bool = True,
+) -> Any:
+    """Loads a model saved with `model.save(...)`, without executing code from the file.
+
+    Only Lamina's built-in classes and classes registered with `@lamina.register`
+    (or passed in ``custom_objects``) are instantiated; nothing is unpickled and
+    no module named in the file is imported. The model is rebuilt from its
+    config (a registered subclass whose class does not define `get_config` is
+    created as `cls()` with no arguments, so its constructor must not need
+    any), built for the saved input shape (with the saved input dtype, falling
+    back to integer inputs when float inputs fail, for models that start with an
+    `Embedding`), filled with the saved weights (every name and shape must
+    match), and, with ``compile=True``, compiled as it was saved with the
+    optimizer state restored, so training continues where it stopped.
+
+    Args:
+        filepath: A `.lamina` file.
+        custom_objects: Extra classes or functions by name, e.g.
+            ``{"MyLayer": MyLayer}``, used in addition to the registered ones.
+            Defaults to `None`.
+        compile: Whether to compile the model as saved and restore the
+            optimizer state. Defaults to `True`.
+
+    Returns:
+        The model (on the CPU).
+
+    Raises:
+        ValueError: If the file is not a valid `.lamina` file (not a zip,
+            truncated, missing a member, invalid JSON, a newer format), names a
+            class that is neither built in nor registered, or its weights do
+            not match the rebuilt model.
+    """
+    if not isinstance(filepath, (str, os.PathLike)):
+        raise TypeError(f"`load_model` expects a file path. Received: filepath={filepath!r}.")
+    path = os.fspath(filepath)
+    if path.endswith(".weights.safetensors"):
+        raise ValueError(
+            f"`load_model` reads `.lamina` files; {path!r} holds only weights. Received: "
+            f"filepath={path!r}. Build the model in code and call `model.load_weights(path)`."
+        )
+    if not isinstance(compile, bool):
+        raise ValueError(f"`load_model` expects `compile` to be True or False. Received: compile={compile!r}.")
+    with file_io.Archive(path, MODEL_FILE_WHAT) as archive, registry.custom_object_scope(custom_objects):
+        config = archive.read_json(CONFIG_MEMBER)
+        _check_header(config, archive)
+        model = _rebuild(config, archive)
+        _build_if_needed(model, config, archive)
+        if config["config"].get("trainable", True) is False:
+            model.trainable = False  # after building, so every weight is frozen
+        weights = _read_tensors(archive, WEIGHTS_MEMBER)
+        apply_state(model, weights, strict=True, source=archive.label)
+        if compile and config.get("compile_config") is not None:
+            try:
+                model.compile(**decode_compile_config(config["compile_config"]))
+            except (TypeError, ValueError) as e:
+                raise ValueError(
+                    f"The compile configuration saved in {archive.label} could not be restored: "
+                    f"{e} Pass compile=False to load the model uncompiled."
+                ) from e
+            if model.optimizer is not None and archive.has(OPTIMIZER_STATE_MEMBER):
+                _load_optimizer_state(model, archive)
+    return model
+
+
+def _check_header(config: Any, archive: file_io.Archive) -> None:
+    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
+        raise archive.error(f"{CONFIG_MEMBER!r} does not describe a Lamina model")
+    version = config.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise archive.error(f"its format version {version!r} is not valid")
+    if version > FORMAT_VERSION:
+        import lamina
+
+        saved_with = (config.get("metadata") or {}).get("lamina_version", "unknown")
+        raise ValueError(
+            f"{archive.label} was written by a newer Lamina (file format version {version}, "
+            f"Lamina {saved_with}); this Lamina {lamina.__version__} reads format versions up to "
+            f"{FORMAT_VERSION}. Received: format_version={version}. Upgrade Lamina "
+            "(pip install -U lamina) to load it."
+        )
+    if not isinstance(config.get("class_name"), str) or not isinstance(config.get("config"), dict):
+        raise archive.error(f"{CONFIG_MEMBER!r} lacks the model's 'class_name' or 'config'")
+    metadata = config.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("input"), dict):
+        raise archive.error(f"{CONFIG_MEMBER!r} lacks the model's input specification")
+
+
+def _rebuild(config: dict[str, Any], archive: file_io.Archive) -> Any:
+    from lamina.models.model import Model
+
+    name = config["class_name"]
+    cls = registry.get_class(name, family="model")
+    if not (inspect.isclass(cls) and issubclass(cls, Model)):
+        raise archive.error(f"the saved class {name!r} is not a model")
+    try:
+        if registry.has_custom_get_config(cls):
+            model = cls.from_config(dict(config["config"]))
+        else:
+            model = cls()
+            saved = config["config"]
+            if isinstance(saved.get("name"), str):
+                model.name = saved["name"]
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(
+            f"Could not rebuild the model '{name}' saved in {archive.label}: {e}"
+        ) from e
+    if not isinstance(model, Model):
+        raise ValueError(
+            f"`{cls.__name__}.from_config` returned {type(model).__name__}, not a model. "
+            f"Received it while loading {archive.label}. Make `from_config` return `cls(...)`."
+        )
+    return model
+
+
+def _build_if_needed(model: Any, config: dict[str, Any], archive: file_io.Archive) -> None:
+    from lamina.layers.symbolic import to_torch_dtype
+
+    spec = config["metadata"]["input"]
+    shape = _shape_from_json(spec.get("shape"))
+    if shape is None:
+        return
+    try:
+        dtype = to_torch_dtype(spec.get("dtype"))
+    except ValueError as e:
+        raise archive.error(f"its input dtype is not valid: {e}") from e
+    if model.built and len(model.state_dict()) > 0:
+        return
+    try:
+        _build(model, shape, dtype)
+    except Exception as first:  # noqa: BLE001 - retried, then reported with its cause
+        if not dtype.is_floating_point:
+            raise _build_error(model, shape, archive, first) from first
+        try:
+            _build(model, shape, torch.int64)
+        except Exception:  # noqa: BLE001
+            raise _build_error(model, shape, archive, first) from first
+
+
+def _build_error(model: Any, shape: Any, archive: file_io.Archive, cause: Exception) -> ValueError:
+    return ValueError(
+        f"Could not build the model '{model.name}' loaded from {archive.label} for its saved input "
+        f"shape {shape}: {type(cause).__name__}: {cause}. Check that the model's class builds "
+        "the same layers as when it was saved."
+    )
+
+
+def _build(model: Any, shape: Any, dtype: torch.dtype) -> None:
+    if dtype == model._input_dtype():
+        model.build(shape)
+        return
+    from lamina.layers.symbolic import _dummy
+
+    def is_shape(s: Any) -> bool:
+        return isinstance(s, tuple)
+
+    def dummy(s: Any) -> Any:
+        if is_shape(s):
+            return _dummy(s, dtype, 3)
+        if isinstance(s, dict):
+            return {k: dummy(v) for k, v in s.items()}
+        return [dummy(v) for v in s]
+
+    x = dummy(shape)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        model.train(was_training)
+    model._build_input_shape = shape
+    model.built = True
+
+
+def _read_tensors(archive: file_io.Archive, member: str) -> dict[str, torch.Tensor]:
+    data = archive.read(member)
+    try:
+        return bytes_to_tensors(data)
+    except (SafetensorsError, ValueError, json.JSONDecodeError) as e:
+        raise archive.error(f"{member!r} is not valid safetensors data: {e}") from e
+
+
+def _load_optimizer_state(model: Any, archive: file_io.Archive) -> None:
+    saved = archive.read_json(OPTIMIZER_STATE_MEMBER)
+    tensors = (
+        _read_tensors(archive, OPTIMIZER_TENSORS_MEMBER)
+        if archive.has(OPTIMIZER_TENSORS_MEMBER)
+        else {}
+    )
+    try:
+        if not isinstance(saved, dict) or "state" not in saved:
+            raise ValueError("it has no 'state' entry")
+        state = decode_state(saved["state"], tensors)
+        torch_state = state.get("optimizer") if isinstance(state, dict) else None
+        if torch_state is not None:
+            n_saved = sum(len(g["params"]) for g in torch_state["param_groups"])
+            n_model = sum(1 for p in model.parameters() if p.requires_grad)
+            if n_saved != n_model:
+                raise ValueError(
+                    f"it tracks {n_saved} parameters but the model has {n_model} trainable ones"
+                )
+        model.optimizer.load_state_dict(state)
+    except (ValueError, TypeError, KeyError) as e:
+        raise archive.error(f"the optimizer state in {OPTIMIZER_STATE_MEMBER!r} is invalid: {e}") from e
