@@ -16,11 +16,13 @@ from lamina import (  # noqa: E402
     metrics,
     optimizers,
     regularizers,
+    saving,
 )
 from lamina.layers import Input  # noqa: E402
 from lamina.layers.layer import clear_session  # noqa: E402
 from lamina.models import Model, Sequential  # noqa: E402
 from lamina.runtime import get_device, set_device, set_seed  # noqa: E402
+from lamina.saving import load_model, register  # noqa: E402
 from lamina.training import callbacks  # noqa: E402
 
 __all__ = [
@@ -33,10 +35,13 @@ __all__ = [
     "get_device",
     "initializers",
     "layers",
+    "load_model",
     "losses",
     "metrics",
     "optimizers",
+    "register",
     "regularizers",
+    "saving",
     "set_device",
     "set_seed",
 ]
