@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 from lamina import (  # noqa: E402
     activations,
+    callbacks,
     initializers,
     layers,
     losses,
@@ -23,7 +24,6 @@ from lamina.layers.layer import clear_session  # noqa: E402
 from lamina.models import Model, Sequential  # noqa: E402
 from lamina.runtime import get_device, set_device, set_seed  # noqa: E402
 from lamina.saving import load_model, register  # noqa: E402
-from lamina.training import callbacks  # noqa: E402
 
 __all__ = [
     "Input",

@@ -31,7 +31,9 @@ def _verbose(verbose: Any, role: str) -> int:
 def _callbacks(model: Any, callbacks: Any, verbose: int, params: dict[str, Any], history: History | None) -> CallbackList:
     cbs = list(callbacks or [])
     if history is not None:
-        cbs.insert(0, history)
+        # After the user's callbacks, as in Keras, so that keys they add to the epoch
+        # logs (ReduceLROnPlateau's `learning_rate`) are recorded.
+        cbs.append(history)
     if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
         cbs.append(ProgbarLogger(verbose))
     return CallbackList(cbs, model, params)
@@ -53,7 +55,8 @@ class Trainer:
         model._ensure_built(batch[0], device)
         model.to(device)
         model._build_compiled(batch, adapter)
-        if training and not model.optimizer.built:
+        # A model whose train_step uses its own optimizers (a GAN) may compile with optimizer=None.
+        if training and model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(list(model.parameters()))
 
     # ------------------------------------------------------------------ fit
@@ -107,6 +110,11 @@ class Trainer:
         cbs = _callbacks(model, callbacks, verbose, params, history)
         model.stop_training = False
         cbs.on_train_begin()
+        # A callback (BackupAndRestore) may resume the run at a later epoch.
+        override = getattr(model, "_initial_epoch_override", None)
+        if override is not None:
+            model._initial_epoch_override = None
+            initial_epoch = override
         logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
             model._clear_metrics()
