@@ -117,3 +117,11 @@ def test_unfreezing_for_fine_tuning_trains_the_base_again():
     model.compile(optimizer=lamina.optimizers.Adam(learning_rate=1e-4), loss="mse")
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert _all_changed(before, base)
+
+
+def test_model_built_frozen_stays_frozen_through_its_config():
+    inputs = lamina.Input(shape=(3,))
+    model = lamina.Model(inputs, layers.Dense(2)(inputs), trainable=False)
+    assert not model.trainable and all(not p.requires_grad for p in model.parameters())
+    rebuilt = lamina.Model.from_config(model.get_config())
+    assert not rebuilt.trainable and all(not p.requires_grad for p in rebuilt.parameters())

@@ -163,6 +163,8 @@ class Functional(Model):
             self._layer_nodes.setdefault(_layer_name(node.layer), []).append(node)
         self._make_plan()
         self.built = True
+        if not trainable:
+            self.trainable = False  # freeze every layer, as Keras does
         self._build_input_shape = _replace(inputs, lambda t: t.shape) if not isinstance(
             inputs, SymbolicTensor) else inputs.shape
 
