@@ -25,7 +25,7 @@ class WeightsReport:
     Attributes:
         loaded: Names of the weights that were loaded.
         missing: Names the model has but the file lacks (left unchanged).
-        unexpected: Names the file has but the model lacks (ignored).
+        unexpected: Names the file has but the model lacks (ignored), sorted.
         mismatched: `(name, expected_shape, found_shape)` for weights whose shape
             in the file differs from the model's (left unchanged).
     """
@@ -87,7 +87,7 @@ def compare(
             )
         else:
             report.loaded.append(name)
-    report.unexpected = [name for name in file_state if name not in model_state]
+    report.unexpected = sorted(name for name in file_state if name not in model_state)
     return report
 
 
