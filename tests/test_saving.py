@@ -688,3 +688,61 @@ def test_save_weights_is_atomic(tmp_path, monkeypatch):
         make_sequential(seed=5).save_weights(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.weights.safetensors"]
+
+
+def test_save_multi_output_compile_config_round_trip(tmp_path):
+    lamina.set_seed(0)
+    inputs = lamina.Input(shape=(4,), name="x")
+    hidden = lamina.layers.Dense(8, activation="relu")(inputs)
+    reg = lamina.layers.Dense(1, name="reg")(hidden)
+    cls = lamina.layers.Dense(3, activation="softmax", name="cls")(hidden)
+    model = lamina.Model(inputs, {"reg": reg, "cls": cls})
+    model.compile(
+        optimizer="adam",
+        loss={"reg": "mse", "cls": "sparse_categorical_crossentropy"},
+        metrics={"cls": ["accuracy"], "reg": [lamina.metrics.MeanAbsoluteError()]},
+        loss_weights={"reg": 0.5, "cls": 1.0},
+    )
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = {"reg": rng.normal(size=(32, 1)).astype("float32"), "cls": rng.integers(0, 3, 32)}
+    model.fit(x, y, verbose=0)
+    model.save(tmp_path / "mo.lamina")
+    loaded = lamina.load_model(tmp_path / "mo.lamina")
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True) == model.evaluate(
+        x, y, verbose=0, return_dict=True
+    )
+
+
+def test_optimizer_state_encoding_round_trips_tuples_int_keys_and_tensors():
+    from lamina.saving.tensors import decode_state, encode_state
+
+    state = {
+        "iterations": 3,
+        "optimizer": {
+            "state": {0: {"step": torch.tensor(3.0), "buf": torch.ones(2)}, 1: {"m": None}},
+            "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 1], "x": float("inf")}],
+        },
+        "odd": {"__tuple__": 1},
+    }
+    tensors: dict[str, torch.Tensor] = {}
+    encoded = encode_state(state, tensors)
+    json.dumps(encoded)  # plain JSON
+    assert set(tensors) == {"optimizer.state.0.step", "optimizer.state.0.buf"}
+    decoded = decode_state(json.loads(json.dumps(encoded)), tensors)
+    assert decoded["optimizer"]["param_groups"] == state["optimizer"]["param_groups"]
+    assert decoded["optimizer"]["state"][1] == {"m": None}
+    assert decoded["odd"] == {"__tuple__": 1}
+    torch.testing.assert_close(decoded["optimizer"]["state"][0]["buf"], torch.ones(2))
+    with pytest.raises(TypeError, match=r"Cannot save the state entry 'a' without pickle.*Received a value of type set"):
+        encode_state({"a": {1, 2}}, {})
+    with pytest.raises(ValueError, match="refers to a tensor 'missing' that was not saved"):
+        decode_state({"__tensor__": "missing"}, {})
+
+
+def test_load_model_optimizer_state_for_other_parameters_is_refused(saved):
+    bad = {"state": {"iterations": 1, "optimizer": {"state": {}, "param_groups": [{"lr": 0.1, "params": [0]}]}}}
+    rewrite(saved, lambda members: members.update({"optimizer.json": json.dumps(bad).encode()}))
+    with pytest.raises(ValueError, match=r"optimizer state in 'optimizer\.json' is invalid: it tracks 1 parameters but the model has 6 trainable ones"):
+        lamina.load_model(saved)
+    assert lamina.load_model(saved, compile=False).optimizer is None

@@ -132,8 +132,8 @@ class Archive:
         data = self.read(member)
         try:
             return json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise self.error(f"{member!r} is not valid JSON: {e}") from e
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+            raise self.error(f"{member!r} is not valid JSON: {type(e).__name__}: {e}") from e
 
     def close(self) -> None:
         self._zip.close()
