@@ -1,5 +1,7 @@
 """Lamina layers, one family per module (Keras names, channels-last at the API)."""
 
+from lamina.layers.conv_transpose import Conv2DTranspose
+from lamina.layers.convolutional import Conv1D, Conv2D
 from lamina.layers.core import Activation, Dense, Embedding
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.layer import Layer
@@ -22,8 +24,19 @@ from lamina.layers.merging import (
     subtract,
 )
 from lamina.layers.normalization import BatchNormalization, LayerNormalization
+from lamina.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
 from lamina.layers.regularization import Dropout
 from lamina.layers.reshaping import Flatten, Reshape
+from lamina.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 
 __all__ = [
     "Add",
@@ -53,4 +66,17 @@ __all__ = [
     "Layer",
     "LayerNormalization",
     "Reshape",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "DepthwiseConv2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "SeparableConv2D",
 ]
