@@ -34,8 +34,26 @@ from lamina.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from lamina.layers.regularization import Dropout
-from lamina.layers.reshaping import Flatten, Reshape
+from lamina.layers.regularization import (
+    ActivityRegularization,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+)
+from lamina.layers.reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Flatten,
+    Permute,
+    RepeatVector,
+    Reshape,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
 from lamina.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 
 __all__ = [
@@ -79,4 +97,17 @@ __all__ = [
     "MaxPooling1D",
     "MaxPooling2D",
     "SeparableConv2D",
+    "ActivityRegularization",
+    "Cropping1D",
+    "Cropping2D",
+    "GaussianDropout",
+    "GaussianNoise",
+    "Permute",
+    "RepeatVector",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
 ]
