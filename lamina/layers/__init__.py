@@ -1,10 +1,13 @@
 """Lamina layers, one family per module (Keras names, channels-last at the API)."""
 
+from lamina.layers.attention import Attention, MultiHeadAttention
+from lamina.layers.bidirectional import Bidirectional
 from lamina.layers.conv_transpose import Conv2DTranspose
 from lamina.layers.convolutional import Conv1D, Conv2D
 from lamina.layers.core import Activation, Dense, Embedding
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.layer import Layer
+from lamina.layers.masking import Masking
 from lamina.layers.merging import (
     Add,
     Average,
@@ -34,6 +37,7 @@ from lamina.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from lamina.layers.recurrent import GRU, LSTM, SimpleRNN
 from lamina.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -55,6 +59,9 @@ from lamina.layers.reshaping import (
     ZeroPadding2D,
 )
 from lamina.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
+from lamina.layers.time_distributed import TimeDistributed
+from lamina.layers.transformer import PositionalEmbedding, TransformerEncoder
+from lamina.layers.wrapper import Wrapper
 
 __all__ = [
     "Add",
@@ -84,6 +91,17 @@ __all__ = [
     "Layer",
     "LayerNormalization",
     "Reshape",
+    "Attention",
+    "Bidirectional",
+    "GRU",
+    "LSTM",
+    "Masking",
+    "MultiHeadAttention",
+    "PositionalEmbedding",
+    "SimpleRNN",
+    "TimeDistributed",
+    "TransformerEncoder",
+    "Wrapper",
     "AveragePooling1D",
     "AveragePooling2D",
     "Conv1D",

@@ -169,7 +169,11 @@ class Embedding(Layer):
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         if inputs.is_floating_point():
             inputs = inputs.long()
-        return F.embedding(inputs, self.embeddings)
+        out = F.embedding(inputs, self.embeddings)
+        if self.mask_zero:
+            # Later layers read the padding mask from the tensor (see layers/masking.py).
+            out._lamina_mask = inputs != 0
+        return out
 
     def compute_mask(self, inputs: torch.Tensor) -> torch.Tensor | None:
         """Boolean mask, True where the step is real data (index != 0)."""

@@ -131,7 +131,19 @@ class Layer(nn.Module):
                 f"{shape_of(inputs)}. Pass data with {self._expected_last_dim} features, or "
                 "build a new model for the new width."
             )
-        return self.call(inputs, *args, **kwargs)
+        out = self.call(inputs, *args, **kwargs)
+        # Mask propagation (see lamina/layers/masking.py): a layer that keeps the
+        # (batch, steps) axes passes its input's padding mask on, unless it set one.
+        mask = getattr(inputs, "_lamina_mask", None)
+        if (
+            mask is not None
+            and isinstance(out, torch.Tensor)
+            and out.ndim >= 3
+            and out.shape[:2] == inputs.shape[:2]
+            and getattr(out, "_lamina_mask", None) is None
+        ):
+            out._lamina_mask = mask
+        return out
 
     def _build_for(self, inputs: Any) -> None:
         shape = shape_of(inputs)

@@ -158,8 +158,24 @@ def infer_output_shape(layer: Any, input_shape: Any, dtype: torch.dtype = torch.
     return _strip_dtypes(_shapes(out, other))
 
 
-def call_symbolic(layer: Any, inputs: Any, **kwargs: Any) -> Any:
-    """Calls ``layer`` on symbolic inputs: builds it, infers output shapes, records a node."""
+def call_symbolic(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+    """Calls ``layer`` on symbolic inputs: builds it, infers output shapes, records a node.
+
+    Extra positional arguments, as in `MultiHeadAttention(...)(query, value)`, are
+    folded into the inputs as one list `[inputs, *args]`: the node records all of
+    them as its parents and replays the layer as `layer([query, value], **kwargs)`,
+    so a layer called this way must also accept its inputs as one list.
+    """
+    if args:
+        inputs = [inputs, *args]
+    for key, value in kwargs.items():
+        if isinstance(value, SymbolicTensor):
+            raise TypeError(
+                f"Layer '{getattr(layer, 'name', type(layer).__name__)}' received a symbolic tensor "
+                f"as the keyword argument `{key}`; in a functional graph tensors are passed "
+                f"positionally. Received: {key}={value!r}. Pass it as a positional argument "
+                "(e.g. `layer(query, value, key)`)."
+            )
     node = Node(layer, inputs, kwargs)
     if hasattr(layer, "compute_output_spec"):
         specs = layer.compute_output_spec(inputs, **kwargs)
