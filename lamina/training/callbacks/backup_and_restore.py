@@ -212,7 +212,14 @@ class BackupAndRestore(Callback):
             for name, opt in _optimizers(self.model).items()
         }
         rng = _TensorStore("rng", tensors).encode(_rng_state())
-        meta = {"format": _FORMAT, "version": _VERSION, "epoch": next_epoch, "optimizers": optimizers, "rng": rng}
+        meta = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "epoch": next_epoch,
+            "model_keys": list(self.model.state_dict()),
+            "optimizers": optimizers,
+            "rng": rng,
+        }
         folder = os.fspath(self.backup_dir)
         os.makedirs(folder, exist_ok=True)
         tmp = os.path.join(folder, f".{BACKUP_FILE}.{os.getpid()}.tmp")
@@ -224,6 +231,35 @@ class BackupAndRestore(Callback):
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
+
+    def _match_state(self, state: dict[str, torch.Tensor], saved_order: list[str]) -> dict[str, torch.Tensor]:
+        """Maps the backed-up state onto the model's: by name, or, when only the
+        automatic layer names differ (the same architecture built again in one
+        session: ``dense_1`` became ``dense_3``), by position and shape."""
+        own = self.model.state_dict()
+        if set(state) == set(own):
+            mismatched = [k for k in own if tuple(own[k].shape) != tuple(state[k].shape)]
+        elif len(saved_order) == len(own) and set(saved_order) == set(state):
+            pairs = list(zip(saved_order, own))
+            mismatched = [o for s, o in pairs if tuple(own[o].shape) != tuple(state[s].shape)]
+            state = {o: state[s] for s, o in pairs}
+        else:
+            missing = sorted(set(own) - set(state))
+            unexpected = sorted(set(state) - set(own))
+            raise ValueError(
+                f"The backup in {os.fspath(self.backup_dir)!r} does not match this model: it holds "
+                f"{len(state)} weights and the model has {len(own)}. Missing from the backup: "
+                f"{', '.join(missing) or 'none'}. Not in the model: {', '.join(unexpected) or 'none'}. "
+                "The backup comes from another model or run; delete the folder to start afresh."
+            )
+        if mismatched:
+            details = ", ".join(f"{k} {tuple(own[k].shape)} vs {tuple(state[k].shape)} in the backup" for k in mismatched)
+            raise ValueError(
+                f"The backup in {os.fspath(self.backup_dir)!r} does not match this model: weight "
+                f"shapes differ: {details}. The backup comes from another model or run; delete "
+                "the folder to start afresh."
+            )
+        return state
 
     def _restore(self) -> int:
         path = self.backup_path
@@ -237,13 +273,7 @@ class BackupAndRestore(Callback):
                 "or choose another `backup_dir`."
             )
         state = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
-        try:
-            self.model.load_state_dict(state)
-        except RuntimeError as e:
-            raise ValueError(
-                f"The backup in {os.fspath(self.backup_dir)!r} does not match this model: {e}. It "
-                "comes from another model or run; delete the folder to start afresh."
-            ) from None
+        self.model.load_state_dict(self._match_state(state, meta.get("model_keys") or []))
         held = _optimizers(self.model)
         for name, encoded in meta["optimizers"].items():
             if name not in held:
