@@ -295,6 +295,26 @@ def test_conv_model_trains_with_fit():
     assert model.predict(x, verbose=0).shape == (16, 2)
 
 
+def test_conv_and_pooling_layers_survive_save_and_load(tmp_path):
+    torch.manual_seed(0)
+    model = lamina.Sequential([
+        lamina.Input(shape=(9, 9, 3)),
+        Conv2D(4, 3, strides=2, padding="same", activation="relu", kernel_regularizer="l2"),
+        DepthwiseConv2D(3, depth_multiplier=2, padding="same"),
+        lamina.layers.AveragePooling2D(2, padding="same"),
+        Conv2DTranspose(2, 3, strides=2, padding="same", output_padding=1),
+        SeparableConv2D(3, (3, 2), padding="same"),
+        lamina.layers.GlobalMaxPooling2D(),
+    ])
+    model.eval()
+    x = torch.randn(2, 9, 9, 3)
+    path = tmp_path / "conv.lamina"
+    model.save(path)
+    loaded = lamina.load_model(path)
+    loaded.eval()
+    torch.testing.assert_close(loaded(x), model(x))
+
+
 # ---------------------------------------------------------------------------- errors
 
 

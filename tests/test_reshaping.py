@@ -95,6 +95,33 @@ def test_spatial_layers_keep_free_axes_symbolic():
     assert L.UpSampling2D(2)(inp).shape == (None, None, 16, 3)
 
 
+def test_reshaping_and_regularization_layers_survive_save_and_load(tmp_path):
+    torch.manual_seed(0)
+    model = lamina.Sequential([
+        lamina.Input(shape=(6, 6, 2)),
+        L.ZeroPadding2D(((1, 0), (0, 2))),
+        L.Cropping2D(1),
+        L.UpSampling2D((2, 1), interpolation="bilinear"),
+        L.SpatialDropout2D(0.2),
+        L.Permute((3, 1, 2)),
+        L.Reshape((2, -1)),
+        L.Cropping1D((0, 1)),
+        L.ZeroPadding1D(1),
+        L.UpSampling1D(2),
+        L.GaussianNoise(0.1),
+        L.ActivityRegularization(l2=0.01),
+        L.Flatten(),
+        L.RepeatVector(2),
+    ])
+    model.eval()
+    x = torch.randn(3, 6, 6, 2)
+    path = tmp_path / "reshape.lamina"
+    model.save(path)
+    loaded = lamina.load_model(path)
+    loaded.eval()
+    torch.testing.assert_close(loaded(x), model(x))
+
+
 def test_reshaping_argument_errors():
     with pytest.raises(ValueError, match=r"`Permute` expects `dims` to be a permutation of 1 \.\. n.*"
                        r"Received: dims=\(0, 1\)"):
