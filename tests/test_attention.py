@@ -214,6 +214,23 @@ def test_multi_head_attention_functional_two_inputs():
     torch.testing.assert_close(model([q, v]), mha(q, v))
 
 
+def test_attention_layers_functional_model_saves_and_loads(tmp_path):
+    torch.manual_seed(5)
+    tokens_in = lamina.Input(shape=(5,), dtype="int64")
+    emb = PositionalEmbedding(5, 20, 8, mask_zero=True)(tokens_in)
+    enc = TransformerEncoder(16, 2)(emb)
+    cross = MultiHeadAttention(2, 4)(enc, emb)
+    luong = Attention()(cross, enc)  # two positional inputs, as [query, value]
+    out = lamina.layers.Dense(1)(lamina.layers.Flatten()(luong))
+    model = lamina.Model(tokens_in, out)
+    model.eval()
+    tokens = torch.tensor([[3, 4, 5, 0, 0], [1, 2, 3, 4, 5]])
+    model.save(tmp_path / "att.lamina")
+    loaded = lamina.load_model(tmp_path / "att.lamina")
+    loaded.eval()
+    torch.testing.assert_close(loaded(tokens), model(tokens))
+
+
 def test_transformer_functional_text_classifier_trains():
     lamina.set_seed(0)
     tokens_in = lamina.Input(shape=(6,), dtype="int64")

@@ -282,6 +282,46 @@ def test_bidirectional_custom_backward_layer_round_trips():
     assert clone.get_config() == layer.get_config()
 
 
+# ---------------------------------------------------------------- functional use and saving
+def test_encoder_states_feed_decoder_in_functional_model(tmp_path):
+    torch.manual_seed(10)
+    enc_in, dec_in = lamina.Input(shape=(None, 4)), lamina.Input(shape=(None, 3))
+    encoder, decoder = LSTM(6, return_state=True), LSTM(6, return_sequences=True)
+    _, h, c = encoder(enc_in)
+    out = decoder(dec_in, [h, c])  # states passed positionally, as the graph replays them
+    model = lamina.Model([enc_in, dec_in], out)
+    a, b = torch.randn(2, 5, 4), torch.randn(2, 3, 3)
+    _, h_val, c_val = encoder(a)
+    expected = decoder(b, initial_state=[h_val, c_val])
+    torch.testing.assert_close(model([a, b]), expected)
+    torch.testing.assert_close(decoder([b, h_val, c_val]), expected)
+    with pytest.raises(ValueError, match=r"received initial states both positionally and as `initial_state=`"):
+        decoder(b, [h_val, c_val], initial_state=[h_val, c_val])
+    model.save(tmp_path / "seq2seq.lamina")
+    torch.testing.assert_close(lamina.load_model(tmp_path / "seq2seq.lamina")([a, b]), expected)
+
+
+def test_sequential_with_wrappers_saves_and_loads(tmp_path):
+    torch.manual_seed(11)
+    model = lamina.Sequential([
+        lamina.Input(shape=(None,), dtype="int64"),
+        lamina.layers.Embedding(20, 8, mask_zero=True),
+        Bidirectional(LSTM(6, return_sequences=True)),
+        TimeDistributed(Dense(4)),
+        GRU(5),
+        Dense(2),
+    ])
+    # Keras's parameter counts: 2 * 4 * 6 * (8 + 6 + 1), 12 * 4 + 4, 3 * 5 * (4 + 5 + 2).
+    assert [m.count_params() for m in model.layers[1:4]] == [720, 52, 165]
+    tokens = torch.tensor([[3, 4, 5, 0, 0], [1, 2, 3, 4, 5]])
+    model.eval()
+    model.save(tmp_path / "m.lamina")
+    loaded = lamina.load_model(tmp_path / "m.lamina")
+    loaded.eval()
+    torch.testing.assert_close(loaded(tokens), model(tokens))
+    torch.testing.assert_close(model(tokens)[:1], model(tokens[:1, :3]))
+
+
 # ---------------------------------------------------------------- end to end
 def test_embedding_lstm_dense_learns_token_presence():
     """Classify whether token 1 appears in a right-padded sequence of variable length."""

@@ -92,6 +92,11 @@ class Attention(Layer):
         self.score_mode = validation.one_of("Attention", "score_mode", score_mode, ("dot", "concat"))
         self.dropout = validation.number("Attention", "dropout", dropout, low=0.0, high=1.0, high_inclusive=False)
 
+    def forward(self, inputs: Any, *more: Any, **kwargs: Any) -> Any:
+        # `attention(query, value)` is read as `attention([query, value])`, as a
+        # functional graph replays it.
+        return super().forward([inputs, *more] if more else inputs, **kwargs)
+
     def build(self, input_shape: Any) -> None:
         _as_list("Attention", input_shape)
         if self.use_scale:

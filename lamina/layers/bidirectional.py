@@ -8,7 +8,7 @@ import torch
 
 from lamina.layers.layer import Layer
 from lamina.layers.masking import check_mask, get_mask, set_mask
-from lamina.layers.recurrent import RNNBase
+from lamina.layers.recurrent import RNNBase, split_state_inputs
 from lamina.layers.wrapper import Wrapper, deserialize_layer, serialize_layer
 from lamina.utils import validation
 
@@ -86,6 +86,10 @@ class Bidirectional(Wrapper):
     def build(self, input_shape: Any) -> None:
         self.layer.build_from_shape(input_shape)
         self.backward_layer.build_from_shape(input_shape)
+
+    def forward(self, inputs: Any, *more: Any, **kwargs: Any) -> Any:
+        inputs, kwargs = split_state_inputs(self, inputs, more, kwargs)
+        return super().forward(inputs, **kwargs)
 
     def call(
         self,

@@ -33,6 +33,7 @@ from lamina import initializers, regularizers
 from lamina.layers.layer import Layer
 from lamina.layers.masking import check_mask, get_mask, set_mask
 from lamina.utils import validation
+from lamina.utils.tree import flatten
 
 
 def _serialize(module: Any, obj: Any) -> Any:
@@ -59,6 +60,33 @@ def _check_gates(owner: str, activation: Any, recurrent_activation: Any) -> None
             f"activation={activation!r}, recurrent_activation={recurrent_activation!r}. "
             "Keep the defaults, or write a subclassed layer that loops over the time steps."
         )
+
+
+def split_state_inputs(
+    layer: Layer, inputs: Any, more: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """Reads `layer(x, [h, c])` and `layer([x, h, c])` as `layer(x, initial_state=[h, c])`.
+
+    The list form is how a functional graph replays `layer(x, states)` (symbolic
+    calls fold extra positional arguments into one list of inputs), so an
+    encoder's states can feed a decoder in a functional model.
+    """
+    if more:
+        inputs = [inputs, *more]
+    if not isinstance(inputs, (list, tuple)):
+        return inputs, kwargs
+    x, *rest = inputs
+    states = [s for s in flatten(rest) if s is not None]
+    if states:
+        if kwargs.get("initial_state") is not None:
+            raise ValueError(
+                f"Layer '{layer.name}' ({type(layer).__name__}) received initial states both "
+                "positionally and as `initial_state=`. Received: "
+                f"{len(states)} positional state(s) and initial_state={kwargs['initial_state']!r}. "
+                "Pass them one way only."
+            )
+        kwargs = {**kwargs, "initial_state": states}
+    return x, kwargs
 
 
 class RNNBase(Layer):
@@ -165,6 +193,10 @@ class RNNBase(Layer):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ call
+    def forward(self, inputs: Any, *more: Any, **kwargs: Any) -> Any:
+        inputs, kwargs = split_state_inputs(self, inputs, more, kwargs)
+        return super().forward(inputs, **kwargs)
+
     def call(
         self,
         inputs: torch.Tensor,
@@ -293,9 +325,11 @@ _SHARED_ARGS = """
         stateful: Must be `False` (stateful layers are not supported yet; pass
             `initial_state=`). Defaults to `False`.
 
-    Call arguments: `inputs`; `initial_state` (list of `(batch, units)` tensors);
-    `mask` (`(batch, timesteps)` booleans, True for real steps; by default the
-    mask carried by `inputs`); `training`.
+    Call arguments: `inputs`; `initial_state` (list of `(batch, units)` tensors;
+    also accepted positionally, `layer(x, [h, c])`, which is how a functional
+    model passes an encoder's states to a decoder); `mask` (`(batch, timesteps)`
+    booleans, True for real steps; by default the mask carried by `inputs`);
+    `training`.
 
     Input shape: `(batch, timesteps, features)`. Output shape: `(batch, units)`, or
     `(batch, timesteps, units)` with `return_sequences=True`; with
