@@ -6,6 +6,7 @@ with the same weights.
 
 from __future__ import annotations
 
+import doctest
 import math
 
 import pytest
@@ -13,7 +14,14 @@ import torch
 from layer_test_utils import run_layer_test
 
 import lamina
-from lamina.layers import Attention, MultiHeadAttention, PositionalEmbedding, TransformerEncoder
+from lamina.layers import (
+    Attention,
+    MultiHeadAttention,
+    PositionalEmbedding,
+    TransformerEncoder,
+    attention,
+    transformer,
+)
 from lamina.layers.masking import get_mask, set_mask
 
 
@@ -287,3 +295,9 @@ def test_attention_scale_matches_sdpa_scale():
     _, w = mha(x, x, return_attention_scores=True)
     q, k = mha.query(x), mha.key(x)
     torch.testing.assert_close(w[:, 0], torch.softmax(q @ k.transpose(1, 2) / math.sqrt(4), -1))
+
+
+@pytest.mark.parametrize("module", [attention, transformer])
+def test_attention_docstring_examples_run(module):
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import doctest
+
 import pytest
 import torch
 from layer_test_utils import run_layer_test
 
 import lamina
-from lamina.layers import LSTM, Dense, Dropout, Embedding, Flatten, LayerNormalization, Masking
+from lamina.layers import (
+    LSTM,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    LayerNormalization,
+    Masking,
+    masking,
+)
 from lamina.layers.masking import get_mask, set_mask
 
 
@@ -95,3 +106,8 @@ def test_functional_model_carries_mask_and_builds_symbolically():
     tokens = torch.tensor([[5, 3, 0, 0, 0], [5, 3, 7, 1, 2]])
     result = model(tokens)
     torch.testing.assert_close(result[:1], model(tokens[:1, :2]))
+
+
+def test_masking_docstring_examples_run():
+    result = doctest.testmod(masking)
+    assert result.attempted > 0 and result.failed == 0

@@ -5,12 +5,24 @@ Parity is checked against `torch.nn.RNN` / `LSTM` / `GRU` with the same weights.
 
 from __future__ import annotations
 
+import doctest
+
 import pytest
 import torch
 from layer_test_utils import run_layer_test
 
 import lamina
-from lamina.layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN, TimeDistributed
+from lamina.layers import (
+    GRU,
+    LSTM,
+    Bidirectional,
+    Dense,
+    SimpleRNN,
+    TimeDistributed,
+    bidirectional,
+    recurrent,
+    time_distributed,
+)
 from lamina.layers.masking import get_mask
 
 
@@ -346,3 +358,9 @@ def test_embedding_lstm_dense_learns_token_presence():
     model.fit(tokens[:256], y[:256], epochs=5, batch_size=64, verbose=0)
     _, acc = model.evaluate(tokens[256:], y[256:], verbose=0)
     assert acc > 0.85, acc  # chance is 0.5
+
+
+@pytest.mark.parametrize("module", [recurrent, bidirectional, time_distributed])
+def test_recurrent_docstring_examples_run(module):
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0

@@ -321,7 +321,8 @@ _SHARED_ARGS = """
             the last one. Defaults to `False`.
         return_state: Whether to also return the final state(s). Defaults to `False`.
         go_backwards: Whether to process the sequence backwards (the output
-            sequence is then in reversed order, as in Keras). Defaults to `False`.
+            sequence, and the mask it carries, are then in reversed order, as in
+            Keras). Defaults to `False`.
         stateful: Must be `False` (stateful layers are not supported yet; pass
             `initial_state=`). Defaults to `False`.
 
