@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 from lamina import (  # noqa: E402
     activations,
     callbacks,
+    data,
     initializers,
     layers,
     losses,
@@ -18,6 +19,7 @@ from lamina import (  # noqa: E402
     optimizers,
     regularizers,
     saving,
+    workflow,
 )
 from lamina.layers import Input  # noqa: E402
 from lamina.layers.layer import clear_session  # noqa: E402
@@ -32,6 +34,7 @@ __all__ = [
     "activations",
     "callbacks",
     "clear_session",
+    "data",
     "get_device",
     "initializers",
     "layers",
@@ -44,4 +47,5 @@ __all__ = [
     "saving",
     "set_device",
     "set_seed",
+    "workflow",
 ]
