@@ -60,7 +60,7 @@ SCRIPT = textwrap.dedent(
             callbacks.append(Crash())
         history = model.fit(x, y, epochs=5, batch_size=16, validation_split=0.2, verbose=0,
                             callbacks=callbacks)
-        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, out)
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, out)
         return history
 
 

@@ -77,6 +77,9 @@ def test_callbacks_namespace_exports_every_callback():
         (lambda d: lamina.callbacks.LearningRateScheduler(lambda e, lr: lr), False),
         (lambda d: lamina.callbacks.CSVLogger(os.path.join(d, "log.csv")), False),
         (lambda d: lamina.callbacks.TerminateOnNaN(), True),
+        (lambda d: lamina.callbacks.ModelCheckpoint(os.path.join(d, "m.lamina")), False),
+        (lambda d: lamina.callbacks.ModelCheckpoint(
+            os.path.join(d, "m{epoch}-{batch}.weights.safetensors"), save_weights_only=True, save_freq=2), True),
         (lambda d: lamina.callbacks.BackupAndRestore(os.path.join(d, "bk")), False),
         (lambda d: lamina.callbacks.BackupAndRestore(os.path.join(d, "bk"), save_freq=2), True),
         (lambda d: lamina.callbacks.TensorBoard(os.path.join(d, "tb")), False),

@@ -68,7 +68,7 @@ def test_tensorboard_epoch_scalars_equal_history(tmp_path):
     kernel = names[0]
     events = train.Histograms(f"{kernel}/histogram")
     assert [e.step for e in events] == [0, 2]
-    weights = dict(model.named_parameters())[kernel].detach().numpy()
+    weights = dict(model.named_parameters())[kernel].detach().cpu().numpy()
     last = events[-1].histogram_value
     assert last.num == weights.size
     assert last.min == pytest.approx(weights.min()) and last.max == pytest.approx(weights.max())
