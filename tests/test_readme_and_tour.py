@@ -1,0 +1,44 @@
+"""The README's code runs, and `lamina tour` does the main job within its budget."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image as mpimg
+
+from lamina.tour import run_tour
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_python_blocks_run(capsys):
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks, "the README should contain a runnable quickstart"
+    for block in blocks:
+        namespace: dict = {}
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["accuracy"] > 0.85
+    assert namespace["probabilities"].shape == (397, 10)
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_readme_names_the_two_commands():
+    text = (ROOT / "README.md").read_text()
+    assert "make tour" in text and "make test" in text
+
+
+def test_tour_beats_baselines_and_writes_curves(tmp_path):
+    result = run_tour(output_dir=tmp_path, verbose=0)
+    net = result.accuracies["Lamina MLP"]
+    assert net["test"] >= 0.97
+    assert net["validation"] > result.accuracies["majority class"]["validation"]
+    assert result.accuracies["majority class"]["test"] < 0.2
+    image = mpimg.imread(result.curves_path)
+    assert image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_cli_version_runs():
+    out = subprocess.run([sys.executable, "-m", "lamina.cli", "version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("lamina ")
