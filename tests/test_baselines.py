@@ -1,6 +1,7 @@
 """Baselines: exact common-sense numbers, parity with scikit-learn pipelines, ranking,
 verdicts, skips, series, errors."""
 
+import doctest
 import json
 
 import numpy as np
@@ -12,6 +13,7 @@ from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
 import lamina
+import lamina.workflow
 from lamina import layers
 from lamina.data import load_diabetes, load_digits, split
 from lamina.workflow import BaselineTable, last_value_baseline, run_baselines
@@ -199,3 +201,9 @@ def test_add_model_errors():
         table.add_model("pct", 95.0)
     with pytest.raises(KeyError, match=r"no model named 'other'"):
         table.verdict("other")
+
+
+@pytest.mark.parametrize("module", [lamina.workflow, lamina.workflow.baselines])
+def test_baselines_docstring_examples_run(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,11 +1,14 @@
 """K-fold / iterated K-fold: fold structure, fresh models, scores, progress, errors."""
 
+import doctest
+
 import numpy as np
 import pytest
 
 import lamina
 from lamina import layers
 from lamina.data import CVResult, cross_validate, load_diabetes, load_iris
+from lamina.data import cross_validation as cv_module
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +133,8 @@ def test_cross_validate_argument_errors(iris):
         cross_validate(build, x, x[:, 0], stratify=True)
     with pytest.raises(TypeError, match=r"`metrics` to be functions.*auc=3"):
         cross_validate(build, x, y, metrics={"auc": 3})
+
+
+def test_cross_validate_docstring_example_runs():
+    result = doctest.testmod(cv_module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

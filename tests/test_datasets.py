@@ -1,5 +1,6 @@
 """Bundled datasets (parity with scikit-learn) and loaders for CSV files and image folders."""
 
+import doctest
 import gzip
 
 import numpy as np
@@ -8,6 +9,7 @@ import sklearn.datasets as skd
 from PIL import Image
 
 from lamina import data
+from lamina.data import datasets, leakage, scaling, splits
 
 
 @pytest.mark.parametrize(
@@ -144,3 +146,9 @@ def test_load_image_folder_errors(tmp_path):
     (tmp_path / "c.png").write_bytes(b"not a png")
     with pytest.raises(ValueError, match=r"could not read .*c.png.* as an image"):
         data.load_image_folder(tmp_path, image_size=(3, 3))
+
+
+@pytest.mark.parametrize("module", [data, datasets, splits, scaling, leakage])
+def test_data_docstring_examples_run(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

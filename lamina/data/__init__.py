@@ -6,8 +6,11 @@ Example:
     >>> from lamina import data
     >>> x, y = data.load_iris()
     >>> splits = data.split(x, y, dev=0.2, test=0.2)
-    >>> data.check_leakage(splits).ok
-    True
+    >>> splits.sizes
+    {'train': 90, 'dev': 30, 'test': 30}
+    >>> report = data.check_leakage(splits)  # iris holds a few identical flowers
+    >>> report.pairs["train", "test"].count
+    1
 """
 
 from lamina.data.cross_validation import CVResult, cross_validate

@@ -516,12 +516,12 @@ def run_baselines(
         A `BaselineTable`.
 
     Example:
-        >>> from lamina.data import load_digits, split
+        >>> from lamina.data import load_wine, split
         >>> from lamina.workflow import run_baselines
-        >>> x, y = load_digits()
+        >>> x, y = load_wine()
         >>> table = run_baselines(split(x, y), include=["majority_class", "logistic_regression"])
-        >>> table.add_model("mlp", 0.97).ranking()[0][0]
-        'mlp'
+        >>> [name for name, _ in table.add_model("mlp", 0.5).ranking()]
+        ['logistic_regression', 'mlp', 'majority_class']
     """
     validation.one_of("run_baselines", "task", task, ("auto", "classification", "regression"))
     validation.number("run_baselines", "time_budget", time_budget, low=0.0, low_inclusive=False, allow_none=True)
