@@ -1,6 +1,14 @@
 """Lamina layers, one family per module (Keras names, channels-last at the API)."""
 
 from lamina.layers.attention import Attention, MultiHeadAttention
+from lamina.layers.augmentation import (
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
 from lamina.layers.bidirectional import Bidirectional
 from lamina.layers.conv_transpose import Conv2DTranspose
 from lamina.layers.convolutional import Conv1D, Conv2D
@@ -36,6 +44,16 @@ from lamina.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPooling1D,
     MaxPooling2D,
+)
+from lamina.layers.preprocessing import (
+    CategoryEncoding,
+    Discretization,
+    Hashing,
+    IntegerLookup,
+    Normalization,
+    Rescaling,
+    StringLookup,
+    TextVectorization,
 )
 from lamina.layers.recurrent import GRU, LSTM, SimpleRNN
 from lamina.layers.regularization import (
@@ -128,4 +146,18 @@ __all__ = [
     "UpSampling2D",
     "ZeroPadding1D",
     "ZeroPadding2D",
+    "CategoryEncoding",
+    "Discretization",
+    "Hashing",
+    "IntegerLookup",
+    "Normalization",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
+    "Rescaling",
+    "StringLookup",
+    "TextVectorization",
 ]

@@ -11,6 +11,25 @@ from typing import Any
 
 import torch
 
+
+class StringDType:
+    """Stands in for a torch dtype on `Input(dtype="string")`.
+
+    Torch tensors cannot hold text, so a string input carries Python strings (a
+    NumPy array of `str`) and its symbolic tensor carries this sentinel, `STRING`,
+    as its dtype. Layers that take text (`TextVectorization`, `StringLookup`,
+    `Hashing`) define `compute_output_spec`, so the graph is written without a run.
+    """
+
+    is_floating_point = False
+    is_complex = False
+
+    def __repr__(self) -> str:
+        return "string"
+
+
+STRING = StringDType()
+
 _DTYPES = {
     "float32": torch.float32,
     "float64": torch.float64,
@@ -20,6 +39,7 @@ _DTYPES = {
     "int64": torch.int64,
     "bool": torch.bool,
     "uint8": torch.uint8,
+    "string": STRING,
 }
 
 
@@ -89,7 +109,15 @@ class SymbolicTensor:
 
 def _dummy(shape: tuple[int | None, ...], dtype: torch.dtype, fill: int) -> torch.Tensor:
     concrete = [2 if i == 0 and d is None else (fill if d is None else d) for i, d in enumerate(shape)]
-    return torch.zeros(concrete, dtype=dtype)
+    if dtype is STRING:
+        import numpy as np
+
+        return np.full(concrete, "", dtype=str)
+    t = torch.zeros(concrete, dtype=dtype)
+    # Marks a shape-inference batch, so a layer whose state is not ready yet (an
+    # un-adapted `Normalization`) can let it pass instead of raising.
+    t._lamina_placeholder = True
+    return t
 
 
 def _map(fn: Any, struct: Any) -> Any:
@@ -186,7 +214,7 @@ def call_symbolic(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
     counter = [0]
 
     def make(spec: Any) -> Any:
-        if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], torch.dtype):
+        if isinstance(spec, tuple) and len(spec) == 2 and (isinstance(spec[1], torch.dtype) or spec[1] is STRING):
             t = SymbolicTensor(spec[0], spec[1], node, counter[0])
             counter[0] += 1
             return t

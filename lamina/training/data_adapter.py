@@ -70,18 +70,68 @@ def to_tensor(a: Any, what: str) -> torch.Tensor:
     return t
 
 
-def _structure_to_tensors(x: Any, what: str) -> Any:
+class _TextInputError(TypeError, AttributeError):
+    """Raised when a numeric layer uses text; an AttributeError too, so `hasattr`
+    and `getattr(x, name, default)` keep working on text arrays."""
+
+
+class TextArray(np.ndarray):
+    """A NumPy array of strings on its way to a text layer (`TextVectorization`,
+    `StringLookup`, `Hashing`). A tensor method used on it (the model's first layer
+    wanted numbers) raises a TypeError that says to encode the text first."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or not hasattr(torch.Tensor, name):
+            raise AttributeError(name)
+        raise _TextInputError(
+            f"`x` must hold numbers; received an array of dtype {self.dtype}. Encode text or "
+            "categories first (e.g. with `lamina.layers.TextVectorization` or `StringLookup` as "
+            f"the model's first layer), or pass a numeric array. (A layer called `.{name}` on it.)"
+        )
+
+
+def string_array(a: Any) -> np.ndarray | None:
+    """``a`` as a NumPy array when it holds only Python strings (text), else None."""
+    if isinstance(a, torch.Tensor):
+        return None
+    if hasattr(a, "to_numpy"):
+        a = a.to_numpy()
+    arr = a if isinstance(a, np.ndarray) else np.asarray(a)
+    if arr.dtype.kind == "U":
+        return arr
+    if arr.dtype == object and arr.size and all(isinstance(v, str) for v in arr.flat):
+        return arr
+    return None
+
+
+def _structure_to_tensors(x: Any, what: str, strings: bool = True) -> Any:
+    """Converts the leaves to tensors. With ``strings`` (inputs `x`, not targets), an
+    array of Python strings stays a NumPy array, for a first `TextVectorization` /
+    `StringLookup` / `Hashing` layer; it is batched by index on the host."""
+
+    def leaf(a: Any, name: str) -> Any:
+        if strings and not isinstance(a, torch.Tensor):
+            text = string_array(a)
+            if text is not None:
+                return text.view(TextArray)
+        return to_tensor(a, name)
+
     if _is_array_like(x):
-        return to_tensor(x, what)
+        return leaf(x, what)
     if isinstance(x, dict):
-        return {k: to_tensor(v, f"{what}['{k}']") for k, v in x.items()}
+        return {k: leaf(v, f"{what}['{k}']") for k, v in x.items()}
     if isinstance(x, (list, tuple)) and all(_is_array_like(v) for v in x):
-        return [to_tensor(v, f"{what}[{i}]") for i, v in enumerate(x)]
-    return to_tensor(x, what)
+        return [leaf(v, f"{what}[{i}]") for i, v in enumerate(x)]
+    return leaf(x, what)
+
+
+def _take(a: Any, idx: torch.Tensor) -> Any:
+    """``a[idx]``; a NumPy (text) array is indexed on the host."""
+    return a[idx.cpu().numpy()] if isinstance(a, np.ndarray) else a[idx]
 
 
 def _check_finite(t: torch.Tensor, what: str) -> None:
-    if not t.is_floating_point():
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point():
         return
     bad = ~torch.isfinite(t)
     count = int(bad.sum())
@@ -118,7 +168,7 @@ class ArrayAdapter:
         check_finite: bool = True,
     ) -> None:
         self.x = _structure_to_tensors(x, "x")
-        self.y = None if y is None else _structure_to_tensors(y, "y")
+        self.y = None if y is None else _structure_to_tensors(y, "y", strings=False)
         self.sample_weight = None if sample_weight is None else to_tensor(sample_weight, "sample_weight").float()
         named = _leaves_named(self.x, "x")
         if self.y is not None:
@@ -141,7 +191,7 @@ class ArrayAdapter:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.device = device
-        to_dev = lambda t: t.to(device, non_blocking=True)  # noqa: E731
+        to_dev = lambda t: t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t  # noqa: E731
         self.x = map_structure(to_dev, self.x)
         self.y = None if self.y is None else map_structure(to_dev, self.y)
         if self.sample_weight is not None:
@@ -218,7 +268,7 @@ class ArrayAdapter:
             perm = torch.randperm(n, device=self.device)
             for start in range(0, n, bs):
                 idx = perm[start : start + bs]
-                xb = x[idx] if single_x else map_structure(lambda t, i=idx: t[i], x)
+                xb = x[idx] if single_x else map_structure(lambda t, i=idx: _take(t, i), x)
                 yb = None if y is None else (y[idx] if isinstance(y, torch.Tensor) else map_structure(lambda t, i=idx: t[i], y))
                 yield xb, yb, None if sw is None else sw[idx]
         else:

@@ -1,0 +1,29 @@
+"""Preprocessing layers: they live inside the model, so a saved model takes raw input.
+
+* `Normalization`, `Rescaling`: numeric features.
+* `TextVectorization`: raw strings to token ids or bag-of-words vectors.
+* `StringLookup`, `IntegerLookup`, `CategoryEncoding`, `Hashing`,
+  `Discretization`: categorical features.
+
+Layers with learned state have `adapt(data)`. Outputs made from text (which a
+torch tensor cannot hold) are placed on the layer's device (it follows
+`model.to(device)`).
+"""
+
+from lamina.layers.preprocessing.category_encoding import CategoryEncoding
+from lamina.layers.preprocessing.discretization import Discretization
+from lamina.layers.preprocessing.hashing import Hashing
+from lamina.layers.preprocessing.index_lookup import IntegerLookup, StringLookup
+from lamina.layers.preprocessing.normalization import Normalization, Rescaling
+from lamina.layers.preprocessing.text_vectorization import TextVectorization
+
+__all__ = [
+    "CategoryEncoding",
+    "Discretization",
+    "Hashing",
+    "IntegerLookup",
+    "Normalization",
+    "Rescaling",
+    "StringLookup",
+    "TextVectorization",
+]
