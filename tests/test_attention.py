@@ -248,13 +248,13 @@ def test_transformer_functional_text_classifier_trains():
     out = lamina.layers.Dense(1, activation="sigmoid")(x)
     model = lamina.Model(tokens_in, out)
     gen = torch.Generator().manual_seed(0)
-    tokens = torch.randint(1, 12, (128, 6), generator=gen)
+    tokens = torch.randint(1, 12, (256, 6), generator=gen)
     y = (tokens[:, 0] > 6).float()[:, None]  # depends on the first token only
-    model.compile(optimizer=lamina.optimizers.Adam(learning_rate=0.01), loss="binary_crossentropy",
+    model.compile(optimizer=lamina.optimizers.Adam(learning_rate=0.02), loss="binary_crossentropy",
                   metrics=["accuracy"])
-    model.fit(tokens, y, epochs=10, batch_size=32, verbose=0)
-    _, acc = model.evaluate(tokens, y, verbose=0)
-    assert acc > 0.9, acc
+    model.fit(tokens[:192], y[:192], epochs=5, batch_size=64, verbose=0)
+    _, acc = model.evaluate(tokens[192:], y[192:], verbose=0)
+    assert acc > 0.85, acc  # chance is about 0.5
 
 
 # ---------------------------------------------------------------- errors
