@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import Node, SymbolicTensor, dtype_name, to_torch_dtype
 

@@ -36,7 +36,6 @@ def _match_targets(y: Any, y_pred: Any, keys: list[str], what: str) -> list[Any]
             return list(y.values())
         return [y]
     if isinstance(y, dict):
-        missing = [k for k in keys if k not in y]
         extra = [k for k in y if k not in keys]
         if extra:
             raise ValueError(
