@@ -79,6 +79,7 @@ def test_cross_validate_scores_are_the_held_out_evaluation(iris):
     assert result.std["accuracy"] == pytest.approx(np.std(accs))
     text = result.summary()
     assert "3 folds x 1 repeat(s)" in text and "mean ± std" in text and "acc_np" in text
+    assert repr(result).startswith(f"CVResult(folds=3, repeats=1, mean: loss={result.mean['loss']:.4g}, ")
 
 
 def test_cross_validate_is_repeatable(iris):

@@ -129,6 +129,10 @@ def test_split_summary_lists_sets_and_classes():
         assert word in text
     text = str(split(x, x[:, 0] * 0.5))
     assert "regression" in text and "±" in text
+    assert repr(s) == (
+        "Splits(task='classification', sizes={'train': 120, 'train_dev': 20, 'dev': 30, "
+        "'test': 30}, stratified=True, grouped=False)"
+    )
 
 
 def test_infer_task_rules():

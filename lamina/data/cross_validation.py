@@ -22,7 +22,7 @@ from lamina.utils import validation
 _RESERVED_FIT_KWARGS = ("x", "y")
 
 
-@dataclass
+@dataclass(eq=False)
 class CVResult:
     """The result of `cross_validate`.
 
@@ -90,6 +90,10 @@ class CVResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def __repr__(self) -> str:
+        means = ", ".join(f"{k}={v:.4g}" for k, v in self.mean.items())
+        return f"CVResult(folds={self.folds}, repeats={self.repeats}, mean: {means})"
 
 
 def _fold_iterators(

@@ -145,7 +145,7 @@ def infer_task(y: Any) -> str:
 
 
 # ---------------------------------------------------------------------- Splits
-@dataclass
+@dataclass(eq=False)
 class Splits:
     """The result of `split`: disjoint train / dev / test (and train-dev) sets.
 
@@ -218,6 +218,12 @@ class Splits:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def __repr__(self) -> str:
+        return (
+            f"Splits(task={self.task!r}, sizes={self.sizes}, stratified={self.stratified}, "
+            f"grouped={self.grouped})"
+        )
 
 
 def _describe_targets(y: Any, task: str) -> str:
