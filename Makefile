@@ -23,6 +23,7 @@ tour: $(STAMP)
 	$(VENV)/bin/lamina tour
 
 test: $(STAMP)
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
