@@ -102,6 +102,14 @@ def test_normalization_statistics_travel_in_state_dict_and_model_file(tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 
 
+def test_normalization_after_rescaling_builds_before_adapt():
+    norm = layers.Normalization()
+    model = lamina.Sequential([lamina.Input(shape=(2,)), layers.Rescaling(0.5), norm])
+    x = RNG.normal(size=(30, 2)) * 3 + 1
+    norm.adapt(x * 0.5)
+    np.testing.assert_allclose(model.predict(x, verbose=0), StandardScaler().fit_transform(x), atol=1e-4)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

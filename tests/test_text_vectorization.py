@@ -216,6 +216,9 @@ def test_sequential_with_string_input_builds_before_fit():
     model = lamina.Sequential([lamina.Input(shape=(1,), dtype="string"), vectorizer, layers.Dense(1)])
     assert model.count_params() == vectorizer.vocabulary_size() + 1
     assert model.predict(texts[:3, None], verbose=0).shape == (3, 1)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert f"(None, {vectorizer.vocabulary_size()})" in lines[0]
 
 
 def test_data_adapter_keeps_string_errors_for_targets_and_numeric_models():

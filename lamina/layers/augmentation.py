@@ -428,6 +428,8 @@ class RandomContrast(BaseImageAugmentation):
 class RandomCrop(BaseImageAugmentation):
     """Crops each image to `(height, width)` at a random position in training.
 
+    Each image gets its own position (Keras crops a whole batch at one position).
+
     In inference (and in training when an image is smaller than the target), it
     does what Keras does: takes the largest centred window with the target's
     aspect ratio and resizes it to `(height, width)` (bilinear, no antialiasing).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -29,6 +30,14 @@ class StringDType:
 
 
 STRING = StringDType()
+
+
+class _TextPlaceholder(np.ndarray):
+    """The zero batch of a string input (empty strings). Text stays on the host, so
+    `.to(device)` returns it unchanged."""
+
+    def to(self, *args: Any, **kwargs: Any) -> _TextPlaceholder:
+        return self
 
 _DTYPES = {
     "float32": torch.float32,
@@ -110,9 +119,7 @@ class SymbolicTensor:
 def _dummy(shape: tuple[int | None, ...], dtype: torch.dtype, fill: int) -> torch.Tensor:
     concrete = [2 if i == 0 and d is None else (fill if d is None else d) for i, d in enumerate(shape)]
     if dtype is STRING:
-        import numpy as np
-
-        return np.full(concrete, "", dtype=str)
+        return np.full(concrete, "", dtype=str).view(_TextPlaceholder)
     t = torch.zeros(concrete, dtype=dtype)
     # Marks a shape-inference batch, so a layer whose state is not ready yet (an
     # un-adapted `Normalization`) can let it pass instead of raising.

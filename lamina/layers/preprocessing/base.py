@@ -139,7 +139,10 @@ class PreprocessingLayer(Layer):
         return inputs
 
     def forward(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        return super().forward(self._convert_inputs(inputs), *args, **kwargs)
+        out = super().forward(self._convert_inputs(inputs), *args, **kwargs)
+        if getattr(inputs, "_lamina_placeholder", False) and isinstance(out, torch.Tensor):
+            out._lamina_placeholder = True  # a chain of preprocessing layers passes it on
+        return out
 
     def _output_spec(self, input_shape: tuple[int | None, ...], input_dtype: Any) -> Any:
         """`(shape, dtype)` of the output for an input of ``input_shape``."""
