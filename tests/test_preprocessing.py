@@ -116,6 +116,7 @@ def test_normalization_after_rescaling_builds_before_adapt():
         ({"mean": [1.0]}, "`mean` and `variance` to be given together"),
         ({"axis": 0}, "not the batch axis 0"),
         ({"axis": "x"}, "expects `axis` to be an integer"),
+        ({"mean": "high", "variance": 1.0}, "expects `mean` to be a number or an array of numbers"),
     ],
 )
 def test_normalization_bad_arguments_raise(kwargs, match):
@@ -251,6 +252,7 @@ def test_integer_lookup_contract_and_values():
 
 
 def test_integer_lookup_adapt_modes_mask_and_invert():
+    assert layers.IntegerLookup(mask_token=0)(torch.tensor([0, 4])).tolist() == [0, 1]  # no vocabulary yet
     layer = layers.IntegerLookup(mask_token=0)
     layer.adapt(np.array([5, 9, 9, 0, 5, 5, 2]))
     assert layer.get_vocabulary() == [0, -1, 5, 9, 2]

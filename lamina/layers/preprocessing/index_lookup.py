@@ -108,7 +108,8 @@ class IndexLookup(PreprocessingLayer):
                 f"({self._token_start()}) plus at least one token. Received: max_tokens={max_tokens}."
             )
         self._tokens: list[Any] | None = None
-        self._index: dict[Any, int] = {}
+        # Before a vocabulary is set, the mask still maps to index 0 (dropped outside "int").
+        self._index: dict[Any, int] = {} if mask_token is None else {mask_token: 0 if self._mask_in_layout() else -1}
         self._idf: torch.Tensor | None = None
         self._tables: dict[Any, Any] = {}
         if vocabulary is not None:

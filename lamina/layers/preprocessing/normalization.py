@@ -124,6 +124,14 @@ class Normalization(PreprocessingLayer):
                 "`Normalization` expects `mean` and `variance` to be given together (or neither, "
                 f"then call adapt). Received: mean={mean!r}, variance={variance!r}."
             )
+        for name, value in (("mean", mean), ("variance", variance)):
+            try:
+                np.asarray(json_value(value), dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"`Normalization` expects `{name}` to be a number or an array of numbers. "
+                    f"Received: {name}={value!r}."
+                ) from None
         self.axis = axis
         self.input_mean = mean
         self.input_variance = variance
