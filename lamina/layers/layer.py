@@ -150,6 +150,9 @@ class Layer(nn.Module):
         self.build(shape)
         self._build_input_shape = shape
         self.built = True
+        if self._modules:
+            # Sub-layers created in `build` start in training mode: give them ours.
+            self.train(self.training)
         # Weights are created on the CPU; follow the data's device.
         leaf = inputs
         while isinstance(leaf, (list, tuple, dict)):
@@ -161,6 +164,8 @@ class Layer(nn.Module):
         """Builds the layer for inputs of ``input_shape`` (batch axis as None)."""
         if not self.built:
             self.build(input_shape)
+            if self._modules:
+                self.train(self.training)
             self._build_input_shape = input_shape
             self.built = True
 

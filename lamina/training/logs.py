@@ -63,17 +63,25 @@ def to_floats(values: dict[str, Any]) -> dict[str, float]:
 
 
 class LazyLogs(Mapping):
-    """Batch-level logs for callbacks: computed (and synced) only when read."""
+    """Batch-level logs for callbacks: computed (and synced, once) only when read.
+
+    The loop makes one per step, so reading several keys costs one device sync.
+    """
+
+    __slots__ = ("_averager", "_metrics", "_cache")
 
     def __init__(self, averager: StepAverager, metrics: Any) -> None:
         self._averager = averager
         self._metrics = metrics
+        self._cache: dict[str, float] | None = None
 
     def _compute(self) -> dict[str, float]:
-        values = dict(self._averager.means())
-        if self._metrics is not None:
-            values.update(self._metrics.results())
-        return to_floats(values)
+        if self._cache is None:
+            values = dict(self._averager.means())
+            if self._metrics is not None:
+                values.update(self._metrics.results())
+            self._cache = to_floats(values)
+        return self._cache
 
     def __getitem__(self, key: str) -> float:
         return self._compute()[key]

@@ -154,6 +154,7 @@ class Trainer:
                 cbs.on_train_batch_begin(step, lazy)
             averager.add(train_step(batch), adapter.batch_size_of(batch))
             if hooks:
+                lazy = LazyLogs(averager, model._compiled_metrics)  # fresh: caches this step's values
                 cbs.on_train_batch_end(step, lazy)
                 if model.stop_training:
                     break
@@ -179,6 +180,7 @@ class Trainer:
                     cbs.on_test_batch_begin(step, lazy)
                 averager.add(model.test_step(batch), adapter.batch_size_of(batch))
                 if hooks:
+                    lazy = LazyLogs(averager, model._compiled_metrics)
                     cbs.on_test_batch_end(step, lazy)
         values = averager.means()
         values.update(model._metric_results())
