@@ -746,3 +746,22 @@ def test_load_model_optimizer_state_for_other_parameters_is_refused(saved):
     with pytest.raises(ValueError, match=r"optimizer state in 'optimizer\.json' is invalid: it tracks 1 parameters but the model has 6 trainable ones"):
         lamina.load_model(saved)
     assert lamina.load_model(saved, compile=False).optimizer is None
+
+
+def test_load_weights_matches_by_structure_when_auto_names_differ(tmp_path):
+    import lamina as _lamina
+
+    def build():
+        return _lamina.Sequential([_lamina.Input(shape=(4,)), _lamina.layers.Dense(3), _lamina.layers.Dense(2)])
+
+    first, second = build(), build()
+    assert list(first.state_dict()) != list(second.state_dict())  # dense/dense_1 vs dense_2/dense_3
+    path = tmp_path / "m.weights.safetensors"
+    first.save_weights(path)
+    report = second.load_weights(path)
+    assert report.ok
+    x = torch.ones(2, 4)
+    torch.testing.assert_close(first(x), second(x))
+    other = _lamina.Sequential([_lamina.Input(shape=(4,)), _lamina.layers.Dense(5), _lamina.layers.Dense(2)])
+    with pytest.raises(ValueError, match="do not match"):
+        other.load_weights(path)

@@ -9,6 +9,8 @@ come back exactly. Nothing is ever pickled.
 
 from __future__ import annotations
 
+import json
+import struct
 from typing import Any
 
 import torch
@@ -39,12 +41,33 @@ def tensors_to_bytes(tensors: dict[str, torch.Tensor], metadata: dict[str, str] 
         if t.numel() > 0:
             seen.add(ptr)
         out[name] = t
+    # safetensors sorts its entries; keep the model's order so weights can be
+    # matched by structure when only the names differ (see weights.apply_state).
+    metadata = {**(metadata or {}), ORDER_KEY: json.dumps(list(tensors))}
     return _st_save(out, metadata=metadata)
 
 
+ORDER_KEY = "lamina_order"
+
+
 def bytes_to_tensors(data: bytes) -> dict[str, torch.Tensor]:
-    """Parses safetensors bytes; raises SafetensorError for invalid data."""
-    return _st_load(data)
+    """Parses safetensors bytes, in the order they were written when recorded;
+    raises SafetensorError for invalid data."""
+    tensors = _st_load(data)
+    order = _recorded_order(data)
+    if order is not None and sorted(order) == sorted(tensors):
+        return {k: tensors[k] for k in order}
+    return tensors
+
+
+def _recorded_order(data: bytes) -> list[str] | None:
+    try:
+        (n,) = struct.unpack("<Q", data[:8])
+        meta = json.loads(data[8 : 8 + n]).get("__metadata__") or {}
+        order = json.loads(meta[ORDER_KEY]) if ORDER_KEY in meta else None
+    except (ValueError, struct.error, TypeError):
+        return None
+    return order if isinstance(order, list) and all(isinstance(k, str) for k in order) else None
 
 
 SafetensorsError = SafetensorError

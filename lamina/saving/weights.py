@@ -91,6 +91,17 @@ def compare(
     return report
 
 
+def _same_structure(model_state: dict[str, torch.Tensor], file_state: dict[str, torch.Tensor]) -> bool:
+    """True when both hold the same number of tensors with the same shapes in order,
+    and each name differs at most in its first component (the layer name)."""
+    if len(model_state) != len(file_state):
+        return False
+    for (a, ta), (b, tb) in zip(model_state.items(), file_state.items()):
+        if tuple(ta.shape) != tuple(tb.shape) or a.split(".")[1:] != b.split(".")[1:]:
+            return False
+    return True
+
+
 def apply_state(
     model: torch.nn.Module,
     file_state: dict[str, torch.Tensor],
@@ -108,6 +119,12 @@ def apply_state(
     """
     model_state = model.state_dict()
     report = compare(model_state, file_state)
+    if not report.ok and _same_structure(model_state, file_state):
+        # Only the names differ (e.g. automatic layer names `dense_3` vs `dense` after
+        # building the same architecture twice): match by position and shape, as Keras
+        # matches weights by structure.
+        file_state = dict(zip(model_state, file_state.values()))
+        report = compare(model_state, file_state)
     if strict and not report.ok:
         hint = ""
         if not model_state:
