@@ -22,7 +22,9 @@ def digits() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (x / 16.0).astype("float32"), y.astype("int64"), order
 
 
-def _mlp(hidden: list[int], lr: float = 1e-2, outputs: int = 10, loss: object = None) -> lamina.Model:
+def _mlp(
+    hidden: list[int], lr: float = 1e-2, outputs: int = 10, loss: object = None
+) -> lamina.Model:
     model = lamina.Sequential(
         [lamina.Input(shape=(64,))]
         + [layers.Dense(h, activation="relu") for h in hidden]
@@ -136,14 +138,23 @@ def test_diagnosis_serialises_and_prints() -> None:
     assert payload["primary"] == "avoidable_bias"
     assert payload["recommendations"] == d.recommendations
     text = str(d)
-    for piece in ("human-level error", "train-dev error", "avoidable bias", "<- primary", "Verdict:", "Try next"):
+    for piece in (
+        "human-level error",
+        "train-dev error",
+        "avoidable bias",
+        "<- primary",
+        "Verdict:",
+        "Try next",
+    ):
         assert piece in text
     assert d.errors() == {"train": 0.08, "train_dev": 0.09, "dev": 0.10, "test": 0.11}
     assert set(d.gaps()) == {"avoidable_bias", "variance", "data_mismatch", "dev_overfitting"}
 
 
 def test_from_errors_rejects_bad_numbers() -> None:
-    with pytest.raises(ValueError, match=r"expects `train` to be a number in \[0.0, 1.0\]. Received: train=1.5"):
+    with pytest.raises(
+        ValueError, match=r"expects `train` to be a number in \[0.0, 1.0\]. Received: train=1.5"
+    ):
         Diagnosis.from_errors(train=1.5)
     with pytest.raises(ValueError, match=r"expects `dev` to be a finite number. Received: dev=nan"):
         Diagnosis.from_errors(task="regression", train=1.0, dev=float("nan"))
@@ -164,7 +175,10 @@ def test_classification_error_thresholds_and_encodings() -> None:
     assert classification_error(np.array([0, 1, 1]), scores) == pytest.approx(1 / 3)
     assert classification_error(np.eye(2)[[0, 1, 1]], scores) == pytest.approx(1 / 3)
     multi = np.array([[0.9, 0.1], [0.2, 0.8]])
-    assert classification_error(np.array([[1, 1], [0, 1]]), multi, loss=losses.BinaryCrossentropy()) == 0.25
+    assert (
+        classification_error(np.array([[1, 1], [0, 1]]), multi, loss=losses.BinaryCrossentropy())
+        == 0.25
+    )
 
 
 def test_regression_error_mae_and_rmse() -> None:
@@ -195,8 +209,11 @@ def test_diagnose_planted_variance_big_model_few_samples(digits) -> None:
     model = _mlp([256, 256])
     model.fit(x[train], y[train], epochs=80, verbose=0)
     d = diagnose(
-        model, train=(x[train], y[train]), train_dev=(x[train_dev], y[train_dev]),
-        dev=(x[dev], y[dev]), human_error=0.01,
+        model,
+        train=(x[train], y[train]),
+        train_dev=(x[train_dev], y[train_dev]),
+        dev=(x[dev], y[dev]),
+        human_error=0.01,
     )
     assert d.train_error == 0.0
     assert d.primary == "variance"
@@ -215,8 +232,10 @@ def test_diagnose_planted_data_mismatch_inverted_dev_images(digits) -> None:
     model.fit(x[train], y[train], epochs=8, verbose=0)
     # Splits given as an object with attributes, as `lamina.data.split` returns.
     splits = SimpleNamespace(
-        train=(x[train], y[train]), train_dev=(x[train_dev], y[train_dev]),
-        dev=(1.0 - x[dev], y[dev]), test=None,
+        train=(x[train], y[train]),
+        train_dev=(x[train_dev], y[train_dev]),
+        dev=(1.0 - x[dev], y[dev]),
+        test=None,
     )
     d = diagnose(model, splits, human_error=0.01)
     assert d.train_dev_error < 0.1
@@ -236,20 +255,26 @@ def test_diagnose_planted_worse_than_common_sense_regression() -> None:
 
     def fit(targets: np.ndarray) -> lamina.Model:
         lamina.set_seed(0)
-        model = lamina.Sequential([lamina.Input(shape=(10,)), layers.Dense(32, activation="relu"), layers.Dense(1)])
+        model = lamina.Sequential(
+            [lamina.Input(shape=(10,)), layers.Dense(32, activation="relu"), layers.Dense(1)]
+        )
         model.compile(optimizer=optimizers.Adam(learning_rate=1e-2), loss="mse")
         model.fit(x[train], targets, epochs=60, verbose=0)
         return model
 
     good = fit(y[train])
-    d_good = diagnose(good, train=(x[train], y[train]), dev=(x[dev], y[dev]), common_sense_error=common_sense)
+    d_good = diagnose(
+        good, train=(x[train], y[train]), dev=(x[dev], y[dev]), common_sense_error=common_sense
+    )
     assert d_good.task == "regression" and d_good.metric == "mae"
     assert d_good.dev_error < common_sense
     assert d_good.primary != "worse_than_baseline"
 
     # A broken pipeline: the targets were shuffled apart from their inputs.
     broken = fit(np.random.default_rng(0).permutation(y[train]))
-    d = diagnose(broken, train=(x[train], y[train]), dev=(x[dev], y[dev]), common_sense_error=common_sense)
+    d = diagnose(
+        broken, train=(x[train], y[train]), dev=(x[dev], y[dev]), common_sense_error=common_sense
+    )
     assert d.dev_error >= common_sense
     assert d.primary == "worse_than_baseline"
     rmse = diagnose(broken, train=(x[train], y[train]), dev=(x[dev], y[dev]), metric="rmse")
@@ -264,9 +289,14 @@ def test_diagnose_rejects_bad_arguments(digits) -> None:
         diagnose(model, SimpleNamespace(train=pair, dev=None, test=None, train_dev=None), dev=pair)
     with pytest.raises(ValueError, match=r"needs the training data .* Received: train=None"):
         diagnose(model, dev=pair)
-    with pytest.raises(ValueError, match=r"expects `dev` to be an `\(x, y\)` pair or None. Received: dev of type tuple with 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"expects `dev` to be an `\(x, y\)` pair or None. Received: dev of type tuple with 3",
+    ):
         diagnose(model, train=pair, dev=(x, y, y))
     with pytest.raises(ValueError, match=r"expects `metric='error'` .* Received: metric='mae'"):
         diagnose(model, train=pair, metric="mae")
-    with pytest.raises(ValueError, match=r"as many labels as inputs in `train`. Received: 10 inputs and 9 labels"):
+    with pytest.raises(
+        ValueError, match=r"as many labels as inputs in `train`. Received: 10 inputs and 9 labels"
+    ):
         diagnose(model, train=(x[:10], y[:9]))

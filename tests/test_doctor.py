@@ -60,7 +60,9 @@ def test_doctor_good_model_passes_and_leaves_model_untouched(digits) -> None:
     init = report["init_loss"]
     assert init.evidence["expected"] == pytest.approx(np.log(10))
     assert 0.7 < init.evidence["ratio"] < 1.3
-    assert report["overfit_batch"].evidence["loss"] <= report["overfit_batch"].evidence["target_loss"]
+    assert (
+        report["overfit_batch"].evidence["loss"] <= report["overfit_batch"].evidence["target_loss"]
+    )
     zero = report["zero_input_baseline"].evidence
     assert zero["loss_real_inputs"] < 0.9 * zero["loss_zero_inputs"]
     # The caller's model, optimizer and random state are unchanged.
@@ -80,7 +82,10 @@ def test_doctor_trained_model_weights_and_optimizer_unchanged(digits) -> None:
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert model.optimizer.iterations == iterations
     after = model.optimizer.state_dict()["optimizer"]["state"]
-    assert all(torch.equal(opt_state["optimizer"]["state"][i]["exp_avg"], s["exp_avg"]) for i, s in after.items())
+    assert all(
+        torch.equal(opt_state["optimizer"]["state"][i]["exp_avg"], s["exp_avg"])
+        for i, s in after.items()
+    )
 
 
 def test_doctor_flags_labels_off_by_one(digits) -> None:
@@ -131,7 +136,9 @@ def test_doctor_flags_missing_softmax_without_from_logits(digits) -> None:
     check = doctor(model, x, y, verbose=0)["output_activation"]
     assert check.status == "fail"
     assert "activation='softmax'" in check.fix
-    ok = doctor(_mlp(out_activation="softmax", loss="sparse_categorical_crossentropy"), x, y, verbose=0)
+    ok = doctor(
+        _mlp(out_activation="softmax", loss="sparse_categorical_crossentropy"), x, y, verbose=0
+    )
     assert ok["output_activation"].status == "pass"
 
 
@@ -148,7 +155,9 @@ def test_doctor_flags_exploding_gradients_from_huge_init(digits) -> None:
 
 def test_doctor_flags_vanishing_gradients_in_deep_sigmoid_net(digits) -> None:
     x, y = digits
-    model = _mlp([32] * 8, activation="sigmoid", kernel_initializer=initializers.RandomNormal(stddev=0.01))
+    model = _mlp(
+        [32] * 8, activation="sigmoid", kernel_initializer=initializers.RandomNormal(stddev=0.01)
+    )
     report = doctor(model, x, y, steps=10, verbose=0)
     grads = report["gradient_norms"]
     assert grads.status == "warn"
@@ -201,7 +210,9 @@ def test_doctor_regression_init_loss_against_target_scale() -> None:
 
     def model() -> lamina.Model:
         lamina.set_seed(0)
-        m = lamina.Sequential([lamina.Input(shape=(10,)), layers.Dense(16, activation="relu"), layers.Dense(1)])
+        m = lamina.Sequential(
+            [lamina.Input(shape=(10,)), layers.Dense(16, activation="relu"), layers.Dense(1)]
+        )
         m.compile(optimizer=optimizers.Adam(learning_rate=1e-2), loss="mse")
         return m
 
@@ -230,13 +241,20 @@ def test_doctor_report_serialises_and_prints(digits, capsys) -> None:
 def test_doctor_rejects_bad_arguments(digits) -> None:
     x, y = digits
     uncompiled = lamina.Sequential([lamina.Input(shape=(64,)), layers.Dense(10)])
-    with pytest.raises(ValueError, match=r"expects a model compiled with a loss. Received: a model that is not compiled"):
+    with pytest.raises(
+        ValueError,
+        match=r"expects a model compiled with a loss. Received: a model that is not compiled",
+    ):
         doctor(uncompiled, x, y)
-    with pytest.raises(ValueError, match=r"as many labels as inputs.*Received: 300 inputs and 299 labels"):
+    with pytest.raises(
+        ValueError, match=r"as many labels as inputs.*Received: 300 inputs and 299 labels"
+    ):
         doctor(_mlp(), x, y[:-1])
     with pytest.raises(TypeError, match=r"expects `x` to be one array.*Received: x of type dict"):
         doctor(_mlp(), {"a": x}, y)
-    with pytest.raises(ValueError, match=r"expects `steps` to be a positive integer. Received: steps=0"):
+    with pytest.raises(
+        ValueError, match=r"expects `steps` to be a positive integer. Received: steps=0"
+    ):
         doctor(_mlp(), x, y, steps=0)
 
 

@@ -24,7 +24,9 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
 def _mlp(optimizer: object = "adam") -> lamina.Model:
     lamina.set_seed(0)
-    model = lamina.Sequential([lamina.Input(shape=(64,)), layers.Dense(32, activation="relu"), layers.Dense(10)])
+    model = lamina.Sequential(
+        [lamina.Input(shape=(64,)), layers.Dense(32, activation="relu"), layers.Dense(10)]
+    )
     model.compile(optimizer=optimizer, loss=losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
 
@@ -68,7 +70,9 @@ def test_lr_find_leaves_the_callers_model_and_optimizer_unchanged(digits) -> Non
 
 def test_lr_find_stops_when_the_loss_diverges(digits) -> None:
     x, y = digits
-    result = lr_find(_mlp(optimizers.SGD()), x, y, start_lr=1e-3, end_lr=1e4, num_steps=60, smooth=0.5)
+    result = lr_find(
+        _mlp(optimizers.SGD()), x, y, start_lr=1e-3, end_lr=1e4, num_steps=60, smooth=0.5
+    )
     assert result.diverged
     assert len(result.lrs) == len(result.losses) < 60
     assert result.lrs[-1] < 1e4
@@ -80,7 +84,9 @@ def test_lr_find_regression() -> None:
     x = ((x - x.mean(0)) / x.std(0)).astype("float32")
     y = ((y - y.mean()) / y.std()).astype("float32")
     lamina.set_seed(0)
-    model = lamina.Sequential([lamina.Input(shape=(10,)), layers.Dense(16, activation="relu"), layers.Dense(1)])
+    model = lamina.Sequential(
+        [lamina.Input(shape=(10,)), layers.Dense(16, activation="relu"), layers.Dense(1)]
+    )
     model.compile(optimizer="adam", loss="mse")
     result = lr_find(model, x, y, num_steps=60)
     assert result.suggestion is not None
@@ -126,16 +132,26 @@ def test_lr_finder_result_plot_writes_a_png(digits, tmp_path) -> None:
 def test_lr_find_rejects_bad_arguments(digits) -> None:
     x, y = digits
     model = _mlp()
-    with pytest.raises(ValueError, match=r"`end_lr` to be greater than `start_lr`. Received: start_lr=1.0, end_lr=0.1"):
+    with pytest.raises(
+        ValueError,
+        match=r"`end_lr` to be greater than `start_lr`. Received: start_lr=1.0, end_lr=0.1",
+    ):
         lr_find(model, x, y, start_lr=1.0, end_lr=0.1)
-    with pytest.raises(ValueError, match=r"expects `smooth` to be a number in \[0.0, 1.0\). Received: smooth=1.0"):
+    with pytest.raises(
+        ValueError, match=r"expects `smooth` to be a number in \[0.0, 1.0\). Received: smooth=1.0"
+    ):
         lr_find(model, x, y, smooth=1.0)
     with pytest.raises(ValueError, match=r"`num_steps` to be at least 2. Received: num_steps=1"):
         lr_find(model, x, y, num_steps=1)
-    with pytest.raises(ValueError, match=r"`diverge_factor` to be a number > 1.0. Received: diverge_factor=0.5"):
+    with pytest.raises(
+        ValueError, match=r"`diverge_factor` to be a number > 1.0. Received: diverge_factor=0.5"
+    ):
         lr_find(model, x, y, diverge_factor=0.5)
     uncompiled = lamina.Sequential([lamina.Input(shape=(64,)), layers.Dense(10)])
-    with pytest.raises(ValueError, match=r"compiled with an optimizer and a loss. Received: a model that is not compiled"):
+    with pytest.raises(
+        ValueError,
+        match=r"compiled with an optimizer and a loss. Received: a model that is not compiled",
+    ):
         lr_find(uncompiled, x, y)
 
 

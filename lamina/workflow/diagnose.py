@@ -46,10 +46,21 @@ from lamina.utils import validation
 
 __all__ = ["Diagnosis", "diagnose", "classification_error", "regression_error"]
 
-PROBLEMS = ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting", "worse_than_baseline", "none")
+PROBLEMS = (
+    "avoidable_bias",
+    "variance",
+    "data_mismatch",
+    "dev_overfitting",
+    "worse_than_baseline",
+    "none",
+)
 TASKS = ("auto", "classification", "regression")
 METRICS = ("auto", "error", "mae", "rmse")
-_CLASSIFICATION_KINDS = ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy")
+_CLASSIFICATION_KINDS = (
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+)
 
 REMEDIES: dict[str, list[str]] = {
     "avoidable_bias": [
@@ -212,8 +223,13 @@ class Diagnosis:
         validation.one_of(owner, "metric", metric, METRICS[1:])
         high = 1.0 if task == "classification" else None
         values = {
-            "train": train, "train_dev": train_dev, "dev": dev, "test": test,
-            "human": human, "baseline": baseline, "common_sense": common_sense,
+            "train": train,
+            "train_dev": train_dev,
+            "dev": dev,
+            "test": test,
+            "human": human,
+            "baseline": baseline,
+            "common_sense": common_sense,
         }
         for name, value in values.items():
             if isinstance(value, float) and not math.isfinite(value):
@@ -267,10 +283,16 @@ class Diagnosis:
             if value is not None:
                 t.add_row(name, _fmt(value, self.task), how)
         t.add_section()
-        ref = {"human": "train − human", "baseline": "train − baseline", "zero": "train − 0 (upper bound)"}
+        ref = {
+            "human": "train − human",
+            "baseline": "train − baseline",
+            "zero": "train − 0 (upper bound)",
+        }
         how_gap = {
             "avoidable_bias": ref[self.reference],
-            "variance": "dev − train (includes mismatch)" if self.variance_includes_mismatch else "train-dev − train",
+            "variance": "dev − train (includes mismatch)"
+            if self.variance_includes_mismatch
+            else "train-dev − train",
             "data_mismatch": "dev − train-dev",
             "dev_overfitting": "test − dev",
         }
@@ -280,7 +302,9 @@ class Diagnosis:
                 mark = "  <- primary" if name == self.primary else ""
                 t.add_row(_LABELS[name], _fmt(value, self.task), how_gap[name] + mark)
         buffer = io.StringIO()
-        console = Console(file=buffer, width=width, color_system=None, force_terminal=False, no_color=True)
+        console = Console(
+            file=buffer, width=width, color_system=None, force_terminal=False, no_color=True
+        )
         console.print(t)
         return buffer.getvalue()
 
@@ -302,7 +326,9 @@ def _default_tolerance(task: str, errors: dict[str, float | None]) -> float:
     return 0.02 * max(present) if present else 0.0
 
 
-def _analyse(task: str, metric: str, e: dict[str, float | None], tolerance: float | None) -> Diagnosis:
+def _analyse(
+    task: str, metric: str, e: dict[str, float | None], tolerance: float | None
+) -> Diagnosis:
     """The gap arithmetic and the verdict, shared by `diagnose` and `from_errors`."""
     train, train_dev, dev, test = e["train"], e["train_dev"], e["dev"], e["test"]
     human, baseline, common = e["human"], e["baseline"], e["common_sense"]
@@ -376,12 +402,19 @@ def _analyse(task: str, metric: str, e: dict[str, float | None], tolerance: floa
             "is unknown, so rely on error analysis of the remaining errors."
         )
 
-    gaps = {"avoidable_bias": bias, "variance": variance, "data_mismatch": mismatch, "dev_overfitting": dev_overfitting}
+    gaps = {
+        "avoidable_bias": bias,
+        "variance": variance,
+        "data_mismatch": mismatch,
+        "dev_overfitting": dev_overfitting,
+    }
     significant = {k: v for k, v in gaps.items() if v is not None and v > tol}
 
     # A model that does not beat common sense: everything else is secondary.
     model_error = next(v for v in (dev, train_dev, train) if v is not None)
-    model_split = "dev" if dev is not None else ("train-dev" if train_dev is not None else "training")
+    model_split = (
+        "dev" if dev is not None else ("train-dev" if train_dev is not None else "training")
+    )
     if common is not None and model_error >= common:
         primary = "worse_than_baseline"
         verdict = (
@@ -398,7 +431,11 @@ def _analyse(task: str, metric: str, e: dict[str, float | None], tolerance: floa
                 f"far above {ref_name} ({fmt(ref_value)}), so the model underfits."
             )
         elif primary == "variance":
-            other = f"dev error ({fmt(dev)})" if variance_includes_mismatch else f"train-dev error ({fmt(train_dev)})"
+            other = (
+                f"dev error ({fmt(dev)})"
+                if variance_includes_mismatch
+                else f"train-dev error ({fmt(train_dev)})"
+            )
             verdict = (
                 f"The largest gap is variance ({fmt(value)}): the {other} is far above the training "
                 f"error ({fmt(train)}), so the model does not generalise beyond its training data."
@@ -428,12 +465,26 @@ def _analyse(task: str, metric: str, e: dict[str, float | None], tolerance: floa
     for k in others:
         recommendations += [r for r in REMEDIES[k] if r not in recommendations]
     return Diagnosis(
-        task=task, metric=metric, train_error=train, train_dev_error=train_dev, dev_error=dev,
-        test_error=test, human_error=human, baseline_error=baseline, common_sense_error=common,
-        reference=reference, avoidable_bias=bias, variance=variance,
-        variance_includes_mismatch=variance_includes_mismatch, data_mismatch=mismatch,
-        dev_overfitting=dev_overfitting, tolerance=tol, primary=primary, verdict=verdict,
-        recommendations=recommendations, notes=notes,
+        task=task,
+        metric=metric,
+        train_error=train,
+        train_dev_error=train_dev,
+        dev_error=dev,
+        test_error=test,
+        human_error=human,
+        baseline_error=baseline,
+        common_sense_error=common,
+        reference=reference,
+        avoidable_bias=bias,
+        variance=variance,
+        variance_includes_mismatch=variance_includes_mismatch,
+        data_mismatch=mismatch,
+        dev_overfitting=dev_overfitting,
+        tolerance=tol,
+        primary=primary,
+        verdict=verdict,
+        recommendations=recommendations,
+        notes=notes,
     )
 
 
@@ -489,13 +540,17 @@ def classification_error(y_true: Any, y_pred: Any, *, loss: Any = None) -> float
             truth = y_true.reshape(y_pred.shape) >= 0.5
             return float(np.mean((y_pred > threshold) != truth))
         predicted = y_pred.argmax(-1)
-        truth = y_true.argmax(-1) if y_true.shape == y_pred.shape else y_true.reshape(predicted.shape)
+        truth = (
+            y_true.argmax(-1) if y_true.shape == y_pred.shape else y_true.reshape(predicted.shape)
+        )
         return float(np.mean(predicted != truth))
     scores = y_pred.reshape(-1)
     if loss is not None and kind is not None:
         threshold = 0.0 if getattr(loss, "from_logits", False) else 0.5
     else:
-        threshold = 0.5 if (scores.min(initial=0.0) >= 0.0 and scores.max(initial=0.0) <= 1.0) else 0.0
+        threshold = (
+            0.5 if (scores.min(initial=0.0) >= 0.0 and scores.max(initial=0.0) <= 1.0) else 0.0
+        )
     truth = y_true.reshape(-1).astype(np.float64) >= 0.5
     return float(np.mean((scores > threshold) != truth))
 
@@ -529,8 +584,14 @@ def _infer_task(loss: Any, y: np.ndarray, y_pred: np.ndarray) -> str:
         return "classification"
     if kind == "regression":
         return "regression"
-    integral = np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.bool_) or (
-        np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y))
+    integral = (
+        np.issubdtype(y.dtype, np.integer)
+        or np.issubdtype(y.dtype, np.bool_)
+        or (
+            np.issubdtype(y.dtype, np.floating)
+            and np.all(np.isfinite(y))
+            and np.all(y == np.round(y))
+        )
     )
     if not integral:
         return "regression"
@@ -677,7 +738,14 @@ def diagnose(
         else:
             errors[name] = regression_error(y_true, y_pred, metric)
     return Diagnosis.from_errors(
-        train=errors["train"], train_dev=errors["train_dev"], dev=errors["dev"], test=errors["test"],
-        human=human_error, baseline=baseline_error, common_sense=common_sense_error,
-        task=task, metric=metric, tolerance=tolerance,
+        train=errors["train"],
+        train_dev=errors["train_dev"],
+        dev=errors["dev"],
+        test=errors["test"],
+        human=human_error,
+        baseline=baseline_error,
+        common_sense=common_sense_error,
+        task=task,
+        metric=metric,
+        tolerance=tolerance,
     )

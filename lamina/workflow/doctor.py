@@ -125,7 +125,9 @@ class DoctorReport:
         for c in self.checks:
             t.add_row(c.name, c.status.upper(), c.message)
         buffer = io.StringIO()
-        Console(file=buffer, width=120, color_system=None, force_terminal=False, no_color=True).print(t)
+        Console(
+            file=buffer, width=120, color_system=None, force_terminal=False, no_color=True
+        ).print(t)
         lines = [buffer.getvalue().rstrip()]
         fixes = [c for c in self.checks if c.fix and c.status in ("warn", "fail")]
         if fixes:
@@ -196,8 +198,21 @@ def _class_ids(kind: str, y: np.ndarray, k: int) -> np.ndarray | None:
 class _Copier:
     """Makes fresh trainable copies of one built model, each with a new optimizer."""
 
-    def __init__(self, base: Any, opt_config: dict[str, Any], loss_spec: Any, x: torch.Tensor, y: torch.Tensor) -> None:
-        self.base, self.opt_config, self.loss_spec, self.x, self.y = base, opt_config, loss_spec, x, y
+    def __init__(
+        self,
+        base: Any,
+        opt_config: dict[str, Any],
+        loss_spec: Any,
+        x: torch.Tensor,
+        y: torch.Tensor,
+    ) -> None:
+        self.base, self.opt_config, self.loss_spec, self.x, self.y = (
+            base,
+            opt_config,
+            loss_spec,
+            x,
+            y,
+        )
 
     def make(self, optimizer: Any = None) -> Any:
         m = copy.deepcopy(self.base)
@@ -214,7 +229,9 @@ def _copy_model(model: Any) -> Any:
     """A deep copy of ``model``; a `torch.compile` wrapper it holds (``jit_compile=True``)
     is not copied (the copy is recompiled without it)."""
     memo: dict[int, Any] = {
-        id(v): None for v in vars(model).values() if isinstance(v, torch.nn.Module) and hasattr(v, "_orig_mod")
+        id(v): None
+        for v in vars(model).values()
+        if isinstance(v, torch.nn.Module) and hasattr(v, "_orig_mod")
     }
     try:
         return copy.deepcopy(model, memo)
@@ -241,7 +258,10 @@ def _finite_data(x: np.ndarray, y: np.ndarray) -> Check:
     if bad:
         where = ", ".join(f"{v} {k.split('_')[1]} in {k.split('_')[0]}" for k, v in bad.items())
         return Check(
-            "finite_data", "fail", f"The data holds non-finite values: {where}.", counts,
+            "finite_data",
+            "fail",
+            f"The data holds non-finite values: {where}.",
+            counts,
             "Remove or impute the missing values (e.g. with the column mean) before training; "
             "a single NaN makes the loss and every weight NaN.",
         )
@@ -251,99 +271,185 @@ def _finite_data(x: np.ndarray, y: np.ndarray) -> Check:
 def _label_encoding(kind: str | None, y: np.ndarray, out: np.ndarray) -> Check:
     name = "label_encoding"
     k = int(out.shape[-1]) if out.ndim >= 2 else 1
-    if kind not in ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy"):
-        return Check(name, "pass", f"Regression or custom loss ({kind}): no label encoding to check.",
-                     {"y_mean": float(np.mean(y)), "y_std": float(np.std(y))})
+    if kind not in (
+        "sparse_categorical_crossentropy",
+        "categorical_crossentropy",
+        "binary_crossentropy",
+    ):
+        return Check(
+            name,
+            "pass",
+            f"Regression or custom loss ({kind}): no label encoding to check.",
+            {"y_mean": float(np.mean(y)), "y_std": float(np.std(y))},
+        )
     integral = not np.issubdtype(y.dtype, np.floating) or bool(np.all(y == np.round(y)))
     if kind == "sparse_categorical_crossentropy":
         if k == 1:
-            return Check(name, "fail", "The last layer has 1 unit, but sparse_categorical_crossentropy needs one "
-                         "unit per class.", {"output_units": k},
-                         "Give the last layer one unit per class (with softmax), or for two classes use "
-                         "Dense(1, activation='sigmoid') with binary_crossentropy.")
+            return Check(
+                name,
+                "fail",
+                "The last layer has 1 unit, but sparse_categorical_crossentropy needs one "
+                "unit per class.",
+                {"output_units": k},
+                "Give the last layer one unit per class (with softmax), or for two classes use "
+                "Dense(1, activation='sigmoid') with binary_crossentropy.",
+            )
         if y.ndim >= 2 and y.shape[-1] == k and y.shape == out.shape:
-            return Check(name, "fail", f"The labels look one-hot encoded (shape {y.shape}) but the loss is "
-                         "sparse_categorical_crossentropy, which expects integer class indices.",
-                         {"y_shape": list(y.shape), "output_units": k},
-                         "Use loss='categorical_crossentropy', or pass y.argmax(-1) as labels.")
+            return Check(
+                name,
+                "fail",
+                f"The labels look one-hot encoded (shape {y.shape}) but the loss is "
+                "sparse_categorical_crossentropy, which expects integer class indices.",
+                {"y_shape": list(y.shape), "output_units": k},
+                "Use loss='categorical_crossentropy', or pass y.argmax(-1) as labels.",
+            )
         if not integral:
-            return Check(name, "fail", "sparse_categorical_crossentropy expects integer class indices, but the "
-                         "labels hold non-integer values.", {"y_dtype": str(y.dtype)},
-                         "Pass integer class indices 0..classes-1.")
+            return Check(
+                name,
+                "fail",
+                "sparse_categorical_crossentropy expects integer class indices, but the "
+                "labels hold non-integer values.",
+                {"y_dtype": str(y.dtype)},
+                "Pass integer class indices 0..classes-1.",
+            )
         lo, hi = int(np.min(y)), int(np.max(y))
         ev = {"min_label": lo, "max_label": hi, "output_units": k}
         if lo == 1 and hi == k:
-            return Check(name, "fail", f"The labels run from 1 to {k} but the model outputs {k} classes "
-                         "(indices 0.." f"{k - 1}): the labels look off by one.", ev,
-                         "Class indices start at 0: pass y - 1.")
+            return Check(
+                name,
+                "fail",
+                f"The labels run from 1 to {k} but the model outputs {k} classes "
+                f"(indices 0..{k - 1}): the labels look off by one.",
+                ev,
+                "Class indices start at 0: pass y - 1.",
+            )
         if lo < 0 or hi >= k:
-            return Check(name, "fail", f"Labels must lie in [0, {k - 1}] for {k} output units. "
-                         f"Received labels with min={lo}, max={hi}.", ev,
-                         f"Fix the labels, or give the last layer {hi + 1} units if there are {hi + 1} classes.")
+            return Check(
+                name,
+                "fail",
+                f"Labels must lie in [0, {k - 1}] for {k} output units. "
+                f"Received labels with min={lo}, max={hi}.",
+                ev,
+                f"Fix the labels, or give the last layer {hi + 1} units if there are {hi + 1} classes.",
+            )
         return Check(name, "pass", f"Integer labels in [0, {k - 1}] for {k} output units.", ev)
     if kind == "categorical_crossentropy":
         if y.shape != out.shape:
             if y.ndim == 1 or (y.ndim == 2 and y.shape[-1] == 1):
-                return Check(name, "fail", f"The labels are class indices (shape {y.shape}) but the loss is "
-                             "categorical_crossentropy, which expects one-hot rows.",
-                             {"y_shape": list(y.shape), "output_shape": list(out.shape)},
-                             "Use loss='sparse_categorical_crossentropy', or one-hot encode the labels.")
-            return Check(name, "fail", f"The labels' shape {y.shape} does not match the outputs' {out.shape}.",
-                         {"y_shape": list(y.shape), "output_shape": list(out.shape)},
-                         "Give the last layer one unit per column of y.")
+                return Check(
+                    name,
+                    "fail",
+                    f"The labels are class indices (shape {y.shape}) but the loss is "
+                    "categorical_crossentropy, which expects one-hot rows.",
+                    {"y_shape": list(y.shape), "output_shape": list(out.shape)},
+                    "Use loss='sparse_categorical_crossentropy', or one-hot encode the labels.",
+                )
+            return Check(
+                name,
+                "fail",
+                f"The labels' shape {y.shape} does not match the outputs' {out.shape}.",
+                {"y_shape": list(y.shape), "output_shape": list(out.shape)},
+                "Give the last layer one unit per column of y.",
+            )
         sums = y.reshape(len(y), -1).sum(-1)
-        ev = {"min": float(np.min(y)), "max": float(np.max(y)), "row_sum_min": float(sums.min()),
-              "row_sum_max": float(sums.max())}
+        ev = {
+            "min": float(np.min(y)),
+            "max": float(np.max(y)),
+            "row_sum_min": float(sums.min()),
+            "row_sum_max": float(sums.max()),
+        }
         if np.min(y) < 0 or np.max(y) > 1 or not np.allclose(sums, 1.0, atol=1e-3):
-            return Check(name, "fail", "categorical_crossentropy expects one-hot (or probability) rows "
-                         "summing to 1, but the labels do not.", ev,
-                         "One-hot encode the class indices (e.g. np.eye(classes)[y]).")
+            return Check(
+                name,
+                "fail",
+                "categorical_crossentropy expects one-hot (or probability) rows "
+                "summing to 1, but the labels do not.",
+                ev,
+                "One-hot encode the class indices (e.g. np.eye(classes)[y]).",
+            )
         return Check(name, "pass", f"One-hot rows over {k} classes.", ev)
     # binary crossentropy
     ev = {"min": float(np.min(y)), "max": float(np.max(y)), "output_units": k}
     if y.size != out.size:
-        return Check(name, "fail", f"binary_crossentropy needs one 0/1 target per output unit, but y has shape "
-                     f"{y.shape} and the outputs {out.shape}.", ev,
-                     "For several classes use softmax with sparse_categorical_crossentropy; for "
-                     "multi-label targets give y one column per output unit.")
+        return Check(
+            name,
+            "fail",
+            f"binary_crossentropy needs one 0/1 target per output unit, but y has shape "
+            f"{y.shape} and the outputs {out.shape}.",
+            ev,
+            "For several classes use softmax with sparse_categorical_crossentropy; for "
+            "multi-label targets give y one column per output unit.",
+        )
     if np.min(y) < 0 or np.max(y) > 1:
         values = np.unique(y)
         fix = "binary_crossentropy expects targets in [0, 1]."
         if integral and len(values) == 2 and values[0] == 1 and values[1] == 2:
             fix += " The labels are 1 and 2: they look off by one; pass y - 1."
         elif integral and len(values) > 2:
-            fix += (f" There are {len(values)} distinct labels: for several classes use Dense(classes, "
-                    "activation='softmax') with sparse_categorical_crossentropy.")
+            fix += (
+                f" There are {len(values)} distinct labels: for several classes use Dense(classes, "
+                "activation='softmax') with sparse_categorical_crossentropy."
+            )
         else:
             fix += " Map the two classes to 0 and 1."
-        return Check(name, "fail", f"binary_crossentropy targets must lie in [0, 1]. Received targets in "
-                     f"[{ev['min']:g}, {ev['max']:g}].", ev, fix)
+        return Check(
+            name,
+            "fail",
+            f"binary_crossentropy targets must lie in [0, 1]. Received targets in "
+            f"[{ev['min']:g}, {ev['max']:g}].",
+            ev,
+            fix,
+        )
     return Check(name, "pass", "Targets in [0, 1] for binary crossentropy.", ev)
 
 
 def _output_activation(loss: Any, out: np.ndarray) -> Check:
     name = "output_activation"
     kind, from_logits = getattr(loss, "kind", None), bool(getattr(loss, "from_logits", False))
-    if kind not in ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy"):
+    if kind not in (
+        "sparse_categorical_crossentropy",
+        "categorical_crossentropy",
+        "binary_crossentropy",
+    ):
         return Check(name, "pass", "Not a crossentropy loss: no output activation to check.", {})
     flat = out.reshape(len(out), -1).astype(np.float64)
-    ev: dict[str, Any] = {"from_logits": from_logits, "output_min": float(flat.min()), "output_max": float(flat.max())}
+    ev: dict[str, Any] = {
+        "from_logits": from_logits,
+        "output_min": float(flat.min()),
+        "output_max": float(flat.max()),
+    }
     if kind == "binary_crossentropy":
         probs = bool(flat.min() >= 0.0 and flat.max() <= 1.0)
         what = "sigmoid probabilities"
-        remove, add = "remove the sigmoid from the last layer", "add activation='sigmoid' to the last layer"
+        remove, add = (
+            "remove the sigmoid from the last layer",
+            "add activation='sigmoid' to the last layer",
+        )
     else:
         sums = flat.sum(-1)
         ev.update(row_sum_min=float(sums.min()), row_sum_max=float(sums.max()))
         probs = bool(flat.min() >= 0.0 and np.allclose(sums, 1.0, atol=1e-3))
         what = "softmax probabilities (non-negative, rows sum to 1)"
-        remove, add = "remove the softmax from the last layer", "add activation='softmax' to the last layer"
+        remove, add = (
+            "remove the softmax from the last layer",
+            "add activation='softmax' to the last layer",
+        )
     if from_logits and probs and len(flat) >= 8:
-        return Check(name, "fail", f"The loss has from_logits=True but the outputs look like {what}.", ev,
-                     f"Either {remove} (recommended: logits are numerically safer) or pass from_logits=False.")
+        return Check(
+            name,
+            "fail",
+            f"The loss has from_logits=True but the outputs look like {what}.",
+            ev,
+            f"Either {remove} (recommended: logits are numerically safer) or pass from_logits=False.",
+        )
     if not from_logits and not probs:
-        return Check(name, "fail", f"The loss has from_logits=False (expects {what}) but the outputs are not.", ev,
-                     f"Either {add}, or pass from_logits=True to the loss.")
+        return Check(
+            name,
+            "fail",
+            f"The loss has from_logits=False (expects {what}) but the outputs are not.",
+            ev,
+            f"Either {add}, or pass from_logits=True to the loss.",
+        )
     return Check(name, "pass", "Outputs are logits" if from_logits else f"Outputs are {what}.", ev)
 
 
@@ -351,7 +457,9 @@ def _class_balance(kind: str | None, y: np.ndarray, k: int) -> Check:
     name = "class_balance"
     ids = _class_ids(kind or "", y, k)
     if ids is None:
-        return Check(name, "pass", "Not single-label classification: class balance not checked.", {})
+        return Check(
+            name, "pass", "Not single-label classification: class balance not checked.", {}
+        )
     classes = max(k if k > 1 else 2, int(ids.max()) + 1)
     counts = np.bincount(ids, minlength=classes)
     total = int(counts.sum())
@@ -366,16 +474,31 @@ def _class_balance(kind: str | None, y: np.ndarray, k: int) -> Check:
     }
     absent = [int(i) for i in np.flatnonzero(counts == 0)]
     weights = {int(i): round(total / (len(present) * int(c)), 3) for i, c in enumerate(counts) if c}
-    fix = (f"Pass class_weight={weights} to fit (inverse class frequency), and judge the model with "
-           "metrics beyond accuracy (precision, recall, F1, AUC) and a majority-class baseline.")
+    fix = (
+        f"Pass class_weight={weights} to fit (inverse class frequency), and judge the model with "
+        "metrics beyond accuracy (precision, recall, F1, AUC) and a majority-class baseline."
+    )
     if absent:
-        return Check(name, "warn", f"Class(es) {absent} have no samples in y.", ev,
-                     "Check that the data covers every class the model outputs. " + fix)
+        return Check(
+            name,
+            "warn",
+            f"Class(es) {absent} have no samples in y.",
+            ev,
+            "Check that the data covers every class the model outputs. " + fix,
+        )
     if ratio >= IMBALANCE_RATIO:
-        return Check(name, "warn", f"The classes are imbalanced: the majority class holds "
-                     f"{100 * ev['majority_share']:.1f}% of the samples; class {ev['smallest_class']} only "
-                     f"{ev['smallest_count']} (ratio {ratio:.1f}).", ev, fix)
-    return Check(name, "pass", f"Classes are reasonably balanced (largest/smallest = {ratio:.2f}).", ev)
+        return Check(
+            name,
+            "warn",
+            f"The classes are imbalanced: the majority class holds "
+            f"{100 * ev['majority_share']:.1f}% of the samples; class {ev['smallest_class']} only "
+            f"{ev['smallest_count']} (ratio {ratio:.1f}).",
+            ev,
+            fix,
+        )
+    return Check(
+        name, "pass", f"Classes are reasonably balanced (largest/smallest = {ratio:.2f}).", ev
+    )
 
 
 # --------------------------------------------------------------------------- model checks
@@ -394,11 +517,18 @@ def _expected_loss(loss: Any, y: torch.Tensor, k: int) -> tuple[float | None, st
     return None, "unknown for this loss"
 
 
-def _init_loss(loss: Any, init: float, expected: float | None, how: str, zero_pred: float | None) -> Check:
+def _init_loss(
+    loss: Any, init: float, expected: float | None, how: str, zero_pred: float | None
+) -> Check:
     name = "init_loss"
     ev = {"loss": init, "expected": expected}
     if expected is None or expected <= 0:
-        return Check(name, "pass", f"Loss at initialisation {init:.4g} (no expected value for this loss).", ev)
+        return Check(
+            name,
+            "pass",
+            f"Loss at initialisation {init:.4g} (no expected value for this loss).",
+            ev,
+        )
     ratio = init / expected
     ev["ratio"] = ratio
     regression = getattr(loss, "kind", None) == "regression"
@@ -410,15 +540,21 @@ def _init_loss(loss: Any, init: float, expected: float | None, how: str, zero_pr
         return Check(name, "pass", text, ev)
     if regression and zero_pred is not None and init <= 3 * zero_pred:
         ev["loss_predicting_zero"] = zero_pred
-        fix = ("The targets are far from 0 compared with their spread: standardise y (subtract the mean, "
-               "divide by the std) or initialise the output bias at mean(y).")
+        fix = (
+            "The targets are far from 0 compared with their spread: standardise y (subtract the mean, "
+            "divide by the std) or initialise the output bias at mean(y)."
+        )
     elif regression:
-        fix = ("The initial outputs are large: normalise the inputs and use a standard initialiser "
-               "(glorot_uniform, he_normal); also consider standardising y.")
+        fix = (
+            "The initial outputs are large: normalise the inputs and use a standard initialiser "
+            "(glorot_uniform, he_normal); also consider standardising y."
+        )
     else:
-        fix = ("The outputs are over-confident at initialisation: normalise the inputs (zero mean, unit "
-               "variance), use a standard initialiser (glorot_uniform, he_normal) and keep the last layer's "
-               "initial weights small.")
+        fix = (
+            "The outputs are over-confident at initialisation: normalise the inputs (zero mean, unit "
+            "variance), use a standard initialiser (glorot_uniform, he_normal) and keep the last layer's "
+            "initial weights small."
+        )
     return Check(name, "warn" if ratio <= fail_at else "fail", text, ev, fix)
 
 
@@ -433,7 +569,9 @@ def _gradients(model: Any, loss: Any, x: torch.Tensor, y: torch.Tensor) -> tuple
     for qualified, module in model.named_modules():
         grads = [p.grad for p in module.parameters(recurse=False) if p.grad is not None]
         if grads:
-            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+            norm = torch.linalg.vector_norm(
+                torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])
+            )
             norms[_layer_name(qualified, module)] = float(norm)
     model.zero_grad(set_to_none=True)
     finite_ev = {
@@ -443,33 +581,60 @@ def _gradients(model: Any, loss: Any, x: torch.Tensor, y: torch.Tensor) -> tuple
     }
     bad = [k.replace("_finite", "") for k, v in finite_ev.items() if not v]
     if bad:
-        finite = Check("finite_forward_backward", "fail", f"Non-finite values (NaN or inf) at initialisation in: "
-                       f"{', '.join(bad)}.", finite_ev,
-                       "Lower the initialisation scale, normalise the inputs, check for log(0) or "
-                       "division by zero in custom layers or losses.")
+        finite = Check(
+            "finite_forward_backward",
+            "fail",
+            f"Non-finite values (NaN or inf) at initialisation in: {', '.join(bad)}.",
+            finite_ev,
+            "Lower the initialisation scale, normalise the inputs, check for log(0) or "
+            "division by zero in custom layers or losses.",
+        )
     else:
-        finite = Check("finite_forward_backward", "pass", "Outputs, loss and gradients are finite.", finite_ev)
+        finite = Check(
+            "finite_forward_backward", "pass", "Outputs, loss and gradients are finite.", finite_ev
+        )
     grads_ev: dict[str, Any] = {"per_layer": norms}
     if not norms:
-        return finite, Check("gradient_norms", "warn", "No parameter received a gradient.", grads_ev,
-                             "Check that the layers are trainable and that the output depends on them.")
+        return finite, Check(
+            "gradient_norms",
+            "warn",
+            "No parameter received a gradient.",
+            grads_ev,
+            "Check that the layers are trainable and that the output depends on them.",
+        )
     finite_norms = {k: v for k, v in norms.items() if math.isfinite(v)}
     vanishing = [k for k, v in finite_norms.items() if v < VANISHING]
     exploding = [k for k, v in finite_norms.items() if v > EXPLODING]
-    grads_ev.update(min=min(norms.values()), max=max(norms.values()), vanishing=vanishing, exploding=exploding)
+    grads_ev.update(
+        min=min(norms.values()), max=max(norms.values()), vanishing=vanishing, exploding=exploding
+    )
     if exploding:
-        return finite, Check("gradient_norms", "warn", f"Exploding gradients (norm > {EXPLODING:g}) in "
-                             f"{', '.join(exploding)}; largest {grads_ev['max']:.3g}.", grads_ev,
-                             "Reduce the initialisation scale, normalise the inputs, lower the learning "
-                             "rate or clip gradients (optimizer clipnorm=1.0).")
+        return finite, Check(
+            "gradient_norms",
+            "warn",
+            f"Exploding gradients (norm > {EXPLODING:g}) in "
+            f"{', '.join(exploding)}; largest {grads_ev['max']:.3g}.",
+            grads_ev,
+            "Reduce the initialisation scale, normalise the inputs, lower the learning "
+            "rate or clip gradients (optimizer clipnorm=1.0).",
+        )
     if vanishing:
-        return finite, Check("gradient_norms", "warn", f"Vanishing gradients (norm < {VANISHING:g}) in "
-                             f"{', '.join(vanishing)}; smallest {grads_ev['min']:.3g}.", grads_ev,
-                             "Use ReLU-family activations instead of sigmoid/tanh in deep stacks, a "
-                             "standard initialiser (he_normal, glorot_uniform), batch normalisation or "
-                             "residual connections.")
-    return finite, Check("gradient_norms", "pass", f"Layer gradient norms between {grads_ev['min']:.3g} and "
-                         f"{grads_ev['max']:.3g}.", grads_ev)
+        return finite, Check(
+            "gradient_norms",
+            "warn",
+            f"Vanishing gradients (norm < {VANISHING:g}) in "
+            f"{', '.join(vanishing)}; smallest {grads_ev['min']:.3g}.",
+            grads_ev,
+            "Use ReLU-family activations instead of sigmoid/tanh in deep stacks, a "
+            "standard initialiser (he_normal, glorot_uniform), batch normalisation or "
+            "residual connections.",
+        )
+    return finite, Check(
+        "gradient_norms",
+        "pass",
+        f"Layer gradient norms between {grads_ev['min']:.3g} and {grads_ev['max']:.3g}.",
+        grads_ev,
+    )
 
 
 def _dead_relu(model: Any, x: torch.Tensor) -> Check:
@@ -482,6 +647,7 @@ def _dead_relu(model: Any, x: torch.Tensor) -> Check:
             if isinstance(output, torch.Tensor) and output.ndim >= 2:
                 alive = (output.detach() > 0).reshape(-1, output.shape[-1]).any(dim=0)
                 stats[layer_name] = (int((~alive).sum()), int(alive.numel()))
+
         return hook
 
     for qualified, module in model.named_modules():
@@ -500,12 +666,24 @@ def _dead_relu(model: Any, x: torch.Tensor) -> Check:
     ev = {"per_layer": fractions, "dead_units": dead_all, "units": units_all, "samples": len(x)}
     worst = [k for k, f in fractions.items() if f > DEAD_FRACTION]
     if worst:
-        return Check(name, "warn", f"More than {100 * DEAD_FRACTION:.0f}% of the ReLU units never fire on "
-                     f"{len(x)} samples in: " + ", ".join(f"{k} ({100 * fractions[k]:.0f}%)" for k in worst) + ".",
-                     ev, "Lower the learning rate, check the bias initialisation (not strongly negative), "
-                     "normalise the inputs, or use LeakyReLU/ELU.")
-    return Check(name, "pass", f"{dead_all} of {units_all} ReLU units never fire "
-                 f"({100 * dead_all / max(units_all, 1):.1f}%).", ev)
+        return Check(
+            name,
+            "warn",
+            f"More than {100 * DEAD_FRACTION:.0f}% of the ReLU units never fire on "
+            f"{len(x)} samples in: "
+            + ", ".join(f"{k} ({100 * fractions[k]:.0f}%)" for k in worst)
+            + ".",
+            ev,
+            "Lower the learning rate, check the bias initialisation (not strongly negative), "
+            "normalise the inputs, or use LeakyReLU/ELU.",
+        )
+    return Check(
+        name,
+        "pass",
+        f"{dead_all} of {units_all} ReLU units never fire "
+        f"({100 * dead_all / max(units_all, 1):.1f}%).",
+        ev,
+    )
 
 
 def _train(model: Any, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> list[float]:
@@ -521,12 +699,23 @@ def _eval_loss(model: Any, loss: Any, x: torch.Tensor, y: torch.Tensor) -> float
         return float(_per_sample_loss(loss, y, _forward(model, x)))
 
 
-def _zero_input(copier: _Copier, loss: Any, x: torch.Tensor, y: torch.Tensor, batch_size: int, steps: int,
-                rng: np.random.Generator, init: float) -> Check:
+def _zero_input(
+    copier: _Copier,
+    loss: Any,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    steps: int,
+    rng: np.random.Generator,
+    init: float,
+) -> Check:
     name = "zero_input_baseline"
     n = len(x)
     order = np.concatenate([rng.permutation(n) for _ in range(steps * batch_size // n + 1)])
-    picks = [torch.as_tensor(order[i * batch_size:(i + 1) * batch_size], device=x.device) for i in range(steps)]
+    picks = [
+        torch.as_tensor(order[i * batch_size : (i + 1) * batch_size], device=x.device)
+        for i in range(steps)
+    ]
     zeros = torch.zeros_like(x)
     real_model, zero_model = copier.make(), copier.make()
     _train(real_model, [(x[i], y[i]) for i in picks])
@@ -534,19 +723,41 @@ def _zero_input(copier: _Copier, loss: Any, x: torch.Tensor, y: torch.Tensor, ba
     real, zero = _eval_loss(real_model, loss, x, y), _eval_loss(zero_model, loss, zeros, y)
     ev = {"loss_real_inputs": real, "loss_zero_inputs": zero, "loss_at_init": init, "steps": steps}
     if math.isfinite(real) and math.isfinite(zero) and real < 0.9 * zero:
-        return Check(name, "pass", f"After {steps} steps the loss on real inputs ({real:.4g}) is clearly below "
-                     f"the loss with inputs set to zero ({zero:.4g}): the model uses its inputs.", ev)
-    fix = ("Check that the inputs reach the model, that x and y are aligned (not shuffled separately) and "
-           "that the inputs carry signal after preprocessing.")
+        return Check(
+            name,
+            "pass",
+            f"After {steps} steps the loss on real inputs ({real:.4g}) is clearly below "
+            f"the loss with inputs set to zero ({zero:.4g}): the model uses its inputs.",
+            ev,
+        )
+    fix = (
+        "Check that the inputs reach the model, that x and y are aligned (not shuffled separately) and "
+        "that the inputs carry signal after preprocessing."
+    )
     if math.isfinite(real) and math.isfinite(init) and real > 0.95 * init:
-        fix = (f"Neither run learned much in {steps} steps (loss {init:.4g} -> {real:.4g}): the learning rate "
-               "may be too low; run lamina.workflow.lr_find or raise `steps`. " + fix)
-    return Check(name, "warn", f"After {steps} steps the loss on real inputs ({real:.4g}) is not clearly below the "
-                 f"loss with inputs set to zero ({zero:.4g}).", ev, fix)
+        fix = (
+            f"Neither run learned much in {steps} steps (loss {init:.4g} -> {real:.4g}): the learning rate "
+            "may be too low; run lamina.workflow.lr_find or raise `steps`. " + fix
+        )
+    return Check(
+        name,
+        "warn",
+        f"After {steps} steps the loss on real inputs ({real:.4g}) is not clearly below the "
+        f"loss with inputs set to zero ({zero:.4g}).",
+        ev,
+        fix,
+    )
 
 
-def _overfit(copier: _Copier, loss: Any, x: torch.Tensor, y: torch.Tensor, steps: int, target: float,
-             opt_name: str) -> Check:
+def _overfit(
+    copier: _Copier,
+    loss: Any,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    steps: int,
+    target: float,
+    opt_name: str,
+) -> Check:
     name = "overfit_batch"
     probe_name = f"Adam(learning_rate={_PROBE_LR:g})"
 
@@ -565,32 +776,59 @@ def _overfit(copier: _Copier, loss: Any, x: torch.Tensor, y: torch.Tensor, steps
 
     start, own, own_steps = attempt(None)
     ev: dict[str, Any] = {
-        "samples": len(x), "target_loss": target, "loss_before": start, "loss": own, "steps": own_steps,
+        "samples": len(x),
+        "target_loss": target,
+        "loss_before": start,
+        "loss": own,
+        "steps": own_steps,
         "optimizer": opt_name,
     }
     if own <= target:
-        return Check(name, "pass", f"Fitted {len(x)} samples to loss {own:.3g} (target {target:.3g}) in "
-                     f"{own_steps} steps with {opt_name}.", ev)
+        return Check(
+            name,
+            "pass",
+            f"Fitted {len(x)} samples to loss {own:.3g} (target {target:.3g}) in "
+            f"{own_steps} steps with {opt_name}.",
+            ev,
+        )
     if opt_name != probe_name:
         _, probe, probe_steps = attempt(optimizers.Adam(learning_rate=_PROBE_LR))
         ev.update(probe_optimizer=probe_name, probe_loss=probe, probe_steps=probe_steps)
         if probe <= target:
-            return Check(name, "warn", f"With {opt_name} the loss on {len(x)} samples only reached {own:.3g} in "
-                         f"{steps} steps (target {target:.3g}); {probe_name} reached {probe:.3g} in "
-                         f"{probe_steps}.", ev,
-                         "The model can fit, but your optimizer learns slowly: tune the learning rate with "
-                         "lamina.workflow.lr_find (or raise `steps` if slow is expected).")
+            return Check(
+                name,
+                "warn",
+                f"With {opt_name} the loss on {len(x)} samples only reached {own:.3g} in "
+                f"{steps} steps (target {target:.3g}); {probe_name} reached {probe:.3g} in "
+                f"{probe_steps}.",
+                ev,
+                "The model can fit, but your optimizer learns slowly: tune the learning rate with "
+                "lamina.workflow.lr_find (or raise `steps` if slow is expected).",
+            )
     else:
         probe = own
-    tried = f"{own:.3g} with {opt_name}" + (f" and {probe:.3g} with {probe_name}" if opt_name != probe_name else "")
+    tried = f"{own:.3g} with {opt_name}" + (
+        f" and {probe:.3g} with {probe_name}" if opt_name != probe_name else ""
+    )
     falling = math.isfinite(probe) and math.isfinite(start) and probe < 0.5 * start
     if falling or steps < _MIN_CONCLUSIVE_STEPS:
-        return Check(name, "warn", f"The loss on {len(x)} samples went from {start:.3g} to {tried} in {steps} "
-                     f"steps, not yet to the target {target:.3g}.", ev,
-                     f"Too few steps to conclude: raise `steps` (at least {_MIN_CONCLUSIVE_STEPS}) to see whether "
-                     "the model can fit the batch.")
-    return Check(name, "fail", f"The model cannot fit {len(x)} samples: loss {start:.3g} at the start, "
-                 f"{tried} after {steps} steps (target {target:.3g}).", ev, _OVERFIT_FIX)
+        return Check(
+            name,
+            "warn",
+            f"The loss on {len(x)} samples went from {start:.3g} to {tried} in {steps} "
+            f"steps, not yet to the target {target:.3g}.",
+            ev,
+            f"Too few steps to conclude: raise `steps` (at least {_MIN_CONCLUSIVE_STEPS}) to see whether "
+            "the model can fit the batch.",
+        )
+    return Check(
+        name,
+        "fail",
+        f"The model cannot fit {len(x)} samples: loss {start:.3g} at the start, "
+        f"{tried} after {steps} steps (target {target:.3g}).",
+        ev,
+        _OVERFIT_FIX,
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -679,15 +917,32 @@ def _skip(names: list[str], reason: str) -> list[Check]:
     return [Check(n, "skip", f"Not run: {reason}.") for n in names]
 
 
-def _run_checks(model: Any, loss: Any, opt_config: dict[str, Any], opt_name: str, x_np: np.ndarray,
-                y_np: np.ndarray, batch_size: int, steps: int, seed: int) -> list[Check]:
+def _run_checks(
+    model: Any,
+    loss: Any,
+    opt_config: dict[str, Any],
+    opt_name: str,
+    x_np: np.ndarray,
+    y_np: np.ndarray,
+    batch_size: int,
+    steps: int,
+    seed: int,
+) -> list[Check]:
     rng = np.random.default_rng(seed)
-    model_checks = ["init_loss", "finite_forward_backward", "gradient_norms", "dead_relu",
-                    "zero_input_baseline", "overfit_batch"]
+    model_checks = [
+        "init_loss",
+        "finite_forward_backward",
+        "gradient_norms",
+        "dead_relu",
+        "zero_input_baseline",
+        "overfit_batch",
+    ]
     checks = [_finite_data(x_np, y_np)]
     if checks[0].status == "fail":
-        return checks + _skip(["label_encoding", "output_activation", "class_balance"] + model_checks,
-                              "the data holds NaN or inf")
+        return checks + _skip(
+            ["label_encoding", "output_activation", "class_balance"] + model_checks,
+            "the data holds NaN or inf",
+        )
     device = runtime.get_device()
     n = len(x_np)
     sample = np.sort(rng.permutation(n)[: min(n, 512)])
@@ -710,13 +965,19 @@ def _run_checks(model: Any, loss: Any, opt_config: dict[str, Any], opt_name: str
 
     init = float(_per_sample_loss(loss, ys, out))
     expected, how = _expected_loss(loss, ys, k)
-    zero_pred = float(_per_sample_loss(loss, ys.float(), torch.zeros_like(out))) if kind == "regression" else None
+    zero_pred = (
+        float(_per_sample_loss(loss, ys.float(), torch.zeros_like(out)))
+        if kind == "regression"
+        else None
+    )
     checks.append(_init_loss(loss, init, expected, how, zero_pred))
     grad_batch = torch.as_tensor(rng.permutation(len(xs))[:batch_size], device=device)
     finite, grads = _gradients(copy.deepcopy(base), loss, xs[grad_batch], ys[grad_batch])
     checks += [finite, grads, _dead_relu(base, xs)]
     if finite.status == "fail":
-        return checks + _skip(["zero_input_baseline", "overfit_batch"], "the forward or backward pass is not finite")
+        return checks + _skip(
+            ["zero_input_baseline", "overfit_batch"], "the forward or backward pass is not finite"
+        )
 
     copier = _Copier(base, opt_config, model.loss, xs[:2], ys[:2])
     checks.append(_zero_input(copier, loss, xs, ys, batch_size, steps, rng, init))

@@ -76,7 +76,11 @@ class LRFinderResult:
         end = "diverged" if self.diverged else "ran to the end"
         if self.suggestion is None:
             return f"LR range test: {len(self.lrs)} steps ({end}); too few points to suggest a learning rate."
-        how = "steepest descent of the smoothed loss" if self.method == "steepest" else "1/10 of the minimum-loss rate"
+        how = (
+            "steepest descent of the smoothed loss"
+            if self.method == "steepest"
+            else "1/10 of the minimum-loss rate"
+        )
         return (
             f"LR range test: {len(self.lrs)} steps from {self.lrs[0]:.3g} to {self.lrs[-1]:.3g} ({end}). "
             f"Suggested learning rate: {self.suggestion:.3g} ({how}); minimum loss at {self.min_loss_lr:.3g}."
@@ -109,15 +113,21 @@ class LRFinderResult:
         ax.set_ylabel("loss")
         ax.set_title("Learning-rate range test")
         if self.suggestion is not None:
-            ax.axvline(self.suggestion, color="tab:red", linestyle="--",
-                       label=f"suggestion {self.suggestion:.2g} ({self.method})")
+            ax.axvline(
+                self.suggestion,
+                color="tab:red",
+                linestyle="--",
+                label=f"suggestion {self.suggestion:.2g} ({self.method})",
+            )
         ax.legend()
         if path is not None:
             fig.savefig(path, format="png")
         return fig
 
 
-def _suggest(lrs: np.ndarray, losses: np.ndarray) -> tuple[float | None, str, float | None, float | None]:
+def _suggest(
+    lrs: np.ndarray, losses: np.ndarray
+) -> tuple[float | None, str, float | None, float | None]:
     """Returns (suggestion, method, steepest_lr, min_loss_lr) for a smoothed curve.
 
     The first tenth of the curve is left out: there the moving average has seen
@@ -197,7 +207,9 @@ def lr_find(
         )
     validation.positive_int(owner, "num_steps", num_steps)
     if num_steps < 2:
-        raise ValueError(f"`{owner}` expects `num_steps` to be at least 2. Received: num_steps={num_steps!r}.")
+        raise ValueError(
+            f"`{owner}` expects `num_steps` to be at least 2. Received: num_steps={num_steps!r}."
+        )
     validation.positive_int(owner, "batch_size", batch_size)
     validation.number(owner, "smooth", smooth, low=0.0, high=1.0, high_inclusive=False)
     validation.number(owner, "diverge_factor", diverge_factor, low=1.0, low_inclusive=False)
@@ -224,7 +236,9 @@ def lr_find(
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         m = _copy_model(model)
-        m.compile(optimizer=optimizers.deserialize(optimizers.serialize(model.optimizer)), loss=model.loss)
+        m.compile(
+            optimizer=optimizers.deserialize(optimizers.serialize(model.optimizer)), loss=model.loss
+        )
         first = torch.as_tensor(np.arange(min(n, batch_size)), device=device)
         m.evaluate(xt[first], yt[first], batch_size=len(first), verbose=0)  # builds the loss
         m.optimizer.build(list(m.parameters()))
@@ -236,7 +250,7 @@ def lr_find(
         raw: list[float] = []
         diverged = False
         for i, lr in enumerate(lrs):
-            idx = torch.as_tensor(order[i * batch_size:(i + 1) * batch_size], device=device)
+            idx = torch.as_tensor(order[i * batch_size : (i + 1) * batch_size], device=device)
             m.optimizer.learning_rate = float(lr)
             loss = float(m.train_step((xt[idx], yt[idx], None))["loss"])
             if not math.isfinite(loss):
@@ -253,6 +267,12 @@ def lr_find(
                 break
     suggestion, method, steepest, min_lr = _suggest(np.asarray(out_lrs), np.asarray(smoothed))
     return LRFinderResult(
-        lrs=out_lrs, losses=smoothed, raw_losses=raw, suggestion=suggestion, method=method,
-        steepest_lr=steepest, min_loss_lr=min_lr, diverged=diverged,
+        lrs=out_lrs,
+        losses=smoothed,
+        raw_losses=raw,
+        suggestion=suggestion,
+        method=method,
+        steepest_lr=steepest,
+        min_loss_lr=min_lr,
+        diverged=diverged,
     )
