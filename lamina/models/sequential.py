@@ -117,8 +117,19 @@ class Sequential(Model):
 
     def _maybe_build(self) -> None:
         declared = self._declared_input()
-        if declared is not None and self._stack:
-            self.build(declared[0])
+        if declared is None or not self._stack:
+            return
+        shape, dtype = declared
+        if all(self._lamina) and None in shape[1:]:
+            # Free axes (e.g. images of any size): build layer by layer from symbolic
+            # shapes, so no layer sees a made-up size (a 5x5 kernel on a 3x3 dummy).
+            x: Any = SymbolicTensor(shape, dtype, None)
+            for layer in self._stack:
+                x = layer(x)
+            self._build_input_shape = shape
+            self.built = True
+            return
+        self.build(shape)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         x = inputs

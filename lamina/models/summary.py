@@ -100,9 +100,33 @@ def _has_free_axis(shape: Any) -> bool:
     return None in tuple(shape)[1:]
 
 
+def _symbolic_sequential_shapes(model: nn.Module, modules: list[nn.Module]) -> dict[int, list[Any]] | None:
+    """For a Sequential of Lamina layers with free input axes: shapes from the
+    layers' own shape inference, so no layer runs on a made-up size."""
+    from lamina.layers.layer import Layer
+    from lamina.layers.symbolic import SymbolicTensor
+    from lamina.models.sequential import Sequential
+
+    if not isinstance(model, Sequential) or not _has_free_axis(model._build_input_shape):
+        return None
+    declared = model._declared_input()
+    if declared is None or not all(isinstance(m, Layer) for m in model.layers):
+        return None
+    x: Any = SymbolicTensor(declared[0], declared[1], None)
+    result: dict[int, list[Any]] = {id(m): [] for m in modules}
+    for layer in model.layers:
+        x = layer(x)
+        if id(layer) in result:
+            result[id(layer)].append(tuple(x.shape) if isinstance(x, SymbolicTensor) else "?")
+    return result
+
+
 def _traced_shapes(model: nn.Module, modules: list[nn.Module]) -> dict[int, list[Any]]:
     """Output shapes of ``modules`` (by id, one per call) when ``model`` runs on zeros."""
     shape = model._build_input_shape
+    symbolic = _symbolic_sequential_shapes(model, modules)
+    if symbolic is not None:
+        return symbolic
     dtype = model._input_dtype() if hasattr(model, "_input_dtype") else torch.float32
     param = next(iter(model.parameters()), None)
     device = param.device if param is not None else torch.device("cpu")
