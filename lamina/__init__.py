@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 from lamina import (  # noqa: E402
     activations,
+    applications,
     callbacks,
     data,
     initializers,
@@ -32,6 +33,7 @@ __all__ = [
     "Model",
     "Sequential",
     "activations",
+    "applications",
     "callbacks",
     "clear_session",
     "data",
