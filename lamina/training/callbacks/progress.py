@@ -106,7 +106,7 @@ class ProgbarLogger(Callback):
         steps_s = f"{steps}/{steps} - " if steps else ""
         self.console.print(
             f"Epoch {epoch + 1}/{self._epochs} - {steps_s}{took:.1f}s - {format_logs(logs or {})}",
-            soft_wrap=True,
+            soft_wrap=True, markup=False, highlight=False,
         )
 
     def on_train_end(self, logs: Any = None) -> None:
@@ -122,7 +122,7 @@ class ProgbarLogger(Callback):
         if self.params.get("phase") == "evaluate":
             self._stop_bar()
             took = time.perf_counter() - self._t0
-            self.console.print(f"Evaluate - {took:.1f}s - {format_logs(logs or {})}", soft_wrap=True)
+            self.console.print(f"Evaluate - {took:.1f}s - {format_logs(logs or {})}", soft_wrap=True, markup=False, highlight=False)
 
     def on_predict_begin(self, logs: Any = None) -> None:
         self._t0 = time.perf_counter()
@@ -131,4 +131,4 @@ class ProgbarLogger(Callback):
     def on_predict_end(self, logs: Any = None) -> None:
         self._stop_bar()
         if self.verbose:
-            self.console.print(f"Predict - {time.perf_counter() - self._t0:.1f}s", soft_wrap=True)
+            self.console.print(f"Predict - {time.perf_counter() - self._t0:.1f}s", soft_wrap=True, markup=False, highlight=False)
