@@ -12,17 +12,48 @@ Example:
 from lamina.workflow.baselines import BaselineRow, BaselineTable, last_value_baseline, run_baselines
 from lamina.workflow.diagnose import Diagnosis, diagnose
 from lamina.workflow.doctor import DoctorReport, doctor
+from lamina.workflow.error_analysis import (
+    ClassificationReport,
+    ConfusionMatrix,
+    ErrorAnalysis,
+    GroupMetrics,
+    Mistake,
+    WorstMistakes,
+    analyze_errors,
+    classification_report,
+    confusion_matrix,
+    per_group_metrics,
+    worst_mistakes,
+)
+from lamina.workflow.learning_curves import LearningCurve, LearningCurveReading, learning_curve
 from lamina.workflow.lr_find import LRFinderResult, lr_find
+from lamina.workflow.report import ReportFiles, report
 
 __all__ = [
     "BaselineRow",
     "BaselineTable",
+    "ClassificationReport",
+    "ConfusionMatrix",
     "Diagnosis",
     "DoctorReport",
+    "ErrorAnalysis",
+    "GroupMetrics",
     "LRFinderResult",
+    "LearningCurve",
+    "LearningCurveReading",
+    "Mistake",
+    "ReportFiles",
+    "WorstMistakes",
+    "analyze_errors",
+    "classification_report",
+    "confusion_matrix",
     "diagnose",
     "doctor",
     "last_value_baseline",
+    "learning_curve",
     "lr_find",
+    "per_group_metrics",
+    "report",
     "run_baselines",
+    "worst_mistakes",
 ]
