@@ -61,8 +61,10 @@ td.l, th.l { text-align: left; }
 pre { background: #f6f8fa; padding: .8em; overflow-x: auto; font-size: .85em; }
 img { max-width: 100%; height: auto; border: 1px solid #eaeef2; margin: .4em 0; }
 .verdict { background: #fff8c5; border-left: 4px solid #d4a72c; padding: .5em .8em; }
-.pass { color: #1a7f37; font-weight: 600; } .warn { color: #9a6700; font-weight: 600; }
-.fail { color: #cf222e; font-weight: 600; } .skip { color: #59636e; }
+tr.pass td:nth-child(2) { color: #1a7f37; font-weight: 600; }
+tr.warn td:nth-child(2) { color: #9a6700; font-weight: 600; }
+tr.fail td:nth-child(2) { color: #cf222e; font-weight: 600; }
+tr.skip td:nth-child(2) { color: #59636e; }
 .primary { background: #fff8c5; font-weight: 600; }
 """
 
@@ -501,6 +503,9 @@ def _write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
