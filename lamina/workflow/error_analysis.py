@@ -521,9 +521,11 @@ class WorstMistakes:
         return f"#{m.index}: true {m.true}\npred {m.predicted}{conf}"
 
     def __str__(self) -> str:
-        kind = "most confident mistakes" if self.task == "classification" else "largest errors"
-        t = Table(title=f"Worst mistakes ({kind}; {self.n_mistakes} of {self.n_samples} samples wrong)"
-                  if self.task == "classification" else f"Worst mistakes ({kind})", box=box.SIMPLE_HEAD)
+        if self.task == "classification":
+            title = f"Most confident mistakes ({self.n_mistakes} of {self.n_samples} wrong)"
+        else:
+            title = f"Largest errors ({len(self.mistakes)} of {self.n_samples} samples)"
+        t = Table(title=title, box=box.SIMPLE_HEAD)
         for col in ("index", "true", "predicted", "confidence" if self.task == "classification" else "abs error"):
             t.add_column(col, justify="right")
         for m in self.mistakes:

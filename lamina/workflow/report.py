@@ -151,8 +151,20 @@ def _num(value: Any, digits: int = 4) -> str:
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
-        return f"{float(value):.{digits}g}" if abs(float(value)) >= 1 else f"{float(value):.{digits}f}"
+        v = float(value)
+        if not math.isfinite(v):
+            return str(v)
+        return f"{v:.{digits}f}" if abs(v) < 1e4 else f"{v:,.{max(0, digits - 2)}f}"
     return _e(value)
+
+
+def _short(value: Any) -> str:
+    """A label or value for a table cell: floats with 4 significant digits."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return str(value)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1,
@@ -469,7 +481,8 @@ def _error_analysis_section(page: _Page, analysis: Any) -> None:
             page.figure(worst.plot(), title.lower())
         score = "confidence" if worst.task == "classification" else "error"
         page.add(_table(["index", "true", "predicted", score],
-                        [(str(m.index), str(m.true), str(m.predicted), getattr(m, score)) for m in worst.mistakes],
+                        [(str(m.index), _short(m.true), _short(m.predicted), getattr(m, score))
+                         for m in worst.mistakes],
                         left=3))
         if worst.task == "classification":
             page.add(f"<p>{worst.n_mistakes} of {worst.n_samples} samples are wrong. Look at the most "

@@ -1,0 +1,116 @@
+"""`lamina tour` runs the whole workflow: split with train-dev, leakage check, baselines,
+doctor, an overfitting network diagnosed as variance, a regularised one that improves
+it, a learning curve, error analysis, the test set used exactly once, and the report.
+
+The tour runs once here, in quick mode (fewer epochs, the same steps); `make tour` and
+tests/test_readme_and_tour.py run the full one."""
+
+import json
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina.tour import FINAL_NAME, augment, run_tour, shift_images
+
+
+@pytest.fixture(scope="module")
+def tour(tmp_path_factory):
+    """Runs the quick tour once, recording every array a Lamina model evaluates or predicts on."""
+    out = tmp_path_factory.mktemp("tour")
+    seen: list[np.ndarray] = []
+    originals = {name: getattr(lamina.Model, name) for name in ("evaluate", "predict")}
+
+    def recorder(name):
+        def wrapped(self, x=None, *args, **kwargs):
+            seen.append(np.asarray(x).copy())
+            return originals[name](self, x, *args, **kwargs)
+        return wrapped
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name in originals:
+            mp.setattr(lamina.Model, name, recorder(name))
+        result = run_tour(output_dir=out, verbose=0, quick=True)
+    return result, seen
+
+
+def test_tour_splits_with_train_dev_and_checks_leakage(tour):
+    result, _ = tour
+    sizes = result.splits.sizes
+    assert set(sizes) == {"train", "train_dev", "dev", "test"} and sum(sizes.values()) == 1797
+    assert result.splits.stratified
+    assert result.leakage.ok and set(result.leakage.pairs) >= {("train", "test"), ("train", "train_dev")}
+
+
+def test_tour_runs_baselines_and_doctor_before_training(tour):
+    result, _ = tour
+    names = [r.name for r in result.baselines.rows]
+    assert {"majority_class", "logistic_regression", "MLP, first attempt", FINAL_NAME} <= set(names)
+    assert result.baselines.ranking()[0][0] == FINAL_NAME  # the final network beats every baseline on dev
+    assert result.doctor.ok and len(result.doctor.checks) >= 8
+    assert result.doctor["init_loss"].status == "pass"
+
+
+def test_tour_first_network_overfits_and_the_regularised_one_improves(tour):
+    result, _ = tour
+    first, final = result.diagnoses["first attempt"], result.diagnoses["regularised"]
+    assert first.primary == "variance"
+    assert first.train_error == 0.0 and first.train_dev_error > 0.04
+    assert "Add regularisation (dropout, L2 weight decay)." in first.recommendations
+    assert final.variance < first.variance / 2
+    assert final.dev_error < first.dev_error
+    assert final.test_error is None  # the diagnosis never sees the test set
+
+
+def test_tour_learning_curve_and_error_analysis_use_the_dev_set(tour):
+    result, _ = tour
+    curve = result.learning_curve
+    assert curve.sizes == sorted(curve.sizes) and curve.sizes[-1] == result.splits.sizes["train"]
+    assert curve.n_dev == result.splits.sizes["dev"]
+    assert curve.dev_errors[0] > curve.dev_errors[-1]
+    assert curve.reading().verdict in ("more_data", "variance_plateau", "bias", "converged")
+    analysis = result.error_analysis
+    assert analysis.confusion_matrix.counts.sum() == result.splits.sizes["dev"]
+    dev_accuracy = result.accuracies[FINAL_NAME]["validation"]
+    assert analysis.confusion_matrix.accuracy == pytest.approx(dev_accuracy)
+    worst = analysis.worst_mistakes
+    assert worst.image_shape == (8, 8) and worst.inputs.shape == (len(worst), 64)
+    for name in ("training_curves", "learning_curve", "confusion_matrix", "worst_mistakes"):
+        assert result.plots[name].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_tour_touches_the_test_set_exactly_once_at_the_end(tour):
+    result, seen = tour
+    x_test = np.asarray(result.splits.test[0])
+    uses = [i for i, x in enumerate(seen) if x.shape == x_test.shape and np.array_equal(x, x_test)]
+    assert len(uses) == 1 and result.test_evaluations == 1
+    assert uses[0] == len(seen) - 1  # the very last evaluation of the tour
+    assert result.accuracies[FINAL_NAME]["test"] >= 0.97
+    assert "test" not in result.accuracies["MLP, first attempt"]
+
+
+def test_tour_writes_the_report(tour):
+    result, _ = tour
+    assert result.report_path.name == "report.html" and result.report_json_path.name == "report.json"
+    data = json.loads(result.report_json_path.read_text())
+    assert {"data", "model", "scores", "baselines", "doctor", "training", "diagnosis",
+            "learning_curve", "error_analysis"} <= set(data["sections"])
+    assert data["scores"][FINAL_NAME]["test"] == pytest.approx(result.accuracies[FINAL_NAME]["test"])
+    assert [d["primary"] for d in data["diagnosis"].values()][0] == "variance"
+    assert data["data"]["splits"]["sizes"] == result.splits.sizes
+    assert data["data"]["summary"]["leakage check"]["ok"] is True
+    assert len(data["training"]) == 2
+    page = result.report_path.read_text()
+    assert page.count('<img src="data:image/png;base64,') == 5  # 2 training runs, curve, matrix, mistakes
+    assert result.curves_path == result.report_path.parent / "training_curves.png"
+
+
+def test_shift_images_and_augment():
+    x = np.arange(64, dtype=np.float32).reshape(1, 64)
+    down = shift_images(x, 1, 0).reshape(8, 8)
+    np.testing.assert_array_equal(down[1:], x.reshape(8, 8)[:-1])
+    assert not down[0].any()
+    left = shift_images(x, 0, -1).reshape(8, 8)
+    np.testing.assert_array_equal(left[:, :-1], x.reshape(8, 8)[:, 1:])
+    xa, ya = augment(np.ones((3, 64), np.float32), np.array([0, 1, 2]))
+    assert xa.shape == (15, 64) and ya.tolist() == [0, 1, 2] * 5
