@@ -1,0 +1,127 @@
+"""The topic examples in examples/ run in quick mode and beat their baselines.
+
+Each example is imported by path and its `main(quick=True)` is run; the
+assertions check what the example claims (a network beats the common-sense
+baseline) with margins that a quick run clears.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import lamina
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_example(name: str) -> ModuleType:
+    """Imports ``examples/<name>.py`` as a module (examples are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"lamina_example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    lamina.clear_session()
+    yield
+    lamina.clear_session()
+
+
+def test_image_cnn_convnet_beats_majority_and_prints_table(capsys):
+    example = load_example("image_cnn")
+    result = example.main(quick=True)
+    assert result["majority_baseline"] < 0.15
+    assert result["convnet"] > 0.9 and result["mlp"] > 0.85
+    out = capsys.readouterr().out
+    assert f"convnet + augmentation            {result['convnet']:.3f}" in out
+    assert "majority class (baseline)" in out
+
+
+def test_image_cnn_augmentation_changes_training_images_only():
+    example = load_example("image_cnn")
+    images, labels = example.load_images()
+    assert images.shape == (1797, 8, 8, 1) and images.max() == 1.0 and labels.shape == (1797,)
+    lamina.set_seed(0)
+    augment = example.make_augmentation()
+    import torch
+
+    batch = torch.as_tensor(images[:16])
+    assert not torch.equal(augment(batch, training=True), batch)
+    assert torch.equal(augment(batch, training=False), batch)
+
+
+def test_sequence_gru_variants_beat_majority(capsys):
+    example = load_example("sequence_gru")
+    result = example.main(quick=True)
+    assert result["majority_baseline"] < 0.15
+    for name in ("GRU(64)", "LSTM(64)", "Bidirectional(GRU(32))"):
+        assert result[name] > 0.8, name
+    out = capsys.readouterr().out
+    assert "Bidirectional(GRU(32))" in out and "sequences of 8 steps x 8 features" in out
+
+
+def test_text_classification_sequence_models_beat_bag_of_words_and_majority(capsys):
+    example = load_example("text_classification")
+    result = example.main(quick=True)
+    baseline = result["majority_baseline"]
+    assert 0.4 < baseline < 0.6  # balanced synthetic labels
+    assert result["bag_of_words"] > baseline + 0.1
+    assert result["lstm"] > baseline + 0.2
+    assert result["transformer"] > baseline + 0.15
+    # The raw-string model is the vectorizer + the trained LSTM: same classes.
+    assert result["end_to_end_classes"] == result["lstm_classes"]
+    assert "SYNTHETIC" in capsys.readouterr().out
+
+
+def test_text_classification_corpus_labels_follow_opinions_and_negation():
+    example = load_example("text_classification")
+    texts, labels = example.make_reviews(2000, seed=1)
+    assert texts.shape == labels.shape == (2000,)
+    assert 0.45 < labels.mean() < 0.55
+
+    def rule(text: str) -> int:
+        """The label an annotator would give: an opinion's adjective, flipped by negation."""
+        polarities = set()
+        for sentence in text.split(". "):
+            words = sentence.split()
+            if words[-1] in example.POSITIVE or words[-1] in example.NEGATIVE:
+                negated = "not" in words or "never" in words
+                polarities.add((words[-1] in example.POSITIVE) != negated)
+        assert len(polarities) == 1, text  # the opinions of a review agree
+        return int(polarities.pop())
+
+    agreement = sum(rule(t) == y for t, y in zip(texts, labels)) / len(texts)
+    assert 1 - example.LABEL_NOISE - 0.02 < agreement < 1 - example.LABEL_NOISE + 0.02
+    negated = sum("not" in t.split() or "never" in t.split() for t in texts) / len(texts)
+    assert 0.3 < negated < 0.9
+
+
+def test_timeseries_forecast_gru_beats_common_sense_baselines(capsys):
+    example = load_example("timeseries_forecast")
+    result = example.main(quick=True)
+    assert result["gru"] < 0.95 * result["last_value"]
+    assert result["gru"] < result["seasonal_naive"]
+    assert result["gru"] > 0.95 * result["best_possible"]  # no model beats the known process
+    assert "test MAE" in capsys.readouterr().out
+
+
+def test_timeseries_windows_are_chronological_and_aligned():
+    example = load_example("timeseries_forecast")
+    temperature, seasonal = example.make_temperature_series(years=2, seed=3)
+    assert temperature.shape == seasonal.shape == (730,)
+    # Yearly cycle: January is colder than July.
+    assert temperature[:31].mean() < temperature[181:212].mean() - 10
+    x, y, last = example.make_windows(temperature, 100, 110, mean=0.0, std=1.0)
+    assert x.shape == (10, example.WINDOW, 3) and y.shape == (10, 1)
+    # The window ends HORIZON days before its target; y is the change over those days.
+    assert x[0, -1, 0] == pytest.approx(temperature[100 - example.HORIZON], rel=1e-6)
+    assert last[0] == pytest.approx(temperature[100 - example.HORIZON])
+    assert y[0, 0] == pytest.approx(temperature[100] - temperature[100 - example.HORIZON], rel=1e-5)
