@@ -165,8 +165,11 @@ def build_mlp() -> lamina.Model:
 
 
 def _compiled(model: lamina.Model) -> lamina.Model:
-    model.compile(optimizer=lamina.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=lamina.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -181,12 +184,21 @@ def _accuracy_table(accuracies: dict[str, dict[str, float]]) -> Table:
     for split in ("train", "validation", "test"):
         table.add_column(split, justify="right")
     for name, scores in accuracies.items():
-        table.add_row(name, *(f"{scores[s]:.4f}" if s in scores else "-" for s in ("train", "validation", "test")))
+        table.add_row(
+            name,
+            *(f"{scores[s]:.4f}" if s in scores else "-" for s in ("train", "validation", "test")),
+        )
     return table
 
 
-def run_tour(output_dir: str | Path = "tour_output", epochs: int = 40, seed: int = 0, verbose: int = 1,
-             console: Console | None = None, quick: bool = False) -> TourResult:
+def run_tour(
+    output_dir: str | Path = "tour_output",
+    epochs: int = 40,
+    seed: int = 0,
+    verbose: int = 1,
+    console: Console | None = None,
+    quick: bool = False,
+) -> TourResult:
     """Runs the whole workflow on the digits and returns what it measured.
 
     Args:
@@ -205,7 +217,9 @@ def run_tour(output_dir: str | Path = "tour_output", epochs: int = 40, seed: int
         return _run(Path(output_dir), epochs, seed, verbose, console, quick)
 
 
-def _run(out: Path, epochs: int, seed: int, verbose: int, console: Console, quick: bool) -> TourResult:
+def _run(
+    out: Path, epochs: int, seed: int, verbose: int, console: Console, quick: bool
+) -> TourResult:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -241,22 +255,31 @@ def _run(out: Path, epochs: int, seed: int, verbose: int, console: Console, quic
     test_set = _LockedTestSet(*splits.test)
     say(f"Handwritten digits: {len(x)} images of 8x8 pixels, 10 classes.")
     show(splits.summary())
-    say("train-dev: images from the training distribution never trained on (tells variance from "
-        "data mismatch); dev (shown as 'validation'): for every choice; test: used once, at the end.")
+    say(
+        "train-dev: images from the training distribution never trained on (tells variance from "
+        "data mismatch); dev (shown as 'validation'): for every choice; test: used once, at the end."
+    )
     result.leakage = data.check_leakage(splits)
     show(result.leakage)
 
     # 2. Baselines to beat, on the dev set.
     step("2. Baselines on the dev set")
     result.baselines = workflow.run_baselines(
-        splits, include=["majority_class", "logistic_regression", "random_forest", "svm_rbf"], seed=seed)
+        splits,
+        include=["majority_class", "logistic_regression", "random_forest", "svm_rbf"],
+        seed=seed,
+    )
     majority = np.bincount(y_train).argmax()
     logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
     logreg.fit(x_train, y_train)
-    for name, predict in (("majority class", lambda a: np.full(len(a), majority)),
-                          ("logistic regression", logreg.predict)):
-        result.accuracies[name] = {"train": float(np.mean(predict(x_train) == y_train)),
-                                   "validation": float(np.mean(predict(x_dev) == y_dev))}
+    for name, predict in (
+        ("majority class", lambda a: np.full(len(a), majority)),
+        ("logistic regression", logreg.predict),
+    ):
+        result.accuracies[name] = {
+            "train": float(np.mean(predict(x_train) == y_train)),
+            "validation": float(np.mean(predict(x_dev) == y_dev)),
+        }
     majority_error = 1.0 - result.accuracies["majority class"]["validation"]
     show(result.baselines)
 
@@ -264,19 +287,32 @@ def _run(out: Path, epochs: int, seed: int, verbose: int, console: Console, quic
     step("3. Doctor: sanity checks before training")
     lamina.set_seed(seed)
     first = _compiled(build_first_attempt())
-    result.doctor = workflow.doctor(first, x_train, y_train, steps=20 if quick else 50, seed=seed, verbose=0)
+    result.doctor = workflow.doctor(
+        first, x_train, y_train, steps=20 if quick else 50, seed=seed, verbose=0
+    )
     show(result.doctor)
 
     # 4. First attempt: a big network, no regularisation, the first labelled images.
     step(f"4. First attempt: a big MLP, no regularisation, {FIRST_ATTEMPT_SAMPLES} training images")
     subset = np.sort(nested_order(y_train, "classification", seed)[:FIRST_ATTEMPT_SAMPLES])
     x_small, y_small = x_train[subset], y_train[subset]
-    history_first = first.fit(x_small, y_small, batch_size=32, epochs=first_epochs,
-                              validation_data=(x_dev, y_dev), verbose=0)
+    history_first = first.fit(
+        x_small,
+        y_small,
+        batch_size=32,
+        epochs=first_epochs,
+        validation_data=(x_dev, y_dev),
+        verbose=0,
+    )
     say(f"Trained {first_epochs} epochs on {len(y_small)} images (stratified).")
     result.diagnoses["first attempt"] = workflow.diagnose(
-        first, train=(x_small, y_small), train_dev=splits.train_dev, dev=(x_dev, y_dev),
-        human_error=HUMAN_ERROR, common_sense_error=majority_error)
+        first,
+        train=(x_small, y_small),
+        train_dev=splits.train_dev,
+        dev=(x_dev, y_dev),
+        human_error=HUMAN_ERROR,
+        common_sense_error=majority_error,
+    )
     show(result.diagnoses["first attempt"])
     result.accuracies[FIRST_NAME] = {
         "train": 1.0 - result.diagnoses["first attempt"].train_error,
@@ -285,29 +321,48 @@ def _run(out: Path, epochs: int, seed: int, verbose: int, console: Console, quic
 
     # 5. Second attempt, following the diagnosis.
     step("5. Second attempt: more data, augmentation, dropout, L2, early stopping")
-    say("Following the recommendations: all the training images, plus copies shifted by one pixel "
+    say(
+        "Following the recommendations: all the training images, plus copies shifted by one pixel "
         "(augmentation, 5x the data), dropout 0.3, L2 1e-4 on the weights, and early stopping on "
-        "the dev loss (best weights restored).")
+        "the dev loss (best weights restored)."
+    )
     x_aug, y_aug = augment(x_train, y_train)
     lamina.set_seed(seed)
     model = _compiled(build_mlp())
     if verbose:
         model.summary(print_fn=lambda line, *a, **k: say(line))
     stop = lamina.callbacks.EarlyStopping(monitor="val_loss", patience=6, restore_best_weights=True)
-    history = model.fit(x_aug, y_aug, batch_size=64, epochs=final_epochs, validation_data=(x_dev, y_dev),
-                        callbacks=[stop], verbose=1 if verbose else 0)
+    history = model.fit(
+        x_aug,
+        y_aug,
+        batch_size=64,
+        epochs=final_epochs,
+        validation_data=(x_dev, y_dev),
+        callbacks=[stop],
+        verbose=1 if verbose else 0,
+    )
     result.curves_path = save_curves(history, out / "training_curves.png")
     result.plots["training_curves"] = result.curves_path
     final = result.diagnoses["regularised"] = workflow.diagnose(
-        model, train=splits.train, train_dev=splits.train_dev, dev=(x_dev, y_dev),
-        human_error=HUMAN_ERROR, common_sense_error=majority_error)
+        model,
+        train=splits.train,
+        train_dev=splits.train_dev,
+        dev=(x_dev, y_dev),
+        human_error=HUMAN_ERROR,
+        common_sense_error=majority_error,
+    )
     show(final)
     before = result.diagnoses["first attempt"]
-    say(f"[bold]Variance {100 * before.variance:.2f}% -> {100 * final.variance:.2f}%; dev error "
+    say(
+        f"[bold]Variance {100 * before.variance:.2f}% -> {100 * final.variance:.2f}%; dev error "
         f"{100 * before.dev_error:.2f}% -> {100 * final.dev_error:.2f}%.[/bold] (Early stopping chose "
         "the epoch on the dev set, so the dev error is a little optimistic; the train-dev set took part "
-        "in no choice.)")
-    result.accuracies[FINAL_NAME] = {"train": 1.0 - final.train_error, "validation": 1.0 - final.dev_error}
+        "in no choice.)"
+    )
+    result.accuracies[FINAL_NAME] = {
+        "train": 1.0 - final.train_error,
+        "validation": 1.0 - final.dev_error,
+    }
     for name in (FIRST_NAME, FINAL_NAME):
         result.baselines.add_model(name, result.accuracies[name]["validation"])
     show(result.baselines.verdict(FINAL_NAME))
@@ -319,8 +374,15 @@ def _run(out: Path, epochs: int, seed: int, verbose: int, console: Console, quic
         return _compiled(build_mlp())
 
     result.learning_curve = workflow.learning_curve(
-        build, x_train, y_train, x_dev, y_dev, fractions=fractions,
-        fit_kwargs={"epochs": curve_epochs, "batch_size": 32}, seed=seed)
+        build,
+        x_train,
+        y_train,
+        x_dev,
+        y_dev,
+        fractions=fractions,
+        fit_kwargs={"epochs": curve_epochs, "batch_size": 32},
+        seed=seed,
+    )
     show(result.learning_curve)
     result.plots["learning_curve"] = out / "learning_curve.png"
     result.learning_curve.plot(result.plots["learning_curve"])
@@ -337,33 +399,52 @@ def _run(out: Path, epochs: int, seed: int, verbose: int, console: Console, quic
     # 8. The test set, once, at the very end.
     step("8. The test set, once, at the very end")
     result.accuracies[FINAL_NAME]["test"] = test_set.score(model)
-    result.accuracies["majority class"]["test"] = test_set.score_baseline(lambda a: np.full(len(a), majority))
+    result.accuracies["majority class"]["test"] = test_set.score_baseline(
+        lambda a: np.full(len(a), majority)
+    )
     result.accuracies["logistic regression"]["test"] = test_set.score_baseline(logreg.predict)
     result.test_evaluations = test_set.uses
     if verbose:
         console.print(_accuracy_table(result.accuracies))
     best_name, best_base = result.baselines.best_baseline()
     net = result.accuracies[FINAL_NAME]["validation"]
-    say(f"On validation the network {'beats' if net > best_base else 'does not beat'} the best baseline, "
+    say(
+        f"On validation the network {'beats' if net > best_base else 'does not beat'} the best baseline, "
         f"{best_name} ({net:.4f} vs {best_base:.4f}). Test accuracy {result.accuracies[FINAL_NAME]['test']:.4f}: "
-        "the number to report. Any change made now would turn the test set into a second dev set.")
+        "the number to report. Any change made now would turn the test set into a second dev set."
+    )
 
     # 9. The report.
     step("9. Report")
     files = workflow.report(
-        out / "report.html", model=model, splits=splits,
-        history={f"first attempt ({FIRST_ATTEMPT_SAMPLES} images, no regularisation)": history_first,
-                 "regularised (all images, augmentation, dropout, L2, early stopping)": history},
-        baselines=result.baselines, diagnosis=result.diagnoses, doctor=result.doctor,
-        learning_curve=result.learning_curve, error_analysis=result.error_analysis,
-        data_summary={"dataset": "handwritten digits (scikit-learn, bundled)", "samples": len(x),
-                      "features": "64 pixels (8x8), scaled to [0, 1]", "classes": 10,
-                      "human-level error (assumed)": HUMAN_ERROR, "leakage check": result.leakage},
-        scores=result.accuracies, title="Lamina tour: handwritten digits",
+        out / "report.html",
+        model=model,
+        splits=splits,
+        history={
+            f"first attempt ({FIRST_ATTEMPT_SAMPLES} images, no regularisation)": history_first,
+            "regularised (all images, augmentation, dropout, L2, early stopping)": history,
+        },
+        baselines=result.baselines,
+        diagnosis=result.diagnoses,
+        doctor=result.doctor,
+        learning_curve=result.learning_curve,
+        error_analysis=result.error_analysis,
+        data_summary={
+            "dataset": "handwritten digits (scikit-learn, bundled)",
+            "samples": len(x),
+            "features": "64 pixels (8x8), scaled to [0, 1]",
+            "classes": 10,
+            "human-level error (assumed)": HUMAN_ERROR,
+            "leakage check": result.leakage,
+        },
+        scores=result.accuracies,
+        title="Lamina tour: handwritten digits",
     )
     result.report_path, result.report_json_path = files.html, files.json
     say(f"Training curves: {result.curves_path}")
-    say(f"Report: [bold]{files.html}[/bold] (open it in a browser; every number is also in {files.json.name})")
+    say(
+        f"Report: [bold]{files.html}[/bold] (open it in a browser; every number is also in {files.json.name})"
+    )
     result.seconds = time.perf_counter() - t0
     say(f"Done in {result.seconds:.1f}s.")
     return result

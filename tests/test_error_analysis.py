@@ -37,8 +37,13 @@ def digits_model():
     x, y = load_digits()
     s = split((x / 16.0).astype("float32"), y, dev=0.25, test=0.1, seed=0)
     lamina.set_seed(0)
-    model = lamina.Sequential([lamina.Input(shape=(64,)), layers.Dense(16, activation="relu"),
-                               layers.Dense(10, activation="softmax")])
+    model = lamina.Sequential(
+        [
+            lamina.Input(shape=(64,)),
+            layers.Dense(16, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
     model.fit(*s.train, epochs=3, batch_size=64, verbose=0)
     return model, s
@@ -49,7 +54,9 @@ def test_confusion_matrix_matches_sklearn_on_a_trained_model(digits_model):
     x_dev, y_dev = s.dev
     cm = confusion_matrix(model, x_dev, y_dev)
     pred = model.predict(x_dev, verbose=0).argmax(axis=1)
-    np.testing.assert_array_equal(cm.counts, sklearn.metrics.confusion_matrix(y_dev, pred, labels=range(10)))
+    np.testing.assert_array_equal(
+        cm.counts, sklearn.metrics.confusion_matrix(y_dev, pred, labels=range(10))
+    )
     np.testing.assert_array_equal(np.asarray(cm), cm.counts)
     assert cm.counts.sum() == len(y_dev)
     assert cm.accuracy == pytest.approx(np.mean(pred == y_dev))
@@ -83,10 +90,17 @@ def test_classification_report_equals_sklearn(digits_model):
     pred = model.predict(x_dev, verbose=0).argmax(axis=1)
     ref = sklearn.metrics.classification_report(y_dev, pred, output_dict=True, zero_division=0)
     for name, values in rep.per_class.items():
-        for key, ref_key in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score"),
-                             ("support", "support")):
+        for key, ref_key in (
+            ("precision", "precision"),
+            ("recall", "recall"),
+            ("f1", "f1-score"),
+            ("support", "support"),
+        ):
             assert values[key] == pytest.approx(ref[name][ref_key]), (name, key)
-    for ours, theirs in ((rep.macro_avg, ref["macro avg"]), (rep.weighted_avg, ref["weighted avg"])):
+    for ours, theirs in (
+        (rep.macro_avg, ref["macro avg"]),
+        (rep.weighted_avg, ref["weighted avg"]),
+    ):
         for key, ref_key in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score")):
             assert ours[key] == pytest.approx(theirs[ref_key])
     assert rep.accuracy == pytest.approx(ref["accuracy"])
@@ -204,15 +218,24 @@ def test_analyze_errors_bundles_every_part(digits_model):
     model, s = digits_model
     x_dev, y_dev = s.dev
     names = [f"digit {i}" for i in range(10)]
-    analysis = analyze_errors(model, x_dev, y_dev, class_names=names, groups=y_dev % 2, k=4,
-                              image_shape=(8, 8))
+    analysis = analyze_errors(
+        model, x_dev, y_dev, class_names=names, groups=y_dev % 2, k=4, image_shape=(8, 8)
+    )
     assert analysis.task == "classification"
     assert analysis.confusion_matrix.class_names == names
     assert set(analysis.classification_report.per_class) <= set(names)
-    assert len(analysis.worst_mistakes) == 4 and analysis.worst_mistakes.mistakes[0].true.startswith("digit")
+    assert len(analysis.worst_mistakes) == 4 and analysis.worst_mistakes.mistakes[
+        0
+    ].true.startswith("digit")
     assert analysis.group_metrics is not None
     data = analysis.to_dict()
-    assert set(data) == {"task", "confusion_matrix", "classification_report", "worst_mistakes", "group_metrics"}
+    assert set(data) == {
+        "task",
+        "confusion_matrix",
+        "classification_report",
+        "worst_mistakes",
+        "group_metrics",
+    }
     assert "Confusion matrix" in str(analysis)
 
 

@@ -32,10 +32,16 @@ def digits():
 
 def _mlp(units: int, lr: float = 3e-3):
     def build():
-        model = lamina.Sequential([lamina.Input(shape=(64,)), layers.Dense(units, activation="relu"),
-                                   layers.Dense(10, activation="softmax")])
+        model = lamina.Sequential(
+            [
+                lamina.Input(shape=(64,)),
+                layers.Dense(units, activation="relu"),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
         model.compile(optimizer=lamina.optimizers.Adam(lr), loss="sparse_categorical_crossentropy")
         return model
+
     return build
 
 
@@ -67,8 +73,15 @@ def test_learning_curve_trains_a_fresh_model_per_size_on_nested_subsets(digits):
         built.append(model)
         return model
 
-    curve = learning_curve(build, x_train, y_train, x_dev, y_dev, fractions=(1.0, 0.1, 0.3),
-                           fit_kwargs={"epochs": 12, "batch_size": 64})
+    curve = learning_curve(
+        build,
+        x_train,
+        y_train,
+        x_dev,
+        y_dev,
+        fractions=(1.0, 0.1, 0.3),
+        fit_kwargs={"epochs": 12, "batch_size": 64},
+    )
     n = len(y_train)
     assert curve.fractions == [0.1, 0.3, 1.0]
     assert curve.sizes == [round(0.1 * n), round(0.3 * n), n]
@@ -80,9 +93,12 @@ def test_learning_curve_trains_a_fresh_model_per_size_on_nested_subsets(digits):
         assert len(np.unique(y)) == 10  # stratified: every class present even at 10%
     # The errors are those of the models on their own subset and on the whole dev set.
     last = built[-1]
-    assert curve.dev_errors[-1] == pytest.approx(np.mean(last.predict(x_dev, verbose=0).argmax(1) != y_dev))
+    assert curve.dev_errors[-1] == pytest.approx(
+        np.mean(last.predict(x_dev, verbose=0).argmax(1) != y_dev)
+    )
     assert curve.train_errors[-1] == pytest.approx(
-        np.mean(last.predict(x_train, verbose=0).argmax(1) != y_train))
+        np.mean(last.predict(x_train, verbose=0).argmax(1) != y_train)
+    )
     # More data lowers the dev error of this network; it overfits small subsets.
     assert curve.dev_errors[0] > curve.dev_errors[-1] + 0.03
     assert curve.dev_errors[0] - curve.train_errors[0] > 0.05
@@ -100,17 +116,32 @@ def test_learning_curve_of_a_too_small_model_reads_bias(digits):
     (x_train, y_train), (x_dev, y_dev) = digits.train, digits.dev
 
     def build():  # a one-unit bottleneck cannot separate ten digits
-        model = lamina.Sequential([lamina.Input(shape=(64,)), layers.Dense(1, activation="relu"),
-                                   layers.Dense(10, activation="softmax")])
-        model.compile(optimizer=lamina.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+        model = lamina.Sequential(
+            [
+                lamina.Input(shape=(64,)),
+                layers.Dense(1, activation="relu"),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer=lamina.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy"
+        )
         return model
 
-    curve = learning_curve(build, x_train, y_train, x_dev, y_dev, fractions=(0.3, 1.0),
-                           fit_kwargs={"epochs": 20, "batch_size": 64})
+    curve = learning_curve(
+        build,
+        x_train,
+        y_train,
+        x_dev,
+        y_dev,
+        fractions=(0.3, 1.0),
+        fit_kwargs={"epochs": 20, "batch_size": 64},
+    )
     reading = curve.reading(target_error=0.01)
     assert curve.train_errors[-1] > 0.3
     assert reading.tolerance == pytest.approx(
-        np.sqrt(curve.dev_errors[-1] * (1 - curve.dev_errors[-1]) / len(y_dev)))
+        np.sqrt(curve.dev_errors[-1] * (1 - curve.dev_errors[-1]) / len(y_dev))
+    )
     assert reading.verdict == "bias" and not reading.more_data_helps
     assert "bigger model" in reading.message
 

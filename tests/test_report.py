@@ -44,10 +44,20 @@ def _browser_dom(html_path: Path, tmp_path: Path) -> str:
     binary = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
     profile = tmp_path / f"chromium-profile-{html_path.stem}"
     cmd = [
-        binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--virtual-time-budget=5000",
-        "--dump-dom", html_path.resolve().as_uri(),
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        html_path.resolve().as_uri(),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -75,10 +85,19 @@ def results():
     x, y = load_digits()
     s = split((x / 16.0).astype("float32"), y, dev=0.2, test=0.2, train_dev=0.1, seed=0)
     lamina.set_seed(0)
-    model = lamina.Sequential([lamina.Input(shape=(64,)), layers.Dense(32, activation="relu"),
-                               layers.Dense(10, activation="softmax")], name="small_mlp")
-    model.compile(optimizer=lamina.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = lamina.Sequential(
+        [
+            lamina.Input(shape=(64,)),
+            layers.Dense(32, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="small_mlp",
+    )
+    model.compile(
+        optimizer=lamina.optimizers.Adam(1e-2),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     checks = doctor(model, *s.train, steps=20, verbose=0)
     history = model.fit(*s.train, epochs=4, batch_size=64, validation_data=s.dev, verbose=0)
     table = run_baselines(s, include=["majority_class", "logistic_regression"])
@@ -90,23 +109,51 @@ def results():
         "baselines": table,
         "doctor": checks,
         "diagnosis": {
-            "small_mlp": diagnose(model, train=s.train, train_dev=s.train_dev, dev=s.dev, human_error=0.01),
+            "small_mlp": diagnose(
+                model, train=s.train, train_dev=s.train_dev, dev=s.dev, human_error=0.01
+            ),
             "planted": Diagnosis.from_errors(train=0.0, dev=0.1, human=0.01),
         },
-        "learning_curve": LearningCurve([100, 200, 400], [0.25, 0.5, 1.0], [0.0, 0.01, 0.02],
-                                        [0.3, 0.2, 0.1], "classification", "error", [0.1, 0.2, 0.4], 300),
-        "error_analysis": analyze_errors(model, *s.dev, groups=s.dev[1] % 2, k=5, image_shape=(8, 8)),
-        "data_summary": {"dataset": "digits", "samples": len(y), "features": 64,
-                         "leakage": check_leakage(s)},
+        "learning_curve": LearningCurve(
+            [100, 200, 400],
+            [0.25, 0.5, 1.0],
+            [0.0, 0.01, 0.02],
+            [0.3, 0.2, 0.1],
+            "classification",
+            "error",
+            [0.1, 0.2, 0.4],
+            300,
+        ),
+        "error_analysis": analyze_errors(
+            model, *s.dev, groups=s.dev[1] % 2, k=5, image_shape=(8, 8)
+        ),
+        "data_summary": {
+            "dataset": "digits",
+            "samples": len(y),
+            "features": 64,
+            "leakage": check_leakage(s),
+        },
         "scores": {"small_mlp": {"train": 0.95, "dev": 0.93}},
     }
 
 
 def test_report_writes_self_contained_html_and_json_with_every_number(results, tmp_path):
     files = report(tmp_path / "out" / "report.html", title="Digits <report>", **results)
-    assert files.html == tmp_path / "out" / "report.html" and files.json == tmp_path / "out" / "report.json"
-    assert files.sections == ["data", "model", "scores", "baselines", "doctor", "training", "diagnosis",
-                              "learning_curve", "error_analysis"]
+    assert (
+        files.html == tmp_path / "out" / "report.html"
+        and files.json == tmp_path / "out" / "report.json"
+    )
+    assert files.sections == [
+        "data",
+        "model",
+        "scores",
+        "baselines",
+        "doctor",
+        "training",
+        "diagnosis",
+        "learning_curve",
+        "error_analysis",
+    ]
 
     data = json.loads(files.json.read_text())
     assert data["title"] == "Digits <report>" and data["sections"] == files.sections
@@ -125,11 +172,15 @@ def test_report_writes_self_contained_html_and_json_with_every_number(results, t
     assert data["baselines"]["ranking"][0][0] == table.ranking()[0][0]
     assert data["baselines"]["verdicts"]["small_mlp"] == table.verdict("small_mlp")
     assert data["doctor"]["ok"] == results["doctor"].ok
-    assert [c["status"] for c in data["doctor"]["checks"]] == [c.status for c in results["doctor"].checks]
+    assert [c["status"] for c in data["doctor"]["checks"]] == [
+        c.status for c in results["doctor"].checks
+    ]
     hist = results["history"].history
     assert data["training"]["model"]["history"]["loss"] == pytest.approx(hist["loss"])
     assert data["training"]["model"]["epochs"] == 4
-    assert data["training"]["model"]["final"]["val_accuracy"] == pytest.approx(hist["val_accuracy"][-1])
+    assert data["training"]["model"]["final"]["val_accuracy"] == pytest.approx(
+        hist["val_accuracy"][-1]
+    )
     d = results["diagnosis"]["small_mlp"]
     assert data["diagnosis"]["small_mlp"]["train_error"] == pytest.approx(d.train_error)
     assert data["diagnosis"]["small_mlp"]["recommendations"] == d.recommendations
@@ -137,13 +188,19 @@ def test_report_writes_self_contained_html_and_json_with_every_number(results, t
     assert data["learning_curve"]["dev_errors"] == [0.3, 0.2, 0.1]
     assert data["learning_curve"]["reading"]["verdict"] == "more_data"
     analysis = results["error_analysis"]
-    assert data["error_analysis"]["confusion_matrix"]["counts"] == analysis.confusion_matrix.counts.tolist()
+    assert (
+        data["error_analysis"]["confusion_matrix"]["counts"]
+        == analysis.confusion_matrix.counts.tolist()
+    )
     assert [m["index"] for m in data["error_analysis"]["worst_mistakes"]["mistakes"]] == [
-        m.index for m in analysis.worst_mistakes.mistakes]
+        m.index for m in analysis.worst_mistakes.mistakes
+    ]
     assert data["error_analysis"]["classification_report"]["accuracy"] == pytest.approx(
-        analysis.classification_report.accuracy)
+        analysis.classification_report.accuracy
+    )
     assert data["error_analysis"]["group_metrics"]["largest_gap"] == pytest.approx(
-        analysis.group_metrics.largest_gap)
+        analysis.group_metrics.largest_gap
+    )
 
     page = files.html.read_text()
     assert "Digits &lt;report&gt;" in page and "<report>" not in page  # text is escaped
@@ -164,11 +221,13 @@ def test_report_writes_self_contained_html_and_json_with_every_number(results, t
 
 
 def test_browser_check_detects_a_broken_image(results, tmp_path):
-    files = report(tmp_path / "r.html", history=results["history"], learning_curve=results["learning_curve"])
+    files = report(
+        tmp_path / "r.html", history=results["history"], learning_curve=results["learning_curve"]
+    )
     page = files.html.read_text()
     start = page.index("data:image/png;base64,") + len("data:image/png;base64,")
     broken = tmp_path / "broken.html"
-    broken.write_text(page[:start] + "AAAA" + page[start + 200:])
+    broken.write_text(page[:start] + "AAAA" + page[start + 200 :])
     assert _images_loaded(_browser_dom(files.html, tmp_path)) == "2/2"
     assert _images_loaded(_browser_dom(broken, tmp_path)) == "1/2"
 
@@ -178,7 +237,14 @@ def test_report_omits_missing_sections(results, tmp_path):
     assert files.html.name == "baselines_only.html" and files.json.name == "baselines_only.json"
     data = json.loads(files.json.read_text())
     assert files.sections == ["baselines"] and data["sections"] == ["baselines"]
-    assert set(data) == {"title", "generated_at", "lamina_version", "torch_version", "sections", "baselines"}
+    assert set(data) == {
+        "title",
+        "generated_at",
+        "lamina_version",
+        "torch_version",
+        "sections",
+        "baselines",
+    }
     page = files.html.read_text()
     assert 'id="baselines"' in page and 'id="diagnosis"' not in page and "<img" not in page
 
@@ -192,11 +258,16 @@ def test_report_omits_missing_sections(results, tmp_path):
 
 def test_report_accepts_error_analysis_parts_and_single_diagnosis(results, tmp_path):
     analysis = results["error_analysis"]
-    files = report(tmp_path / "parts.html", diagnosis=results["diagnosis"]["planted"],
-                   error_analysis=[analysis.confusion_matrix, analysis.worst_mistakes],
-                   history={"first": results["history"], "second": results["history"].history})
+    files = report(
+        tmp_path / "parts.html",
+        diagnosis=results["diagnosis"]["planted"],
+        error_analysis=[analysis.confusion_matrix, analysis.worst_mistakes],
+        history={"first": results["history"], "second": results["history"].history},
+    )
     data = json.loads(files.json.read_text())
-    assert list(data["diagnosis"]) == ["model"] and data["diagnosis"]["model"]["primary"] == "variance"
+    assert (
+        list(data["diagnosis"]) == ["model"] and data["diagnosis"]["model"]["primary"] == "variance"
+    )
     assert set(data["error_analysis"]) == {"task", "confusion_matrix", "worst_mistakes"}
     assert list(data["training"]) == ["first", "second"]
     assert files.images == 4  # two training-curve plots, confusion matrix, worst mistakes
@@ -206,8 +277,12 @@ def test_report_accepts_error_analysis_parts_and_single_diagnosis(results, tmp_p
 
 def test_report_json_has_no_nan(tmp_path):
     d = Diagnosis.from_errors(train=0.05, dev=0.06)
-    files = report(tmp_path / "nan.html", history={"loss": [1.0, float("nan")]}, diagnosis=d,
-                   data_summary={"weird": np.float32("inf"), "count": np.int64(3)})
+    files = report(
+        tmp_path / "nan.html",
+        history={"loss": [1.0, float("nan")]},
+        diagnosis=d,
+        data_summary={"weird": np.float32("inf"), "count": np.int64(3)},
+    )
     text = files.json.read_text()
     assert "NaN" not in text and "Infinity" not in text
     data = json.loads(text)

@@ -25,6 +25,7 @@ def tour(tmp_path_factory):
         def wrapped(self, x=None, *args, **kwargs):
             seen.append(np.asarray(x).copy())
             return originals[name](self, x, *args, **kwargs)
+
         return wrapped
 
     with pytest.MonkeyPatch.context() as mp:
@@ -39,14 +40,18 @@ def test_tour_splits_with_train_dev_and_checks_leakage(tour):
     sizes = result.splits.sizes
     assert set(sizes) == {"train", "train_dev", "dev", "test"} and sum(sizes.values()) == 1797
     assert result.splits.stratified
-    assert result.leakage.ok and set(result.leakage.pairs) >= {("train", "test"), ("train", "train_dev")}
+    assert result.leakage.ok and set(result.leakage.pairs) >= {
+        ("train", "test"),
+        ("train", "train_dev"),
+    }
 
 
 def test_tour_runs_baselines_and_doctor_before_training(tour):
     result, _ = tour
     names = [r.name for r in result.baselines.rows]
     assert {"majority_class", "logistic_regression", "MLP, first attempt", FINAL_NAME} <= set(names)
-    assert result.baselines.ranking()[0][0] == FINAL_NAME  # the final network beats every baseline on dev
+    # The final network beats every baseline on dev.
+    assert result.baselines.ranking()[0][0] == FINAL_NAME
     assert result.doctor.ok and len(result.doctor.checks) >= 8
     assert result.doctor["init_loss"].status == "pass"
 
@@ -91,17 +96,31 @@ def test_tour_touches_the_test_set_exactly_once_at_the_end(tour):
 
 def test_tour_writes_the_report(tour):
     result, _ = tour
-    assert result.report_path.name == "report.html" and result.report_json_path.name == "report.json"
+    assert (
+        result.report_path.name == "report.html" and result.report_json_path.name == "report.json"
+    )
     data = json.loads(result.report_json_path.read_text())
-    assert {"data", "model", "scores", "baselines", "doctor", "training", "diagnosis",
-            "learning_curve", "error_analysis"} <= set(data["sections"])
-    assert data["scores"][FINAL_NAME]["test"] == pytest.approx(result.accuracies[FINAL_NAME]["test"])
+    assert {
+        "data",
+        "model",
+        "scores",
+        "baselines",
+        "doctor",
+        "training",
+        "diagnosis",
+        "learning_curve",
+        "error_analysis",
+    } <= set(data["sections"])
+    assert data["scores"][FINAL_NAME]["test"] == pytest.approx(
+        result.accuracies[FINAL_NAME]["test"]
+    )
     assert [d["primary"] for d in data["diagnosis"].values()][0] == "variance"
     assert data["data"]["splits"]["sizes"] == result.splits.sizes
     assert data["data"]["summary"]["leakage check"]["ok"] is True
     assert len(data["training"]) == 2
     page = result.report_path.read_text()
-    assert page.count('<img src="data:image/png;base64,') == 5  # 2 training runs, curve, matrix, mistakes
+    # Two training runs, the learning curve, the confusion matrix, the worst mistakes.
+    assert page.count('<img src="data:image/png;base64,') == 5
     assert result.curves_path == result.report_path.parent / "training_curves.png"
 
 

@@ -53,7 +53,9 @@ __all__ = [
 
 def _render(table: Table, width: int = 100) -> str:
     buffer = io.StringIO()
-    Console(file=buffer, width=width, color_system=None, force_terminal=False, no_color=True).print(table)
+    Console(file=buffer, width=width, color_system=None, force_terminal=False, no_color=True).print(
+        table
+    )
     return buffer.getvalue()
 
 
@@ -143,7 +145,11 @@ def _predict(model_or_predictions: Any, x: Any, y: Any, task: str, owner: str) -
             probs = _softmax(probs)
         pred = probs.argmax(axis=1)
         confidence = probs.max(axis=1)
-        if y_true.dtype.kind in "iub" and len(y_true) and (y_true.min() < 0 or y_true.max() >= n_outputs):
+        if (
+            y_true.dtype.kind in "iub"
+            and len(y_true)
+            and (y_true.min() < 0 or y_true.max() >= n_outputs)
+        ):
             raise ValueError(
                 f"`{owner}` expects labels in 0..{n_outputs - 1} for a model with {n_outputs} "
                 f"outputs. Received: labels from {y_true.min()} to {y_true.max()}."
@@ -158,11 +164,18 @@ def _predict(model_or_predictions: Any, x: Any, y: Any, task: str, owner: str) -
     if from_logits or scores.min(initial=0.0) < 0.0 or scores.max(initial=0.0) > 1.0:
         scores = 1.0 / (1.0 + np.exp(-scores))
     pred = (scores > 0.5).astype(np.int64)
-    return _Predicted("classification", y_true.astype(np.int64) if y_true.dtype.kind == "f" else y_true,
-                      pred, np.where(pred == 1, scores, 1.0 - scores), 2)
+    return _Predicted(
+        "classification",
+        y_true.astype(np.int64) if y_true.dtype.kind == "f" else y_true,
+        pred,
+        np.where(pred == 1, scores, 1.0 - scores),
+        2,
+    )
 
 
-def _classes(p: _Predicted, class_names: Sequence[str] | None, owner: str) -> tuple[list[Any], list[str]]:
+def _classes(
+    p: _Predicted, class_names: Sequence[str] | None, owner: str
+) -> tuple[list[Any], list[str]]:
     if p.confidence is not None:  # scores: one class per output column
         labels: list[Any] = list(range(max(p.n_outputs, 2)))
         present = set(np.unique(p.y_true).tolist())
@@ -172,7 +185,9 @@ def _classes(p: _Predicted, class_names: Sequence[str] | None, owner: str) -> tu
                 f"{sorted(present - set(labels))[:5]} outside that range."
             )
     else:
-        labels = sorted(set(np.unique(p.y_true).tolist()) | set(np.unique(p.y_pred).tolist()), key=str)
+        labels = sorted(
+            set(np.unique(p.y_true).tolist()) | set(np.unique(p.y_pred).tolist()), key=str
+        )
         if all(isinstance(v, (int, float)) for v in labels):
             labels = sorted(labels)
     if class_names is None:
@@ -241,7 +256,9 @@ class ConfusionMatrix:
         }
 
     def __str__(self) -> str:
-        t = Table(title="Confusion matrix (rows: true class, columns: predicted)", box=box.SIMPLE_HEAD)
+        t = Table(
+            title="Confusion matrix (rows: true class, columns: predicted)", box=box.SIMPLE_HEAD
+        )
         t.add_column("true \\ predicted")
         for name in self.class_names:
             t.add_column(name, justify="right")
@@ -274,17 +291,29 @@ class ConfusionMatrix:
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
         ax.set_xticks(range(k))
         ax.set_yticks(range(k))
-        ax.set_xticklabels(self.class_names, rotation=45 if max(map(len, self.class_names)) > 3 else 0)
+        ax.set_xticklabels(
+            self.class_names, rotation=45 if max(map(len, self.class_names)) > 3 else 0
+        )
         ax.set_yticklabels(self.class_names)
-        ax.set(xlabel="predicted class", ylabel="true class",
-               title="Confusion matrix" + (" (row share)" if normalize else ""))
+        ax.set(
+            xlabel="predicted class",
+            ylabel="true class",
+            title="Confusion matrix" + (" (row share)" if normalize else ""),
+        )
         if k <= 20:
             high = values.max() if values.size else 0
             for i in range(k):
                 for j in range(k):
                     text = f"{values[i, j]:.2f}" if normalize else str(int(values[i, j]))
-                    ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                            color="white" if high and values[i, j] > 0.6 * high else "black")
+                    ax.text(
+                        j,
+                        i,
+                        text,
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="white" if high and values[i, j] > 0.6 * high else "black",
+                    )
         fig.tight_layout()
         if path is not None:
             plots.save_figure(fig, path)
@@ -380,10 +409,22 @@ class ClassificationReport:
         for col in ("precision", "recall", "f1", "support"):
             t.add_column(col, justify="right")
         for name, v in self.per_class.items():
-            t.add_row(name, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", str(int(v["support"])))
+            t.add_row(
+                name,
+                f"{v['precision']:.4f}",
+                f"{v['recall']:.4f}",
+                f"{v['f1']:.4f}",
+                str(int(v["support"])),
+            )
         t.add_section()
         for name, v in (("macro avg", self.macro_avg), ("weighted avg", self.weighted_avg)):
-            t.add_row(name, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", str(int(v["support"])))
+            t.add_row(
+                name,
+                f"{v['precision']:.4f}",
+                f"{v['recall']:.4f}",
+                f"{v['f1']:.4f}",
+                str(int(v["support"])),
+            )
         return _render(t).rstrip() + f"\nAccuracy: {self.accuracy:.4f}"
 
 
@@ -399,7 +440,9 @@ def _report_from(cm: ConfusionMatrix) -> ClassificationReport:
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
     per_class = {
         cm.class_names[i]: {
-            "precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
             "support": int(support[i]),
         }
         for i in np.flatnonzero(keep)
@@ -411,10 +454,18 @@ def _report_from(cm: ConfusionMatrix) -> ClassificationReport:
         v = values[keep]
         return float(v.mean()) if w is None else float((v * w).sum())
 
-    macro = {"precision": avg(precision, None), "recall": avg(recall, None), "f1": avg(f1, None),
-             "support": int(total)}
-    weighted = {"precision": avg(precision, weights), "recall": avg(recall, weights),
-                "f1": avg(f1, weights), "support": int(total)}
+    macro = {
+        "precision": avg(precision, None),
+        "recall": avg(recall, None),
+        "f1": avg(f1, None),
+        "support": int(total),
+    }
+    weighted = {
+        "precision": avg(precision, weights),
+        "recall": avg(recall, weights),
+        "f1": avg(f1, weights),
+        "support": int(total),
+    }
     return ClassificationReport(per_class, cm.accuracy, macro, weighted)
 
 
@@ -508,8 +559,13 @@ class WorstMistakes:
             "n_samples": self.n_samples,
             "n_mistakes": self.n_mistakes,
             "mistakes": [
-                {"index": m.index, "true": _py(m.true), "predicted": _py(m.predicted),
-                 "confidence": m.confidence, "error": m.error}
+                {
+                    "index": m.index,
+                    "true": _py(m.true),
+                    "predicted": _py(m.predicted),
+                    "confidence": m.confidence,
+                    "error": m.error,
+                }
                 for m in self.mistakes
             ],
         }
@@ -526,11 +582,21 @@ class WorstMistakes:
         else:
             title = f"Largest errors ({len(self.mistakes)} of {self.n_samples} samples)"
         t = Table(title=title, box=box.SIMPLE_HEAD)
-        for col in ("index", "true", "predicted", "confidence" if self.task == "classification" else "abs error"):
+        for col in (
+            "index",
+            "true",
+            "predicted",
+            "confidence" if self.task == "classification" else "abs error",
+        ):
             t.add_column(col, justify="right")
         for m in self.mistakes:
             score = m.confidence if self.task == "classification" else m.error
-            t.add_row(str(m.index), str(m.true), str(m.predicted), "-" if score is None else f"{score:.4g}")
+            t.add_row(
+                str(m.index),
+                str(m.true),
+                str(m.predicted),
+                "-" if score is None else f"{score:.4g}",
+            )
         return _render(t).rstrip()
 
     def _images(self, images: Any, image_shape: tuple[int, ...] | None) -> np.ndarray | None:
@@ -584,16 +650,24 @@ class WorstMistakes:
         arr = self._images(images, image_shape) if self.mistakes else None
         title = "Most confident mistakes" if self.task == "classification" else "Largest errors"
         if arr is not None:
-            fig = plots.plot_image_grid(arr, [self._caption(m) for m in self.mistakes], ncols=ncols, title=title)
+            fig = plots.plot_image_grid(
+                arr, [self._caption(m) for m in self.mistakes], ncols=ncols, title=title
+            )
         else:
             fig, ax = plots.new_figure(7.0, 0.8 + 0.35 * max(1, len(self.mistakes)))
-            values = [(m.confidence if self.task == "classification" else m.error) or 0.0 for m in self.mistakes]
+            values = [
+                (m.confidence if self.task == "classification" else m.error) or 0.0
+                for m in self.mistakes
+            ]
             names = [self._caption(m).replace("\n", ", ") for m in self.mistakes]
             ax.barh(range(len(values)), values, color="#c0504d")
             ax.set_yticks(range(len(values)))
             ax.set_yticklabels(names, fontsize=8)
             ax.invert_yaxis()
-            ax.set(title=title, xlabel="confidence" if self.task == "classification" else "absolute error")
+            ax.set(
+                title=title,
+                xlabel="confidence" if self.task == "classification" else "absolute error",
+            )
             if not self.mistakes:
                 ax.text(0.5, 0.5, "no mistakes", ha="center", va="center", transform=ax.transAxes)
             fig.tight_layout()
@@ -602,8 +676,14 @@ class WorstMistakes:
         return fig
 
 
-def _worst(p: _Predicted, x: Any, k: int, class_names: Sequence[str] | None,
-           image_shape: tuple[int, ...] | None, owner: str) -> WorstMistakes:
+def _worst(
+    p: _Predicted,
+    x: Any,
+    k: int,
+    class_names: Sequence[str] | None,
+    image_shape: tuple[int, ...] | None,
+    owner: str,
+) -> WorstMistakes:
     n = len(p.y_true)
     if p.task == "classification":
         labels, names = _classes(p, class_names, owner)
@@ -612,9 +692,12 @@ def _worst(p: _Predicted, x: Any, k: int, class_names: Sequence[str] | None,
         conf = p.confidence[wrong] if p.confidence is not None else np.zeros(len(wrong))
         order = wrong[np.argsort(-conf, kind="stable")][:k]
         mistakes = [
-            Mistake(int(i), name_of.get(_py(p.y_true[i]), _py(p.y_true[i])),
-                    name_of.get(_py(p.y_pred[i]), _py(p.y_pred[i])),
-                    None if p.confidence is None else float(p.confidence[i]))
+            Mistake(
+                int(i),
+                name_of.get(_py(p.y_true[i]), _py(p.y_true[i])),
+                name_of.get(_py(p.y_pred[i]), _py(p.y_pred[i])),
+                None if p.confidence is None else float(p.confidence[i]),
+            )
             for i in order
         ]
         n_wrong = len(wrong)
@@ -623,9 +706,12 @@ def _worst(p: _Predicted, x: Any, k: int, class_names: Sequence[str] | None,
         per_sample = diff if diff.ndim == 1 else diff.mean(axis=1)
         order = np.argsort(-per_sample, kind="stable")[:k]
         mistakes = [
-            Mistake(int(i), _py(p.y_true[i]) if p.y_true.ndim == 1 else p.y_true[i].tolist(),
-                    _py(p.y_pred[i]) if p.y_pred.ndim == 1 else p.y_pred[i].tolist(),
-                    error=float(per_sample[i]))
+            Mistake(
+                int(i),
+                _py(p.y_true[i]) if p.y_true.ndim == 1 else p.y_true[i].tolist(),
+                _py(p.y_pred[i]) if p.y_pred.ndim == 1 else p.y_pred[i].tolist(),
+                error=float(per_sample[i]),
+            )
             for i in order
         ]
         n_wrong = int((per_sample > 0).sum())
@@ -634,7 +720,9 @@ def _worst(p: _Predicted, x: Any, k: int, class_names: Sequence[str] | None,
         arr = to_numpy(x)
         if len(arr) == n:
             inputs = arr[[m.index for m in mistakes]]
-    return WorstMistakes(p.task, mistakes, n, n_wrong, inputs, tuple(image_shape) if image_shape else None)
+    return WorstMistakes(
+        p.task, mistakes, n, n_wrong, inputs, tuple(image_shape) if image_shape else None
+    )
 
 
 def worst_mistakes(
@@ -702,16 +790,24 @@ class GroupMetrics:
     def to_dict(self) -> dict[str, Any]:
         """Returns every number as JSON-serialisable values."""
         return {
-            "task": self.task, "metric": self.metric,
+            "task": self.task,
+            "metric": self.metric,
             "rows": [{k: _py(v) for k, v in r.items()} for r in self.rows],
-            "overall": dict(self.overall), "largest_gap": self.largest_gap,
-            "worst_group": _py(self.worst_group), "best_group": _py(self.best_group),
+            "overall": dict(self.overall),
+            "largest_gap": self.largest_gap,
+            "worst_group": _py(self.worst_group),
+            "best_group": _py(self.best_group),
         }
 
     def __str__(self) -> str:
-        t = Table(title=f"Metrics per group (largest gap in {self.metric}: {self.largest_gap:.4g}, "
-                  f"{self.worst_group} vs {self.best_group})", box=box.SIMPLE_HEAD)
-        cols = ["group", "n"] + (["accuracy", "error_rate"] if self.task == "classification" else ["mae"])
+        t = Table(
+            title=f"Metrics per group (largest gap in {self.metric}: {self.largest_gap:.4g}, "
+            f"{self.worst_group} vs {self.best_group})",
+            box=box.SIMPLE_HEAD,
+        )
+        cols = ["group", "n"] + (
+            ["accuracy", "error_rate"] if self.task == "classification" else ["mae"]
+        )
         for col in cols:
             t.add_column(col, justify="left" if col == "group" else "right")
         for r in [*self.rows, {"group": "(all)", **self.overall}]:
@@ -754,12 +850,19 @@ def _groups(p: _Predicted, groups: Any, owner: str) -> GroupMetrics:
     rows.sort(key=lambda r: -r[metric])
     overall = {"n": len(g), **metrics(np.ones(len(g), dtype=bool))}
     return GroupMetrics(
-        p.task, metric, rows, overall,
-        float(rows[0][metric] - rows[-1][metric]), rows[0]["group"], rows[-1]["group"],
+        p.task,
+        metric,
+        rows,
+        overall,
+        float(rows[0][metric] - rows[-1][metric]),
+        rows[0]["group"],
+        rows[-1]["group"],
     )
 
 
-def per_group_metrics(model_or_predictions: Any, x: Any, y: Any, groups: Any, task: str = "auto") -> GroupMetrics:
+def per_group_metrics(
+    model_or_predictions: Any, x: Any, y: Any, groups: Any, task: str = "auto"
+) -> GroupMetrics:
     """Accuracy and error rate (classification) or MAE (regression) per group of samples.
 
     A model can be good on average and bad on one group (a device, a site, a
@@ -809,14 +912,24 @@ class ErrorAnalysis:
     def to_dict(self) -> dict[str, Any]:
         """Returns every part as JSON-serialisable values (missing parts omitted)."""
         out: dict[str, Any] = {"task": self.task}
-        for name in ("confusion_matrix", "classification_report", "worst_mistakes", "group_metrics"):
+        for name in (
+            "confusion_matrix",
+            "classification_report",
+            "worst_mistakes",
+            "group_metrics",
+        ):
             part = getattr(self, name)
             if part is not None:
                 out[name] = part.to_dict()
         return out
 
     def __str__(self) -> str:
-        parts = [self.confusion_matrix, self.classification_report, self.worst_mistakes, self.group_metrics]
+        parts = [
+            self.confusion_matrix,
+            self.classification_report,
+            self.worst_mistakes,
+            self.group_metrics,
+        ]
         return "\n\n".join(str(p) for p in parts if p is not None)
 
 

@@ -105,7 +105,9 @@ class LearningCurve:
     def _fmt(self, value: float) -> str:
         return f"{100 * value:.2f}%" if self.metric == "error" else f"{value:.4g}"
 
-    def reading(self, target_error: float = 0.0, tolerance: float | None = None) -> LearningCurveReading:
+    def reading(
+        self, target_error: float = 0.0, tolerance: float | None = None
+    ) -> LearningCurveReading:
         """Interprets the curves: would more data help, or is it bias?
 
         Args:
@@ -171,14 +173,19 @@ class LearningCurve:
                 "Look at the remaining errors (error analysis) or raise the target."
             )
         if verdict in ("more_data", "variance_plateau") and bias > tol:
-            advice += (
-                f" The training error itself is also well above {target}, so a bigger model may help too."
-            )
+            advice += f" The training error itself is also well above {target}, so a bigger model may help too."
         if verdict in ("bias", "converged") and falling:
-            advice += " (The dev error was still falling a little: a larger training set may gain a bit.)"
+            advice += (
+                " (The dev error was still falling a little: a larger training set may gain a bit.)"
+            )
         return LearningCurveReading(
-            verdict=verdict, more_data_helps=verdict == "more_data", gap=gap, dev_slope=dev_slope,
-            bias=bias, tolerance=tol, message=f"{numbers} {advice}",
+            verdict=verdict,
+            more_data_helps=verdict == "more_data",
+            gap=gap,
+            dev_slope=dev_slope,
+            bias=bias,
+            tolerance=tol,
+            message=f"{numbers} {advice}",
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,10 +201,18 @@ class LearningCurve:
             t.add_column(col, justify="right")
         for i, size in enumerate(self.sizes):
             secs = f"{self.seconds[i]:.1f}" if i < len(self.seconds) else "-"
-            t.add_row(f"{self.fractions[i]:.2f}", f"{size:,}", self._fmt(self.train_errors[i]),
-                      self._fmt(self.dev_errors[i]), self._fmt(self.dev_errors[i] - self.train_errors[i]), secs)
+            t.add_row(
+                f"{self.fractions[i]:.2f}",
+                f"{size:,}",
+                self._fmt(self.train_errors[i]),
+                self._fmt(self.dev_errors[i]),
+                self._fmt(self.dev_errors[i] - self.train_errors[i]),
+                secs,
+            )
         buffer = io.StringIO()
-        Console(file=buffer, width=width, color_system=None, force_terminal=False, no_color=True).print(t)
+        Console(
+            file=buffer, width=width, color_system=None, force_terminal=False, no_color=True
+        ).print(t)
         return buffer.getvalue()
 
     def __str__(self) -> str:
@@ -222,15 +237,22 @@ class LearningCurve:
         scale = 100.0 if self.metric == "error" else 1.0
         ax.plot(self.sizes, np.array(self.train_errors) * scale, marker="o", label="training error")
         ax.plot(self.sizes, np.array(self.dev_errors) * scale, marker="o", label="dev error")
-        ax.fill_between(self.sizes, np.array(self.train_errors) * scale, np.array(self.dev_errors) * scale,
-                        alpha=0.12, color="gray")
+        ax.fill_between(
+            self.sizes,
+            np.array(self.train_errors) * scale,
+            np.array(self.dev_errors) * scale,
+            alpha=0.12,
+            color="gray",
+        )
         ax.set_xscale("log")
         ax.set_xticks(self.sizes)
         ax.set_xticklabels([f"{s:,}" for s in self.sizes])
         ax.minorticks_off()
-        ax.set(xlabel="training samples (log scale)",
-               ylabel="error (%)" if self.metric == "error" else self.metric,
-               title=f"Learning curve: {self.reading().verdict.replace('_', ' ')}")
+        ax.set(
+            xlabel="training samples (log scale)",
+            ylabel="error (%)" if self.metric == "error" else self.metric,
+            title=f"Learning curve: {self.reading().verdict.replace('_', ' ')}",
+        )
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
@@ -398,7 +420,9 @@ def learning_curve(
         x_sub, y_sub = take(x_train, idx), take(y_train, idx)
         lamina.set_seed(seed)
         model = build_fn()
-        if not callable(getattr(model, "fit", None)) or not callable(getattr(model, "predict", None)):
+        if not callable(getattr(model, "fit", None)) or not callable(
+            getattr(model, "predict", None)
+        ):
             raise TypeError(
                 f"`{owner}` expects `build_fn()` to return a compiled Lamina model. "
                 f"Received: {type(model).__name__}."
@@ -411,6 +435,8 @@ def learning_curve(
         curve.train_errors.append(error(model, x_sub, to_numpy(y_sub)))
         curve.dev_errors.append(error(model, x_dev, y_dev_np))
         if verbose:
-            print(f"learning curve: {size:,} samples ({frac:.0%}): train {curve._fmt(curve.train_errors[-1])}, "
-                  f"dev {curve._fmt(curve.dev_errors[-1])} ({curve.seconds[-1]:.1f}s)")
+            print(
+                f"learning curve: {size:,} samples ({frac:.0%}): train {curve._fmt(curve.train_errors[-1])}, "
+                f"dev {curve._fmt(curve.dev_errors[-1])} ({curve.seconds[-1]:.1f}s)"
+            )
     return curve

@@ -37,7 +37,9 @@ __all__ = [
 DPI = 100
 
 
-def new_figure(width: float = 6.0, height: float = 4.0, ncols: int = 1, nrows: int = 1) -> tuple[Any, Any]:
+def new_figure(
+    width: float = 6.0, height: float = 4.0, ncols: int = 1, nrows: int = 1
+) -> tuple[Any, Any]:
     """A figure on an Agg canvas and its axes (one `Axes`, or an array for a grid).
 
     Args:
@@ -115,7 +117,9 @@ def plot_training_curves(history: Any, title: str | None = None) -> Any:
         for key, label in ((name, "training"), (f"val_{name}", "validation")):
             if key in values and values[key]:
                 epochs = np.arange(1, len(values[key]) + 1)
-                ax.plot(epochs, values[key], marker="o" if len(epochs) < 15 else None, ms=3, label=label)
+                ax.plot(
+                    epochs, values[key], marker="o" if len(epochs) < 15 else None, ms=3, label=label
+                )
         ax.set(title=name.replace("_", " "), xlabel="epoch")
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
@@ -153,7 +157,9 @@ def plot_image_grid(
         )
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
-    fig, axes = new_figure(2.0 * ncols, 2.3 * nrows + (0.4 if title else 0.0), ncols=ncols, nrows=nrows)
+    fig, axes = new_figure(
+        2.0 * ncols, 2.3 * nrows + (0.4 if title else 0.0), ncols=ncols, nrows=nrows
+    )
     axes = np.atleast_1d(axes).reshape(-1)
     for i, ax in enumerate(axes):
         ax.set_axis_off()

@@ -123,14 +123,18 @@ def to_jsonable(value: Any) -> Any:
     if type(value).__name__ == "LeakageReport":
         return {
             "ok": bool(value.ok),
-            "pairs": {f"{a}/{b}": to_jsonable(dataclasses.asdict(p)) for (a, b), p in value.pairs.items()},
+            "pairs": {
+                f"{a}/{b}": to_jsonable(dataclasses.asdict(p)) for (a, b), p in value.pairs.items()
+            },
             "text": str(value),
         }
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_jsonable(dataclasses.asdict(value))
     if isinstance(value, Mapping):
-        return {str(k) if not isinstance(k, tuple) else "/".join(map(str, k)): to_jsonable(v)
-                for k, v in value.items()}
+        return {
+            str(k) if not isinstance(k, tuple) else "/".join(map(str, k)): to_jsonable(v)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple, set)):
         return [to_jsonable(v) for v in value]
     return str(value)
@@ -167,16 +171,24 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1,
-           row_classes: Sequence[str] | None = None) -> str:
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    left: int = 1,
+    row_classes: Sequence[str] | None = None,
+) -> str:
     """An HTML table; the first ``left`` columns are left-aligned text, the rest numbers."""
-    head = "".join(f'<th class="l">{_e(h)}</th>' if i < left else f"<th>{_e(h)}</th>"
-                   for i, h in enumerate(headers))
+    head = "".join(
+        f'<th class="l">{_e(h)}</th>' if i < left else f"<th>{_e(h)}</th>"
+        for i, h in enumerate(headers)
+    )
     body = []
     for r, row in enumerate(rows):
         cls = f' class="{row_classes[r]}"' if row_classes and row_classes[r] else ""
-        cells = "".join(f'<td class="l">{_e(v)}</td>' if i < left else f"<td>{_num(v)}</td>"
-                        for i, v in enumerate(row))
+        cells = "".join(
+            f'<td class="l">{_e(v)}</td>' if i < left else f"<td>{_num(v)}</td>"
+            for i, v in enumerate(row)
+        )
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -216,18 +228,27 @@ def _data_section(page: _Page, data_summary: Any, splits: Any) -> None:
     page.section("data", "Data")
     out: dict[str, Any] = {}
     if data_summary is not None:
-        summary = data_summary if isinstance(data_summary, Mapping) else {"description": data_summary}
+        summary = (
+            data_summary if isinstance(data_summary, Mapping) else {"description": data_summary}
+        )
         rows, texts = [], []
         for key, value in summary.items():
-            if type(value).__name__ == "LeakageReport" or (isinstance(value, str) and "\n" in value):
+            if type(value).__name__ == "LeakageReport" or (
+                isinstance(value, str) and "\n" in value
+            ):
                 texts.append((key, str(value)))
             elif isinstance(value, (Mapping, list, tuple)):
                 rows.append((key, json.dumps(to_jsonable(value))))
             else:
                 rows.append((key, value))
         if rows:
-            page.add(_table(["item", "value"], [(k, v if not isinstance(v, float) else _num(v)) for k, v in rows],
-                            left=2))
+            page.add(
+                _table(
+                    ["item", "value"],
+                    [(k, v if not isinstance(v, float) else _num(v)) for k, v in rows],
+                    left=2,
+                )
+            )
         for key, text in texts:
             page.add(f"<h3>{_e(key)}</h3>")
             page.pre(text)
@@ -237,8 +258,12 @@ def _data_section(page: _Page, data_summary: Any, splits: Any) -> None:
 
         sizes = splits.sizes
         total = sum(sizes.values())
-        info: dict[str, Any] = {"task": splits.task, "sizes": sizes, "stratified": splits.stratified,
-                                "grouped": splits.grouped}
+        info: dict[str, Any] = {
+            "task": splits.task,
+            "sizes": sizes,
+            "stratified": splits.stratified,
+            "grouped": splits.grouped,
+        }
         rows = []
         if splits.task == "classification":
             classes: dict[str, dict[str, int]] = {}
@@ -253,13 +278,25 @@ def _data_section(page: _Page, data_summary: Any, splits: Any) -> None:
             for name, (_, y) in splits.sets().items():
                 arr = to_numpy(y).astype(np.float64)
                 stats[name] = {"mean": float(arr.mean()), "std": float(arr.std())}
-                rows.append((name, sizes[name], f"{sizes[name] / total:.1%}", stats[name]["mean"], stats[name]["std"]))
+                rows.append(
+                    (
+                        name,
+                        sizes[name],
+                        f"{sizes[name] / total:.1%}",
+                        stats[name]["mean"],
+                        stats[name]["std"],
+                    )
+                )
             info["target_stats"] = stats
             headers = ["set", "samples", "share", "target mean", "target std"]
-        flags = ", ".join(f for f, on in (("stratified", splits.stratified), ("grouped", splits.grouped)) if on)
+        flags = ", ".join(
+            f for f, on in (("stratified", splits.stratified), ("grouped", splits.grouped)) if on
+        )
         page.add(f"<h3>Splits ({_e(splits.task)}{', ' + flags if flags else ''})</h3>")
         page.add(_table(headers, [(r[0], r[1], r[2], *r[3:]) for r in rows], left=1))
-        page.add("<p>The test set is for the final number only; model choices are made on the dev set.</p>")
+        page.add(
+            "<p>The test set is for the final number only; model choices are made on the dev set.</p>"
+        )
         out["splits"] = info
     page.data["data"] = out
     page.end()
@@ -282,9 +319,18 @@ def _model_section(page: _Page, model: Any) -> None:
         "trainable_parameters": int(sum(p.numel() for p in params if p.requires_grad)),
         "summary": "\n".join(lines),
     }
-    page.add(_table(["item", "value"], [("name", info["name"]), ("class", info["class"]),
-                                         ("parameters", f"{info['parameters']:,}"),
-                                         ("trainable parameters", f"{info['trainable_parameters']:,}")], left=2))
+    page.add(
+        _table(
+            ["item", "value"],
+            [
+                ("name", info["name"]),
+                ("class", info["class"]),
+                ("parameters", f"{info['parameters']:,}"),
+                ("trainable parameters", f"{info['trainable_parameters']:,}"),
+            ],
+            left=2,
+        )
+    )
     if lines:
         page.pre(info["summary"])
     page.data["model"] = info
@@ -296,7 +342,11 @@ def _scores_section(page: _Page, scores: Mapping[str, Mapping[str, float]]) -> N
     splits = []
     for per_split in scores.values():
         splits += [s for s in per_split if s not in splits]
-    page.add(_table(["model", *splits], [(name, *(v.get(s) for s in splits)) for name, v in scores.items()]))
+    page.add(
+        _table(
+            ["model", *splits], [(name, *(v.get(s) for s in splits)) for name, v in scores.items()]
+        )
+    )
     page.data["scores"] = to_jsonable(scores)
     page.end()
 
@@ -307,18 +357,39 @@ def _baselines_section(page: _Page, table: Any) -> None:
     data["ranking"] = [[name, score] for name, score in table.ranking()]
     metric = data["metric"]
     extra = "error_rate" if data["task"] == "classification" else "rmse"
-    page.add(f"<p>Scored on the {_e(data['eval_set'])} set ({data['n_train']:,} training / "
-             f"{data['n_eval']:,} evaluation samples); ranked by {_e(metric)}.</p>")
+    page.add(
+        f"<p>Scored on the {_e(data['eval_set'])} set ({data['n_train']:,} training / "
+        f"{data['n_eval']:,} evaluation samples); ranked by {_e(metric)}.</p>"
+    )
     by_name = {r["name"]: r for r in data["rows"]}
     rows = []
     for rank, (name, _) in enumerate(data["ranking"], 1):
         r = by_name[name]
-        rows.append((str(rank), name, r["kind"], r["scores"].get(metric), r["scores"].get(extra), r["fit_seconds"]))
+        rows.append(
+            (
+                str(rank),
+                name,
+                r["kind"],
+                r["scores"].get(metric),
+                r["scores"].get(extra),
+                r["fit_seconds"],
+            )
+        )
     for r in data["rows"]:
         if r["skipped"]:
-            rows.append(("-", r["name"], f"{r['kind']} (skipped: {r['skipped']})", None, None, None))
-    page.add(_table(["rank", "model", "kind", metric, extra, "time (s)"], rows, left=3,
-                    row_classes=["primary" if by_name.get(r[1], {}).get("kind") == "network" else "" for r in rows]))
+            rows.append(
+                ("-", r["name"], f"{r['kind']} (skipped: {r['skipped']})", None, None, None)
+            )
+    page.add(
+        _table(
+            ["rank", "model", "kind", metric, extra, "time (s)"],
+            rows,
+            left=3,
+            row_classes=[
+                "primary" if by_name.get(r[1], {}).get("kind") == "network" else "" for r in rows
+            ],
+        )
+    )
     networks = [r["name"] for r in data["rows"] if r["kind"] == "network" and not r["skipped"]]
     verdicts = {}
     for name in networks:
@@ -337,13 +408,24 @@ def _doctor_section(page: _Page, doctor: Any) -> None:
     page.section("doctor", "Sanity checks before training")
     data = to_jsonable(doctor.to_dict())
     rows = [(c["name"], c["status"].upper(), c["message"]) for c in data["checks"]]
-    page.add(_table(["check", "status", "finding"], rows, left=3,
-                    row_classes=[c["status"] for c in data["checks"]]))
+    page.add(
+        _table(
+            ["check", "status", "finding"],
+            rows,
+            left=3,
+            row_classes=[c["status"] for c in data["checks"]],
+        )
+    )
     fixes = [c for c in data["checks"] if c.get("fix") and c["status"] in ("warn", "fail")]
     if fixes:
-        page.add("<h3>Fixes</h3><ul>" + "".join(f"<li><b>{_e(c['name'])}</b>: {_e(c['fix'])}</li>" for c in fixes)
-                 + "</ul>")
-    page.add(f"<p><b>{'All checks passed (warnings allowed).' if data['ok'] else 'Some checks failed.'}</b></p>")
+        page.add(
+            "<h3>Fixes</h3><ul>"
+            + "".join(f"<li><b>{_e(c['name'])}</b>: {_e(c['fix'])}</li>" for c in fixes)
+            + "</ul>"
+        )
+    page.add(
+        f"<p><b>{'All checks passed (warnings allowed).' if data['ok'] else 'Some checks failed.'}</b></p>"
+    )
     page.data["doctor"] = data
     page.end()
 
@@ -378,21 +460,46 @@ def _diagnosis_section(page: _Page, diagnoses: Mapping[str, Any]) -> None:
         def show(v: Any, pct: bool = pct) -> str:
             return "-" if v is None else (f"{100 * v:.2f}%" if pct else f"{v:.4g}")
 
-        rows = [(label, show(data[key])) for label, key in (
-            ("human-level error", "human_error"), ("best baseline error", "baseline_error"),
-            ("common-sense error", "common_sense_error"), ("training error", "train_error"),
-            ("train-dev error", "train_dev_error"), ("dev error", "dev_error"), ("test error", "test_error"),
-        ) if data[key] is not None]
-        gaps = [(label, show(data[key]), "primary" if data["primary"] == key else "") for label, key in (
-            ("avoidable bias", "avoidable_bias"), ("variance", "variance"),
-            ("data mismatch", "data_mismatch"), ("dev-set overfitting", "dev_overfitting"),
-        ) if data[key] is not None]
-        page.add(_table(["quantity", "value"], rows + [(g[0], g[1]) for g in gaps], left=2,
-                        row_classes=[""] * len(rows) + [g[2] for g in gaps]))
-        page.add(f'<p class="verdict"><b>Primary problem: {_e(data["primary"].replace("_", " "))}.</b> '
-                 f"{_e(data['verdict'])}</p>")
-        page.add("<p>Try next, in order:</p><ol>" + "".join(f"<li>{_e(r)}</li>" for r in data["recommendations"])
-                 + "</ol>")
+        rows = [
+            (label, show(data[key]))
+            for label, key in (
+                ("human-level error", "human_error"),
+                ("best baseline error", "baseline_error"),
+                ("common-sense error", "common_sense_error"),
+                ("training error", "train_error"),
+                ("train-dev error", "train_dev_error"),
+                ("dev error", "dev_error"),
+                ("test error", "test_error"),
+            )
+            if data[key] is not None
+        ]
+        gaps = [
+            (label, show(data[key]), "primary" if data["primary"] == key else "")
+            for label, key in (
+                ("avoidable bias", "avoidable_bias"),
+                ("variance", "variance"),
+                ("data mismatch", "data_mismatch"),
+                ("dev-set overfitting", "dev_overfitting"),
+            )
+            if data[key] is not None
+        ]
+        page.add(
+            _table(
+                ["quantity", "value"],
+                rows + [(g[0], g[1]) for g in gaps],
+                left=2,
+                row_classes=[""] * len(rows) + [g[2] for g in gaps],
+            )
+        )
+        page.add(
+            f'<p class="verdict"><b>Primary problem: {_e(data["primary"].replace("_", " "))}.</b> '
+            f"{_e(data['verdict'])}</p>"
+        )
+        page.add(
+            "<p>Try next, in order:</p><ol>"
+            + "".join(f"<li>{_e(r)}</li>" for r in data["recommendations"])
+            + "</ol>"
+        )
         if data["notes"]:
             page.add("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in data["notes"]) + "</ul>")
     page.data["diagnosis"] = out
@@ -405,11 +512,20 @@ def _learning_curve_section(page: _Page, curve: Any) -> None:
     data = to_jsonable(curve.to_dict())
     pct = data["metric"] == "error"
     fmt = (lambda v: f"{100 * v:.2f}%") if pct else (lambda v: f"{v:.4g}")
-    page.add(_table(["samples", "train error", "dev error", "gap"], [
-        (f"{s:,}", fmt(t), fmt(d), fmt(d - t))
-        for s, t, d in zip(data["sizes"], data["train_errors"], data["dev_errors"])], left=4))
-    page.add(f'<p class="verdict"><b>{_e(data["reading"]["verdict"].replace("_", " "))}:</b> '
-             f'{_e(data["reading"]["message"])}</p>')
+    page.add(
+        _table(
+            ["samples", "train error", "dev error", "gap"],
+            [
+                (f"{s:,}", fmt(t), fmt(d), fmt(d - t))
+                for s, t, d in zip(data["sizes"], data["train_errors"], data["dev_errors"])
+            ],
+            left=4,
+        )
+    )
+    page.add(
+        f'<p class="verdict"><b>{_e(data["reading"]["verdict"].replace("_", " "))}:</b> '
+        f"{_e(data['reading']['message'])}</p>"
+    )
     page.data["learning_curve"] = data
     page.end()
 
@@ -433,8 +549,11 @@ def _as_error_analysis(value: Any) -> Any:
 
     if isinstance(value, ErrorAnalysis):
         return value
-    parts = list(value.values()) if isinstance(value, Mapping) else (
-        list(value) if isinstance(value, (list, tuple)) else [value])
+    parts = (
+        list(value.values())
+        if isinstance(value, Mapping)
+        else (list(value) if isinstance(value, (list, tuple)) else [value])
+    )
     out = ErrorAnalysis(task="classification")
     for part in parts:
         if isinstance(part, ConfusionMatrix):
@@ -458,20 +577,32 @@ def _as_error_analysis(value: Any) -> Any:
 
 def _error_analysis_section(page: _Page, analysis: Any) -> None:
     page.section("error_analysis", "Error analysis")
-    cm, rep, worst, groups = (analysis.confusion_matrix, analysis.classification_report,
-                              analysis.worst_mistakes, analysis.group_metrics)
+    cm, rep, worst, groups = (
+        analysis.confusion_matrix,
+        analysis.classification_report,
+        analysis.worst_mistakes,
+        analysis.group_metrics,
+    )
     if cm is not None:
         page.add("<h3>Confusion matrix</h3>")
         page.figure(cm.plot(), "confusion matrix")
         pairs = cm.most_confused(5)
         if pairs:
-            page.add("<p>Most confused (true as predicted): "
-                     + ", ".join(f"{_e(a)} as {_e(b)} ({c})" for a, b, c in pairs) + ".</p>")
+            page.add(
+                "<p>Most confused (true as predicted): "
+                + ", ".join(f"{_e(a)} as {_e(b)} ({c})" for a, b, c in pairs)
+                + ".</p>"
+            )
     if rep is not None:
         page.add("<h3>Per-class precision, recall and F1</h3>")
-        rows = [(name, v["precision"], v["recall"], v["f1"], v["support"]) for name, v in rep.per_class.items()]
-        rows += [(label, v["precision"], v["recall"], v["f1"], v["support"])
-                 for label, v in (("macro avg", rep.macro_avg), ("weighted avg", rep.weighted_avg))]
+        rows = [
+            (name, v["precision"], v["recall"], v["f1"], v["support"])
+            for name, v in rep.per_class.items()
+        ]
+        rows += [
+            (label, v["precision"], v["recall"], v["f1"], v["support"])
+            for label, v in (("macro avg", rep.macro_avg), ("weighted avg", rep.weighted_avg))
+        ]
         page.add(_table(["class", "precision", "recall", "f1", "support"], rows))
         page.add(f"<p>Accuracy: {rep.accuracy:.4f}.</p>")
     if worst is not None:
@@ -480,20 +611,35 @@ def _error_analysis_section(page: _Page, analysis: Any) -> None:
         if worst.mistakes:
             page.figure(worst.plot(), title.lower())
         score = "confidence" if worst.task == "classification" else "error"
-        page.add(_table(["index", "true", "predicted", score],
-                        [(str(m.index), _short(m.true), _short(m.predicted), getattr(m, score))
-                         for m in worst.mistakes],
-                        left=3))
+        page.add(
+            _table(
+                ["index", "true", "predicted", score],
+                [
+                    (str(m.index), _short(m.true), _short(m.predicted), getattr(m, score))
+                    for m in worst.mistakes
+                ],
+                left=3,
+            )
+        )
         if worst.task == "classification":
-            page.add(f"<p>{worst.n_mistakes} of {worst.n_samples} samples are wrong. Look at the most "
-                     "confident mistakes first: they are often mislabelled or ambiguous.</p>")
+            page.add(
+                f"<p>{worst.n_mistakes} of {worst.n_samples} samples are wrong. Look at the most "
+                "confident mistakes first: they are often mislabelled or ambiguous.</p>"
+            )
     if groups is not None:
         page.add("<h3>Metrics per group</h3>")
         page.figure(groups.plot(), "metrics per group")
         cols = ["accuracy", "error_rate"] if groups.task == "classification" else ["mae"]
-        page.add(_table(["group", "n", *cols], [(str(r["group"]), r["n"], *(r[c] for c in cols)) for r in groups.rows]))
-        page.add(f"<p>Largest gap in {_e(groups.metric)}: {groups.largest_gap:.4g} "
-                 f"({_e(groups.worst_group)} vs {_e(groups.best_group)}).</p>")
+        page.add(
+            _table(
+                ["group", "n", *cols],
+                [(str(r["group"]), r["n"], *(r[c] for c in cols)) for r in groups.rows],
+            )
+        )
+        page.add(
+            f"<p>Largest gap in {_e(groups.metric)}: {groups.largest_gap:.4g} "
+            f"({_e(groups.worst_group)} vs {_e(groups.best_group)}).</p>"
+        )
     page.data["error_analysis"] = to_jsonable(analysis.to_dict())
     page.end()
 
@@ -588,13 +734,23 @@ def report(
     if doctor is not None:
         _doctor_section(page, doctor)
     if history is not None:
-        histories = {"model": history} if not isinstance(history, Mapping) or all(
-            isinstance(v, (list, tuple)) for v in history.values()) else dict(history)
+        histories = (
+            {"model": history}
+            if not isinstance(history, Mapping)
+            or all(isinstance(v, (list, tuple)) for v in history.values())
+            else dict(history)
+        )
         _training_section(page, histories)
     if diagnosis is not None:
-        diagnoses = dict(diagnosis) if isinstance(diagnosis, Mapping) else (
-            {f"run {i}": d for i, d in enumerate(diagnosis, 1)} if isinstance(diagnosis, (list, tuple))
-            else {"model": diagnosis})
+        diagnoses = (
+            dict(diagnosis)
+            if isinstance(diagnosis, Mapping)
+            else (
+                {f"run {i}": d for i, d in enumerate(diagnosis, 1)}
+                if isinstance(diagnosis, (list, tuple))
+                else {"model": diagnosis}
+            )
+        )
         _diagnosis_section(page, diagnoses)
     if learning_curve is not None:
         _learning_curve_section(page, learning_curve)
