@@ -288,3 +288,13 @@ def test_report_json_has_no_nan(tmp_path):
     data = json.loads(text)
     assert data["training"]["model"]["history"]["loss"] == [1.0, None]
     assert data["data"]["summary"] == {"weird": None, "count": 3}
+
+
+def test_report_and_plots_docstring_examples_run():
+    import doctest
+    import importlib
+
+    # `lamina.workflow.report` is the function; import the module by name.
+    for name in ("lamina.workflow.plots", "lamina.workflow.report"):
+        result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, name
