@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 import lamina
@@ -125,3 +126,69 @@ def test_timeseries_windows_are_chronological_and_aligned():
     assert x[0, -1, 0] == pytest.approx(temperature[100 - example.HORIZON], rel=1e-6)
     assert last[0] == pytest.approx(temperature[100 - example.HORIZON])
     assert y[0, 0] == pytest.approx(temperature[100] - temperature[100 - example.HORIZON], rel=1e-5)
+
+
+def test_word_embeddings_neighbours_come_from_the_words_topic(capsys):
+    example = load_example("word_embeddings")
+    result = example.main(quick=True)
+    assert result["random_baseline"] == pytest.approx(9 / 49)
+    assert result["purity"] > 0.8
+    assert result["purity"] > result["purity_untrained"] + 0.4
+    assert result["final_accuracy"] > 0.6  # 1 real : 2 negative pairs, so 0.67 is the majority
+    for word, neighbours in result["neighbours"].items():
+        topic = example.TOPIC_OF[word]
+        assert sum(example.TOPIC_OF.get(n) == topic for n in neighbours) >= 4, (word, neighbours)
+    out = capsys.readouterr().out
+    assert "SYNTHETIC corpus" in out and "nearest to 'cat'" in out
+
+
+def test_word_embeddings_skipgram_pairs_are_real_contexts_and_negatives():
+    example = load_example("word_embeddings")
+    corpus = example.make_corpus(50, length=6, seed=2)
+    assert corpus.shape == (50, 6) and corpus.max() < len(example.VOCABULARY)
+    inputs, labels = example.skipgram_pairs(corpus, window=2, negatives=2, seed=0)
+    positives = labels[:, 0] == 1
+    # Each sentence of 6 words has 2 * (5 + 4) ordered pairs within 2 positions; 2 negatives each.
+    assert positives.sum() == 50 * 18 and len(labels) == 3 * 50 * 18
+    within = set()
+    for sentence in corpus:
+        for i in range(6):
+            for j in range(max(0, i - 2), min(6, i + 3)):
+                if i != j:
+                    within.add((sentence[i], sentence[j]))
+    pairs = zip(inputs["target"][positives, 0], inputs["context"][positives, 0])
+    assert all(pair in within for pair in pairs)
+
+
+def test_transfer_learning_freezes_then_fine_tunes(capsys):
+    example = load_example("transfer_learning")
+    result = example.main(quick=True)
+    assert result["pretrain_accuracy"] > 0.9
+    assert result["base_change_while_frozen"] == 0.0
+    assert result["base_change_fine_tuning"] > 0.0
+    for key in ("from_scratch", "frozen_base", "fine_tuned"):
+        assert result[key] > result["majority_baseline"] + 0.5, key
+    assert result["fine_tuned"] > result["frozen_base"]
+    assert "pretrained base frozen + new head" in capsys.readouterr().out
+
+
+def test_multi_input_beats_baselines_on_both_outputs(capsys):
+    example = load_example("multi_input")
+    result = example.main(quick=True)
+    assert result["digit_accuracy"] > max(result["digit_majority"], result["digit_hint_only"]) + 0.3
+    assert result["parity_accuracy"] > max(result["parity_majority"], result["parity_hint_only"]) + 0.15
+    # The total loss is the weighted sum of the per-output losses.
+    assert result["loss"] == pytest.approx(result["digit_loss"] + 0.5 * result["parity_loss"], rel=1e-4)
+    assert "image + hint network" in capsys.readouterr().out
+
+
+def test_multi_input_model_has_named_inputs_and_outputs():
+    example = load_example("multi_input")
+    lamina.set_seed(0)
+    model = example.make_model()
+    assert sorted(model.input_names) == ["hint", "image"]
+    assert sorted(model.output_names) == ["digit", "parity"]
+    hints = example.make_hints(np.arange(1000) % 10, seed=0)
+    assert hints.shape == (1000, 10)
+    agreement = np.mean(hints.argmax(axis=1) == np.arange(1000) % 10)
+    assert 0.4 < agreement < 0.75  # informative but unreliable
