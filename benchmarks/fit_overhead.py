@@ -124,7 +124,7 @@ def bench(name: str, make_l, make_t, x, y, epochs: int, reps: int, accuracy: boo
         lamina.set_seed(r)
         tt.append(time_torch(mt, x, y, epochs, accuracy))
     ml_, mt_ = statistics.median(tl), statistics.median(tt)
-    print(f"{name:<34} lamina {ml_:7.3f}s  torch {mt_:7.3f}s  ratio {ml_ / mt_:.3f}")
+    print(f"{name:<34} lamina {ml_:7.3f}s  torch {mt_:7.3f}s  ratio {ml_ / mt_:.3f}", flush=True)
     return ml_, mt_
 
 
@@ -141,7 +141,7 @@ def main() -> None:
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype(np.float32)
     print(f"device={lamina.get_device()} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"samples={len(x)} batch=32 epochs={args.epochs} reps={args.reps}")
+          f"samples={len(x)} batch=32 epochs={args.epochs} reps={args.reps}", flush=True)
     if args.only in (None, "mlp"):
         bench("MLP 64-256-256-10, loss only", mlp_lamina, mlp_torch, x, y, args.epochs, args.reps, False)
         bench("MLP 64-256-256-10, + accuracy", mlp_lamina, mlp_torch, x, y, args.epochs, args.reps, True)

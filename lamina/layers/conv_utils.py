@@ -74,6 +74,16 @@ def layout(rank: int, data_format: str) -> str:
     return "(batch, " + ", ".join(parts) + ")"
 
 
+def to_channels_first(rank: int) -> tuple[int, ...]:
+    """Permutation from `(batch, *spatial, channels)` to `(batch, channels, *spatial)`."""
+    return (0, rank + 1, *range(1, rank + 1))
+
+
+def to_channels_last(rank: int) -> tuple[int, ...]:
+    """Permutation from `(batch, channels, *spatial)` to `(batch, *spatial, channels)`."""
+    return (0, *range(2, rank + 2), 1)
+
+
 def channel_axis(data_format: str) -> int:
     return 1 if data_format == "channels_first" else -1
 
@@ -96,6 +106,10 @@ def check_input_shape(
     """Raises a clear error when ``shape`` is not `(batch, *spatial, channels)` of ``rank``
     spatial axes, or has a channel count other than ``channels`` (when given)."""
     shape = tuple(shape)
+    if len(shape) == rank + 2:  # the common case: no strings built
+        got = shape[1 if data_format == "channels_first" else -1]
+        if channels is None or got is None or got == channels:
+            return
     expected = layout(rank, data_format)
     who = f"Layer '{layer.name}' ({type(layer).__name__})"
     if len(shape) != rank + 2:

@@ -72,6 +72,8 @@ class BaseConv(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._channels_last = self._data_format == "channels_last"
+        self._to_cf = conv_utils.to_channels_first(self._rank)
+        self._to_cl = conv_utils.to_channels_last(self._rank)
         self._in_channels: int | None = None
         # With stride 1 (or no "same" padding) the padding does not depend on the input size.
         self._static_padding = None
@@ -108,10 +110,10 @@ class BaseConv(Layer):
         )
         x = inputs if inputs.is_floating_point() else inputs.to(self._weight_dtype())
         if self._channels_last:
-            x = x.movedim(-1, 1)  # a channels_last-strided NC... view, no copy
+            x = x.permute(self._to_cf)  # a channels_last-strided NC... view, no copy
         out = self._convolve(x)
         if self._channels_last:
-            out = out.movedim(1, -1)
+            out = out.permute(self._to_cl)
         if self._act is not None:
             out = self._act(out)
         if self.activity_regularizer is not None:

@@ -48,6 +48,8 @@ class BasePooling(Layer):
         self._padding = conv_utils.standardize_padding(owner, padding)
         self._data_format = conv_utils.standardize_data_format(owner, data_format)
         self._channels_last = self._data_format == "channels_last"
+        self._to_cf = conv_utils.to_channels_first(self._rank)
+        self._to_cl = conv_utils.to_channels_last(self._rank)
         self.pool_size = pool_size
         self.strides = strides
         self.padding = padding
@@ -60,7 +62,7 @@ class BasePooling(Layer):
         conv_utils.check_input_shape(self, tuple(inputs.shape), self._rank, self._data_format)
         x = inputs if inputs.is_floating_point() else inputs.to(torch.get_default_dtype())
         if self._channels_last:
-            x = x.movedim(-1, 1)
+            x = x.permute(self._to_cf)
         sizes = tuple(x.shape[2:])
         ones = (1,) * self._rank
         if self._padding == "valid":
@@ -68,7 +70,7 @@ class BasePooling(Layer):
         pairs = conv_utils.padding_pairs(sizes, self._pool_size, self._strides, ones, self._padding)
         op_padding, pad = conv_utils.torch_padding(pairs)
         y = self._pool(x, op_padding, pad)
-        return y.movedim(1, -1) if self._channels_last else y
+        return y.permute(self._to_cl) if self._channels_last else y
 
     def _pool(self, x: torch.Tensor, op_padding: tuple[int, ...], pad: list[int] | None) -> torch.Tensor:
         raise NotImplementedError
