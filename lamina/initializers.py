@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from lamina.utils import validation
+from lamina.utils import serialization, validation
 
 __all__ = [
     "Initializer",
@@ -459,7 +459,7 @@ def serialize(initializer: Initializer | None) -> dict[str, Any] | None:
             "(implementing `fill_` and `get_config`) and register it as a custom "
             "object, or use a built-in name."
         )
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return serialization.class_config(initializer)
 
 
 def deserialize(
@@ -473,12 +473,7 @@ def deserialize(
             (``"glorot_uniform"``).
         custom_objects: Extra initializer classes by class name. Defaults to `None`.
     """
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            "`deserialize` expects a dict with keys 'class_name' and 'config'. "
-            f"Received: config={config!r}."
-        )
-    name = config["class_name"]
+    name = serialization.check_config(config)
     classes = {**_CLASSES, **(custom_objects or {})}
     cls = classes.get(name) or validation.lookup("initializer", name, _INITIALIZERS)
     return cls.from_config(config.get("config", {}))

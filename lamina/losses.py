@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lamina.utils import validation
+from lamina.utils import serialization, validation
 
 EPSILON = 1e-7
 """Clamp used for probabilities when ``from_logits=False`` (as in Keras)."""
@@ -903,7 +903,7 @@ def serialize(loss: Loss | None) -> dict[str, Any] | None:
         return None
     if not isinstance(loss, Loss):
         raise TypeError(f"`serialize` expects a `Loss` instance. Received: loss={loss!r}.")
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    return serialization.class_config(loss)
 
 
 def deserialize(
@@ -921,30 +921,11 @@ def deserialize(
     """
     if config is None:
         return None
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            "`deserialize` expects a dict with keys 'class_name' and 'config'. "
-            f"Received: config={config!r}."
-        )
-    custom_objects = custom_objects or {}
-    table = {**_CLASSES, **{k: v for k, v in custom_objects.items() if isinstance(v, type)}}
-    name = config["class_name"]
-    if name not in table:
-        valid = ", ".join(sorted(table))
-        raise ValueError(
-            f"Unknown loss class: {name!r}. Valid names are: {valid}. Pass user-defined "
-            f"classes with `custom_objects={{'{name}': {name}}}`. Received: class_name={name!r}."
-        )
-    cls = table[name]
-    kwargs = dict(config.get("config", {}))
-    if cls is LossFunctionWrapper and isinstance(kwargs.get("fn"), str):
-        functions = {
-            **_FUNCTIONS,
-            **{k: v for k, v in custom_objects.items() if not isinstance(v, type)},
-        }
-        fn_name = kwargs["fn"]
-        kwargs["fn"] = functions.get(fn_name) or validation.lookup(
-            "loss function", fn_name, functions
-        )
-        return cls(**kwargs)
-    return cls.from_config(kwargs)
+    return serialization.deserialize_class_or_function(
+        config,
+        kind="loss",
+        classes=_CLASSES,
+        functions=_FUNCTIONS,
+        wrapper=LossFunctionWrapper,
+        custom_objects=custom_objects,
+    )

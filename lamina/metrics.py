@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import torch
 
 from lamina import losses
-from lamina.utils import validation
+from lamina.utils import serialization, validation
 
 _DTYPES = {
     "float32": torch.float32,
@@ -1104,7 +1104,7 @@ def serialize(metric: Metric | None) -> dict[str, Any] | None:
         return None
     if not isinstance(metric, Metric):
         raise TypeError(f"`serialize` expects a `Metric` instance. Received: metric={metric!r}.")
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    return serialization.class_config(metric)
 
 
 def deserialize(
@@ -1122,30 +1122,11 @@ def deserialize(
     """
     if config is None:
         return None
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            "`deserialize` expects a dict with keys 'class_name' and 'config'. "
-            f"Received: config={config!r}."
-        )
-    custom_objects = custom_objects or {}
-    table = {**_CLASSES, **{k: v for k, v in custom_objects.items() if isinstance(v, type)}}
-    name = config["class_name"]
-    if name not in table:
-        valid = ", ".join(sorted(table))
-        raise ValueError(
-            f"Unknown metric class: {name!r}. Valid names are: {valid}. Pass user-defined "
-            f"classes with `custom_objects={{'{name}': {name}}}`. Received: class_name={name!r}."
-        )
-    cls = table[name]
-    kwargs = dict(config.get("config", {}))
-    if cls is MeanMetricWrapper and isinstance(kwargs.get("fn"), str):
-        functions = {
-            **_FUNCTIONS,
-            **{k: v for k, v in custom_objects.items() if not isinstance(v, type)},
-        }
-        fn_name = kwargs["fn"]
-        kwargs["fn"] = functions.get(fn_name) or validation.lookup(
-            "metric function", fn_name, functions
-        )
-        return cls(**kwargs)
-    return cls.from_config(kwargs)
+    return serialization.deserialize_class_or_function(
+        config,
+        kind="metric",
+        classes=_CLASSES,
+        functions=_FUNCTIONS,
+        wrapper=MeanMetricWrapper,
+        custom_objects=custom_objects,
+    )

@@ -39,7 +39,7 @@ from lamina.schedules import (
     PiecewiseConstantDecay,
     PolynomialDecay,
 )
-from lamina.utils import validation
+from lamina.utils import serialization, validation
 
 __all__ = [
     "Optimizer",
@@ -734,7 +734,7 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
             "instances can be saved. Use a built-in name such as 'adam' or a "
             "`lamina.optimizers` class."
         )
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return serialization.class_config(optimizer)
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Optimizer:
@@ -745,12 +745,7 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
         custom_objects: Extra optimizer or schedule classes by class name.
             Defaults to `None`.
     """
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            "`deserialize` expects a dict with keys 'class_name' and 'config'. "
-            f"Received: config={config!r}."
-        )
-    name = config["class_name"]
+    name = serialization.check_config(config)
     custom = custom_objects or {}
     cls = custom.get(name) or validation.lookup("optimizer", name, _OPTIMIZERS)
     return cls.from_config(config.get("config", {}), custom_objects)

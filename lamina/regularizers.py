@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from lamina.utils import validation
+from lamina.utils import serialization, validation
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "serialize", "deserialize"]
 
@@ -134,7 +134,7 @@ def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
             "(implementing `__call__` and `get_config`) and register it as a custom "
             "object, or use a built-in name."
         )
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return serialization.class_config(regularizer)
 
 
 def deserialize(
@@ -146,12 +146,7 @@ def deserialize(
         config: A dict ``{"class_name": ..., "config": ...}``.
         custom_objects: Extra regularizer classes by class name. Defaults to `None`.
     """
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            "`deserialize` expects a dict with keys 'class_name' and 'config'. "
-            f"Received: config={config!r}."
-        )
-    name = config["class_name"]
+    name = serialization.check_config(config)
     classes = {**_CLASSES, **(custom_objects or {})}
     cls = classes.get(name) or validation.lookup("regularizer", name, _REGULARIZERS)
     return cls.from_config(config.get("config", {}))

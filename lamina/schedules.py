@@ -19,7 +19,7 @@ import math
 import numbers
 from typing import Any
 
-from lamina.utils import validation
+from lamina.utils import serialization, validation
 
 __all__ = [
     "LearningRateSchedule",
@@ -330,7 +330,7 @@ def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
             "`serialize` expects a `LearningRateSchedule` instance. "
             f"Received: schedule={schedule!r}."
         )
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return serialization.class_config(schedule)
 
 
 def deserialize(
@@ -342,12 +342,7 @@ def deserialize(
         config: A dict ``{"class_name": ..., "config": ...}``.
         custom_objects: Extra schedule classes by class name. Defaults to `None`.
     """
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            "`deserialize` expects a dict with keys 'class_name' and 'config'. "
-            f"Received: config={config!r}."
-        )
-    name = config["class_name"]
+    name = serialization.check_config(config)
     classes = {**_SCHEDULES, **(custom_objects or {})}
     if name not in classes:
         raise ValueError(
