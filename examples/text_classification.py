@@ -34,7 +34,7 @@ new reviews.
 
 Run it::
 
-    python examples/text_classification.py            # about a minute on a laptop CPU
+    python examples/text_classification.py            # under a minute on a laptop CPU
     python examples/text_classification.py --quick    # a few seconds, smaller corpus
 """
 

@@ -37,7 +37,7 @@ helps.
 
 Run it::
 
-    python examples/transfer_learning.py            # about half a minute on a laptop CPU
+    python examples/transfer_learning.py            # about ten seconds on a laptop CPU
     python examples/transfer_learning.py --quick    # a few seconds, fewer epochs
 """
 

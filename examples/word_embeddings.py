@@ -15,7 +15,21 @@ another topic. Because we know the topics, we can check what the embeddings
 learned: a word's nearest neighbours by cosine similarity should be words of
 its own topic. The score is the share of each topic word's 5 nearest
 neighbours that are from its topic; picking neighbours at random would give
-`(10 - 1) / (50 - 1) = 0.18`.
+`(10 - 1) / (50 - 1) = 0.18`. A full run::
+
+    nearest to 'cat'       cow, dog, rabbit, goat, tiger
+    nearest to 'bread'     rice, apple, cake, cheese, butter
+    nearest to 'car'       boat, scooter, train, truck, bus
+    nearest to 'rain'      cloud, thunder, snow, sunshine, fog
+    share of the 5 nearest neighbours from the word's own topic:
+      random neighbours (baseline)   0.184
+      untrained embeddings           0.245
+      skip-gram embeddings           1.000
+
+The pair classification itself stays near 0.69 (always answering "negative"
+gives 0.67): which word of a topic comes next is random by construction, so
+the task cannot be solved, yet solving it partly is enough to place words of
+a topic together.
 
 Run it::
 
