@@ -171,9 +171,13 @@ def bench(name: str, make_l: Callable[[], lamina.Model], make_t: Callable[[], nn
         ml.predict(x[:2], verbose=0)  # build
         copy_weights(ml, mt)
         check_same_outputs(ml, mt.to(lamina.get_device()), x)
-        tl.append(time_lamina(ml, x, y, epochs))
-        lamina.set_seed(r)
-        tt.append(time_torch(mt, x, y, epochs))
+        # Alternate which side runs first, so warm caches and load drift favour neither.
+        for side in ((0, 1) if r % 2 == 0 else (1, 0)):
+            lamina.set_seed(r)
+            if side == 0:
+                tl.append(time_lamina(ml, x, y, epochs))
+            else:
+                tt.append(time_torch(mt, x, y, epochs))
     ml_, mt_ = statistics.median(tl), statistics.median(tt)
     steps = epochs * -(-len(x) // BATCH_SIZE)
     print(f"{name:<36} lamina {ml_:7.3f}s  torch {mt_:7.3f}s  ratio {ml_ / mt_:.3f}  "

@@ -3,8 +3,10 @@
 Both sides train the same architecture from the same initial weights, with the
 same batch order source (torch.randperm), the same optimizer (Adam, Keras's
 epsilon) and the same loss, for the same number of epochs. Runs are
-interleaved (lamina, torch, lamina, torch, ...) so drift in machine load hits
-both sides alike; the script prints the median time of each and their ratio.
+interleaved (lamina first in even repetitions, torch first in odd ones) so
+drift in machine load and warm caches hit both sides alike; a warm-up run of
+each side comes first (the first optimizer in a process imports part of
+torch). The script prints the median time of each and their ratio.
 
     .venv/bin/python benchmarks/fit_overhead.py [--reps 5] [--epochs 20] [--device cpu]
 """
@@ -120,9 +122,13 @@ def bench(name: str, make_l, make_t, x, y, epochs: int, reps: int, accuracy: boo
         ml = make_l()
         mt = make_t()
         copy_weights(ml, mt)
-        tl.append(time_lamina(ml, x, y, epochs, ["accuracy"] if accuracy else []))
-        lamina.set_seed(r)
-        tt.append(time_torch(mt, x, y, epochs, accuracy))
+        # Alternate which side runs first, so warm caches favour neither.
+        for side in ((0, 1) if r % 2 == 0 else (1, 0)):
+            lamina.set_seed(r)
+            if side == 0:
+                tl.append(time_lamina(ml, x, y, epochs, ["accuracy"] if accuracy else []))
+            else:
+                tt.append(time_torch(mt, x, y, epochs, accuracy))
     ml_, mt_ = statistics.median(tl), statistics.median(tt)
     print(f"{name:<34} lamina {ml_:7.3f}s  torch {mt_:7.3f}s  ratio {ml_ / mt_:.3f}", flush=True)
     return ml_, mt_
@@ -134,12 +140,16 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--device", default=None)
     p.add_argument("--only", default=None, help="mlp or cnn")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     args = p.parse_args()
     if args.device:
         lamina.set_device(args.device)
-    torch.set_num_threads(torch.get_num_threads())
+    if args.threads:
+        torch.set_num_threads(args.threads)
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype(np.float32)
+    time_lamina(mlp_lamina(), x, y, 1, ["accuracy"])  # warm-up: one-off imports and allocations
+    time_torch(mlp_torch(), x, y, 1, True)
     print(f"device={lamina.get_device()} torch={torch.__version__} threads={torch.get_num_threads()} "
           f"samples={len(x)} batch=32 epochs={args.epochs} reps={args.reps}", flush=True)
     if args.only in (None, "mlp"):
