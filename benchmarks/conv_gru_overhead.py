@@ -13,8 +13,10 @@ and compute the same loss: the models end with a softmax, so the loss is the
 crossentropy of the normalised, clamped probabilities, as Keras defines it.
 
 After one untimed warm-up run per side, runs are interleaved (lamina, torch,
-lamina, torch, ...) so drift in machine load hits both sides alike; the script prints the median time of each and
-their ratio. `--profile` then profiles one Lamina `fit` (cProfile) and prints
+lamina, torch, ...; the starting side alternates) so drift in machine load hits
+both sides alike; the script prints the median time of each, the median of the
+per-repetition ratios with its quartiles and the ratio of the medians
+(`benchmarks/timing.py`). `--profile` then profiles one Lamina `fit` (cProfile) and prints
 where its time goes.
 
     .venv/bin/python benchmarks/conv_gru_overhead.py [--reps 5] [--epochs 10] [--device cpu] [--profile]
@@ -27,13 +29,13 @@ import cProfile
 import importlib.util
 import io
 import pstats
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+import timing
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
@@ -178,11 +180,11 @@ def bench(name: str, make_l: Callable[[], lamina.Model], make_t: Callable[[], nn
                 tl.append(time_lamina(ml, x, y, epochs))
             else:
                 tt.append(time_torch(mt, x, y, epochs))
-    ml_, mt_ = statistics.median(tl), statistics.median(tt)
+    summary = timing.paired(tl, tt)
     steps = epochs * -(-len(x) // BATCH_SIZE)
-    print(f"{name:<36} lamina {ml_:7.3f}s  torch {mt_:7.3f}s  ratio {ml_ / mt_:.3f}  "
-          f"({1e3 * (ml_ - mt_) / steps:+.2f} ms/step over {steps} steps)", flush=True)
-    return ml_, mt_
+    print(f"{name:<36} {timing.describe(summary)}  "
+          f"({1e3 * (summary['lamina'] - summary['torch']) / steps:+.3f} ms/step over {steps} steps)", flush=True)
+    return summary["lamina"], summary["torch"]
 
 
 def profile_fit(name: str, make_l: Callable[[], lamina.Model], x: np.ndarray, y: np.ndarray, epochs: int) -> None:

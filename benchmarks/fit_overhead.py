@@ -6,7 +6,9 @@ epsilon) and the same loss, for the same number of epochs. Runs are
 interleaved (lamina first in even repetitions, torch first in odd ones) so
 drift in machine load and warm caches hit both sides alike; a warm-up run of
 each side comes first (the first optimizer in a process imports part of
-torch). The script prints the median time of each and their ratio.
+torch). The script prints the median time of each, the median of the
+per-repetition ratios with its quartiles, and the ratio of the medians
+(`benchmarks/timing.py`).
 
     .venv/bin/python benchmarks/fit_overhead.py [--reps 5] [--epochs 20] [--device cpu]
 """
@@ -14,10 +16,10 @@ torch). The script prints the median time of each and their ratio.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
+import timing
 import torch
 from sklearn.datasets import load_digits
 from torch import nn
@@ -129,9 +131,9 @@ def bench(name: str, make_l, make_t, x, y, epochs: int, reps: int, accuracy: boo
                 tl.append(time_lamina(ml, x, y, epochs, ["accuracy"] if accuracy else []))
             else:
                 tt.append(time_torch(mt, x, y, epochs, accuracy))
-    ml_, mt_ = statistics.median(tl), statistics.median(tt)
-    print(f"{name:<34} lamina {ml_:7.3f}s  torch {mt_:7.3f}s  ratio {ml_ / mt_:.3f}", flush=True)
-    return ml_, mt_
+    summary = timing.paired(tl, tt)
+    print(f"{name:<34} {timing.describe(summary)}", flush=True)
+    return summary["lamina"], summary["torch"]
 
 
 def main() -> None:

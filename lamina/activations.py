@@ -264,6 +264,22 @@ for _name, _fn in _ACTIVATIONS.items():
     _NAMES.setdefault(_fn, _name)
 
 
+# Built-in activations that act on each value on its own (every one but the
+# softmaxes), so they give the same numbers on any memory layout of their input.
+_ELEMENTWISE = frozenset(fn for name, fn in _ACTIVATIONS.items() if name not in ("softmax", "log_softmax"))
+
+
+def is_elementwise(activation: Callable) -> bool:
+    """Whether ``activation`` is a built-in that maps each value independently.
+
+    Custom callables count as not elementwise (nothing is known about them).
+    """
+    try:
+        return activation in _ELEMENTWISE
+    except TypeError:  # unhashable callables
+        return False
+
+
 def get(identifier: str | Callable | None) -> Callable[[torch.Tensor], torch.Tensor]:
     """Resolves an activation identifier to a function.
 

@@ -120,6 +120,19 @@ class BaseConv(Layer):
             self.add_loss(self.activity_regularizer(out) / out.shape[0])
         return out
 
+    def _channels_first_rank(self) -> int | None:
+        if self._channels_last and (self._act is None or activations.is_elementwise(self._act)):
+            return self._rank
+        return None
+
+    def _call_channels_first(self, x: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        out = self._convolve(x)
+        if self._act is not None:
+            out = self._act(out)
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(out) / out.shape[0])
+        return out
+
     def _convolve(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -129,12 +142,12 @@ class BaseConv(Layer):
 
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]:
         """Pads ``x`` (channels-first) TF-style; returns it and the op's symmetric padding."""
-        sizes = tuple(x.shape[2:])
         if self._padding == "valid":
-            conv_utils.check_window_fits(self, sizes, self._kernel_size, self._dilation)
+            conv_utils.check_window_fits(self, tuple(x.shape[2:]), self._kernel_size, self._dilation)
         if self._static_padding is not None:
             op_padding, pad = self._static_padding
         else:
+            sizes = tuple(x.shape[2:])
             pairs = conv_utils.padding_pairs(sizes, self._kernel_size, self._strides, self._dilation, self._padding)
             op_padding, pad = conv_utils.torch_padding(pairs)
         if pad is not None:

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import activations, initializers, regularizers
-from lamina.layers.layer import Layer
+from lamina.layers.layer import ANY_RANK, Layer
 from lamina.utils import validation
 
 
@@ -120,6 +120,12 @@ class Activation(Layer):
 
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         return self.activation(inputs)
+
+    def _channels_first_rank(self) -> int | None:
+        return ANY_RANK if activations.is_elementwise(self.activation) else None
+
+    def _call_channels_first(self, x: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        return self.activation(x)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

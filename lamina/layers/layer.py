@@ -61,6 +61,11 @@ def shape_of(x: Any) -> Any:
     return (None, *tuple(x.shape[1:]))
 
 
+ANY_RANK = -1
+"""`Layer._channels_first_rank()` of a layer that computes on each value alone
+(any rank, any layout); see `lamina.layers.layout`."""
+
+
 class Layer(nn.Module):
     """Base class of every Lamina layer.
 
@@ -116,7 +121,7 @@ class Layer(nn.Module):
         raise NotImplementedError(f"Layer `{type(self).__name__}` does not implement `call()`.")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if args and _is_symbolic(args[0]):
+        if args and not isinstance(args[0], torch.Tensor) and _is_symbolic(args[0]):
             return call_symbolic(self, *args, **kwargs)
         return super().__call__(*args, **kwargs)
 
@@ -144,6 +149,18 @@ class Layer(nn.Module):
         ):
             out._lamina_mask = mask
         return out
+
+    # ------------------------------------------------------------------ channels-first runs
+    def _channels_first_rank(self) -> int | None:
+        """Spatial axes of the channels-last inputs this (built) layer can also take as a
+        channels-first view through `_call_channels_first`; `ANY_RANK` for layers
+        that act on each value alone; None (the default) when it cannot. Models use it to
+        call runs of such layers without permuting around each (`lamina.layers.layout`)."""
+        return None
+
+    def _call_channels_first(self, x: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        """`call` on the channels-first view of a channels-last input (see `_channels_first_rank`)."""
+        raise NotImplementedError(f"Layer `{type(self).__name__}` cannot compute on channels-first views.")
 
     def _build_for(self, inputs: Any) -> None:
         shape = shape_of(inputs)

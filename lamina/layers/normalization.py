@@ -69,25 +69,31 @@ class BatchNormalization(Layer):
             self._expected_last_dim = dim
 
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
-        if training is None:
-            training = self.training
-        training = training and self.trainable
         x = inputs if inputs.is_floating_point() else inputs.float()
         # F.batch_norm wants features on axis 1.
         moved = self._feature_axis != 1 and x.ndim > 2
         if moved:
             x = x.movedim(self._feature_axis, 1)
-        y = F.batch_norm(
+        y = self._call_channels_first(x, training)
+        return y.movedim(1, self._feature_axis) if moved else y
+
+    def _channels_first_rank(self) -> int | None:
+        """Channels-last images and sequences (features on the last of 3+ axes)."""
+        return self._ndim - 2 if self._ndim >= 3 and self._feature_axis == self._ndim - 1 else None
+
+    def _call_channels_first(self, x: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        if training is None:
+            training = self.training
+        return F.batch_norm(
             x,
             self.moving_mean,
             self.moving_variance,
             self.gamma,
             self.beta,
-            training,
+            training and self.trainable,
             1.0 - self.momentum,
             self.epsilon,
         )
-        return y.movedim(1, self._feature_axis) if moved else y
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -22,7 +22,8 @@ from lamina.utils import validation
 # (the convention of `lamina.layers.masking`).
 _MASK_ATTR = "_lamina_mask"
 
-_MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d}
+# The ATen ops themselves (F.max_pool*d adds a Python dispatch on `return_indices`).
+_MAX_POOL = {1: torch.max_pool1d, 2: torch.max_pool2d}
 _AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d}
 
 
@@ -50,6 +51,8 @@ class BasePooling(Layer):
         self._channels_last = self._data_format == "channels_last"
         self._to_cf = conv_utils.to_channels_first(self._rank)
         self._to_cl = conv_utils.to_channels_last(self._rank)
+        # Padding per input size: (op padding, F.pad list or None), checked once per size.
+        self._padding_for: dict[tuple[int, ...], tuple[tuple[int, ...], list[int] | None]] = {}
         self.pool_size = pool_size
         self.strides = strides
         self.padding = padding
@@ -61,16 +64,26 @@ class BasePooling(Layer):
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         conv_utils.check_input_shape(self, tuple(inputs.shape), self._rank, self._data_format)
         x = inputs if inputs.is_floating_point() else inputs.to(torch.get_default_dtype())
-        if self._channels_last:
-            x = x.permute(self._to_cf)
+        if not self._channels_last:
+            return self._call_channels_first(x)
+        return self._call_channels_first(x.permute(self._to_cf)).permute(self._to_cl)
+
+    def _channels_first_rank(self) -> int | None:
+        return self._rank if self._channels_last else None
+
+    def _call_channels_first(self, x: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         sizes = tuple(x.shape[2:])
-        ones = (1,) * self._rank
-        if self._padding == "valid":
-            conv_utils.check_window_fits(self, sizes, self._pool_size, ones, what="pool_size")
-        pairs = conv_utils.padding_pairs(sizes, self._pool_size, self._strides, ones, self._padding)
-        op_padding, pad = conv_utils.torch_padding(pairs)
-        y = self._pool(x, op_padding, pad)
-        return y.permute(self._to_cl) if self._channels_last else y
+        padding = self._padding_for.get(sizes)
+        if padding is None:
+            ones = (1,) * self._rank
+            if self._padding == "valid":
+                conv_utils.check_window_fits(self, sizes, self._pool_size, ones, what="pool_size")
+            pairs = conv_utils.padding_pairs(sizes, self._pool_size, self._strides, ones, self._padding)
+            padding = conv_utils.torch_padding(pairs)
+            if len(self._padding_for) >= 64:  # inputs of many sizes (free spatial axes)
+                self._padding_for.clear()
+            self._padding_for[sizes] = padding
+        return self._pool(x, *padding)
 
     def _pool(self, x: torch.Tensor, op_padding: tuple[int, ...], pad: list[int] | None) -> torch.Tensor:
         raise NotImplementedError
@@ -246,6 +259,17 @@ class BaseGlobalPooling(Layer):
             return inputs.amax(dim=self._axes, keepdim=self.keepdims)
         x = inputs if inputs.is_floating_point() else inputs.to(torch.get_default_dtype())
         return x.mean(dim=self._axes, keepdim=self.keepdims)
+
+    # A run of channels-first layers may end with a global pooling: its output has no
+    # channels axis to move back.
+    _exits_channels_first = True
+
+    def _channels_first_rank(self) -> int | None:
+        return self._rank if self._data_format == "channels_last" and not self.keepdims else None
+
+    def _call_channels_first(self, x: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        dims = tuple(range(2, 2 + self._rank))
+        return x.amax(dim=dims) if self._reduce == "max" else x.mean(dim=dims)
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         """`(batch, channels)`, or with size-1 spatial axes when `keepdims=True`."""

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.layers import conv_utils
-from lamina.layers.layer import Layer
+from lamina.layers.layer import ANY_RANK, Layer
 from lamina.utils import validation
 
 
@@ -46,6 +46,12 @@ class Dropout(Layer):
         keep = torch.empty(shape, device=inputs.device, dtype=inputs.dtype).bernoulli_(1 - self.rate)
         return inputs * keep / (1 - self.rate)
 
+    def _channels_first_rank(self) -> int | None:
+        return ANY_RANK if self.noise_shape is None else None
+
+    def _call_channels_first(self, x: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        return self.call(x, training)
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(rate=self.rate, noise_shape=self.noise_shape, seed=self.seed)
@@ -78,9 +84,19 @@ class _SpatialDropout(Layer):
             return inputs
         channels_last = self._data_format == "channels_last"
         x = inputs.movedim(-1, 1) if channels_last else inputs
-        drop = F.dropout1d if self._rank == 1 else F.dropout2d
-        y = drop(x, self.rate, True)
+        y = self._call_channels_first(x, training)
         return y.movedim(1, -1) if channels_last else y
+
+    def _channels_first_rank(self) -> int | None:
+        return self._rank if self._data_format == "channels_last" else None
+
+    def _call_channels_first(self, x: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        if training is None:
+            training = self.training
+        if not training or self.rate == 0:
+            return x
+        drop = F.dropout1d if self._rank == 1 else F.dropout2d
+        return drop(x, self.rate, True)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

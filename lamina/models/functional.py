@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina.layers import layout
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import Node, SymbolicTensor
@@ -45,6 +46,44 @@ def _replace(struct: Any, fn: Any) -> Any:
     if isinstance(struct, (list, tuple)):
         return [_replace(v, fn) for v in struct]
     return fn(struct)
+
+
+def _fuse_runs(plan: list[tuple], output_slots: Any) -> tuple[list[tuple], bool]:
+    """``plan`` with chains of channels-first layers called as `ChannelsFirstRun`s.
+
+    A chain is a sequence of single-input, single-output calls where each
+    output feeds only the next call (and is not a model output); its runs are
+    found by `layout.find_runs`. Also returns whether the result is final
+    (every layer built), so the caller may keep it.
+    """
+    if not all(getattr(entry[0], "built", True) for entry in plan):
+        return plan, False
+    uses: dict[int, int] = {}
+    for slot in flatten(output_slots) + [
+        s for entry in plan for s in ([entry[1]] if isinstance(entry[1], int) else
+                                      [leaf.index for leaf in flatten(entry[1]) if isinstance(leaf, _Slot)])
+    ]:
+        uses[slot] = uses.get(slot, 0) + 1
+    chains: list[list[int]] = []
+    open_chains: dict[int, list[int]] = {}  # output slot -> the chain that ends with it
+    for k, (_, arg, kwargs, pass_training, out_slots) in enumerate(plan):
+        if not (isinstance(arg, int) and not kwargs and pass_training and len(out_slots) == 1):
+            continue
+        chain = open_chains.pop(arg, None) if uses.get(arg) == 1 else None
+        if chain is None:
+            chain = []
+            chains.append(chain)
+        chain.append(k)
+        open_chains[out_slots[0]] = chain
+    fused: dict[int, tuple] = {}
+    dropped: set[int] = set()
+    for chain in chains:
+        layers = [plan[k][0] for k in chain]
+        for start, stop, rank in layout.find_runs(layers):
+            run = layout.ChannelsFirstRun(layers[start:stop], rank)
+            fused[chain[start]] = (run, plan[chain[start]][1], {}, True, plan[chain[stop - 1]][4])
+            dropped.update(chain[start + 1 : stop])
+    return [fused.get(k, entry) for k, entry in enumerate(plan) if k not in dropped], True
 
 
 def _check_symbolic(struct: Any, what: str) -> list[SymbolicTensor]:
@@ -206,6 +245,12 @@ class Functional(Model):
         self._plan = plan
         self._n_slots = len(slots)
         self._output_slots = _replace(self._outputs_struct, lambda t: slots[id(t)])
+        self._run_plan: list[tuple] | None = None  # `_plan` with channels-first runs fused
+        # Per input: its rank and the (axis, size) pairs it fixes, for `call`'s quick check.
+        self._input_specs = [
+            (len(t.shape), tuple((axis, size) for axis, size in enumerate(t.shape) if axis > 0 and size is not None))
+            for t in self.inputs
+        ]
 
     # ------------------------------------------------------------------ calling
     def _input_list(self, inputs: Any) -> list[torch.Tensor]:
@@ -250,17 +295,29 @@ class Functional(Model):
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         """Replays the graph on ``inputs`` (tensor, list in input order, or dict by name)."""
-        given = self._input_list(inputs)
         values: list[Any] = [None] * self._n_slots
-        for i, (sym, x, name) in enumerate(zip(self.inputs, given, self.input_names)):
-            self._check_input(sym, x, name)
-            values[i] = x
-        for layer, arg, kwargs, pass_training, out_slots in self._plan:
-            x = values[arg] if isinstance(arg, int) else _replace(arg, lambda s: values[s.index] if isinstance(s, _Slot) else s)
+        if isinstance(inputs, torch.Tensor) and len(self.inputs) == 1:  # the common case, checked quickly
+            ndim, fixed = self._input_specs[0]
+            if inputs.ndim != ndim or any(inputs.shape[axis] != size for axis, size in fixed):
+                self._check_input(self.inputs[0], inputs, self.input_names[0])
+            values[0] = inputs
+        else:
+            given = self._input_list(inputs)
+            for i, (sym, x, name) in enumerate(zip(self.inputs, given, self.input_names)):
+                self._check_input(sym, x, name)
+                values[i] = x
+        plan = self._run_plan
+        if plan is None:
+            plan, final = _fuse_runs(self._plan, self._output_slots)
+            if final:
+                self._run_plan = plan
+        for layer, arg, kwargs, pass_training, out_slots in plan:
+            x = values[arg] if arg.__class__ is int else _replace(
+                arg, lambda s: values[s.index] if isinstance(s, _Slot) else s)
             if pass_training and training is not None:
                 out = layer(x, training=training, **kwargs)
             else:
-                out = layer(x, **kwargs)
+                out = layer(x, **kwargs) if kwargs else layer(x)
             if len(out_slots) == 1 and isinstance(out, torch.Tensor):
                 values[out_slots[0]] = out
             else:

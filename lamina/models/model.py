@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 
 from lamina import losses as losses_mod
 from lamina import optimizers as optimizers_mod
@@ -430,6 +431,8 @@ class Model(Layer):
         return load_weights(self, filepath, strict=strict)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], torch.Tensor):
+            return nn.Module.__call__(self, *args, **kwargs)
         if args and not isinstance(first_leaf(args[0]), torch.Tensor) and not layer_mod._is_symbolic(args[0]):
             from lamina.training.data_adapter import _structure_to_tensors
 

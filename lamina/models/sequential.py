@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina.layers import layout
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import SymbolicTensor
@@ -39,6 +40,8 @@ class Sequential(Model):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._stack: list[nn.Module] = []
         self._lamina: list[bool] = []
+        # What `call` runs: the layers, with channels-first runs fused (layout.stack_steps).
+        self._steps_cache: list[tuple[Any, bool]] | None = None
         self._input_layer: InputLayer | None = None
         if layers is not None and not isinstance(layers, (list, tuple)):
             raise TypeError(
@@ -88,6 +91,7 @@ class Sequential(Model):
         self.add_module(name, layer)
         self._stack.append(layer)
         self._lamina = [isinstance(m, Layer) for m in self._stack]
+        self._steps_cache = None
         self.built = False
         self._weight_penalties = None
         if _build:
@@ -102,6 +106,7 @@ class Sequential(Model):
             if module is layer:
                 del self._modules[key]
         self._lamina = [isinstance(m, Layer) for m in self._stack]
+        self._steps_cache = None
         return layer
 
     def _declared_input(self) -> tuple[tuple[int | None, ...], torch.dtype] | None:
@@ -132,13 +137,18 @@ class Sequential(Model):
         self.build(shape)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
+        steps = self._steps_cache
+        if steps is None:
+            steps, final = layout.stack_steps(self._stack, self._lamina)
+            if final:
+                self._steps_cache = steps
         x = inputs
         if training is None:
-            for layer in self._stack:
-                x = layer(x)
+            for step, _ in steps:
+                x = step(x)
         else:
-            for layer, is_lamina in zip(self._stack, self._lamina):
-                x = layer(x, training=training) if is_lamina else layer(x)
+            for step, takes_training in steps:
+                x = step(x, training=training) if takes_training else step(x)
         return x
 
     def get_config(self) -> dict[str, Any]:
