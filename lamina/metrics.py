@@ -460,7 +460,8 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
             and y_true.shape[0] == y_pred.shape[0]
             and not y_true.is_floating_point()
         ):
-            self._to_device(y_pred.device)
+            if self.total.device != y_pred.device:
+                self._to_device(y_pred.device)
             self.total += (y_pred.argmax(-1) == y_true).sum()
             self.count += y_true.shape[0]
             return

@@ -498,7 +498,7 @@ class GRU(RNNBase):
     def _params(self) -> list[torch.Tensor]:
         if self.bias is None:
             return [self.kernel, self.recurrent_kernel]
-        return [self.kernel, self.recurrent_kernel, self.bias[0], self.bias[1]]
+        return [self.kernel, self.recurrent_kernel, *self.bias.unbind(0)]  # one view op, not two
 
     def _fused(
         self, x: torch.Tensor, batch_sizes: torch.Tensor | None, hx: list[torch.Tensor]

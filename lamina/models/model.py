@@ -277,8 +277,8 @@ class Model(Layer):
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> None:
         """Updates the compiled metrics' state with one batch (on the device)."""
         if self._compiled_metrics is not None and self._compiled_metrics.entries:
-            with torch.no_grad():
-                self._compiled_metrics.update(y, map_structure(torch.Tensor.detach, y_pred), sample_weight)
+            # Every metric's `update_state` runs under torch.no_grad (Metric.__init_subclass__).
+            self._compiled_metrics.update(y, y_pred, sample_weight)
 
     def train_step(self, batch: Any) -> dict[str, Any]:
         """One optimisation step on ``batch = (x, y, sample_weight)``.
