@@ -22,6 +22,7 @@ slowly under Valgrind).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -80,7 +81,10 @@ def count(side: str, case: str, epochs: int) -> int:
     """Instructions executed by one child process (cachegrind's `I refs`)."""
     cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
            sys.executable, __file__, "--child", side, case, str(epochs)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # No OpenMP worker threads (their spin-waits depend on timing) and a fixed string
+    # hash: two runs of the same child then differ by about 0.002 % of their count.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     match = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
     if done.returncode != 0 or match is None:
         raise RuntimeError(f"valgrind run {side} {case} {epochs} failed:\n{done.stderr[-2000:]}")
