@@ -328,8 +328,24 @@ class Mean(Metric):
 
     def __init__(self, name: str = "mean", dtype: Any = None):
         super().__init__(name=name, dtype=dtype)
+        # Unweighted batches add their size to this Python int, folded into the
+        # `count` tensor when it is read: one device op less per training step.
+        self._uncounted = 0
         self.add_state("total")
         self.add_state("count")
+
+    @property
+    def count(self) -> torch.Tensor:
+        """The summed weights (sample count when unweighted), as a state tensor."""
+        if self._uncounted:
+            with torch.no_grad():
+                self._count += self._uncounted
+            self._uncounted = 0
+        return self._count
+
+    @count.setter
+    def count(self, value: torch.Tensor) -> None:
+        self._count = value
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         """Adds ``values`` (any shape) with optional weights broadcastable to them."""
@@ -339,7 +355,7 @@ class Mean(Metric):
         self._to_device(values.device)
         if sample_weight is None:
             self.total += values.sum()
-            self.count += values.numel()
+            self._uncounted += values.numel()
         else:
             w = _broadcast_weights(self.name, sample_weight, values)
             self.total += (values * w).sum()
@@ -450,7 +466,9 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         """Adds one batch. The training loop's common case (scores (batch, classes),
-        integer labels (batch,), no weights) takes two device ops and no checks."""
+        integer labels (batch,), no weights) takes three device ops and no checks:
+        argmax, compare and sum, added in place to the state. Their results carry
+        no gradient, so this path needs no ``no_grad`` context."""
         if (
             sample_weight is None
             and type(y_pred) is torch.Tensor
@@ -463,9 +481,11 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
             if self.total.device != y_pred.device:
                 self._to_device(y_pred.device)
             self.total += (y_pred.argmax(-1) == y_true).sum()
-            self.count += y_true.shape[0]
+            self._uncounted += y_true.shape[0]
             return
-        super().update_state(y_true, y_pred, sample_weight)
+        super().update_state(y_true, y_pred, sample_weight)  # MeanMetricWrapper's, under no_grad
+
+    update_state._lamina_no_grad = True  # type: ignore[attr-defined]  # see the docstring
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):

@@ -92,6 +92,26 @@ def test_accuracy_is_total_correct_over_total_count_not_mean_of_batches():
     assert m.result().item() == pytest.approx(0.75)
 
 
+def test_mean_count_reads_the_same_with_unweighted_weighted_and_mixed_batches():
+    # Unweighted batches keep their size in a Python int until `count` is read.
+    m = metrics.SparseCategoricalAccuracy()
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]], requires_grad=True)
+    m.update_state(torch.tensor([0, 1, 1]), logits)  # fast path: 2 / 3, no weights
+    assert m.count.item() == 3 and m.total.item() == 2
+    m.update_state(torch.tensor([0, 1, 1]), logits, sample_weight=torch.tensor([1.0, 0.5, 0.5]))
+    m.update_state(torch.tensor([[0]]), logits[:1])  # general path, unweighted
+    assert m.count.item() == pytest.approx(3 + 2 + 1)
+    assert m.result().item() == pytest.approx((2 + 1.5 + 1) / 6)
+    assert not m.total.requires_grad and not m.count.requires_grad
+    m.update_state(torch.tensor([1]), logits[:1])  # pending again, then reset
+    m.reset_state()
+    assert m.count.item() == 0 and m.result().item() == 0
+    mean = metrics.Mean()
+    mean.update_state(torch.tensor([1.0, 2.0, 3.0]))
+    mean.count += 1  # a subclass may still update `count` in place
+    assert mean.result().item() == pytest.approx(6 / 4)
+
+
 def test_top_k_categorical_accuracy_matches_sklearn(gen):
     y, logits = _multiclass(gen, c=6)
     expected = skm.top_k_accuracy_score(y, logits, k=3, labels=range(6))
