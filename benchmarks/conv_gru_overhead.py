@@ -129,15 +129,18 @@ def time_lamina(model: lamina.Model, x: np.ndarray, y: np.ndarray, epochs: int) 
     return time.perf_counter() - t0
 
 
-def time_torch(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int) -> float:
+def torch_epochs(model: nn.Module, x: np.ndarray, y: np.ndarray):
+    """Sets up the hand-written loop (data on the device, Adam) and returns a function that
+    trains one epoch: shuffled batches by index, loss and accuracy summed on the device and
+    read once at the end of the epoch."""
     device = lamina.get_device()
-    t0 = time.perf_counter()
     model.to(device)
     xt = torch.as_tensor(x, dtype=torch.float32).to(device)
     yt = torch.as_tensor(y, dtype=torch.long).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=EPSILON)
     n = xt.shape[0]
-    for _ in range(epochs):
+
+    def epoch() -> None:
         model.train()
         perm = torch.randperm(n, device=device)
         total = torch.zeros((), device=device)
@@ -153,9 +156,50 @@ def time_torch(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int) -> f
             total += loss.detach() * xb.shape[0]
             correct += (out.detach().argmax(-1) == yb).sum()
         _ = (total / n).item(), (correct / n).item()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+
+    return epoch
+
+
+def time_torch(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int) -> float:
+    t0 = time.perf_counter()
+    epoch = torch_epochs(model, x, y)
+    for _ in range(epochs):
+        epoch()
     return time.perf_counter() - t0
+
+
+def bench_epochs(name: str, make_l: Callable[[], lamina.Model], make_t: Callable[[], nn.Module], x: np.ndarray,
+                 y: np.ndarray, epochs: int, reps: int) -> None:
+    """`--interleave epoch`: the two sides alternate epoch by epoch inside one `fit`
+    (`timing.EpochInterleave`); prints the pooled per-epoch ratios and the whole-run ratios."""
+    pairs, run_l, run_t = [], [], []
+    lamina.set_seed(0)
+    warm_l, warm_t = make_l(), make_t()
+    warm_l.predict(x[:2], verbose=0)
+    time_lamina(warm_l, x[:256], y[:256], 1)
+    time_torch(warm_t, x[:256], y[:256], 1)
+    for r in range(reps):
+        lamina.set_seed(r)
+        ml, mt = make_l(), make_t()
+        ml.predict(x[:2], verbose=0)  # build
+        copy_weights(ml, mt)
+        check_same_outputs(ml, mt.to(lamina.get_device()), x)
+        lamina.set_seed(r)
+        t0 = time.perf_counter()
+        epoch = torch_epochs(mt, x, y)
+        setup = time.perf_counter() - t0
+        cb = timing.EpochInterleave(epoch)
+        ml.compile(optimizer=lamina.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                   metrics=["accuracy"])
+        t0 = time.perf_counter()
+        ml.fit(x, y, batch_size=BATCH_SIZE, epochs=epochs, verbose=0, callbacks=[cb])
+        total = time.perf_counter() - t0
+        pairs.append((cb.lamina_times, cb.torch_times))
+        run_l.append(total - sum(cb.torch_times))
+        run_t.append(setup + sum(cb.torch_times))
+    per_epoch, per_run = timing.epoch_summary(pairs), timing.paired(run_l, run_t)
+    print(f"{name:<36} per epoch: {timing.describe(per_epoch)}", flush=True)
+    print(f"{'':<36} whole runs: {timing.describe(per_run)}", flush=True)
 
 
 def bench(name: str, make_l: Callable[[], lamina.Model], make_t: Callable[[], nn.Module], x: np.ndarray,
@@ -214,6 +258,8 @@ def main() -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--only", default=None, choices=["convnet", "gru"])
+    p.add_argument("--interleave", choices=["run", "epoch"], default="run",
+                   help="alternate whole runs (default) or single epochs inside one fit (timing.EpochInterleave)")
     p.add_argument("--profile", action="store_true", help="cProfile one Lamina fit per model afterwards")
     args = p.parse_args()
     if args.device:
@@ -233,7 +279,8 @@ def main() -> None:
     }
     for key, (name, make_l, make_t, x) in cases.items():
         if args.only in (None, key):
-            bench(name, make_l, make_t, x, y, args.epochs, args.reps)
+            run = bench_epochs if args.interleave == "epoch" else bench
+            run(name, make_l, make_t, x, y, args.epochs, args.reps)
     if args.profile:
         for key, (name, make_l, _, x) in cases.items():
             if args.only in (None, key):

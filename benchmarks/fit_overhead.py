@@ -86,16 +86,19 @@ def time_lamina(model: lamina.Model, x: np.ndarray, y: np.ndarray, epochs: int, 
     return time.perf_counter() - t0
 
 
-def time_torch(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, accuracy: bool) -> float:
+def torch_epochs(model: nn.Module, x: np.ndarray, y: np.ndarray, accuracy: bool):
+    """Sets up the hand-written loop (data on the device, Adam) and returns a function that
+    trains one epoch: shuffled batches by index, loss (and accuracy) summed on the device
+    and read once at the end of the epoch."""
     device = lamina.get_device()
-    t0 = time.perf_counter()
     model.to(device)
     xt = torch.as_tensor(x, dtype=torch.float32).to(device)
     yt = torch.as_tensor(y, dtype=torch.long).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     n = xt.shape[0]
-    for _ in range(epochs):
+
+    def epoch() -> None:
         model.train()
         perm = torch.randperm(n, device=device)
         total = torch.zeros((), device=device)
@@ -112,9 +115,43 @@ def time_torch(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, accu
             if accuracy:
                 correct += (out.detach().argmax(-1) == yb).sum()
         _ = (total / n).item(), (correct / n).item()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+
+    return epoch
+
+
+def time_torch(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, accuracy: bool) -> float:
+    t0 = time.perf_counter()
+    epoch = torch_epochs(model, x, y, accuracy)
+    for _ in range(epochs):
+        epoch()
     return time.perf_counter() - t0
+
+
+def bench_epochs(name: str, make_l, make_t, x, y, epochs: int, reps: int, accuracy: bool) -> None:
+    """`--interleave epoch`: the two sides alternate epoch by epoch inside one `fit`
+    (`timing.EpochInterleave`); prints the pooled per-epoch ratios and the whole-run ratios."""
+    pairs, run_l, run_t = [], [], []
+    for r in range(reps):
+        lamina.set_seed(r)
+        ml, mt = make_l(), make_t()
+        copy_weights(ml, mt)
+        lamina.set_seed(r)
+        t0 = time.perf_counter()
+        epoch = torch_epochs(mt, x, y, accuracy)
+        setup = time.perf_counter() - t0
+        cb = timing.EpochInterleave(epoch)
+        ml.compile(optimizer=lamina.optimizers.Adam(1e-3),
+                   loss=lamina.losses.SparseCategoricalCrossentropy(from_logits=True),
+                   metrics=["accuracy"] if accuracy else [])
+        t0 = time.perf_counter()
+        ml.fit(x, y, batch_size=32, epochs=epochs, verbose=0, callbacks=[cb])
+        total = time.perf_counter() - t0
+        pairs.append((cb.lamina_times, cb.torch_times))
+        run_l.append(total - sum(cb.torch_times))
+        run_t.append(setup + sum(cb.torch_times))
+    per_epoch, per_run = timing.epoch_summary(pairs), timing.paired(run_l, run_t)
+    print(f"{name:<34} per epoch: {timing.describe(per_epoch)}", flush=True)
+    print(f"{'':<34} whole runs: {timing.describe(per_run)}", flush=True)
 
 
 def bench(name: str, make_l, make_t, x, y, epochs: int, reps: int, accuracy: bool) -> tuple[float, float]:
@@ -143,6 +180,8 @@ def main() -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--only", default=None, help="mlp or cnn")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    p.add_argument("--interleave", choices=["run", "epoch"], default="run",
+                   help="alternate whole runs (default) or single epochs inside one fit (timing.EpochInterleave)")
     args = p.parse_args()
     if args.device:
         lamina.set_device(args.device)
@@ -154,12 +193,13 @@ def main() -> None:
     time_torch(mlp_torch(), x, y, 1, True)
     print(f"device={lamina.get_device()} torch={torch.__version__} threads={torch.get_num_threads()} "
           f"samples={len(x)} batch=32 epochs={args.epochs} reps={args.reps}", flush=True)
+    run = bench_epochs if args.interleave == "epoch" else bench
     if args.only in (None, "mlp"):
-        bench("MLP 64-256-256-10, loss only", mlp_lamina, mlp_torch, x, y, args.epochs, args.reps, False)
-        bench("MLP 64-256-256-10, + accuracy", mlp_lamina, mlp_torch, x, y, args.epochs, args.reps, True)
+        run("MLP 64-256-256-10, loss only", mlp_lamina, mlp_torch, x, y, args.epochs, args.reps, False)
+        run("MLP 64-256-256-10, + accuracy", mlp_lamina, mlp_torch, x, y, args.epochs, args.reps, True)
     if args.only in (None, "cnn") and hasattr(layers, "Conv2D"):
         xi = x.reshape(-1, 8, 8, 1)
-        bench("CNN 2 conv on 8x8, + accuracy", cnn_lamina, TorchCNN, xi, y, args.epochs, args.reps, True)
+        run("CNN 2 conv on 8x8, + accuracy", cnn_lamina, TorchCNN, xi, y, args.epochs, args.reps, True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ the two sides' median times.
 from __future__ import annotations
 
 import statistics
+import time
+
+import lamina
 
 
 def paired(lamina_times: list[float], torch_times: list[float]) -> dict[str, float]:
@@ -25,3 +28,45 @@ def describe(s: dict[str, float]) -> str:
     """One line: the two medians, the median paired ratio with its quartiles, the ratio of medians."""
     return (f"lamina {s['lamina']:7.3f}s  torch {s['torch']:7.3f}s  ratio {s['ratio']:.3f} "
             f"(quartiles {s['q1']:.3f}-{s['q3']:.3f}; ratio of medians {s['ratio_of_medians']:.3f})")
+
+
+class EpochInterleave(lamina.callbacks.Callback):
+    """A `fit` callback that runs one epoch of the hand-written loop next to each Lamina epoch.
+
+    With whole runs interleaved, a run lasts seconds and this machine's load
+    changes within that time (per-run ratios spread by +-10 % or more). Here
+    the two sides alternate epoch by epoch (tens of milliseconds): the torch
+    epoch runs after Lamina's in even epochs and before it in odd ones, and
+    each Lamina epoch is timed from `on_epoch_begin` to `on_epoch_end` (the
+    training steps and reading the epoch's logs). `fit`'s set-up and the
+    callback's own dispatch are outside the per-epoch times but inside the
+    whole-run times that `run_totals` returns.
+    """
+
+    def __init__(self, torch_epoch) -> None:
+        super().__init__()
+        self.torch_epoch = torch_epoch
+        self.lamina_times: list[float] = []
+        self.torch_times: list[float] = []
+
+    def _run_torch(self) -> None:
+        t0 = time.perf_counter()
+        self.torch_epoch()
+        self.torch_times.append(time.perf_counter() - t0)
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        if epoch % 2 == 1:
+            self._run_torch()
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.lamina_times.append(time.perf_counter() - self._t0)
+        if epoch % 2 == 0:
+            self._run_torch()
+
+
+def epoch_summary(pairs: list[tuple[list[float], list[float]]]) -> dict[str, float]:
+    """Paired per-epoch ratios pooled over runs (each run's first epoch, with one-off work, left out)."""
+    lamina_times = [t for lt, _ in pairs for t in lt[1:]]
+    torch_times = [t for _, tt in pairs for t in tt[1:]]
+    return paired(lamina_times, torch_times)
