@@ -144,6 +144,33 @@ def test_fused_run_permutes_once_in_and_once_out():
     assert one_by_one.count == 8  # two per convolution and pooling
 
 
+class _ConvInputs(TorchFunctionMode):
+    """Records the inputs of every 2-D convolution."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: list[torch.Tensor] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is torch.nn.functional.conv2d or func is torch.conv2d:
+            self.inputs.append(args[0])
+        return func(*args, **(kwargs or {}))
+
+
+def test_fused_convolutions_compute_in_channels_last_memory_format_without_copies():
+    # The channels-first view of channels-last data is torch.channels_last memory:
+    # the convolutions get it as is (no .contiguous() copy to NCHW).
+    model = _cnn()
+    x = torch.randn(4, 8, 8, 3)
+    with _ConvInputs() as seen:
+        model(x)
+    assert len(seen.inputs) == 2
+    first = seen.inputs[0]
+    assert first.shape == (4, 3, 8, 8) and first.data_ptr() == x.data_ptr()
+    for t in seen.inputs:
+        assert t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()
+
+
 def test_fused_conv1d_stack_matches_layer_by_layer():
     lamina.set_seed(3)
     model = lamina.Sequential([
