@@ -172,7 +172,19 @@ def bench_epochs(name: str, make_l: Callable[[], lamina.Model], make_t: Callable
                  y: np.ndarray, epochs: int, reps: int) -> None:
     """`--interleave epoch`: the two sides alternate epoch by epoch inside one `fit`
     (`timing.EpochInterleave`); prints the pooled per-epoch ratios and the whole-run ratios."""
-    pairs, run_l, run_t = [], [], []
+    pairs = timing.EpochPairs()
+    for r, ml, mt in prepared_pairs(make_l, make_t, x, y, reps):
+        lamina.set_seed(r)
+        ml.compile(optimizer=lamina.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                   metrics=["accuracy"])
+        pairs.fit(ml, lambda mt=mt: torch_epochs(mt, x, y), x, y, batch_size=BATCH_SIZE, epochs=epochs)
+    pairs.report(name, 36)
+
+
+def prepared_pairs(make_l: Callable[[], lamina.Model], make_t: Callable[[], nn.Module], x: np.ndarray,
+                   y: np.ndarray, reps: int):
+    """After an untimed warm-up of both sides (one-off kernel selection and allocations of the
+    first calls), yields ``(repetition, lamina model, torch model)`` with the same weights."""
     lamina.set_seed(0)
     warm_l, warm_t = make_l(), make_t()
     warm_l.predict(x[:2], verbose=0)
@@ -184,39 +196,13 @@ def bench_epochs(name: str, make_l: Callable[[], lamina.Model], make_t: Callable
         ml.predict(x[:2], verbose=0)  # build
         copy_weights(ml, mt)
         check_same_outputs(ml, mt.to(lamina.get_device()), x)
-        lamina.set_seed(r)
-        t0 = time.perf_counter()
-        epoch = torch_epochs(mt, x, y)
-        setup = time.perf_counter() - t0
-        cb = timing.EpochInterleave(epoch)
-        ml.compile(optimizer=lamina.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                   metrics=["accuracy"])
-        t0 = time.perf_counter()
-        ml.fit(x, y, batch_size=BATCH_SIZE, epochs=epochs, verbose=0, callbacks=[cb])
-        total = time.perf_counter() - t0
-        pairs.append((cb.lamina_times, cb.torch_times))
-        run_l.append(total - sum(cb.torch_times))
-        run_t.append(setup + sum(cb.torch_times))
-    per_epoch, per_run = timing.epoch_summary(pairs), timing.paired(run_l, run_t)
-    print(f"{name:<36} per epoch: {timing.describe(per_epoch)}", flush=True)
-    print(f"{'':<36} whole runs: {timing.describe(per_run)}", flush=True)
+        yield r, ml, mt
 
 
 def bench(name: str, make_l: Callable[[], lamina.Model], make_t: Callable[[], nn.Module], x: np.ndarray,
           y: np.ndarray, epochs: int, reps: int) -> tuple[float, float]:
     tl, tt = [], []
-    # Warm up both sides untimed (one-off kernel selection and allocations of the first calls).
-    lamina.set_seed(0)
-    warm_l, warm_t = make_l(), make_t()
-    warm_l.predict(x[:2], verbose=0)
-    time_lamina(warm_l, x[:256], y[:256], 1)
-    time_torch(warm_t, x[:256], y[:256], 1)
-    for r in range(reps):
-        lamina.set_seed(r)
-        ml, mt = make_l(), make_t()
-        ml.predict(x[:2], verbose=0)  # build
-        copy_weights(ml, mt)
-        check_same_outputs(ml, mt.to(lamina.get_device()), x)
+    for r, ml, mt in prepared_pairs(make_l, make_t, x, y, reps):
         # Alternate which side runs first, so warm caches and load drift favour neither.
         for side in ((0, 1) if r % 2 == 0 else (1, 0)):
             lamina.set_seed(r)

@@ -130,28 +130,17 @@ def time_torch(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, accu
 def bench_epochs(name: str, make_l, make_t, x, y, epochs: int, reps: int, accuracy: bool) -> None:
     """`--interleave epoch`: the two sides alternate epoch by epoch inside one `fit`
     (`timing.EpochInterleave`); prints the pooled per-epoch ratios and the whole-run ratios."""
-    pairs, run_l, run_t = [], [], []
+    pairs = timing.EpochPairs()
     for r in range(reps):
         lamina.set_seed(r)
         ml, mt = make_l(), make_t()
         copy_weights(ml, mt)
         lamina.set_seed(r)
-        t0 = time.perf_counter()
-        epoch = torch_epochs(mt, x, y, accuracy)
-        setup = time.perf_counter() - t0
-        cb = timing.EpochInterleave(epoch)
         ml.compile(optimizer=lamina.optimizers.Adam(1e-3),
                    loss=lamina.losses.SparseCategoricalCrossentropy(from_logits=True),
                    metrics=["accuracy"] if accuracy else [])
-        t0 = time.perf_counter()
-        ml.fit(x, y, batch_size=32, epochs=epochs, verbose=0, callbacks=[cb])
-        total = time.perf_counter() - t0
-        pairs.append((cb.lamina_times, cb.torch_times))
-        run_l.append(total - sum(cb.torch_times))
-        run_t.append(setup + sum(cb.torch_times))
-    per_epoch, per_run = timing.epoch_summary(pairs), timing.paired(run_l, run_t)
-    print(f"{name:<34} per epoch: {timing.describe(per_epoch)}", flush=True)
-    print(f"{'':<34} whole runs: {timing.describe(per_run)}", flush=True)
+        pairs.fit(ml, lambda mt=mt: torch_epochs(mt, x, y, accuracy), x, y, batch_size=32, epochs=epochs)
+    pairs.report(name, 34)
 
 
 def bench(name: str, make_l, make_t, x, y, epochs: int, reps: int, accuracy: bool) -> tuple[float, float]:

@@ -65,8 +65,31 @@ class EpochInterleave(lamina.callbacks.Callback):
             self._run_torch()
 
 
-def epoch_summary(pairs: list[tuple[list[float], list[float]]]) -> dict[str, float]:
-    """Paired per-epoch ratios pooled over runs (each run's first epoch, with one-off work, left out)."""
-    lamina_times = [t for lt, _ in pairs for t in lt[1:]]
-    torch_times = [t for _, tt in pairs for t in tt[1:]]
-    return paired(lamina_times, torch_times)
+class EpochPairs:
+    """Collects `fit` runs timed with `EpochInterleave` and summarises them."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[list[float], list[float]]] = []
+        self.run_lamina: list[float] = []
+        self.run_torch: list[float] = []
+
+    def fit(self, model, torch_setup, x, y, **fit_kwargs) -> None:
+        """Times ``torch_setup()`` (which returns the hand-written one-epoch function),
+        then ``model.fit(x, y, **fit_kwargs)`` with that epoch interleaved."""
+        t0 = time.perf_counter()
+        cb = EpochInterleave(torch_setup())
+        setup = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model.fit(x, y, verbose=0, callbacks=[cb], **fit_kwargs)
+        total = time.perf_counter() - t0
+        self.pairs.append((cb.lamina_times, cb.torch_times))
+        self.run_lamina.append(total - sum(cb.torch_times))
+        self.run_torch.append(setup + sum(cb.torch_times))
+
+    def report(self, name: str, width: int) -> None:
+        """Prints the per-epoch ratios pooled over runs (each run's first epoch, with its
+        one-off work, left out) and the whole-run ratios."""
+        lamina_times = [t for lt, _ in self.pairs for t in lt[1:]]
+        torch_times = [t for _, tt in self.pairs for t in tt[1:]]
+        print(f"{name:<{width}} per epoch: {describe(paired(lamina_times, torch_times))}", flush=True)
+        print(f"{'':<{width}} whole runs: {describe(paired(self.run_lamina, self.run_torch))}", flush=True)
