@@ -266,7 +266,18 @@ for _name, _fn in _ACTIVATIONS.items():
 
 # Built-in activations that act on each value on its own (every one but the
 # softmaxes), so they give the same numbers on any memory layout of their input.
+_KERNELS = {relu: torch.relu, sigmoid: torch.sigmoid, tanh: torch.tanh}
 _ELEMENTWISE = frozenset(fn for name, fn in _ACTIVATIONS.items() if name not in ("softmax", "log_softmax"))
+
+
+def kernel(activation: Callable) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The torch function a built-in activation computes with its default arguments
+    (`relu` -> `torch.relu`, ...), for layers to call without the wrapper; any
+    other callable as it is."""
+    try:
+        return _KERNELS.get(activation, activation)
+    except TypeError:  # unhashable callables
+        return activation
 
 
 def is_elementwise(activation: Callable) -> bool:

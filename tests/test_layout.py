@@ -109,7 +109,7 @@ def test_fused_sequential_matches_layer_by_layer_forward_and_gradients():
     model.train()
     lamina.set_seed(1)
     fused = model(x)
-    steps = [type(step).__name__ for step, _ in model._steps_cache]
+    steps = [type(getattr(step, "layer", step)).__name__ for step, _ in model._steps_cache]
     assert steps == ["ChannelsFirstRun", "Flatten", "Dense"]
     penalty_fused = sum(pop_call_losses())
     grads_fused = torch.autograd.grad(fused.square().sum(), list(model.parameters()))
@@ -184,7 +184,7 @@ def test_fused_conv1d_stack_matches_layer_by_layer():
     ])
     x = torch.randn(5, 20, 4)
     model(x)
-    assert [type(s).__name__ for s, _ in model._steps_cache] == ["ChannelsFirstRun", "Dense"]
+    assert [type(getattr(s, "layer", s)).__name__ for s, _ in model._steps_cache] == ["ChannelsFirstRun", "Dense"]
     torch.testing.assert_close(model(x), _one_by_one(model, x))
 
 
@@ -291,3 +291,59 @@ def test_stack_changes_and_copies_rebuild_the_steps():
     torch.testing.assert_close(clone(x), model(x))
     run = clone._steps_cache[0][0]
     assert all(any(layer is m for m in clone.modules()) for layer in run.layers)
+
+
+# ---------------------------------------------------------------------- direct calls
+def test_other_layers_are_called_directly_and_hooks_still_fire():
+    model = _cnn()
+    x = torch.randn(3, 8, 8, 3)
+    model.eval()
+    expected = _one_by_one(model, x)
+    torch.testing.assert_close(model(x), expected)
+    kinds = [type(step).__name__ for step, _ in model._steps_cache]
+    assert kinds == ["ChannelsFirstRun", "DirectCall", "DirectCall"]
+    dense = model.layers[-1]
+    seen = []
+    handle = dense.register_forward_hook(lambda mod, args, out: seen.append(out.shape))
+    model(x)
+    handle.remove()
+    assert seen == [(3, 4)]
+    # A global hook (registered after the steps were made, and on a deep copy) is seen too.
+    clone = copy.deepcopy(model)
+    calls = []
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda mod, args, out: calls.append(type(mod).__name__))
+    try:
+        clone(x)
+    finally:
+        handle.remove()
+    assert "Dense" in calls and "Flatten" in calls and "Conv2D" in calls
+    clone_dense = clone._steps_cache[-1][0].layer
+    assert clone_dense is clone.layers[-1] and clone_dense is not dense
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning")
+def test_direct_calls_keep_layer_errors_and_tracing():
+    model = lamina.Sequential([lamina.Input(shape=(5,)), layers.Dense(4, activation="relu"), layers.Dense(2)])
+    model(torch.randn(2, 5))
+    with pytest.raises(ValueError, match=r"Input of layer 'dense.*' \(Dense\) is incompatible.*last dimension 5"):
+        model(torch.randn(2, 6))
+    traced = torch.jit.trace(model.eval(), torch.randn(2, 5))
+    x = torch.randn(3, 5)
+    torch.testing.assert_close(traced(x), model(x))
+
+
+def test_builtin_activations_run_their_torch_kernels_with_the_same_numbers():
+    from lamina import activations
+
+    dense = layers.Dense(3, activation="relu")
+    conv = layers.Conv2D(2, 3, activation="tanh")
+    assert dense._act is torch.relu and conv._act is torch.tanh
+    assert dense.get_config()["activation"] == "relu" and conv.get_config()["activation"] == "tanh"
+    assert activations.kernel(activations.softmax) is activations.softmax
+    custom = layers.Dense(3, activation=lambda t: t * 2)
+    assert custom._act is custom.activation
+    x = torch.randn(4, 5)
+    for name in ("relu", "sigmoid", "tanh"):
+        torch.testing.assert_close(activations.kernel(activations.get(name))(x), activations.get(name)(x))
+    conv(torch.zeros(1, 5, 5, 1))
+    assert conv._channels_first_rank() == 2

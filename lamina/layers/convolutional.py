@@ -66,7 +66,7 @@ class BaseConv(Layer):
         self.data_format = data_format
         self.dilation_rate = dilation_rate
         self.activation = activations.get(activation)
-        self._act = None if activation is None else self.activation
+        self._act = None if activation is None else activations.kernel(self.activation)
         self.use_bias = validation.boolean(owner, "use_bias", use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
@@ -121,7 +121,7 @@ class BaseConv(Layer):
         return out
 
     def _channels_first_rank(self) -> int | None:
-        if self._channels_last and (self._act is None or activations.is_elementwise(self._act)):
+        if self._channels_last and (self._act is None or activations.is_elementwise(self.activation)):
             return self._rank
         return None
 

@@ -62,7 +62,7 @@ class Dense(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self._act = None if activation is None else self.activation
+        self._act = None if activation is None else activations.kernel(self.activation)
 
     def build(self, input_shape: Any) -> None:
         in_dim = input_shape[-1]

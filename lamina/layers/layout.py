@@ -44,6 +44,44 @@ _GLOBAL_HOOKS = tuple(
 )
 
 
+def _hook_dicts(layer: torch.nn.Module) -> tuple[dict, ...]:
+    """The hook dicts of ``layer`` that torch fills in place when hooks are registered.
+
+    (The global ones are read from `_GLOBAL_HOOKS` at call time, never kept on an
+    object: a `copy.deepcopy` of the model would copy them.)"""
+    return (layer._forward_hooks, layer._forward_pre_hooks, layer._backward_hooks, layer._backward_pre_hooks)
+
+
+class DirectCall:
+    """Calls a layer's `forward` directly, skipping `nn.Module.__call__`'s dispatch.
+
+    `nn.Module.__call__` only looks for hooks, a `Module.compile()`d call and
+    tracing before it calls `forward`; a model's steps know the answer ahead:
+    while none of them is present, and the input is a tensor (not a symbolic
+    one, which `Layer.__call__` handles), this calls `forward` itself; otherwise
+    the layer is called as usual.
+    """
+
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer
+        self._hook_dicts = _hook_dicts(layer)
+
+    def __repr__(self) -> str:
+        return f"DirectCall({self.layer.name})"
+
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
+        layer = self.layer
+        if (
+            type(x) is not torch.Tensor
+            or any(self._hook_dicts)
+            or any(_GLOBAL_HOOKS)
+            or layer._compiled_call_impl is not None
+            or torch._C._get_tracing_state()
+        ):
+            return layer(x) if training is None else layer(x, training=training)
+        return layer.forward(x) if training is None else layer.forward(x, training=training)
+
+
 def _capability(layer: Any) -> tuple[int, bool] | None:
     """(rank, ends the run) of a built Lamina layer that can join a run, else None."""
     if not isinstance(layer, Layer) or not layer.built:
@@ -104,14 +142,9 @@ class ChannelsFirstRun:
         self._exits = bool(getattr(self.layers[-1], "_exits_channels_first", False))
         shape = self.layers[0]._build_input_shape
         self._channels = tuple(shape)[-1] if isinstance(shape, (tuple, list)) and shape else None
-        # The hook dicts torch fills in place when hooks are registered (global ones too):
-        # any non-empty one means the layers must be called one by one.
-        self._hook_dicts = _GLOBAL_HOOKS + tuple(
-            hooks
-            for layer in self.layers
-            for hooks in (layer._forward_hooks, layer._forward_pre_hooks, layer._backward_hooks,
-                          layer._backward_pre_hooks)
-        )
+        # The hook dicts torch fills in place when hooks are registered: any non-empty
+        # one (or a global hook) means the layers must be called one by one.
+        self._hook_dicts = tuple(hooks for layer in self.layers for hooks in _hook_dicts(layer))
 
     def __repr__(self) -> str:
         names = ", ".join(layer.name for layer in self.layers)
@@ -126,6 +159,7 @@ class ChannelsFirstRun:
             and (self._channels is None or x.shape[-1] == self._channels)
             and getattr(x, "_lamina_mask", None) is None
             and not any(self._hook_dicts)
+            and not any(_GLOBAL_HOOKS)
         )
 
     def __call__(self, x: Any, training: bool | None = None) -> Any:
@@ -141,7 +175,8 @@ class ChannelsFirstRun:
 
 def stack_steps(layers: Sequence[Any], flags: Sequence[bool]) -> tuple[list[tuple[Any, bool]], bool]:
     """The call steps of a stack of ``layers`` (``flags``: whether each takes
-    `training=`), with runs replaced by `ChannelsFirstRun`s.
+    `training=`), with runs replaced by `ChannelsFirstRun`s and the other Lamina
+    layers wrapped in `DirectCall`s.
 
     Returns the steps and whether they are final (every layer built; the
     caller may keep them until the stack changes).
@@ -149,6 +184,9 @@ def stack_steps(layers: Sequence[Any], flags: Sequence[bool]) -> tuple[list[tupl
     steps = list(zip(layers, flags))
     if not all(getattr(layer, "built", True) for layer in layers):
         return steps, False
+    for i, (layer, takes_training) in enumerate(steps):
+        if isinstance(layer, Layer):
+            steps[i] = (DirectCall(layer), takes_training)
     for start, stop, rank in reversed(find_runs(layers)):
         steps[start:stop] = [(ChannelsFirstRun(layers[start:stop], rank), True)]
     return steps, True
