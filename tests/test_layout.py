@@ -207,6 +207,9 @@ def test_functional_model_fuses_chains_but_not_branch_points_or_outputs():
               else None) for e in model._run_plan]
     runs = [names for kind, names in kinds if kind == "ChannelsFirstRun"]
     assert [len(run) for run in runs] == [2, 2, 2, 2]
+    # The other single-input calls skip Module.__call__; the two-input Add does not.
+    others = [e[0] for e in model._run_plan if not isinstance(e[0], layout.ChannelsFirstRun)]
+    assert [type(o).__name__ for o in others] == ["DirectCall", "Add", "DirectCall"]
     assert runs[0][1].startswith("max_pooling2d")  # conv -> pool, then the branch point
     assert runs[1][0].startswith("conv2d") and runs[1][1].startswith("conv2d")  # branch a; b is one layer
     assert runs[2][0].startswith("max_pooling2d")  # pool -> conv, ending at the output c

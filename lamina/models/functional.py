@@ -49,7 +49,8 @@ def _replace(struct: Any, fn: Any) -> Any:
 
 
 def _fuse_runs(plan: list[tuple], output_slots: Any) -> tuple[list[tuple], bool]:
-    """``plan`` with chains of channels-first layers called as `ChannelsFirstRun`s.
+    """``plan`` with chains of channels-first layers called as `ChannelsFirstRun`s,
+    and the other single-tensor calls of Lamina layers as `layout.DirectCall`s.
 
     A chain is a sequence of single-input, single-output calls where each
     output feeds only the next call (and is not a model output); its runs are
@@ -83,7 +84,15 @@ def _fuse_runs(plan: list[tuple], output_slots: Any) -> tuple[list[tuple], bool]
             run = layout.ChannelsFirstRun(layers[start:stop], rank)
             fused[chain[start]] = (run, plan[chain[start]][1], {}, True, plan[chain[stop - 1]][4])
             dropped.update(chain[start + 1 : stop])
-    return [fused.get(k, entry) for k, entry in enumerate(plan) if k not in dropped], True
+    steps = []
+    for k, entry in enumerate(plan):
+        if k in dropped:
+            continue
+        entry = fused.get(k, entry)
+        if isinstance(entry[0], Layer) and isinstance(entry[1], int) and not entry[2]:
+            entry = (layout.DirectCall(entry[0]), *entry[1:])  # one tensor in: skip Module.__call__
+        steps.append(entry)
+    return steps, True
 
 
 def _check_symbolic(struct: Any, what: str) -> list[SymbolicTensor]:
