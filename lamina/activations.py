@@ -266,8 +266,10 @@ for _name, _fn in _ACTIVATIONS.items():
 
 # Built-in activations that act on each value on its own (every one but the
 # softmaxes), so they give the same numbers on any memory layout of their input.
-_KERNELS = {relu: torch.relu, sigmoid: torch.sigmoid, tanh: torch.tanh}
 _ELEMENTWISE = frozenset(fn for name, fn in _ACTIVATIONS.items() if name not in ("softmax", "log_softmax"))
+
+# The torch function each of these computes with its default arguments (see `kernel`).
+_KERNELS = {relu: torch.relu, sigmoid: torch.sigmoid, tanh: torch.tanh}
 
 
 def kernel(activation: Callable) -> Callable[[torch.Tensor], torch.Tensor]:
