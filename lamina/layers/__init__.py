@@ -1,5 +1,6 @@
 """Lamina layers, one family per module (Keras names, channels-last at the API)."""
 
+from lamina.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from lamina.layers.attention import Attention, MultiHeadAttention
 from lamina.layers.augmentation import (
     RandomContrast,
@@ -82,6 +83,11 @@ from lamina.layers.transformer import PositionalEmbedding, TransformerEncoder
 from lamina.layers.wrapper import Wrapper
 
 __all__ = [
+    "ELU",
+    "LeakyReLU",
+    "PReLU",
+    "ReLU",
+    "Softmax",
     "Add",
     "Average",
     "Concatenate",
