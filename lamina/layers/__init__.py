@@ -11,8 +11,16 @@ from lamina.layers.augmentation import (
     RandomZoom,
 )
 from lamina.layers.bidirectional import Bidirectional
-from lamina.layers.conv_transpose import Conv2DTranspose
+from lamina.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose
 from lamina.layers.convolutional import Conv1D, Conv2D
+from lamina.layers.convolutional3d import (
+    AveragePooling3D,
+    Conv3D,
+    Conv3DTranspose,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling3D,
+    MaxPooling3D,
+)
 from lamina.layers.core import Activation, Dense, Embedding
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.layer import Layer
@@ -77,7 +85,12 @@ from lamina.layers.reshaping import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
-from lamina.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
+from lamina.layers.separable_conv import (
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
 from lamina.layers.time_distributed import TimeDistributed
 from lamina.layers.transformer import PositionalEmbedding, TransformerEncoder
 from lamina.layers.wrapper import Wrapper
@@ -88,6 +101,15 @@ __all__ = [
     "PReLU",
     "ReLU",
     "Softmax",
+    "AveragePooling3D",
+    "Conv1DTranspose",
+    "Conv3D",
+    "Conv3DTranspose",
+    "DepthwiseConv1D",
+    "GlobalAveragePooling3D",
+    "GlobalMaxPooling3D",
+    "MaxPooling3D",
+    "SeparableConv1D",
     "Add",
     "Average",
     "Concatenate",

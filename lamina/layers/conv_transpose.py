@@ -1,4 +1,5 @@
-"""Transposed convolution: `Conv2DTranspose` ("deconvolution")."""
+"""Transposed convolutions ("deconvolutions"): `Conv1DTranspose`, `Conv2DTranspose`
+(`Conv3DTranspose` lives in `convolutional3d`), on one base, `ConvTranspose`."""
 
 from __future__ import annotations
 
@@ -15,50 +16,11 @@ from lamina.utils import validation
 _CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
-class Conv2DTranspose(BaseConv):
-    """Transposed 2-D convolution, `torch.nn.functional.conv_transpose2d`.
-
-    The transpose (gradient) of a `Conv2D` with the same `kernel_size`, `strides`,
-    `padding` and `dilation_rate`: it maps a `Conv2D`'s output shape back to its
-    input shape, e.g. to upsample in a decoder. The kernel is stored as
-    `(in_channels, filters, kh, kw)`, as `torch.nn.ConvTranspose2d`'s weight.
-
-    The output size per spatial axis follows Keras: with `output_padding=None`,
-    `size * strides` for `"same"` and `size * strides + max(k - strides, 0)` for
-    `"valid"` (`k` the dilated kernel size); otherwise
-    `(size - 1) * strides + k - 2 * pad + output_padding` with `pad = k // 2` for
-    `"same"` and 0 for `"valid"`. `"same"` is the exact transpose of `Conv2D`'s
-    TensorFlow-style padding (an odd padding total is trimmed at the bottom/right).
-
-    Args:
-        filters: Number of output channels (positive integer).
-        kernel_size: Height and width of the window (int or tuple of 2 ints).
-        strides: Upsampling factors along height and width. Defaults to `1`.
-        padding: `"valid"` or `"same"`. Defaults to `"valid"`.
-        output_padding: Extra rows/columns added to one side of the output (int or
-            tuple of 2 ints, each smaller than the matching stride), or None to let
-            the formula above decide. Defaults to `None`.
-        data_format: `"channels_last"` or `"channels_first"`; None means channels-last.
-            Defaults to `"channels_last"`.
-        dilation_rate: Dilation of the window. Defaults to `1`.
-        activation: Activation name or callable. Defaults to `None` (linear).
-        use_bias: Whether to add a bias vector. Defaults to `True`.
-        kernel_initializer: Defaults to `"glorot_uniform"`.
-        bias_initializer: Defaults to `"zeros"`.
-        kernel_regularizer: Optional penalty on the kernel. Defaults to `None`.
-        bias_regularizer: Optional penalty on the bias. Defaults to `None`.
-        activity_regularizer: Optional penalty on the output (divided by the batch
-            size, as `Dense`). Defaults to `None`.
-
-    Input shape: `(batch, height, width, channels)`. Output shape:
-    `(batch, new_height, new_width, filters)`.
-
-    Example:
-        >>> import torch, lamina
-        >>> layer = lamina.layers.Conv2DTranspose(8, 3, strides=2, padding="same")
-        >>> layer(torch.ones(2, 7, 7, 16)).shape
-        torch.Size([2, 14, 14, 8])
-    """
+class ConvTranspose(BaseConv):
+    """N-D transposed convolution (`Conv1DTranspose`, `Conv2DTranspose`,
+    `Conv3DTranspose` are its public forms; see `Conv2DTranspose` for the
+    output-size formula). The kernel is stored as `(in_channels, filters, *kernel)`,
+    as `torch.nn.ConvTranspose{1,2,3}d`'s weight."""
 
     _rank = 2
     _window_must_fit = False
@@ -166,3 +128,91 @@ class Conv2DTranspose(BaseConv):
             kernel_regularizer=_serialize(regularizers, self.kernel_regularizer),
         )
         return config
+
+
+class Conv2DTranspose(ConvTranspose):
+    """Transposed 2-D convolution, `torch.nn.functional.conv_transpose2d`.
+
+    The transpose (gradient) of a `Conv2D` with the same `kernel_size`, `strides`,
+    `padding` and `dilation_rate`: it maps a `Conv2D`'s output shape back to its
+    input shape, e.g. to upsample in a decoder. The kernel is stored as
+    `(in_channels, filters, kh, kw)`, as `torch.nn.ConvTranspose2d`'s weight.
+
+    The output size per spatial axis follows Keras: with `output_padding=None`,
+    `size * strides` for `"same"` and `size * strides + max(k - strides, 0)` for
+    `"valid"` (`k` the dilated kernel size); otherwise
+    `(size - 1) * strides + k - 2 * pad + output_padding` with `pad = k // 2` for
+    `"same"` and 0 for `"valid"`. `"same"` is the exact transpose of `Conv2D`'s
+    TensorFlow-style padding (an odd padding total is trimmed at the bottom/right).
+
+    Args:
+        filters: Number of output channels (positive integer).
+        kernel_size: Height and width of the window (int or tuple of 2 ints).
+        strides: Upsampling factors along height and width. Defaults to `1`.
+        padding: `"valid"` or `"same"`. Defaults to `"valid"`.
+        output_padding: Extra rows/columns added to one side of the output (int or
+            tuple of 2 ints, each smaller than the matching stride), or None to let
+            the formula above decide. Defaults to `None`.
+        data_format: `"channels_last"` or `"channels_first"`; None means channels-last.
+            Defaults to `"channels_last"`.
+        dilation_rate: Dilation of the window. Defaults to `1`.
+        activation: Activation name or callable. Defaults to `None` (linear).
+        use_bias: Whether to add a bias vector. Defaults to `True`.
+        kernel_initializer: Defaults to `"glorot_uniform"`.
+        bias_initializer: Defaults to `"zeros"`.
+        kernel_regularizer: Optional penalty on the kernel. Defaults to `None`.
+        bias_regularizer: Optional penalty on the bias. Defaults to `None`.
+        activity_regularizer: Optional penalty on the output (divided by the batch
+            size, as `Dense`). Defaults to `None`.
+
+    Input shape: `(batch, height, width, channels)`. Output shape:
+    `(batch, new_height, new_width, filters)`.
+
+    Example:
+        >>> import torch, lamina
+        >>> layer = lamina.layers.Conv2DTranspose(8, 3, strides=2, padding="same")
+        >>> layer(torch.ones(2, 7, 7, 16)).shape
+        torch.Size([2, 14, 14, 8])
+    """
+
+    _rank = 2
+
+
+class Conv1DTranspose(ConvTranspose):
+    """Transposed 1-D convolution, `torch.nn.functional.conv_transpose1d`.
+
+    The transpose of a `Conv1D` with the same `kernel_size`, `strides`, `padding`
+    and `dilation_rate` (maps its output length back to its input length), e.g.
+    to upsample sequences. The kernel is stored as `(in_channels, filters, k)`, as
+    `torch.nn.ConvTranspose1d`'s weight; the output length follows Keras (see
+    `Conv2DTranspose`).
+
+    Args:
+        filters: Number of output channels (positive integer).
+        kernel_size: Length of the window (int or tuple of 1 int).
+        strides: Upsampling factor. Defaults to `1`.
+        padding: `"valid"` or `"same"`. Defaults to `"valid"`.
+        output_padding: Extra steps added at the end of the output (smaller than
+            `strides`), or None to let the formula decide. Defaults to `None`.
+        data_format: `"channels_last"` (`(batch, steps, channels)`) or
+            `"channels_first"`; None means channels-last. Defaults to `"channels_last"`.
+        dilation_rate: Dilation of the window. Defaults to `1`.
+        activation: Activation name or callable. Defaults to `None` (linear).
+        use_bias: Whether to add a bias vector. Defaults to `True`.
+        kernel_initializer: Defaults to `"glorot_uniform"`.
+        bias_initializer: Defaults to `"zeros"`.
+        kernel_regularizer: Optional penalty on the kernel. Defaults to `None`.
+        bias_regularizer: Optional penalty on the bias. Defaults to `None`.
+        activity_regularizer: Optional penalty on the output (divided by the batch
+            size, as `Dense`). Defaults to `None`.
+
+    Input shape: `(batch, steps, channels)`. Output shape: `(batch, new_steps, filters)`.
+
+    Example:
+        >>> import torch, lamina
+        >>> layer = lamina.layers.Conv1DTranspose(8, 3, strides=2, padding="same")
+        >>> layer(torch.ones(2, 10, 4)).shape
+        torch.Size([2, 20, 8])
+    """
+
+    _rank = 1

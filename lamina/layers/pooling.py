@@ -1,4 +1,5 @@
-"""Pooling layers: `MaxPooling1D/2D`, `AveragePooling1D/2D` and the global poolings.
+"""Pooling layers: `MaxPooling1D/2D`, `AveragePooling1D/2D` and the global poolings
+(the 3-D forms are in `convolutional3d`).
 
 Channels-last at the API; computed with `torch.nn.functional` pooling on a
 channels-first view. `padding="same"` follows TensorFlow/Keras: the output has
@@ -23,8 +24,8 @@ from lamina.utils import validation
 _MASK_ATTR = "_lamina_mask"
 
 # The ATen ops themselves (F.max_pool*d adds a Python dispatch on `return_indices`).
-_MAX_POOL = {1: torch.max_pool1d, 2: torch.max_pool2d}
-_AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d}
+_MAX_POOL = {1: torch.max_pool1d, 2: torch.max_pool2d, 3: torch.max_pool3d}
+_AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 
 class BasePooling(Layer):

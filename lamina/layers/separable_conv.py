@@ -1,4 +1,4 @@
-"""Depthwise and depthwise-separable convolutions: `DepthwiseConv2D`, `SeparableConv2D`.
+"""Depthwise and depthwise-separable convolutions: `DepthwiseConv1D/2D`, `SeparableConv1D/2D`.
 
 A depthwise convolution filters each input channel on its own (`groups =
 in_channels` in PyTorch), producing `depth_multiplier` outputs per channel; its
@@ -12,10 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from lamina import initializers, regularizers
-from lamina.layers.convolutional import BaseConv, _serialize
+from lamina.layers.convolutional import _CONV, BaseConv, _serialize
 from lamina.utils import validation
 
 
@@ -33,37 +32,9 @@ def _add_depthwise_kernel(
     return param
 
 
-class DepthwiseConv2D(BaseConv):
-    """Depthwise 2-D convolution: each input channel is convolved with its own
-    `depth_multiplier` filters (`torch.nn.functional.conv2d` with `groups=channels`).
-
-    Args:
-        kernel_size: Height and width of the window (int or tuple of 2 ints).
-        strides: Strides along height and width. Defaults to `1`.
-        padding: `"valid"` or `"same"` (TensorFlow-style, see `Conv2D`).
-            Defaults to `"valid"`.
-        depth_multiplier: Number of output channels per input channel. Defaults to `1`.
-        data_format: `"channels_last"` or `"channels_first"`; None means channels-last.
-            Defaults to `"channels_last"`.
-        dilation_rate: Dilation of the window. Defaults to `1`.
-        activation: Activation name or callable. Defaults to `None` (linear).
-        use_bias: Whether to add a bias vector. Defaults to `True`.
-        depthwise_initializer: Defaults to `"glorot_uniform"`.
-        bias_initializer: Defaults to `"zeros"`.
-        depthwise_regularizer: Optional penalty on the kernel. Defaults to `None`.
-        bias_regularizer: Optional penalty on the bias. Defaults to `None`.
-        activity_regularizer: Optional penalty on the output (divided by the batch
-            size, as `Dense`). Defaults to `None`.
-
-    Input shape: `(batch, height, width, channels)`. Output shape:
-    `(batch, new_height, new_width, channels * depth_multiplier)`.
-
-    Example:
-        >>> import torch, lamina
-        >>> layer = lamina.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")
-        >>> layer(torch.ones(2, 8, 8, 4)).shape
-        torch.Size([2, 8, 8, 8])
-    """
+class DepthwiseConv(BaseConv):
+    """N-D depthwise convolution (`DepthwiseConv1D`, `DepthwiseConv2D` are its
+    public forms)."""
 
     _rank = 2
 
@@ -112,7 +83,7 @@ class DepthwiseConv2D(BaseConv):
     def _convolve(self, x: torch.Tensor) -> torch.Tensor:
         groups = x.shape[1]
         x, padding = self._pad(x)
-        return F.conv2d(x, self.kernel, self.bias, self._strides, padding, self._dilation, groups)
+        return _CONV[self._rank](x, self.kernel, self.bias, self._strides, padding, self._dilation, groups)
 
     def _output_channels(self, in_channels: int | None) -> int | None:
         return None if in_channels is None else in_channels * self.depth_multiplier
@@ -127,45 +98,44 @@ class DepthwiseConv2D(BaseConv):
         return config
 
 
-class SeparableConv2D(BaseConv):
-    """Depthwise-separable 2-D convolution: a depthwise convolution (each channel
-    filtered on its own, `depth_multiplier` times) followed by a pointwise 1x1
-    convolution that mixes channels into `filters` outputs.
-
-    Weights: `depthwise_kernel` `(in_channels * depth_multiplier, 1, kh, kw)`,
-    `pointwise_kernel` `(filters, in_channels * depth_multiplier, 1, 1)` and `bias`
-    `(filters,)`, in PyTorch's layout.
+class DepthwiseConv2D(DepthwiseConv):
+    """Depthwise 2-D convolution: each input channel is convolved with its own
+    `depth_multiplier` filters (`torch.nn.functional.conv2d` with `groups=channels`).
 
     Args:
-        filters: Number of output channels (positive integer).
-        kernel_size: Height and width of the depthwise window (int or tuple of 2 ints).
-        strides: Strides of the depthwise step. Defaults to `1`.
+        kernel_size: Height and width of the window (int or tuple of 2 ints).
+        strides: Strides along height and width. Defaults to `1`.
         padding: `"valid"` or `"same"` (TensorFlow-style, see `Conv2D`).
             Defaults to `"valid"`.
+        depth_multiplier: Number of output channels per input channel. Defaults to `1`.
         data_format: `"channels_last"` or `"channels_first"`; None means channels-last.
             Defaults to `"channels_last"`.
-        dilation_rate: Dilation of the depthwise window. Defaults to `1`.
-        depth_multiplier: Depthwise outputs per input channel. Defaults to `1`.
+        dilation_rate: Dilation of the window. Defaults to `1`.
         activation: Activation name or callable. Defaults to `None` (linear).
         use_bias: Whether to add a bias vector. Defaults to `True`.
         depthwise_initializer: Defaults to `"glorot_uniform"`.
-        pointwise_initializer: Defaults to `"glorot_uniform"`.
         bias_initializer: Defaults to `"zeros"`.
-        depthwise_regularizer: Optional penalty on the depthwise kernel. Defaults to `None`.
-        pointwise_regularizer: Optional penalty on the pointwise kernel. Defaults to `None`.
+        depthwise_regularizer: Optional penalty on the kernel. Defaults to `None`.
         bias_regularizer: Optional penalty on the bias. Defaults to `None`.
         activity_regularizer: Optional penalty on the output (divided by the batch
             size, as `Dense`). Defaults to `None`.
 
     Input shape: `(batch, height, width, channels)`. Output shape:
-    `(batch, new_height, new_width, filters)`.
+    `(batch, new_height, new_width, channels * depth_multiplier)`.
 
     Example:
         >>> import torch, lamina
-        >>> layer = lamina.layers.SeparableConv2D(16, 3, padding="same")
+        >>> layer = lamina.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")
         >>> layer(torch.ones(2, 8, 8, 4)).shape
-        torch.Size([2, 8, 8, 16])
+        torch.Size([2, 8, 8, 8])
     """
+
+    _rank = 2
+
+
+class SeparableConv(BaseConv):
+    """N-D depthwise-separable convolution (`SeparableConv1D`, `SeparableConv2D`
+    are its public forms)."""
 
     _rank = 2
 
@@ -217,7 +187,7 @@ class SeparableConv2D(BaseConv):
             self.depthwise_regularizer,
         )
         self.pointwise_kernel = self.add_weight(
-            "pointwise_kernel", (self.filters, mid, 1, 1), self.pointwise_initializer,
+            "pointwise_kernel", (self.filters, mid, *(1,) * self._rank), self.pointwise_initializer,
             self.pointwise_regularizer,
         )
         self.bias = self._add_bias(self.filters)
@@ -228,8 +198,8 @@ class SeparableConv2D(BaseConv):
     def _convolve(self, x: torch.Tensor) -> torch.Tensor:
         groups = x.shape[1]
         x, padding = self._pad(x)
-        y = F.conv2d(x, self.depthwise_kernel, None, self._strides, padding, self._dilation, groups)
-        return F.conv2d(y, self.pointwise_kernel, self.bias)
+        y = _CONV[self._rank](x, self.depthwise_kernel, None, self._strides, padding, self._dilation, groups)
+        return _CONV[self._rank](y, self.pointwise_kernel, self.bias)
 
     def _output_channels(self, in_channels: int | None) -> int:
         return self.filters
@@ -245,3 +215,124 @@ class SeparableConv2D(BaseConv):
             pointwise_regularizer=_serialize(regularizers, self.pointwise_regularizer),
         )
         return config
+
+
+class SeparableConv2D(SeparableConv):
+    """Depthwise-separable 2-D convolution: a depthwise convolution (each channel
+    filtered on its own, `depth_multiplier` times) followed by a pointwise 1x1
+    convolution that mixes channels into `filters` outputs.
+
+    Weights: `depthwise_kernel` `(in_channels * depth_multiplier, 1, kh, kw)`,
+    `pointwise_kernel` `(filters, in_channels * depth_multiplier, 1, 1)` and `bias`
+    `(filters,)`, in PyTorch's layout.
+
+    Args:
+        filters: Number of output channels (positive integer).
+        kernel_size: Height and width of the depthwise window (int or tuple of 2 ints).
+        strides: Strides of the depthwise step. Defaults to `1`.
+        padding: `"valid"` or `"same"` (TensorFlow-style, see `Conv2D`).
+            Defaults to `"valid"`.
+        data_format: `"channels_last"` or `"channels_first"`; None means channels-last.
+            Defaults to `"channels_last"`.
+        dilation_rate: Dilation of the depthwise window. Defaults to `1`.
+        depth_multiplier: Depthwise outputs per input channel. Defaults to `1`.
+        activation: Activation name or callable. Defaults to `None` (linear).
+        use_bias: Whether to add a bias vector. Defaults to `True`.
+        depthwise_initializer: Defaults to `"glorot_uniform"`.
+        pointwise_initializer: Defaults to `"glorot_uniform"`.
+        bias_initializer: Defaults to `"zeros"`.
+        depthwise_regularizer: Optional penalty on the depthwise kernel. Defaults to `None`.
+        pointwise_regularizer: Optional penalty on the pointwise kernel. Defaults to `None`.
+        bias_regularizer: Optional penalty on the bias. Defaults to `None`.
+        activity_regularizer: Optional penalty on the output (divided by the batch
+            size, as `Dense`). Defaults to `None`.
+
+    Input shape: `(batch, height, width, channels)`. Output shape:
+    `(batch, new_height, new_width, filters)`.
+
+    Example:
+        >>> import torch, lamina
+        >>> layer = lamina.layers.SeparableConv2D(16, 3, padding="same")
+        >>> layer(torch.ones(2, 8, 8, 4)).shape
+        torch.Size([2, 8, 8, 16])
+    """
+
+    _rank = 2
+
+
+class DepthwiseConv1D(DepthwiseConv):
+    """Depthwise 1-D convolution: each input channel of a sequence is convolved
+    with its own `depth_multiplier` filters (`torch.nn.functional.conv1d` with
+    `groups=channels`). The kernel is stored as `(channels * depth_multiplier, 1, k)`.
+
+    Args:
+        kernel_size: Length of the window (int or tuple of 1 int).
+        strides: Stride of the window. Defaults to `1`.
+        padding: `"valid"` or `"same"` (TensorFlow-style, see `Conv1D`).
+            Defaults to `"valid"`.
+        depth_multiplier: Number of output channels per input channel. Defaults to `1`.
+        data_format: `"channels_last"` (`(batch, steps, channels)`) or
+            `"channels_first"`; None means channels-last. Defaults to `"channels_last"`.
+        dilation_rate: Dilation of the window. Defaults to `1`.
+        activation: Activation name or callable. Defaults to `None` (linear).
+        use_bias: Whether to add a bias vector. Defaults to `True`.
+        depthwise_initializer: Defaults to `"glorot_uniform"`.
+        bias_initializer: Defaults to `"zeros"`.
+        depthwise_regularizer: Optional penalty on the kernel. Defaults to `None`.
+        bias_regularizer: Optional penalty on the bias. Defaults to `None`.
+        activity_regularizer: Optional penalty on the output (divided by the batch
+            size, as `Dense`). Defaults to `None`.
+
+    Input shape: `(batch, steps, channels)`. Output shape:
+    `(batch, new_steps, channels * depth_multiplier)`.
+
+    Example:
+        >>> import torch, lamina
+        >>> layer = lamina.layers.DepthwiseConv1D(3, depth_multiplier=2, padding="same")
+        >>> layer(torch.ones(2, 10, 4)).shape
+        torch.Size([2, 10, 8])
+    """
+
+    _rank = 1
+
+
+class SeparableConv1D(SeparableConv):
+    """Depthwise-separable 1-D convolution: a depthwise convolution of each channel
+    (`depth_multiplier` times) followed by a pointwise (kernel size 1) convolution
+    that mixes channels into `filters` outputs.
+
+    Weights: `depthwise_kernel` `(channels * depth_multiplier, 1, k)`,
+    `pointwise_kernel` `(filters, channels * depth_multiplier, 1)` and `bias`
+    `(filters,)`, in PyTorch's layout.
+
+    Args:
+        filters: Number of output channels (positive integer).
+        kernel_size: Length of the depthwise window (int or tuple of 1 int).
+        strides: Stride of the depthwise step. Defaults to `1`.
+        padding: `"valid"` or `"same"` (TensorFlow-style, see `Conv1D`).
+            Defaults to `"valid"`.
+        data_format: `"channels_last"` (`(batch, steps, channels)`) or
+            `"channels_first"`; None means channels-last. Defaults to `"channels_last"`.
+        dilation_rate: Dilation of the depthwise window. Defaults to `1`.
+        depth_multiplier: Depthwise outputs per input channel. Defaults to `1`.
+        activation: Activation name or callable. Defaults to `None` (linear).
+        use_bias: Whether to add a bias vector. Defaults to `True`.
+        depthwise_initializer: Defaults to `"glorot_uniform"`.
+        pointwise_initializer: Defaults to `"glorot_uniform"`.
+        bias_initializer: Defaults to `"zeros"`.
+        depthwise_regularizer: Optional penalty on the depthwise kernel. Defaults to `None`.
+        pointwise_regularizer: Optional penalty on the pointwise kernel. Defaults to `None`.
+        bias_regularizer: Optional penalty on the bias. Defaults to `None`.
+        activity_regularizer: Optional penalty on the output (divided by the batch
+            size, as `Dense`). Defaults to `None`.
+
+    Input shape: `(batch, steps, channels)`. Output shape: `(batch, new_steps, filters)`.
+
+    Example:
+        >>> import torch, lamina
+        >>> layer = lamina.layers.SeparableConv1D(16, 3, padding="same")
+        >>> layer(torch.ones(2, 10, 4)).shape
+        torch.Size([2, 10, 16])
+    """
+
+    _rank = 1
