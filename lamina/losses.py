@@ -800,6 +800,39 @@ class KLDivergence(LossFunctionWrapper):
         super().__init__(kl_divergence, name=name, reduction=reduction)
 
 
+# The rest of the Keras catalogue lives in sibling modules, re-exported here so that
+# `lamina.losses.<name>` works for every loss.
+from lamina.losses_classification import (  # noqa: E402
+    CTC,
+    BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy,
+    CategoricalHinge,
+    Dice,
+    Hinge,
+    SquaredHinge,
+    Tversky,
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    ctc,
+    dice,
+    hinge,
+    squared_hinge,
+    tversky,
+)
+from lamina.losses_regression import (  # noqa: E402
+    CosineSimilarity,
+    LogCosh,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    Poisson,
+    cosine_similarity,
+    log_cosh,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+    poisson,
+)
+
 # --------------------------------------------------------------------------- registry
 
 _FUNCTIONS: dict[str, LossFn] = {
@@ -810,6 +843,19 @@ _FUNCTIONS: dict[str, LossFn] = {
     "mean_absolute_error": mean_absolute_error,
     "huber": huber,
     "kl_divergence": kl_divergence,
+    "hinge": hinge,
+    "squared_hinge": squared_hinge,
+    "categorical_hinge": categorical_hinge,
+    "log_cosh": log_cosh,
+    "poisson": poisson,
+    "cosine_similarity": cosine_similarity,
+    "mean_absolute_percentage_error": mean_absolute_percentage_error,
+    "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
+    "binary_focal_crossentropy": binary_focal_crossentropy,
+    "categorical_focal_crossentropy": categorical_focal_crossentropy,
+    "ctc": ctc,
+    "dice": dice,
+    "tversky": tversky,
 }
 
 _FUNCTION_KINDS: dict[Callable[..., Any], str] = {
@@ -820,6 +866,12 @@ _FUNCTION_KINDS: dict[Callable[..., Any], str] = {
     mean_absolute_error: "regression",
     huber: "regression",
     kl_divergence: "categorical_crossentropy",
+    log_cosh: "regression",
+    poisson: "regression",
+    mean_absolute_percentage_error: "regression",
+    mean_squared_logarithmic_error: "regression",
+    binary_focal_crossentropy: "binary_crossentropy",
+    categorical_focal_crossentropy: "categorical_crossentropy",
 }
 
 _NAMES: dict[str, type[Loss]] = {
@@ -837,6 +889,22 @@ _NAMES: dict[str, type[Loss]] = {
     "kl_divergence": KLDivergence,
     "kld": KLDivergence,
     "kullback_leibler_divergence": KLDivergence,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge,
+    "log_cosh": LogCosh,
+    "logcosh": LogCosh,
+    "poisson": Poisson,
+    "cosine_similarity": CosineSimilarity,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+    "ctc": CTC,
+    "dice": Dice,
+    "tversky": Tversky,
 }
 
 _CLASSES: dict[str, type[Loss]] = {
@@ -851,6 +919,19 @@ _CLASSES: dict[str, type[Loss]] = {
         MeanAbsoluteError,
         Huber,
         KLDivergence,
+        Hinge,
+        SquaredHinge,
+        CategoricalHinge,
+        LogCosh,
+        Poisson,
+        CosineSimilarity,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
+        BinaryFocalCrossentropy,
+        CategoricalFocalCrossentropy,
+        CTC,
+        Dice,
+        Tversky,
     )
 }
 

@@ -342,6 +342,22 @@ LOSS_CASES = [
     (losses.Huber, {"delta": 2.0}, "regression"),
     (losses.KLDivergence, {"name": "kl"}, "onehot"),
     (losses.LossFunctionWrapper, {"fn": losses.huber, "delta": 0.5}, "regression"),
+    (losses.Hinge, {}, "binary"),
+    (losses.SquaredHinge, {"reduction": "sum"}, "binary"),
+    (losses.CategoricalHinge, {}, "onehot"),
+    (losses.LogCosh, {}, "regression"),
+    (losses.Poisson, {}, "onehot"),
+    (losses.CosineSimilarity, {"axis": -1}, "regression"),
+    (losses.MeanAbsolutePercentageError, {}, "regression"),
+    (losses.MeanSquaredLogarithmicError, {}, "onehot"),
+    (
+        losses.BinaryFocalCrossentropy,
+        {"apply_class_balancing": True, "alpha": 0.3, "gamma": 1.5, "from_logits": True},
+        "binary",
+    ),
+    (losses.CategoricalFocalCrossentropy, {"alpha": [0.2, 0.3, 0.1, 0.4]}, "onehot"),
+    (losses.Dice, {"axis": [1]}, "onehot"),
+    (losses.Tversky, {"alpha": 0.7, "beta": 0.3, "axis": -1}, "onehot"),
 ]
 
 
