@@ -1,0 +1,541 @@
+"""Core ops: tensor conversion, dtypes, control flow, slicing and scattering.
+
+These are the backend-level pieces of the Keras ops API, on torch tensors. The
+conversion rules of the whole `lamina.ops` package live here:
+
+- a torch tensor keeps its dtype and device;
+- a NumPy array keeps its dtype, except float64 which becomes float32 (Keras's
+  `floatx`), so `convert_to_tensor(np.array([1.0]))` is float32;
+- a Python float (or list of floats) becomes float32, a Python int becomes
+  int32, a Python bool becomes bool;
+- new tensors go on `lamina.get_device()` unless another operand of the same op
+  already lives on a device.
+"""
+
+from __future__ import annotations
+
+import builtins
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from lamina.runtime import get_device
+
+FLOATX = torch.float32
+
+_DTYPES: dict[str, torch.dtype] = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "uint8": torch.uint8,
+    "uint16": torch.uint16,
+    "uint32": torch.uint32,
+    "uint64": torch.uint64,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "bool": torch.bool,
+    "complex64": torch.complex64,
+    "complex128": torch.complex128,
+}
+_NAMES = {v: k for k, v in _DTYPES.items()}
+_PYTHON = {bool: "bool", int: "int32", float: "float32", complex: "complex64"}
+
+
+def standardize_dtype(dtype: Any) -> str:
+    """Returns the Keras name of a dtype (`"float32"`, `"int32"`, ...).
+
+    Args:
+        dtype: A string, a `torch.dtype`, a NumPy dtype or a Python type
+            (`float` -> `"float32"`, `int` -> `"int32"`). None gives `"float32"`.
+
+    Example:
+        >>> standardize_dtype(torch.int64)
+        'int64'
+    """
+    if dtype is None:
+        return "float32"
+    if isinstance(dtype, torch.dtype):
+        if dtype in _NAMES:
+            return _NAMES[dtype]
+    elif dtype in _PYTHON:
+        return _PYTHON[dtype]
+    else:
+        name = getattr(dtype, "name", dtype)
+        if isinstance(name, str):
+            name = {"float": "float32", "int": "int32", "double": "float64", "half": "float16"}.get(
+                name, name
+            )
+            if name in _DTYPES:
+                return name
+        try:
+            np_name = np.dtype(dtype).name
+        except TypeError:
+            np_name = None
+        if np_name in _DTYPES:
+            return np_name
+    raise ValueError(
+        f"`dtype` must be one of {', '.join(_DTYPES)}. Received: dtype={dtype!r}. "
+        "Pass a dtype name such as 'float32'."
+    )
+
+
+def to_torch_dtype(dtype: Any) -> torch.dtype | None:
+    """Resolves a dtype argument to a `torch.dtype` (None stays None)."""
+    if dtype is None:
+        return None
+    return _DTYPES[standardize_dtype(dtype)]
+
+
+def is_tensor(x: Any) -> bool:
+    """Returns whether `x` is a torch tensor (the native tensor of Lamina).
+
+    Args:
+        x: Any object.
+
+    Example:
+        >>> is_tensor(torch.zeros(2)), is_tensor(np.zeros(2))
+        (True, False)
+    """
+    return isinstance(x, torch.Tensor)
+
+
+def _python_dtype(x: Any) -> torch.dtype:
+    """The dtype a (nested) Python scalar/list converts to."""
+    flat = np.asarray(x)
+    if flat.dtype == np.bool_:
+        return torch.bool
+    if np.issubdtype(flat.dtype, np.integer):
+        return torch.int32
+    if np.issubdtype(flat.dtype, np.complexfloating):
+        return torch.complex64
+    return FLOATX
+
+
+def convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any = None,
+                      device: Any = None) -> torch.Tensor:
+    """Converts a NumPy array, Python scalar or list, or tensor to a torch tensor.
+
+    Float64 NumPy arrays and Python floats become float32 (Keras's `floatx`)
+    unless `dtype` says otherwise. A tensor that already has the right dtype is
+    returned as is, so gradients flow through it.
+
+    Args:
+        x: The value to convert.
+        dtype: The target dtype. Defaults to `None` (inferred as above).
+        sparse: Accepted for Keras compatibility; only dense tensors exist.
+            Defaults to `None`.
+        ragged: Accepted for Keras compatibility. Defaults to `None`.
+        device: Where a new tensor goes. Defaults to `lamina.get_device()`.
+
+    Example:
+        >>> convert_to_tensor(np.array([1.0, 2.0])).dtype
+        torch.float32
+    """
+    if sparse or ragged:
+        raise ValueError(
+            "`convert_to_tensor` creates dense tensors only. "
+            f"Received: sparse={sparse!r}, ragged={ragged!r}. Pass sparse=None and ragged=None."
+        )
+    target = to_torch_dtype(dtype)
+    if isinstance(x, torch.Tensor):
+        if device is not None and x.device != torch.device(device):
+            x = x.to(device)
+        return x if target is None or x.dtype == target else x.to(target)
+    if hasattr(x, "value") and isinstance(getattr(x, "value", None), torch.Tensor):
+        return convert_to_tensor(x.value, dtype=dtype, device=device)
+    dev = torch.device(device) if device is not None else get_device()
+    if isinstance(x, np.ndarray) or isinstance(x, np.generic):
+        arr = np.asarray(x)
+        if target is None:
+            if arr.dtype == np.float64:
+                target = FLOATX
+            elif arr.dtype.name not in _DTYPES:
+                raise TypeError(
+                    "`convert_to_tensor` expects a numeric or boolean array. "
+                    f"Received: an array of dtype {arr.dtype}. Convert it to numbers first."
+                )
+        return torch.as_tensor(np.ascontiguousarray(arr), device=dev, dtype=target)
+    if isinstance(x, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in x):
+        return torch.stack([convert_to_tensor(v, dtype=dtype, device=device) for v in x])
+    if isinstance(x, (numbers.Number, list, tuple)):
+        try:
+            inferred = _python_dtype(x)
+        except ValueError as e:
+            raise ValueError(
+                "`convert_to_tensor` expects a scalar or a rectangular nested list. "
+                f"Received: x={x!r}. Make every row the same length."
+            ) from e
+        return torch.tensor(x, dtype=target or inferred, device=dev)
+    try:
+        arr = np.asarray(x)
+    except Exception as e:  # noqa: BLE001 - any failure is a user type error
+        raise TypeError(
+            "`convert_to_tensor` expects a tensor, a NumPy array, a Python number or list. "
+            f"Received: x of type {type(x).__name__}."
+        ) from e
+    return convert_to_tensor(arr, dtype=dtype, device=device)
+
+
+def convert_to_numpy(x: Any) -> np.ndarray:
+    """Converts a tensor (or anything array-like) to a NumPy array.
+
+    Args:
+        x: A tensor, which may require grad or live on an accelerator.
+
+    Example:
+        >>> convert_to_numpy(torch.ones(2))
+        array([1., 1.], dtype=float32)
+    """
+    if isinstance(x, torch.Tensor):
+        x = x.detach()
+        if x.dtype == torch.bfloat16:
+            x = x.float()
+        return x.cpu().numpy()
+    return np.asarray(x)
+
+
+def tensors(*xs: Any) -> list[torch.Tensor]:
+    """Converts each operand, putting new tensors on the device of any tensor operand.
+
+    Python scalars next to a tensor take part weakly in type promotion, as in
+    Keras and NumPy 2: `int32_tensor + 1.5` is float32, `int8_tensor + 1` int8.
+    """
+    device = next((x.device for x in xs if isinstance(x, torch.Tensor)), None)
+    ref = next((x for x in xs if isinstance(x, torch.Tensor)), None)
+    out = []
+    for x in xs:
+        if isinstance(x, torch.Tensor):
+            out.append(x)
+        elif ref is not None and isinstance(x, (bool, int, float)):
+            # A weak scalar: keep the tensor's dtype when the kind allows it.
+            if isinstance(x, bool):
+                dt = torch.bool if ref.dtype == torch.bool else ref.dtype
+            elif isinstance(x, int):
+                dt = ref.dtype if ref.dtype != torch.bool else torch.int32
+            else:
+                dt = ref.dtype if ref.is_floating_point() or ref.is_complex() else FLOATX
+            out.append(torch.tensor(x, dtype=dt, device=device))
+        else:
+            out.append(convert_to_tensor(x, device=device))
+    return out
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """Casts integer and boolean tensors to floatx; floats are kept."""
+    return x if x.is_floating_point() or x.is_complex() else x.to(FLOATX)
+
+
+def cast(x: Any, dtype: Any) -> torch.Tensor:
+    """Casts a tensor to the given dtype.
+
+    Args:
+        x: A tensor or array-like.
+        dtype: The target dtype, e.g. `"float16"`.
+
+    Example:
+        >>> cast(torch.tensor([1.7, -1.7]), "int32")
+        tensor([ 1, -1], dtype=torch.int32)
+    """
+    return convert_to_tensor(x).to(to_torch_dtype(dtype))
+
+
+def saturate_cast(x: Any, dtype: Any) -> torch.Tensor:
+    """Casts to `dtype`, clipping values to the target's range first.
+
+    Args:
+        x: A tensor or array-like.
+        dtype: The target dtype.
+
+    Example:
+        >>> saturate_cast(torch.tensor([-1.0, 300.0]), "uint8")
+        tensor([  0, 255], dtype=torch.uint8)
+    """
+    x = convert_to_tensor(x)
+    target = to_torch_dtype(dtype)
+    if not target.is_floating_point and target != torch.bool:
+        info = torch.iinfo(target)
+        x = x.clamp(info.min, info.max)
+    return x.to(target)
+
+
+def shape(x: Any) -> tuple[int, ...]:
+    """Returns the shape of a tensor as a tuple of ints.
+
+    Example:
+        >>> shape(torch.zeros(2, 3))
+        (2, 3)
+    """
+    if isinstance(x, torch.Tensor):
+        return tuple(x.shape)
+    return tuple(np.shape(x))
+
+
+def dtype(x: Any) -> str:
+    """Returns the Keras name of a tensor's dtype, e.g. `"float32"`.
+
+    Example:
+        >>> dtype(torch.zeros(2))
+        'float32'
+    """
+    return standardize_dtype(convert_to_tensor(x).dtype)
+
+
+def stop_gradient(variable: Any) -> torch.Tensor:
+    """Returns the value with gradients blocked (`tensor.detach()`).
+
+    Example:
+        >>> stop_gradient(torch.ones(2, requires_grad=True)).requires_grad
+        False
+    """
+    return convert_to_tensor(variable).detach()
+
+
+def cond(pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
+    """Calls `true_fn()` if `pred` is true, else `false_fn()`.
+
+    Args:
+        pred: A boolean scalar (Python bool or one-element tensor).
+        true_fn: Callable with no arguments.
+        false_fn: Callable with no arguments.
+
+    Example:
+        >>> cond(torch.tensor(True), lambda: 1, lambda: 2)
+        1
+    """
+    if isinstance(pred, torch.Tensor):
+        if pred.numel() != 1:
+            raise ValueError(
+                "`cond` expects `pred` to be a scalar boolean. "
+                f"Received: pred with shape {tuple(pred.shape)}. Reduce it, e.g. with `ops.all`."
+            )
+        pred = bool(pred.item())
+    return true_fn() if pred else false_fn()
+
+
+def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -> Any:
+    """Calls `branches[index](*operands)`, clamping `index` into range as Keras does.
+
+    Example:
+        >>> switch(1, [lambda x: x + 1, lambda x: x - 1], 10)
+        9
+    """
+    i = int(index.item()) if isinstance(index, torch.Tensor) else int(index)
+    i = builtins.min(builtins.max(i, 0), len(branches) - 1)
+    return branches[i](*operands)
+
+
+def while_loop(cond: Callable[..., Any], body: Callable[..., Any], loop_vars: Any,
+               maximum_iterations: int | None = None) -> Any:
+    """Runs `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` is true.
+
+    Args:
+        cond: Callable returning a boolean (scalar tensor or bool).
+        body: Callable returning the new loop variables (same structure).
+        loop_vars: A tuple/list of values, or a single value.
+        maximum_iterations: Optional bound on the number of iterations.
+            Defaults to `None`.
+
+    Example:
+        >>> while_loop(lambda i: i < 5, lambda i: i + 1, 0)
+        5
+    """
+    single = not isinstance(loop_vars, (tuple, list))
+    state = (loop_vars,) if single else tuple(loop_vars)
+    step = 0
+    while maximum_iterations is None or step < maximum_iterations:
+        keep = cond(*state)
+        if isinstance(keep, torch.Tensor):
+            keep = bool(keep.item())
+        if not keep:
+            break
+        new = body(*state)
+        state = (new,) if single else tuple(new) if isinstance(new, (tuple, list)) else (new,)
+        step += 1
+    return state[0] if single else type(loop_vars)(state)
+
+
+def fori_loop(lower: int, upper: int, body_fun: Callable[[Any, Any], Any], init_val: Any) -> Any:
+    """Runs `val = body_fun(i, val)` for `i` in `range(lower, upper)`.
+
+    Example:
+        >>> fori_loop(0, 4, lambda i, v: v + i, 0)
+        6
+    """
+    lo = int(lower.item()) if isinstance(lower, torch.Tensor) else int(lower)
+    hi = int(upper.item()) if isinstance(upper, torch.Tensor) else int(upper)
+    val = init_val
+    for i in range(lo, hi):
+        val = body_fun(i, val)
+    return val
+
+
+def _tree_index(tree: Any, i: int) -> Any:
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_tree_index(t, i) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _tree_index(v, i) for k, v in tree.items()}
+    return tree[i]
+
+
+def _tree_stack(items: list[Any]) -> Any:
+    first = items[0]
+    if isinstance(first, (list, tuple)):
+        return type(first)(_tree_stack([it[j] for it in items]) for j in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _tree_stack([it[k] for it in items]) for k in first}
+    return torch.stack([convert_to_tensor(it) for it in items])
+
+
+def _tree_len(tree: Any) -> int:
+    if isinstance(tree, (list, tuple)):
+        return _tree_len(tree[0])
+    if isinstance(tree, dict):
+        return _tree_len(next(iter(tree.values())))
+    return int(tree.shape[0])
+
+
+def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
+         length: int | None = None, reverse: bool = False, unroll: int = 1) -> tuple[Any, Any]:
+    """Scans `f(carry, x) -> (carry, y)` over the leading axis of `xs`.
+
+    Args:
+        f: The step function.
+        init: The initial carry.
+        xs: Values to scan over (a tensor or a nested structure), or None.
+        length: Number of steps when `xs` is None. Defaults to `None`.
+        reverse: Scan from the end. Defaults to `False`.
+        unroll: Accepted for Keras compatibility (eager loops). Defaults to `1`.
+
+    Returns:
+        `(final_carry, stacked_ys)`.
+
+    Example:
+        >>> carry, ys = scan(lambda c, x: (c + x, c + x), 0.0, torch.arange(4.0))
+        >>> ys
+        tensor([0., 1., 3., 6.])
+    """
+    if xs is None and length is None:
+        raise ValueError("`scan` needs `xs` or `length`. Received: xs=None, length=None.")
+    n = length if xs is None else _tree_len(xs)
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    carry, ys = init, []
+    for i in order:
+        carry, y = f(carry, None if xs is None else _tree_index(xs, i))
+        ys.append(y)
+    if reverse:
+        ys.reverse()
+    if not ys or ys[0] is None:
+        return carry, None
+    return carry, _tree_stack(ys)
+
+
+def map(f: Callable[[Any], Any], xs: Any) -> Any:  # noqa: A001 - Keras name
+    """Applies `f` to each slice of `xs` along the first axis and stacks the results.
+
+    Example:
+        >>> map(lambda x: x * 2, torch.arange(3))
+        tensor([0, 2, 4])
+    """
+    return _tree_stack([f(_tree_index(xs, i)) for i in range(_tree_len(xs))])
+
+
+def vectorized_map(function: Callable[[Any], Any], elements: Any) -> Any:
+    """Maps `function` over the first axis of `elements`, vectorized with `torch.vmap`.
+
+    Falls back to a loop when the function cannot be vmapped (e.g. it calls `.item()`).
+
+    Example:
+        >>> vectorized_map(lambda x: x.sum(), torch.ones(3, 2))
+        tensor([2., 2., 2.])
+    """
+    try:
+        return torch.vmap(function)(elements)
+    except (RuntimeError, ValueError):
+        return map(function, elements)
+
+
+def unstack(x: Any, num: int | None = None, axis: int = 0) -> list[torch.Tensor]:
+    """Splits a tensor into a list of tensors along `axis`.
+
+    Example:
+        >>> len(unstack(torch.zeros(3, 2)))
+        3
+    """
+    return list(torch.unbind(convert_to_tensor(x), dim=axis))
+
+
+def _starts(start_indices: Any) -> list[int]:
+    if isinstance(start_indices, torch.Tensor):
+        return [int(v) for v in start_indices.tolist()]
+    return [int(v.item()) if isinstance(v, torch.Tensor) else int(v) for v in start_indices]
+
+
+def slice(inputs: Any, start_indices: Any, shape: Sequence[int]) -> torch.Tensor:  # noqa: A001
+    """Returns the block of `shape` starting at `start_indices`.
+
+    Example:
+        >>> slice(torch.arange(10).reshape(2, 5), (0, 1), (2, 2))
+        tensor([[1, 2],
+                [6, 7]])
+    """
+    x = convert_to_tensor(inputs)
+    starts = _starts(start_indices)
+    if len(starts) != x.ndim or len(shape) != x.ndim:
+        raise ValueError(
+            f"`slice` expects one start index and one size per axis of the rank-{x.ndim} input. "
+            f"Received: start_indices={tuple(starts)}, shape={tuple(shape)}."
+        )
+    index = tuple(builtins.slice(s, s + n) for s, n in zip(starts, shape))
+    return x[index]
+
+
+def slice_update(inputs: Any, start_indices: Any, updates: Any) -> torch.Tensor:
+    """Returns a copy of `inputs` with the block at `start_indices` replaced by `updates`.
+
+    Example:
+        >>> slice_update(torch.zeros(4), (1,), torch.ones(2))
+        tensor([0., 1., 1., 0.])
+    """
+    x, u = tensors(inputs, updates)
+    starts = _starts(start_indices)
+    index = tuple(builtins.slice(s, s + n) for s, n in zip(starts, u.shape))
+    out = x.clone()
+    out[index] = u.to(out.dtype)
+    return out
+
+
+def scatter(indices: Any, values: Any, shape: Sequence[int]) -> torch.Tensor:
+    """Returns a zero tensor of `shape` with `values` added at `indices`.
+
+    Args:
+        indices: Integer tensor of shape `(n, k)`: `n` index tuples into the
+            first `k` axes.
+        values: Tensor of shape `(n,) + shape[k:]`.
+        shape: The output shape.
+
+    Example:
+        >>> scatter([[0], [2]], [1.0, 2.0], (4,))
+        tensor([1., 0., 2., 0.])
+    """
+    idx, v = tensors(indices, values)
+    out = torch.zeros(tuple(shape), dtype=v.dtype, device=v.device)
+    out = out.index_put(tuple(idx.long().unbind(-1)), v, accumulate=True)
+    return out
+
+
+def scatter_update(inputs: Any, indices: Any, updates: Any) -> torch.Tensor:
+    """Returns a copy of `inputs` with the entries at `indices` set to `updates`.
+
+    Example:
+        >>> scatter_update(torch.zeros(2, 2), [[0, 1]], [5.0])
+        tensor([[0., 5.],
+                [0., 0.]])
+    """
+    x, idx, u = tensors(inputs, indices, updates)
+    return x.index_put(tuple(idx.long().unbind(-1)), u.to(x.dtype))
