@@ -83,6 +83,9 @@ class GAN(lamina.Model):
         self.discriminator = discriminator
         self.generator = generator
         self.latent_dim = latent_dim
+        # Running means over the epoch, reset by `fit` at each epoch start (Keras's idiom).
+        self.d_loss_tracker = lamina.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = lamina.metrics.Mean(name="g_loss")
 
     def compile(self, d_optimizer: Any, g_optimizer: Any, loss_fn: Any) -> None:  # type: ignore[override]
         # No loss and no optimizer for the model as a whole: train_step uses its own.
@@ -95,7 +98,7 @@ class GAN(lamina.Model):
         self.loss_fn = lamina.losses.get(loss_fn)
 
     def train_step(self, batch: Any) -> dict[str, torch.Tensor]:
-        real, _, _ = batch  # fit(x) without targets: y and sample_weight are None
+        real = batch  # fit(x) without targets: the batch is x alone, as in Keras
         n = real.shape[0]
         ones = torch.ones(n, 1, device=real.device)
         zeros = torch.zeros(n, 1, device=real.device)
@@ -120,7 +123,9 @@ class GAN(lamina.Model):
         g_loss.backward()
         self.g_optimizer.step()
 
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
 
     def generate(self, noise: torch.Tensor) -> np.ndarray:
         """Images for the given noise, shape ``(batch, 64)``, as NumPy."""

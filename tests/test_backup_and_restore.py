@@ -198,7 +198,7 @@ def test_backup_of_a_model_with_two_optimizers(tmp_path):
             self.b_optimizer.build(self.b.trainable_weights)
 
         def train_step(self, batch):
-            x, y, _ = batch
+            x, y = batch
             out = {}
             for name, net, opt in (("a", self.a, self.a_optimizer), ("b", self.b, self.b_optimizer)):
                 loss = torch.nn.functional.mse_loss(net(x), y)

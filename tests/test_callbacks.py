@@ -319,8 +319,47 @@ def test_lambda_callback_hooks_are_called():
     )
     _model().fit(x, y, epochs=2, verbose=0, callbacks=[cb])
     assert events == ["begin", (0, ["loss"]), (1, ["loss"]), "end"]
-    with pytest.raises(TypeError, match=r"`LambdaCallback` got unexpected keyword argument\(s\): on_batch_end"):
-        lamina.callbacks.LambdaCallback(on_batch_end=print)
+    with pytest.raises(TypeError, match=r"`LambdaCallback` got unexpected keyword argument\(s\): on_batch_ends"):
+        lamina.callbacks.LambdaCallback(on_batch_ends=print)
+
+
+def test_generic_batch_hooks_are_called_with_dict_logs_like_keras():
+    """Keras calls `on_batch_begin` / `on_batch_end` for training batches, and every
+    hook gets a dict (never None); batch logs carry this step's running values."""
+    x, y = _data()
+    seen = []
+
+    class Generic(lamina.callbacks.Callback):
+        def on_batch_begin(self, batch, logs=None):
+            seen.append(("begin", batch, dict(logs)))
+
+        def on_batch_end(self, batch, logs=None):
+            seen.append(("end", batch, dict(logs)))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            assert isinstance(logs, dict)
+
+        def on_train_begin(self, logs=None):
+            assert isinstance(logs, dict)
+
+    lam = []
+    cb2 = lamina.callbacks.LambdaCallback(on_batch_end=lambda batch, logs: lam.append(logs["loss"]))
+    model = _model()
+    history = model.fit(x, y, epochs=1, batch_size=len(x) // 2, verbose=0, callbacks=[Generic(), cb2])
+    assert [s[:2] for s in seen] == [("begin", 0), ("end", 0), ("begin", 1), ("end", 1)]
+    assert seen[0][2] == {} and set(seen[1][2]) == {"loss"}
+    # The last batch's running loss is the epoch's loss.
+    assert seen[3][2]["loss"] == pytest.approx(history.history["loss"][0], rel=1e-6)
+    assert lam[-1] == pytest.approx(history.history["loss"][0], rel=1e-6)
+
+
+def test_predict_batch_end_receives_outputs():
+    x, _ = _data()
+    model = _model()
+    outs = []
+    cb = lamina.callbacks.LambdaCallback(on_predict_batch_end=lambda batch, logs: outs.append(logs["outputs"]))
+    pred = model.predict(x, batch_size=8, verbose=0, callbacks=[cb])
+    np.testing.assert_allclose(np.concatenate([o.numpy() for o in outs]), pred, rtol=1e-6)
 
 
 # ---------------------------------------------------------------- ModelCheckpoint

@@ -220,3 +220,117 @@ class CompiledMetrics:
     def results(self) -> dict[str, Any]:
         """Results as 0-d tensors (still on the device)."""
         return {n: m.result() for _, n, m in self.entries}
+
+
+class LossTracker(metrics_mod.Mean):
+    """The running mean of a loss over an epoch (Keras's `loss` tracker).
+
+    `update_state(value, sample_weight=n)` with a Python int `n` (the batch size)
+    only queues the value: the weighted sum is formed when the result is read,
+    so tracking the loss adds no device work to a training step. Any other
+    `sample_weight` takes `Mean`'s general path.
+    """
+
+    def __init__(self, name: str = "loss", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+        self._pending: list[tuple[torch.Tensor, int]] = []
+        self.seen = False  # whether anything was tracked since the last reset
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        self.seen = True
+        if isinstance(values, torch.Tensor) and values.numel() == 1 and (
+            sample_weight is None or (isinstance(sample_weight, int) and not isinstance(sample_weight, bool))
+        ):
+            self._pending.append((values.detach(), 1 if sample_weight is None else sample_weight))
+            return
+        self._fold()
+        with torch.no_grad():
+            super().update_state(values, sample_weight)
+
+    update_state._lamina_no_grad = True  # type: ignore[attr-defined]  # only queues detached values
+
+    def _fold(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        values = torch.stack([v.reshape(()).to(self._state_dtype) for v, _ in pending])
+        self._to_device(values.device)
+        weights = torch.tensor([n for _, n in pending], dtype=values.dtype, device=values.device)
+        with torch.no_grad():
+            self.total += (values * weights).sum()
+            self.count += weights.sum()
+
+    def result(self) -> torch.Tensor:
+        self._fold()
+        return super().result()
+
+    def reset_state(self) -> None:
+        self._pending = []
+        self.seen = False
+        super().reset_state()
+
+
+class CompileMetrics(metrics_mod.Metric):
+    """The metrics given to `compile`, as one metric (Keras's `compile_metrics`).
+
+    It sits in `model.metrics` next to the loss tracker, so a custom `train_step`
+    can update every metric with `metric.update_state(y, y_pred)`; its
+    `result()` is a dict by log name. It resolves the metric names on the
+    first batch (the output shapes decide what `"accuracy"` means).
+
+    `metrics` are updated without sample weights; `weighted_metrics` with them,
+    as in Keras 3.
+    """
+
+    def __init__(self, metrics: Any, weighted_metrics: Any = None, name: str = "compile_metrics") -> None:
+        super().__init__(name=name)
+        self.unweighted = CompiledMetrics(metrics)
+        self.weighted = CompiledMetrics(weighted_metrics)
+        self.output_names: list[str] | None = None
+        self.loss_fns: list[Any] = []
+
+    @property
+    def built(self) -> bool:
+        return self.unweighted.built and self.weighted.built
+
+    def build(self, y_pred: Any, output_names: list[str] | None = None, loss_fns: list[Any] | None = None) -> None:
+        names = output_names if output_names is not None else self.output_names
+        fns = loss_fns if loss_fns is not None else self.loss_fns
+        self.unweighted.build(y_pred, names, fns)
+        self.weighted.build(y_pred, names, fns)
+        taken = set(self.unweighted.names)
+        renamed = []
+        for i, n, m in self.weighted.entries:
+            # Keras logs a weighted metric that shares a name as `weighted_<name>`.
+            renamed.append((i, f"weighted_{n}" if n in taken else n, m))
+        self.weighted.entries = renamed
+
+    @property
+    def entries(self) -> list[tuple[int, str, Any]]:
+        return self.unweighted.entries + self.weighted.entries
+
+    @property
+    def metrics(self) -> list[Any]:
+        return self.unweighted.metrics + self.weighted.metrics
+
+    @property
+    def names(self) -> list[str]:
+        return self.unweighted.names + self.weighted.names
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        if not self.built:
+            self.build(y_pred)
+        self.unweighted.update(y_true, y_pred, None)
+        self.weighted.update(y_true, y_pred, sample_weight)
+
+    def result(self) -> dict[str, Any]:  # type: ignore[override]
+        out = self.unweighted.results()
+        out.update(self.weighted.results())
+        return out
+
+    def reset_state(self) -> None:
+        self.unweighted.reset()
+        self.weighted.reset()
+
+    def get_config(self) -> dict[str, Any]:
+        return {"metrics": self.unweighted.spec, "weighted_metrics": self.weighted.spec}

@@ -23,6 +23,43 @@ from lamina.utils.tree import first_leaf, flatten, map_structure
 Batch = tuple[Any, Any, Any]
 
 
+def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
+    """Packs a batch as Keras does: `x` alone when there are no targets (a tuple
+    `x` is wrapped as `(x,)`), else `(x, y)` or `(x, y, sample_weight)`."""
+    if y is None:
+        return (x,) if isinstance(x, tuple) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
+    """Splits a batch into `(x, y, sample_weight)` (None for what is missing).
+
+    Args:
+        data: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`; a list counts as a tuple.
+
+    Example:
+        >>> unpack_x_y_sample_weight((1, 2))
+        (1, 2, None)
+    """
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data[0], data[1], data[2]
+    raise ValueError(
+        "Data is expected to be `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`. "
+        f"Received: a {type(data).__name__} of {len(data)} elements. Pack several inputs "
+        "into one list or dict: `([x1, x2], y)`."
+    )
+
+
 def _is_array_like(a: Any) -> bool:
     return isinstance(a, (np.ndarray, torch.Tensor)) or hasattr(a, "to_numpy")
 
@@ -156,6 +193,8 @@ def _leaves_named(struct: Any, what: str) -> list[tuple[str, torch.Tensor]]:
 class ArrayAdapter:
     """In-memory data on the device; batches are taken by index, without host sync."""
 
+    one_shot = False
+
     def __init__(
         self,
         x: Any,
@@ -250,36 +289,37 @@ class ArrayAdapter:
         self.num_samples = n_train
         return val
 
-    def first_batch(self) -> Batch:
+    def first_batch(self) -> Any:
         """The first samples, without shuffling (so no random number is drawn)."""
         sl = slice(0, self.batch_size)
         take = lambda t: t[sl]  # noqa: E731
-        return (
+        return pack_x_y_sample_weight(
             map_structure(take, self.x),
             None if self.y is None else map_structure(take, self.y),
             None if self.sample_weight is None else self.sample_weight[sl],
         )
 
-    def __iter__(self) -> Iterator[Batch]:
+    def __iter__(self) -> Iterator[Any]:
         n, bs = self.num_samples, self.batch_size
         x, y, sw = self.x, self.y, self.sample_weight
         single_x = isinstance(x, torch.Tensor)
+        pack = pack_x_y_sample_weight
         if self.shuffle:
             perm = torch.randperm(n, device=self.device)
             for start in range(0, n, bs):
                 idx = perm[start : start + bs]
                 xb = x[idx] if single_x else map_structure(lambda t, i=idx: _take(t, i), x)
                 yb = None if y is None else (y[idx] if isinstance(y, torch.Tensor) else map_structure(lambda t, i=idx: t[i], y))
-                yield xb, yb, None if sw is None else sw[idx]
+                yield pack(xb, yb, None if sw is None else sw[idx])
         else:
             for start in range(0, n, bs):
                 sl = slice(start, start + bs)
                 xb = x[sl] if single_x else map_structure(lambda t, s=sl: t[s], x)
                 yb = None if y is None else map_structure(lambda t, s=sl: t[s], y)
-                yield xb, yb, None if sw is None else sw[sl]
+                yield pack(xb, yb, None if sw is None else sw[sl])
 
-    def batch_size_of(self, batch: Batch) -> int:
-        return int(first_leaf(batch[0]).shape[0])
+    def batch_size_of(self, batch: Any) -> int:
+        return int(first_leaf(unpack_x_y_sample_weight(batch)[0]).shape[0])
 
 
 class IterableAdapter:
@@ -291,11 +331,12 @@ class IterableAdapter:
         if isinstance(data, Dataset):
             shuffle = shuffle and not isinstance(data, IterableDataset)
             data = DataLoader(data, batch_size=batch_size, shuffle=shuffle)
-        self._one_shot = iter(data) is data
+        self.one_shot = iter(data) is data
         self.data = data
         self.device = device
         self.batch_size = batch_size
-        self._used = False
+        self._stream: Iterator[Any] | None = None
+        self._peeked: Any = None
         try:
             self._steps: int | None = len(data)
         except TypeError:
@@ -314,7 +355,7 @@ class IterableAdapter:
 
         return map_structure(move, item)
 
-    def _unpack(self, batch: Any) -> Batch:
+    def _unpack(self, batch: Any) -> Any:
         # Batches are `(x, y)` or `(x, y, sample_weight)`; anything else is `x` alone.
         w = None
         if isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
@@ -324,34 +365,43 @@ class IterableAdapter:
             x, y = batch[0], None
         else:
             x, y = batch, None
-        return (
+        return pack_x_y_sample_weight(
             self._to_device(x, "x"),
             None if y is None else self._to_device(y, "y"),
             None if w is None else self._to_device(w, "sample_weight").float(),
         )
 
-    def __iter__(self) -> Iterator[Batch]:
-        if self._one_shot and self._used:
-            raise ValueError(
-                "The data passed is a one-shot iterator (e.g. a generator) and was already "
-                "consumed. Pass a re-iterable object instead: a list of batches, a "
-                "`torch.utils.data.DataLoader`, or a `Dataset`."
-            )
-        self._used = True
-        for batch in self.data:
+    def _raw_iterator(self) -> Iterator[Any]:
+        if not self.one_shot:
+            return iter(self.data)
+        if self._stream is None:
+            self._stream = iter(self.data)
+        return self._stream
+
+    def __iter__(self) -> Iterator[Any]:
+        # A one-shot iterator (a generator) is read on where the last pass stopped,
+        # starting with the batch `first_batch` looked at.
+        if self._peeked is not None:
+            peeked, self._peeked = self._peeked, None
+            yield peeked
+        for batch in self._raw_iterator():
             yield self._unpack(batch)
 
-    def first_batch(self) -> Batch:
-        if self._one_shot:
-            raise ValueError(
-                "Cannot build the model from a one-shot iterator without consuming it. Build the "
-                "model first (`lamina.Input(shape=...)` or `model.build(input_shape)`), or pass "
-                "a DataLoader."
-            )
-        return next(iter(self))
+    def first_batch(self) -> Any:
+        """The first batch. For a one-shot iterator it is kept and handed out again
+        as the first batch of the next pass, so nothing is lost."""
+        if self._peeked is not None:
+            return self._peeked
+        try:
+            batch = self._unpack(next(self._raw_iterator()))
+        except StopIteration:
+            raise ValueError("The data yielded no batches. Check that it is not empty.") from None
+        if self.one_shot:
+            self._peeked = batch
+        return batch
 
-    def batch_size_of(self, batch: Batch) -> int:
-        return int(first_leaf(batch[0]).shape[0])
+    def batch_size_of(self, batch: Any) -> int:
+        return int(first_leaf(unpack_x_y_sample_weight(batch)[0]).shape[0])
 
 
 def adapt(
@@ -389,6 +439,12 @@ def adapt(
             f"`{role}`: `sample_weight` cannot be combined with a dataset or iterable; yield "
             "`(x, y, sample_weight)` batches instead."
         )
+    from lamina.utils.py_dataset import PyDataset
+
+    if isinstance(x, PyDataset):
+        from lamina.training.py_dataset_adapter import PyDatasetAdapter
+
+        return PyDatasetAdapter(x, shuffle=shuffle, device=device, role=role)
     try:
         iter(x)
     except TypeError:
@@ -400,4 +456,28 @@ def adapt(
     return IterableAdapter(x, batch_size=batch_size, shuffle=shuffle, device=device)
 
 
-__all__ = ["ArrayAdapter", "IterableAdapter", "adapt", "flatten", "is_array_data", "to_tensor"]
+def adapt_validation(validation_data: Any, batch_size: int | None, device: torch.device) -> Any:
+    """The adapter for `fit`'s `validation_data`: a tuple of arrays or a dataset / iterable."""
+    if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and is_array_data(validation_data[0]):
+        vx, vy = validation_data[0], validation_data[1]
+        vw = validation_data[2] if len(validation_data) == 3 else None
+        return adapt(vx, vy, vw, batch_size=batch_size, shuffle=False, device=device, role="fit(validation_data)")
+    if isinstance(validation_data, tuple):
+        raise ValueError(
+            "`validation_data` must be a tuple `(x_val, y_val)` or `(x_val, y_val, sample_weight)` "
+            f"of arrays, or a dataset/iterable of batches. Received a tuple of {len(validation_data)}."
+        )
+    return adapt(validation_data, batch_size=batch_size, shuffle=False, device=device, role="fit(validation_data)")
+
+
+__all__ = [
+    "ArrayAdapter",
+    "IterableAdapter",
+    "adapt",
+    "adapt_validation",
+    "flatten",
+    "is_array_data",
+    "pack_x_y_sample_weight",
+    "to_tensor",
+    "unpack_x_y_sample_weight",
+]

@@ -1,23 +1,38 @@
-"""The loops behind `fit`, `evaluate` and `predict`, as separate, small steps.
+"""`Trainer`: the training API that every `Model` has (Keras's `Trainer` base).
 
-`Trainer.fit` runs epochs; each epoch runs `model.train_step` per batch and
-then `evaluate` on the validation data. Nothing here waits for the device per
-step: step values are collected lazily (`logs.StepAverager`) and metrics keep
-their state on the device.
+It owns the compile state (optimizer, loss, metrics, the loss tracker) and the
+public training API: `compile`, `fit`, `evaluate`, `predict`, the override
+points `train_step` / `test_step` / `predict_step`, and `compute_loss` /
+`compute_metrics` / `metrics` / `reset_metrics` / `get_metrics_result`.
+The loops themselves are in `lamina.training.loops`.
+
+Keras's protocol, which custom steps rely on:
+
+* `train_step(data)` receives a batch as the data yields it: `x`, `(x, y)` or
+  `(x, y, sample_weight)` (`lamina.utils.unpack_x_y_sample_weight` splits it);
+* it returns a dict of values to log; the default returns the running results
+  of `model.metrics` (the `loss` tracker and the compiled metrics);
+* the epoch's logs are the last step's return values; `model.metrics` are
+  reset at the start of each epoch and before each evaluation.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-import numpy as np
 import torch
 
+from lamina import losses as losses_mod
+from lamina import optimizers as optimizers_mod
 from lamina import runtime
-from lamina.training import data_adapter
+from lamina.training import data_adapter, loops
 from lamina.training.callbacks import CallbackList, History, ProgbarLogger
-from lamina.training.logs import LazyLogs, StepAverager, to_floats
+from lamina.training.compile_utils import CompiledLoss, CompileMetrics, LossTracker
+from lamina.training.data_adapter import unpack_x_y_sample_weight
 from lamina.utils import validation
+from lamina.utils.tree import first_leaf, map_structure
 
 
 def _verbose(verbose: Any, role: str) -> int:
@@ -28,36 +43,366 @@ def _verbose(verbose: Any, role: str) -> int:
     return int(verbose)
 
 
-def _callbacks(model: Any, callbacks: Any, verbose: int, params: dict[str, Any], history: History | None) -> CallbackList:
-    cbs = list(callbacks or [])
-    if history is not None:
-        # After the user's callbacks, as in Keras, so that keys they add to the epoch
-        # logs (ReduceLROnPlateau's `learning_rate`) are recorded.
-        cbs.append(history)
-    if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
-        cbs.append(ProgbarLogger(verbose))
-    return CallbackList(cbs, model, params)
+def _optional_steps(role: str, name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    return validation.positive_int(role, name, value)
+
+
+class MetricsResult(Mapping):
+    """`get_metrics_result()` computed when read: what the default steps return.
+
+    Reading it costs one result per metric; a training step that only returns
+    it costs nothing (the loop reads the last one of the epoch).
+    """
+
+    __slots__ = ("_model", "_values")
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._values: dict[str, Any] | None = None
+
+    def _get(self) -> dict[str, Any]:
+        if self._values is None:
+            self._values = self._model.get_metrics_result()
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 class Trainer:
-    """Runs the loops for one model."""
+    """The training API of `Model`: compile state, the steps and the loops."""
 
-    def __init__(self, model: Any) -> None:
-        self.model = model
+    def _init_trainer(self) -> None:
+        self.optimizer: Any = None
+        self.compiled = False
+        self.stop_training = False
+        self.history: Any = None
+        self.loss: Any = None
+        self._compile_loss: CompiledLoss | None = None
+        self._compile_metrics: CompileMetrics | None = None
+        self._loss_tracker: LossTracker | None = None
+        self._output_loss_trackers: dict[str, LossTracker] = {}
+        self._compile_config: dict[str, Any] | None = None
+        self._jit_compile = False
+        self._call_fn: Any = None
+        self._initial_epoch: int | None = None
+        self._output_sample: Any = None
+
+    # ------------------------------------------------------------------ compile
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        loss_weights: Any = None,
+        metrics: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile: Any = "auto",
+        auto_scale_loss: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        """Configures the model for training.
+
+        Args:
+            optimizer: Name (`"adam"`, `"sgd"`, `"rmsprop"`, ...) or optimizer
+                instance; None for a model whose `train_step` uses its own
+                optimizers. Defaults to `"rmsprop"`, as in Keras.
+            loss: Loss name, instance or function; for several outputs a list
+                (in output order) or a dict by output name. May be None when the
+                model adds its loss with `add_loss`. Defaults to `None`.
+            loss_weights: Optional weights of the per-output losses (list or
+                dict). Defaults to `None`.
+            metrics: Metrics computed without sample weights: a list of names or
+                instances (`"accuracy"` is resolved from the loss and output
+                shape); for several outputs a dict by output name or a list of
+                lists. Defaults to `None`.
+            weighted_metrics: Metrics that take `sample_weight` / `class_weight`
+                into account. Defaults to `None`.
+            run_eagerly: Accepted for Keras compatibility; Lamina always runs the
+                steps eagerly (set `jit_compile=True` to compile the forward pass).
+                Defaults to `False`.
+            steps_per_execution: Accepted for Keras compatibility; Lamina runs
+                one step per batch, which gives the same results. Defaults to `1`.
+            jit_compile: Whether to run the forward pass through `torch.compile`.
+                `"auto"` means `False` (compiling takes longer than short runs
+                gain). Defaults to `"auto"`.
+            auto_scale_loss: Accepted for Keras compatibility (loss scaling
+                belongs to mixed precision). Defaults to `True`.
+
+        Example:
+            >>> import lamina
+            >>> model = lamina.Sequential([lamina.Input(shape=(4,)), lamina.layers.Dense(3)])
+            >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        """
+        validation.no_unknown_kwargs("compile", kwargs)
+        if jit_compile == "auto":
+            jit_compile = False
+        validation.boolean("compile", "jit_compile", jit_compile)
+        validation.boolean("compile", "run_eagerly", run_eagerly)
+        validation.positive_int("compile", "steps_per_execution", steps_per_execution)
+        self.optimizer = optimizers_mod.get(optimizer) if optimizer is not None else None
+        self._compile_loss = CompiledLoss(loss, loss_weights) if loss is not None else None
+        self._compile_metrics = CompileMetrics(metrics, weighted_metrics)
+        self._loss_tracker = LossTracker(name="loss")
+        self._output_loss_trackers = {}
+        self.loss = loss
+        self._jit_compile = jit_compile
+        # Not a sub-module: bypass nn.Module.__setattr__ (it would register `self` in itself).
+        object.__setattr__(self, "_call_fn", torch.compile(self) if jit_compile else self)
+        self._compile_config = {
+            "loss": self._compile_loss.get_config() if self._compile_loss else None,
+            "metrics": metrics,
+            "loss_weights": loss_weights,
+            "weighted_metrics": weighted_metrics,
+            "jit_compile": jit_compile,
+        }
+        self.compiled = True
+
+    def _assert_compiled(self, role: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"You must call `compile()` before `{role}()`. For example: "
+                "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+                "metrics=['accuracy'])."
+            )
+
+    # ------------------------------------------------------------------ metrics
+    @property
+    def metrics(self) -> list[Any]:
+        """The metrics the loops reset each epoch: the `loss` tracker, the compiled
+        metrics (one `compile_metrics` entry), per-output loss trackers, and
+        `lamina.metrics.Metric` objects set as attributes of the model or its layers."""
+        out: list[Any] = []
+        if self.compiled:
+            out.append(self._loss_tracker)
+            out.append(self._compile_metrics)
+            out.extend(self._output_loss_trackers.values())
+        out.extend(self._tracked_metrics())
+        return out
+
+    def _tracked_metrics(self) -> list[Any]:
+        from lamina.metrics import Metric
+
+        own = (self.__dict__.get("_loss_tracker"), self.__dict__.get("_compile_metrics"))
+        found: list[Any] = []
+        seen: set[int] = set()
+        for module in self.modules():  # type: ignore[attr-defined]
+            for value in vars(module).values():
+                if isinstance(value, Metric) and id(value) not in seen and not any(value is o for o in own):
+                    seen.add(id(value))
+                    found.append(value)
+        return found
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of the values `evaluate` returns, in order."""
+        names: list[str] = []
+        for m in self.metrics:
+            if isinstance(m, CompileMetrics):
+                names += m.names
+            else:
+                names.append(m.name)
+        return names
+
+    def reset_metrics(self) -> None:
+        """Resets the state of every metric in `metrics`."""
+        for m in self.metrics:
+            m.reset_state()
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        """The current results of `metrics` by name (dict results merged), as tensors."""
+        out: dict[str, Any] = {}
+        for m in self.metrics:
+            if isinstance(m, LossTracker) and not m.seen:
+                continue  # nothing tracked (a model whose steps compute no loss)
+            result = m.result()
+            if isinstance(result, Mapping):
+                out.update(result)
+            else:
+                out[m.name] = result
+        return out
+
+    # ------------------------------------------------------------------ steps
+    def compute_loss(
+        self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None, training: bool = True
+    ) -> torch.Tensor:
+        """The total loss of one batch: the compiled loss(es) plus the weight
+        penalties of the regularizers and the terms added with `add_loss`.
+
+        Args:
+            x: The inputs (unused by the default; for overrides).
+            y: The targets.
+            y_pred: The model's predictions.
+            sample_weight: Optional per-sample weights of the compiled loss.
+            training: Whether the step trains. Defaults to `True`.
+        """
+        total: torch.Tensor | None = None
+        cl = self._compile_loss
+        if cl is not None:
+            if not cl.built:
+                cl.build(y_pred, self.output_names)  # type: ignore[attr-defined]
+            total, parts = cl(y, y_pred, sample_weight)
+            if parts:
+                n = int(first_leaf(y_pred).shape[0])
+                for name, value in parts.items():
+                    tracker = self._output_loss_trackers.get(name)
+                    if tracker is None:
+                        tracker = self._output_loss_trackers[name] = LossTracker(name=name)
+                    tracker.update_state(value, sample_weight=n)
+        penalties = self._penalties()  # type: ignore[attr-defined]
+        if penalties is not None:
+            total = penalties if total is None else total + penalties
+        if total is None:
+            raise RuntimeError(
+                "The model was compiled without a `loss`, so `compute_loss` has nothing to "
+                "compute (no `add_loss` terms either). Pass `loss=` to `compile()`, or override "
+                "`train_step`."
+            )
+        return total
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Mapping[str, Any]:
+        """Updates the compiled metrics with one batch and returns the running
+        results of `metrics` (computed when read)."""
+        cm = self._compile_metrics
+        if cm is not None:
+            if not cm.built:
+                fns = self._compile_loss.fns if self._compile_loss is not None and self._compile_loss.built else []
+                cm.build(y_pred, self.output_names, fns)  # type: ignore[attr-defined]
+            cm.update_state(y, y_pred, sample_weight)
+        return MetricsResult(self)
+
+    def _step_loss(self, x: Any, y: Any, y_pred: Any, sample_weight: Any, training: bool) -> torch.Tensor | None:
+        if self._compile_loss is None and not self._has_loss_terms():  # type: ignore[attr-defined]
+            return None
+        loss = self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        self._loss_tracker.update_state(loss.detach(), sample_weight=int(first_leaf(x).shape[0]))  # type: ignore[union-attr]
+        return loss
+
+    def train_step(self, data: Any) -> Mapping[str, Any]:
+        """One optimisation step on a batch.
+
+        Args:
+            data: The batch as the data yields it: `x`, `(x, y)` or
+                `(x, y, sample_weight)`.
+
+        Returns:
+            A dict of values to log. The default returns the running results of
+            `metrics`; `fit` logs the values returned by an epoch's last step.
+            Override it for custom training (e.g. a GAN).
+        """
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        self._clear_call_losses()  # type: ignore[attr-defined]
+        # The loop put the model in training mode; layers read it (no kwarg to pass).
+        y_pred = self._call_fn(x)
+        loss = self._step_loss(x, y, y_pred, sample_weight, training=True)
+        if loss is None:
+            raise RuntimeError(
+                "The model was compiled without a `loss`, so `compute_loss` has nothing to "
+                "compute. Pass `loss=` to `compile()`, or override `train_step`."
+            )
+        opt = self.optimizer
+        if opt is not None and loss.requires_grad:  # (a model without weights has nothing to train)
+            if not opt.built:
+                opt.build(list(self.parameters()))  # type: ignore[attr-defined]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data: Any) -> Mapping[str, Any]:
+        """One evaluation step (no gradients); returns the running results like `train_step`."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        self._clear_call_losses()  # type: ignore[attr-defined]
+        y_pred = self._call_fn(x)
+        self._step_loss(x, y, y_pred, sample_weight, training=False)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def predict_step(self, data: Any) -> Any:
+        """One prediction step; returns the model's output for the batch's `x`."""
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return self(x, training=False)  # type: ignore[operator]
+
+    def _epoch_logs(self, logs: Any) -> dict[str, Any]:
+        """Keras's rule: the metrics' results when the step returned them, else the step's logs."""
+        if isinstance(logs, MetricsResult):
+            return loops.to_floats(logs)
+        if isinstance(logs, Mapping):
+            flat = loops.flatten_logs(logs)
+            names = set(self.metrics_names)
+            if names and set(flat) == names:
+                return loops.to_floats(self.get_metrics_result())
+            return loops.to_floats(flat)
+        return {} if logs is None else {"logs": logs}
 
     # ------------------------------------------------------------------ preparation
+    def _uses_default_step(self, training: bool) -> bool:
+        method = "train_step" if training else "test_step"
+        return getattr(type(self), method) is getattr(Trainer, method)
+
     def _prepare(self, adapter: Any, *, training: bool) -> None:
-        """Builds the model on a first batch, moves it to the device, builds the
-        loss, metrics and optimizer, and runs the one-off data checks."""
-        model = self.model
+        """Builds the model, the loss and the metrics on a first batch (only for the
+        default steps: a custom `train_step` is never run through the model just
+        to build it), moves the model to the device and builds the optimizer."""
         device = adapter.device
-        batch = adapter.first_batch()
-        model._ensure_built(batch[0], device)
-        model.to(device)
-        model._build_compiled(batch, adapter)
+        if self._uses_default_step(training):
+            x, y, _ = unpack_x_y_sample_weight(adapter.first_batch())
+            self._ensure_built(x, device)  # type: ignore[attr-defined]
+            self._build_compiled(x, y)
+        self.to(device)  # type: ignore[attr-defined]
+        params = list(self.parameters())  # type: ignore[attr-defined]
         # A model whose train_step uses its own optimizers (a GAN) may compile with optimizer=None.
-        if training and model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(list(model.parameters()))
+        if training and self.optimizer is not None and not self.optimizer.built and params:
+            self.optimizer.build(params)
+
+    def _build_compiled(self, x: Any, y: Any) -> None:
+        """Resolves the loss and metrics per output from one forward pass (once)."""
+        cl, cm = self._compile_loss, self._compile_metrics
+        need = (cl is not None and not cl.built) or (cm is not None and not cm.built)
+        if not need or not self._has_call():  # type: ignore[attr-defined]
+            return
+        was_training = self.training  # type: ignore[attr-defined]
+        self.eval()  # type: ignore[attr-defined]
+        try:
+            with torch.no_grad():
+                y_pred = self(x)  # type: ignore[operator]
+        finally:
+            self.train(was_training)  # type: ignore[attr-defined]
+        self._output_sample = map_structure(lambda t: tuple(t.shape), y_pred)
+        if cl is not None and not cl.built:
+            cl.build(y_pred, self.output_names)  # type: ignore[attr-defined]
+        if cm is not None and not cm.built:
+            cm.build(y_pred, self.output_names, cl.fns if cl is not None else [])  # type: ignore[attr-defined]
+        self._check_targets(y)
+
+    def _check_targets(self, y: Any) -> None:
+        """One-off check of integer labels against the number of classes."""
+        cl = self._compile_loss
+        if cl is None or not cl.built or not cl.single or not isinstance(y, torch.Tensor):
+            return
+        if getattr(cl.fns[0], "kind", None) == "sparse_categorical_crossentropy":
+            shape = self._output_sample
+            num_classes = shape[-1] if isinstance(shape, tuple) else None
+            if num_classes:
+                losses_mod.check_sparse_labels(y, num_classes)
+
+    def _callbacks(self, callbacks: Any, verbose: int, params: dict[str, Any], history: History | None) -> CallbackList:
+        cbs = list(callbacks or [])
+        if history is not None:
+            # After the user's callbacks, as in Keras, so that keys they add to the epoch
+            # logs (ReduceLROnPlateau's `learning_rate`) are recorded.
+            cbs.append(history)
+        if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
+            cbs.append(ProgbarLogger(verbose))
+        return CallbackList(cbs, self, params)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -74,13 +419,48 @@ class Trainer:
         class_weight: dict[int, float] | None = None,
         sample_weight: Any = None,
         initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
         validation_batch_size: int | None = None,
+        validation_freq: int = 1,
     ) -> History:
-        model = self.model
-        model._assert_compiled("fit")
+        """Trains the model for a fixed number of epochs; returns a `History`.
+
+        Args:
+            x: Inputs: NumPy array, torch tensor, pandas object, a dict/list of those
+                (several inputs), a torch `Dataset`/`DataLoader`, a
+                `lamina.utils.PyDataset`, a Python generator, or an iterable of
+                `x` / `(x, y)` / `(x, y, sample_weight)` batches.
+            y: Targets, when `x` holds arrays.
+            batch_size: Samples per step for arrays. Defaults to 32.
+            epochs: Index of the last epoch (with `initial_epoch`). Defaults to 1.
+            verbose: 0 silent, 1 a progress bar (one line per epoch when not on a
+                terminal), 2 one line per epoch, "auto" = 1. Defaults to `"auto"`.
+            callbacks: List of `lamina.callbacks.Callback`.
+            validation_split: Fraction of the arrays (taken from the end, before
+                shuffling) kept out for validation. Defaults to `0.0`.
+            validation_data: `(x_val, y_val)`, `(x_val, y_val, sample_weight)` or a
+                dataset / iterable to validate on after each epoch.
+            shuffle: Whether to shuffle the training samples every epoch. Defaults to `True`.
+            class_weight: `{class_index: weight}` to weight the loss (and
+                `weighted_metrics`) per class.
+            sample_weight: Per-sample weights of the loss (and `weighted_metrics`).
+            initial_epoch: Epoch to start from (to resume a previous run). Defaults to `0`.
+            steps_per_epoch: Batches per epoch. Needed for an infinite generator;
+                with arrays, epochs then take that many batches of a stream that
+                restarts, re-shuffled, when it ends. Defaults to `None` (one pass).
+            validation_steps: Batches of `validation_data` per validation. Defaults
+                to `None` (all of it).
+            validation_batch_size: Batch size for validation arrays. Defaults to `batch_size`.
+            validation_freq: Validate every this many epochs. Defaults to `1`.
+        """
+        self._assert_compiled("fit")
         validation.positive_int("fit", "epochs", epochs)
         validation.non_negative_int("fit", "initial_epoch", initial_epoch)
         validation.number("fit", "validation_split", validation_split, low=0.0, high=1.0, high_inclusive=False)
+        steps_per_epoch = _optional_steps("fit", "steps_per_epoch", steps_per_epoch)
+        validation_steps = _optional_steps("fit", "validation_steps", validation_steps)
+        validation.positive_int("fit", "validation_freq", validation_freq)
         verbose = _verbose(verbose, "fit")
         device = runtime.get_device()
 
@@ -98,97 +478,55 @@ class Trainer:
                 raise ValueError("`class_weight` is only supported for in-memory arrays; yield sample weights instead.")
             train.apply_class_weight(class_weight)
         if validation_data is not None:
-            val = self._adapt_validation(validation_data, validation_batch_size or batch_size, device)
+            val = data_adapter.adapt_validation(validation_data, validation_batch_size or batch_size, device)
 
         self._prepare(train, training=True)
-        model._check_targets(train)
-        if val is not None:
-            model._check_targets(val)
+        if val is not None and self._uses_default_step(False) and isinstance(val, data_adapter.ArrayAdapter):
+            self._check_targets(val.y)
 
         history = History()
-        params = {"epochs": epochs, "steps": train.steps, "verbose": verbose, "phase": "fit"}
-        cbs = _callbacks(model, callbacks, verbose, params, history)
-        model.stop_training = False
-        cbs.on_train_begin()
-        # A callback (BackupAndRestore) may resume the run at a later epoch.
-        override = getattr(model, "_initial_epoch_override", None)
-        if override is not None:
-            model._initial_epoch_override = None
-            initial_epoch = override
-        logs: dict[str, float] = {}
+        steps = steps_per_epoch or train.steps
+        params = {"epochs": epochs, "steps": steps, "verbose": verbose, "phase": "fit"}
+        cbs = self._callbacks(callbacks, verbose, params, history)
+        train_batches = loops.EpochIterator(train, steps_per_epoch)
+        val_batches = loops.EpochIterator(val, validation_steps) if val is not None else None
+        self.stop_training = False
+        self._initial_epoch = None
+        cbs.on_train_begin({})
+        if self._initial_epoch is not None:  # set by a callback resuming a run (BackupAndRestore)
+            initial_epoch, self._initial_epoch = self._initial_epoch, None
+        logs: dict[str, Any] = {}
         for epoch in range(initial_epoch, epochs):
-            model._clear_metrics()
-            cbs.on_epoch_begin(epoch)
-            logs = self._train_epoch(train, cbs)
-            if val is not None:
-                val_logs = self._evaluate_adapter(val, cbs, phase="validation")
+            self.reset_metrics()
+            cbs.on_epoch_begin(epoch, {})
+            last, n = loops.train_epoch(self, train_batches.epoch(), cbs)
+            if n == 0:
+                if epoch == initial_epoch and not train_batches.exhausted:
+                    raise ValueError("The training data yielded no batches. Check that it is not empty.")
+                if not train_batches.exhausted:
+                    warnings.warn("Your input ran out of data; interrupting training.", stacklevel=2)
+                break
+            logs = self._epoch_logs(last)
+            if val_batches is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
+                val_logs = self._run_evaluation(val_batches, cbs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)
-            if model.stop_training:
+            if self.stop_training or train_batches.exhausted:
                 break
         cbs.on_train_end(logs)
         return history
 
-    def _adapt_validation(self, validation_data: Any, batch_size: int | None, device: torch.device) -> Any:
-        if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and data_adapter.is_array_data(validation_data[0]):
-            vx, vy = validation_data[0], validation_data[1]
-            vw = validation_data[2] if len(validation_data) == 3 else None
-            return data_adapter.adapt(vx, vy, vw, batch_size=batch_size, shuffle=False, device=device, role="fit(validation_data)")
-        if isinstance(validation_data, tuple):
-            raise ValueError(
-                "`validation_data` must be a tuple `(x_val, y_val)` or `(x_val, y_val, sample_weight)` "
-                f"of arrays, or a dataset/iterable of batches. Received a tuple of {len(validation_data)}."
-            )
-        return data_adapter.adapt(validation_data, batch_size=batch_size, shuffle=False, device=device, role="fit(validation_data)")
-
-    def _train_epoch(self, adapter: Any, cbs: CallbackList) -> dict[str, float]:
-        model = self.model
-        model.train()
-        averager = StepAverager()
-        hooks = cbs.train_batch_hooks
-        lazy = LazyLogs(averager, model._compiled_metrics) if hooks else None
-        train_step = model.train_step
-        step = -1
-        for step, batch in enumerate(adapter):
-            if hooks:
-                cbs.on_train_batch_begin(step, lazy)
-            averager.add(train_step(batch), adapter.batch_size_of(batch))
-            if hooks:
-                lazy = LazyLogs(averager, model._compiled_metrics)  # fresh: caches this step's values
-                cbs.on_train_batch_end(step, lazy)
-                if model.stop_training:
-                    break
-        if step < 0:
-            raise ValueError("The training data yielded no batches. Check that it is not empty.")
-        values = averager.means()
-        values.update(model._metric_results())
-        return to_floats(values)
-
-    # ------------------------------------------------------------------ evaluate
-    def _evaluate_adapter(self, adapter: Any, cbs: CallbackList, phase: str) -> dict[str, float]:
-        model = self.model
-        was_training = model.training
-        model.eval()
-        model._clear_metrics()
-        averager = StepAverager()
-        hooks = cbs.test_batch_hooks
-        lazy = LazyLogs(averager, model._compiled_metrics) if hooks else None
-        cbs.on_test_begin()
-        with torch.no_grad():
-            for step, batch in enumerate(adapter):
-                if hooks:
-                    cbs.on_test_batch_begin(step, lazy)
-                averager.add(model.test_step(batch), adapter.batch_size_of(batch))
-                if hooks:
-                    lazy = LazyLogs(averager, model._compiled_metrics)
-                    cbs.on_test_batch_end(step, lazy)
-        values = averager.means()
-        values.update(model._metric_results())
-        logs = to_floats(values)
+    def _run_evaluation(self, batches: loops.EpochIterator, cbs: CallbackList) -> dict[str, Any]:
+        self.reset_metrics()
+        cbs.on_test_begin({})
+        last, n = loops.evaluate_epoch(self, batches.epoch(), cbs)
+        if n == 0:
+            raise ValueError("The evaluation data yielded no batches. Check that it is not empty.")
+        logs = self._epoch_logs(last)
         cbs.on_test_end(logs)
-        model.train(was_training)
         return logs
 
+    # ------------------------------------------------------------------ evaluate
     def evaluate(
         self,
         x: Any = None,
@@ -196,19 +534,32 @@ class Trainer:
         batch_size: int | None = None,
         verbose: Any = "auto",
         sample_weight: Any = None,
+        steps: int | None = None,
         callbacks: Any = None,
         return_dict: bool = False,
     ) -> Any:
-        model = self.model
-        model._assert_compiled("evaluate")
+        """Returns the loss and metrics on the data.
+
+        Args:
+            x, y, batch_size, sample_weight: As in `fit`.
+            verbose: 0 silent, 1 a progress bar, 2 one line. Defaults to `"auto"`.
+            steps: Batches to evaluate (None: all). Defaults to `None`.
+            callbacks: List of callbacks.
+            return_dict: Return a dict by name instead of a list. Defaults to `False`.
+
+        Returns:
+            A float when there is one value, else a list in the order of
+            `metrics_names` (a dict with `return_dict=True`).
+        """
+        self._assert_compiled("evaluate")
         verbose = _verbose(verbose, "evaluate")
+        steps = _optional_steps("evaluate", "steps", steps)
         adapter = data_adapter.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False,
                                      device=runtime.get_device(), role="evaluate")
         self._prepare(adapter, training=False)
-        model._check_targets(adapter)
-        params = {"steps": adapter.steps, "verbose": verbose, "phase": "evaluate"}
-        cbs = _callbacks(model, callbacks, verbose, params, None)
-        logs = self._evaluate_adapter(adapter, cbs, phase="evaluate")
+        params = {"steps": steps or adapter.steps, "verbose": verbose, "phase": "evaluate"}
+        cbs = self._callbacks(callbacks, verbose, params, None)
+        logs = self._run_evaluation(loops.EpochIterator(adapter, steps), cbs)
         if return_dict:
             return logs
         values = list(logs.values())
@@ -216,42 +567,29 @@ class Trainer:
 
     # ------------------------------------------------------------------ predict
     def predict(
-        self, x: Any, batch_size: int | None = None, verbose: Any = "auto", callbacks: Any = None
+        self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None, callbacks: Any = None
     ) -> Any:
-        model = self.model
+        """Returns the model's outputs for ``x`` as NumPy arrays (batched, no gradients).
+
+        Args:
+            x: Inputs, as in `fit` (batches may carry targets; they are ignored).
+            batch_size: Samples per batch for arrays. Defaults to 32.
+            verbose: 0 silent, 1 a progress bar. Defaults to `"auto"`.
+            steps: Batches to predict (None: all). Defaults to `None`.
+            callbacks: List of callbacks; `on_predict_batch_end` gets `{"outputs": ...}`.
+        """
         verbose = _verbose(verbose, "predict")
+        steps = _optional_steps("predict", "steps", steps)
         device = runtime.get_device()
         adapter = data_adapter.adapt(x, None, None, batch_size=batch_size, shuffle=False, device=device, role="predict")
-        batch = adapter.first_batch()
-        model._ensure_built(batch[0], device)
-        model.to(device)
-        params = {"steps": adapter.steps, "verbose": verbose, "phase": "predict"}
-        cbs = _callbacks(model, callbacks, verbose if verbose == 1 else 0, params, None)
-        was_training = model.training
-        model.eval()
-        outputs: list[Any] = []
-        cbs.on_predict_begin()
-        hooks = cbs.predict_batch_hooks
-        with torch.no_grad():
-            for step, batch in enumerate(adapter):
-                if hooks:
-                    cbs.on_predict_batch_begin(step)
-                outputs.append(model.predict_step(batch))
-                if hooks:
-                    cbs.on_predict_batch_end(step)
-        cbs.on_predict_end()
-        model.train(was_training)
+        x0, _, _ = unpack_x_y_sample_weight(adapter.first_batch())
+        self._ensure_built(x0, device)  # type: ignore[attr-defined]
+        self.to(device)  # type: ignore[attr-defined]
+        params = {"steps": steps or adapter.steps, "verbose": verbose, "phase": "predict"}
+        cbs = self._callbacks(callbacks, verbose if verbose == 1 else 0, params, None)
+        cbs.on_predict_begin({})
+        outputs = loops.predict_batches(self, loops.EpochIterator(adapter, steps).epoch(), cbs)
+        cbs.on_predict_end({})
         if not outputs:
             raise ValueError("`predict` received data that yielded no batches.")
-        return _concat_to_numpy(outputs)
-
-
-def _concat_to_numpy(outputs: list[Any]) -> Any:
-    first = outputs[0]
-    if isinstance(first, dict):
-        return {k: _concat_to_numpy([o[k] for o in outputs]) for k in first}
-    if isinstance(first, (list, tuple)):
-        return [_concat_to_numpy([o[i] for o in outputs]) for i in range(len(first))]
-    if isinstance(first, torch.Tensor):
-        return torch.cat(outputs).detach().cpu().numpy()
-    return np.concatenate([np.asarray(o) for o in outputs])
+        return loops.concat_to_numpy(outputs)

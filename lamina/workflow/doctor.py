@@ -689,7 +689,8 @@ def _dead_relu(model: Any, x: torch.Tensor) -> Check:
 def _train(model: Any, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> list[float]:
     out = []
     for xb, yb in batches:
-        logs = model.train_step((xb, yb, None))
+        model.reset_metrics()  # so the step's running `loss` is this batch's loss
+        logs = model.train_step((xb, yb))
         out.append(float(logs["loss"]))
     return out
 
@@ -767,7 +768,7 @@ def _overfit(
         start = final = _eval_loss(m, loss, x, y)
         for step in range(1, steps + 1):
             m.train()
-            m.train_step((x, y, None))
+            m.train_step((x, y))
             if step % 5 == 0 or step == steps:
                 final = _eval_loss(m, loss, x, y)
                 if not math.isfinite(final) or final <= target:

@@ -252,7 +252,8 @@ def lr_find(
         for i, lr in enumerate(lrs):
             idx = torch.as_tensor(order[i * batch_size : (i + 1) * batch_size], device=device)
             m.optimizer.learning_rate = float(lr)
-            loss = float(m.train_step((xt[idx], yt[idx], None))["loss"])
+            m.reset_metrics()  # so the step's running `loss` is this batch's loss
+            loss = float(m.train_step((xt[idx], yt[idx]))["loss"])
             if not math.isfinite(loss):
                 diverged = True
                 break

@@ -177,7 +177,7 @@ class BackupAndRestore(Callback):
             epoch = self._restore()
             self.restored_epoch = epoch
             # The epoch loop of `fit` starts from here (see Trainer.fit).
-            self.model._initial_epoch_override = epoch
+            self.model._initial_epoch = epoch
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch

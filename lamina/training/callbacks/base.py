@@ -39,8 +39,16 @@ class Callback:
     def on_train_end(self, logs: dict | None = None) -> None: ...
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        # As in Keras: the training-batch hooks default to the generic batch hooks.
+        self.on_batch_begin(batch, logs=logs)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.on_batch_end(batch, logs=logs)
+
     def on_test_begin(self, logs: dict | None = None) -> None: ...
     def on_test_end(self, logs: dict | None = None) -> None: ...
     def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
@@ -51,12 +59,21 @@ class Callback:
     def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
 
 
+# A training-batch hook also fires when only the generic one (Keras's
+# `on_batch_begin` / `on_batch_end`) is overridden.
+_GENERIC = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+
+
 def _overrides(cb: Callback, hook: str) -> bool:
     if getattr(cb, "skip_batch_hooks", False):
         return False
-    if hook in vars(cb):  # a function set on the instance (LambdaCallback)
-        return True
-    return getattr(type(cb), hook, None) is not getattr(Callback, hook)
+    names = (hook, _GENERIC[hook]) if hook in _GENERIC else (hook,)
+    for name in names:
+        if name in vars(cb):  # a function set on the instance (LambdaCallback)
+            return True
+        if getattr(type(cb), name, None) is not getattr(Callback, name):
+            return True
+    return False
 
 
 class CallbackList:
@@ -82,10 +99,14 @@ class CallbackList:
         )
 
     def _call(self, hook: str, *args: Any) -> None:
+        # Every hook receives a dict (an empty one when there is nothing to log), as in Keras.
+        *head, logs = args
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
-            getattr(cb, hook)(*args)
+            getattr(cb, hook)(*head, logs)
 
     def _call_batch(self, hook: str, batch: int, logs: Any) -> None:
+        logs = {} if logs is None else logs
         for cb in self._batch[hook]:
             getattr(cb, hook)(batch, logs)
 
@@ -139,6 +160,7 @@ class LambdaCallback(Callback):
         on_epoch_begin, on_epoch_end: `f(epoch, logs)`.
         on_train_batch_begin, on_train_batch_end: `f(batch, logs)`.
         on_train_begin, on_train_end: `f(logs)`.
+        **kwargs: Any other hook by its name (`on_batch_end=f`, `on_test_begin=f`, ...).
     """
 
     def __init__(
@@ -154,8 +176,9 @@ class LambdaCallback(Callback):
         super().__init__()
         from lamina.utils.validation import no_unknown_kwargs
 
+        hooks = {k: kwargs.pop(k) for k in list(kwargs) if k.startswith("on_") and callable(getattr(Callback, k, None))}
         no_unknown_kwargs("LambdaCallback", kwargs)
-        given = {
+        given = {**hooks,
             "on_epoch_begin": on_epoch_begin,
             "on_epoch_end": on_epoch_end,
             "on_train_batch_begin": on_train_batch_begin,
