@@ -1,0 +1,213 @@
+"""Feeds a `lamina.utils.PyDataset` to fit / evaluate / predict.
+
+Batches are fetched by index in order (shuffled order with `fit(shuffle=True)`),
+prefetched by a thread pool or forked processes when the dataset has
+`workers > 1`, moved to the device one by one, and `on_epoch_begin` /
+`on_epoch_end` of the dataset are called around each pass.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import multiprocessing
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+
+from lamina.training.data_adapter import (
+    TextArray,
+    pack_x_y_sample_weight,
+    string_array,
+    to_tensor,
+    unpack_x_y_sample_weight,
+)
+from lamina.utils.tree import first_leaf, map_structure
+
+# Datasets handed to forked worker processes (inherited through fork, never pickled).
+_FORKED: dict[int, Any] = {}
+
+
+def _forked_item(key: int, index: int) -> Any:
+    return _FORKED[key][index]
+
+
+class _InLoop:
+    """No workers: each batch is made when the loop asks for it."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def submit(self, index: int) -> Any:
+        return self.dataset[index]
+
+    @staticmethod
+    def result(handle: Any) -> Any:
+        return handle
+
+    def close(self) -> None:
+        pass
+
+
+class _Threads:
+    def __init__(self, dataset: Any, workers: int) -> None:
+        self.dataset = dataset
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lamina-pydataset")
+
+    def submit(self, index: int) -> Any:
+        return self.pool.submit(self.dataset.__getitem__, index)
+
+    @staticmethod
+    def result(handle: Any) -> Any:
+        return handle.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Processes:
+    def __init__(self, dataset: Any, workers: int) -> None:
+        if "fork" not in multiprocessing.get_all_start_methods():
+            raise ValueError(
+                "`PyDataset(use_multiprocessing=True)` needs the 'fork' start method, which this "
+                f"platform lacks. Received: use_multiprocessing=True, workers={workers}. Use "
+                "threads instead (`use_multiprocessing=False`)."
+            )
+        self.key = id(dataset)
+        _FORKED[self.key] = dataset  # a fresh pool per epoch sees the dataset as it is now
+        self.pool = multiprocessing.get_context("fork").Pool(workers)
+
+    def submit(self, index: int) -> Any:
+        return self.pool.apply_async(_forked_item, (self.key, index))
+
+    @staticmethod
+    def result(handle: Any) -> Any:
+        return handle.get()
+
+    def close(self) -> None:
+        self.pool.terminate()
+        self.pool.join()
+        _FORKED.pop(self.key, None)
+
+
+def iterate_batches(dataset: Any, indices: Iterable[int] | None) -> Iterator[Any]:
+    """Yields ``dataset[i]`` for each index in order, at most `max_queue_size`
+    batches ahead when the dataset has several workers (``None``: 0, 1, 2, ...)."""
+    order = itertools.count() if indices is None else iter(indices)
+    workers = int(getattr(dataset, "workers", 1) or 1)
+    if workers <= 1:
+        engine: Any = _InLoop(dataset)
+    elif getattr(dataset, "use_multiprocessing", False):
+        engine = _Processes(dataset, workers)
+    else:
+        engine = _Threads(dataset, workers)
+    ahead = 1 if workers <= 1 else max(int(getattr(dataset, "max_queue_size", 10) or 1), workers)
+    pending: collections.deque[Any] = collections.deque()
+    try:
+        for index in itertools.islice(order, ahead):
+            pending.append(engine.submit(index))
+        while pending:
+            batch = engine.result(pending.popleft())
+            nxt = next(order, None)
+            if nxt is not None:
+                pending.append(engine.submit(nxt))
+            yield batch
+    finally:
+        engine.close()
+
+
+class PyDatasetAdapter:
+    """A `PyDataset` as batches on the device, packed as `x`, `(x, y)` or `(x, y, sample_weight)`."""
+
+    one_shot = False
+
+    def __init__(self, dataset: Any, *, shuffle: bool = False, device: torch.device, role: str = "fit") -> None:
+        try:
+            steps = dataset.num_batches
+        except TypeError:
+            steps = None
+        if steps is not None and (not isinstance(steps, int) or steps <= 0):
+            raise ValueError(
+                f"`{role}` received a `{type(dataset).__name__}` (PyDataset) with no batches: "
+                f"`len()` is {steps!r}. Received: num_batches={steps!r}. Make `__len__` return the "
+                "number of batches per epoch (at least 1)."
+            )
+        self.data = dataset
+        # Built-in datasets (timeseries, directories) keep their own order, as tf.data does in Keras.
+        self.shuffle = shuffle and not getattr(dataset, "_fixed_order", False)
+        self.device = device
+        self.role = role
+        self.batch_size = None
+        self._steps = steps
+
+    @property
+    def steps(self) -> int | None:
+        return self._steps
+
+    def _move(self, item: Any, what: str) -> Any:
+        def move(a: Any) -> Any:
+            if what == "x" and not isinstance(a, torch.Tensor):
+                text = string_array(a)
+                if text is not None:  # strings stay on the host, for a first TextVectorization layer
+                    return text.view(TextArray)
+            t = a if isinstance(a, torch.Tensor) else to_tensor(a, what)
+            if t.dtype == torch.float64:
+                t = t.float()
+            return t.to(self.device, non_blocking=True)
+
+        return map_structure(move, item)
+
+    def _unpack(self, batch: Any, index: int) -> Any:
+        # `(x, y)` or `(x, y, sample_weight)` as a tuple; anything else is `x` alone (Keras's rule).
+        if isinstance(batch, tuple) and len(batch) > 3:
+            raise ValueError(
+                f"`{type(self.data).__name__}.__getitem__({index})` returned a tuple of {len(batch)} "
+                "items. Expected `x`, `(x, y)` or `(x, y, sample_weight)`. Received: a tuple of "
+                f"length {len(batch)}. Group several inputs in a list or dict: `([x1, x2], y)`."
+            )
+        x, y, w = unpack_x_y_sample_weight(batch) if isinstance(batch, tuple) else (batch, None, None)
+        if x is None:
+            raise ValueError(
+                f"`{type(self.data).__name__}.__getitem__({index})` returned no inputs. "
+                "Received: x=None. Return `x`, `(x, y)` or `(x, y, sample_weight)`."
+            )
+        return pack_x_y_sample_weight(
+            self._move(x, "x"),
+            None if y is None else self._move(y, "y"),
+            None if w is None else self._move(w, "sample_weight").float(),
+        )
+
+    def first_batch(self) -> Any:
+        """Batch 0, to build the model (no epoch hooks, no random numbers drawn)."""
+        return self._unpack(self.data[0], 0)
+
+    def __iter__(self) -> Iterator[Any]:
+        n = self._steps
+        if n is None:
+            order: Iterable[int] | None = None
+        elif self.shuffle:
+            order = torch.randperm(n).tolist()
+        else:
+            order = range(n)
+        self.data.on_epoch_begin()
+        source = iterate_batches(self.data, order)
+        indices = itertools.count() if order is None else order
+        try:
+            for index, batch in zip(indices, source):
+                yield self._unpack(batch, index)
+        except GeneratorExit:
+            # Closed early (stop_training, a step limit): the pass is over all the same.
+            source.close()
+            self.data.on_epoch_end()
+            raise
+        finally:
+            source.close()
+        self.data.on_epoch_end()
+
+    def batch_size_of(self, batch: Any) -> int:
+        return int(first_leaf(unpack_x_y_sample_weight(batch)[0]).shape[0])
+
+
+__all__ = ["PyDatasetAdapter", "iterate_batches"]
