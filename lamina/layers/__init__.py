@@ -43,7 +43,12 @@ from lamina.layers.merging import (
     multiply,
     subtract,
 )
-from lamina.layers.normalization import BatchNormalization, LayerNormalization
+from lamina.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    UnitNormalization,
+)
 from lamina.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -67,6 +72,7 @@ from lamina.layers.preprocessing import (
 from lamina.layers.recurrent import GRU, LSTM, SimpleRNN
 from lamina.layers.regularization import (
     ActivityRegularization,
+    AlphaDropout,
     Dropout,
     GaussianDropout,
     GaussianNoise,
@@ -101,6 +107,9 @@ __all__ = [
     "PReLU",
     "ReLU",
     "Softmax",
+    "AlphaDropout",
+    "GroupNormalization",
+    "UnitNormalization",
     "AveragePooling3D",
     "Conv1DTranspose",
     "Conv3D",

@@ -1,5 +1,5 @@
 """Regularisation layers: `Dropout`, `SpatialDropout1D/2D`, `GaussianNoise`,
-`GaussianDropout`, `ActivityRegularization`."""
+`GaussianDropout`, `AlphaDropout`, `ActivityRegularization`."""
 
 from __future__ import annotations
 
@@ -242,6 +242,82 @@ class GaussianDropout(Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(rate=self.rate, seed=self.seed)
+        return config
+
+
+# SELU's constants (Klambauer et al., 2017), as in `torch.nn.functional.selu`.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class AlphaDropout(Layer):
+    """Dropout that keeps the mean and variance of its inputs, for SELU networks.
+
+    In training, each dropped input is set to SELU's negative saturation value
+    `alpha' = -scale * alpha` (instead of 0), then the affine map `a * x + b`
+    restores zero mean and unit variance for standard-normal inputs, with
+    `a = ((1 - rate) * (1 + rate * alpha' ** 2)) ** -0.5` and
+    `b = -a * alpha' * rate` (as Keras). In inference the layer is the identity.
+
+    Args:
+        rate: Fraction of the inputs to drop, in [0, 1).
+        noise_shape: Optional shape of the binary mask, broadcast over the input
+            (None entries take the input's size), e.g. `(batch, 1, features)` to
+            drop the same features at every step. Defaults to `None`.
+        seed: Accepted for Keras compatibility; use `lamina.set_seed` for repeatable
+            runs (as `Dropout`). Defaults to `None`.
+
+    Input and output shape: the same, any.
+
+    Example:
+        >>> import torch, lamina
+        >>> layer = lamina.layers.AlphaDropout(0.2)
+        >>> bool((layer(torch.ones(3, 4), training=False) == 1).all())  # inference: identity
+        True
+    """
+
+    def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rate = _dropout_rate("AlphaDropout", rate)
+        if noise_shape is not None and not (
+            isinstance(noise_shape, (list, tuple))
+            and all(d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0) for d in noise_shape)
+        ):
+            raise ValueError(
+                "`AlphaDropout` expects `noise_shape` to be None or a tuple of positive integers "
+                f"or None entries. Received: noise_shape={noise_shape!r}."
+            )
+        self.noise_shape = None if noise_shape is None else list(noise_shape)
+        self.seed = seed
+
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        if training is None:
+            training = self.training
+        if not training or self.rate == 0:
+            return inputs
+        if self.noise_shape is None:
+            shape = list(inputs.shape)
+        else:
+            if len(self.noise_shape) != inputs.ndim:
+                raise ValueError(
+                    f"Layer '{self.name}' (AlphaDropout) has noise_shape={self.noise_shape}, which "
+                    f"needs inputs of rank {len(self.noise_shape)}. Received input with shape "
+                    f"{tuple(inputs.shape)}."
+                )
+            shape = [inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape)]
+        alpha_p = -_SELU_ALPHA * _SELU_SCALE
+        keep = torch.empty(shape, device=inputs.device, dtype=inputs.dtype).bernoulli_(1 - self.rate)
+        a = ((1 - self.rate) * (1 + self.rate * alpha_p**2)) ** -0.5
+        b = -a * alpha_p * self.rate
+        x = inputs * keep + alpha_p * (1 - keep)
+        return a * x + b
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return tuple(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(rate=self.rate, noise_shape=self.noise_shape, seed=self.seed)
         return config
 
 
