@@ -13,12 +13,15 @@ tensor([0., 2.])
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from lamina.utils import validation
+from lamina.saving import registry
+from lamina.utils import serialization
 
 __all__ = [
     "relu",
@@ -43,6 +46,7 @@ __all__ = [
     "linear",
     "get",
     "serialize",
+    "deserialize",
 ]
 
 
@@ -293,18 +297,20 @@ def is_elementwise(activation: Callable) -> bool:
         return False
 
 
-def get(identifier: str | Callable | None) -> Callable[[torch.Tensor], torch.Tensor]:
+def get(identifier: str | dict | Callable | None) -> Callable[[torch.Tensor], torch.Tensor]:
     """Resolves an activation identifier to a function.
 
     Args:
         identifier: None (gives ``linear``), a name such as ``"relu"``
-            (case-insensitive), or a callable (a function or a
+            (case-insensitive; also the name of a function registered with
+            `lamina.saving.register_keras_serializable`), a config from
+            :func:`serialize`, or a callable (a function or a
             ``torch.nn.Module`` instance), returned as is.
     """
     if identifier is None:
         return linear
-    if isinstance(identifier, str):
-        return validation.lookup("activation", identifier, _ACTIVATIONS)
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
     if callable(identifier):
         return identifier
     raise ValueError(
@@ -313,20 +319,41 @@ def get(identifier: str | Callable | None) -> Callable[[torch.Tensor], torch.Ten
     )
 
 
-def serialize(activation: str | Callable) -> str:
-    """Returns the name of a built-in activation, for saving.
+def serialize(activation: str | Callable) -> str | dict[str, Any]:
+    """Returns the name of a built-in activation, or the Keras config of a
+    registered one, for saving (as Keras).
 
     Args:
-        activation: A built-in activation function, or its name.
+        activation: A built-in activation function or its name, or a function
+            registered with `lamina.saving.register_keras_serializable`.
+
+    Returns:
+        The built-in's canonical name (``"relu"``), or for a registered
+        function ``{"module", "class_name": "function", "config",
+        "registered_name"}``.
     """
     if isinstance(activation, str):
-        return _NAMES[get(activation)]
+        activation = get(activation)
     name = next((n for fn, n in _NAMES.items() if fn is activation), None)
-    if name is None:
+    if name is not None:
+        return name
+    if not inspect.isfunction(activation) or registry.get_registered_name(activation) is None:
         raise ValueError(
-            f"Cannot serialize the activation {activation!r}: it is not a built-in "
-            "Lamina activation. Use one of the built-in names "
-            f"({', '.join(sorted(_ACTIVATIONS))}), or register the custom function "
-            "as a custom object so it can be saved and loaded by name."
+            f"Cannot serialize the activation {activation!r}: it is not a built-in Lamina "
+            f"activation ({', '.join(sorted(_ACTIVATIONS))}) nor a registered function. "
+            "Decorate the function with @lamina.saving.register_keras_serializable() (or "
+            "@lamina.register) so it can be saved and loaded by name."
         )
-    return name
+    return serialization.class_config(activation)
+
+
+def deserialize(config: str | dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Callable:
+    """Returns the activation function of a name or a :func:`serialize` config.
+
+    Args:
+        config: A name (``"relu"``) or a `{"class_name": "function", ...}` config.
+        custom_objects: Extra functions by name. Defaults to `None`.
+    """
+    return serialization.deserialize(
+        config, family="activation", kind="activation", custom_objects=custom_objects
+    )

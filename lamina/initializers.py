@@ -473,10 +473,9 @@ def deserialize(
             (``"glorot_uniform"``).
         custom_objects: Extra initializer classes by class name. Defaults to `None`.
     """
-    name = serialization.check_config(config)
-    classes = {**_CLASSES, **(custom_objects or {})}
-    cls = classes.get(name) or validation.lookup("initializer", name, _INITIALIZERS)
-    return cls.from_config(config.get("config", {}))
+    return serialization.deserialize(
+        config, family="initializer", kind="initializer", custom_objects=custom_objects
+    )
 
 
 def get(identifier: Any) -> Callable[..., torch.Tensor] | None:
@@ -488,17 +487,11 @@ def get(identifier: Any) -> Callable[..., torch.Tensor] | None:
             class, a ``serialize`` dict, or a callable that fills a tensor in
             place (such as ``torch.nn.init.xavier_uniform_``).
     """
-    if identifier is None or isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _CLASSES.get(identifier) or validation.lookup(
-            "initializer", identifier, _INITIALIZERS
-        )
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
+    if identifier is None:
+        return None
+    found = serialization.get(identifier, family="initializer", kind="initializer", base=Initializer)
+    if found is not NotImplemented:
+        return found
     if callable(identifier):
         return identifier
     raise ValueError(

@@ -20,6 +20,7 @@ tensor(1.)
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable
 from typing import Any
@@ -585,7 +586,7 @@ class LossFunctionWrapper(Loss):
     def from_config(cls, config: dict[str, Any]) -> Loss:
         if cls is LossFunctionWrapper and isinstance(config.get("fn"), str):
             config = dict(config)
-            config["fn"] = validation.lookup("loss function", config["fn"], _FUNCTIONS)
+            config["fn"] = serialization.resolve_function("loss", config["fn"], "loss")
         return cls(**config)
 
 
@@ -956,18 +957,15 @@ def get(identifier: Any) -> Loss | None:
     Raises:
         ValueError: For an unknown name (the message lists the valid names).
     """
-    if identifier is None or isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        if identifier in _CLASSES and identifier not in ("Loss", "LossFunctionWrapper"):
-            return _CLASSES[identifier]()
-        return validation.lookup("loss", identifier, _NAMES)()
-    if callable(identifier):
-        return LossFunctionWrapper(identifier)
+    if identifier is None:
+        return None
+    found = serialization.get(identifier, family="loss", kind="loss", base=Loss)
+    if found is NotImplemented and callable(identifier):
+        found = identifier
+    if isinstance(found, Loss):
+        return found
+    if callable(found):  # a function, given or registered under the name
+        return LossFunctionWrapper(found)
     raise TypeError(
         "`loss` must be a loss name, a `Loss` instance or a function f(y_true, y_pred). "
         f"Received: loss={identifier!r}."
@@ -975,14 +973,15 @@ def get(identifier: Any) -> Loss | None:
 
 
 def serialize(loss: Loss | None) -> dict[str, Any] | None:
-    """Returns ``{"class_name": ..., "config": ...}`` for a :class:`Loss`.
+    """Returns the Keras config ``{"module", "class_name", "config", "registered_name"}``
+    of a :class:`Loss` (or of a built-in or registered loss function).
 
     Args:
         loss: The loss to describe (`None` gives `None`).
     """
     if loss is None:
         return None
-    if not isinstance(loss, Loss):
+    if not isinstance(loss, Loss) and not inspect.isfunction(loss):
         raise TypeError(f"`serialize` expects a `Loss` instance. Received: loss={loss!r}.")
     return serialization.class_config(loss)
 
@@ -1002,11 +1001,6 @@ def deserialize(
     """
     if config is None:
         return None
-    return serialization.deserialize_class_or_function(
-        config,
-        kind="loss",
-        classes=_CLASSES,
-        functions=_FUNCTIONS,
-        wrapper=LossFunctionWrapper,
-        custom_objects=custom_objects,
+    return serialization.deserialize(
+        config, family="loss", kind="loss", custom_objects=custom_objects, wrapper=LossFunctionWrapper
     )

@@ -20,12 +20,14 @@ tensor(0.7500)
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import torch
 
 from lamina import losses
+from lamina.saving import registry
 from lamina.utils import serialization, validation
 
 _DTYPES = {
@@ -405,7 +407,7 @@ class MeanMetricWrapper(Mean):
     def from_config(cls, config: dict[str, Any]) -> Metric:
         if cls is MeanMetricWrapper and isinstance(config.get("fn"), str):
             config = dict(config)
-            config["fn"] = validation.lookup("metric function", config["fn"], _FUNCTIONS)
+            config["fn"] = serialization.resolve_function("metric", config["fn"], "metric")
         return cls(**config)
 
 
@@ -1094,17 +1096,22 @@ def get(
     Raises:
         ValueError: For an unknown name (the message lists the valid names).
     """
-    if identifier is None or isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Metric):
-        return identifier()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
+    if identifier is None:
+        return None
     if isinstance(identifier, str):
-        if identifier in _CLASSES and identifier not in ("Metric", "MeanMetricWrapper"):
-            return _CLASSES[identifier]()
-        factory = validation.lookup("metric", identifier, _NAMES)
-        return factory(identifier, _context(loss, output_shape, target_shape))
+        factory = _NAMES.get(identifier.lower())  # names whose meaning depends on the task
+        if factory is not None and identifier not in registry.builtin_classes("metric"):
+            return factory(identifier, _context(loss, output_shape, target_shape))
+        found = registry.lookup("metric", identifier, "metric")
+        if inspect.isclass(found) and issubclass(found, Metric):
+            if identifier in registry.builtin_classes("metric"):
+                return found()
+            return found(name=identifier) if "name" in inspect.signature(found).parameters else found()
+        if callable(found) and not inspect.isclass(found):
+            return MeanMetricWrapper(found, name=identifier)
+    found = serialization.get(identifier, family="metric", kind="metric", base=Metric)
+    if isinstance(found, Metric):
+        return found
     if isinstance(identifier, losses.Loss):
         return MeanMetricWrapper(identifier.call, name=identifier.name)
     if callable(identifier):
@@ -1123,7 +1130,7 @@ def serialize(metric: Metric | None) -> dict[str, Any] | None:
     """
     if metric is None:
         return None
-    if not isinstance(metric, Metric):
+    if not isinstance(metric, Metric) and not inspect.isfunction(metric):
         raise TypeError(f"`serialize` expects a `Metric` instance. Received: metric={metric!r}.")
     return serialization.class_config(metric)
 
@@ -1143,11 +1150,6 @@ def deserialize(
     """
     if config is None:
         return None
-    return serialization.deserialize_class_or_function(
-        config,
-        kind="metric",
-        classes=_CLASSES,
-        functions=_FUNCTIONS,
-        wrapper=MeanMetricWrapper,
-        custom_objects=custom_objects,
+    return serialization.deserialize(
+        config, family="metric", kind="metric", custom_objects=custom_objects, wrapper=MeanMetricWrapper
     )

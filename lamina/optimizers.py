@@ -745,10 +745,9 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
         custom_objects: Extra optimizer or schedule classes by class name.
             Defaults to `None`.
     """
-    name = serialization.check_config(config)
-    custom = custom_objects or {}
-    cls = custom.get(name) or validation.lookup("optimizer", name, _OPTIMIZERS)
-    return cls.from_config(config.get("config", {}), custom_objects)
+    return serialization.deserialize(
+        config, family="optimizer", kind="optimizer", custom_objects=custom_objects
+    )
 
 
 def get(identifier: Any) -> Optimizer:
@@ -760,14 +759,9 @@ def get(identifier: Any) -> Optimizer:
             the Keras defaults), an ``Optimizer`` instance (returned as is) or
             class, or a ``serialize`` dict.
     """
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        return validation.lookup("optimizer", identifier, _OPTIMIZERS)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
-        return identifier()
+    found = serialization.get(identifier, family="optimizer", kind="optimizer", base=Optimizer)
+    if isinstance(found, Optimizer):
+        return found
     raise ValueError(
         "Expected an optimizer to be a name (such as 'adam'), a Lamina `Optimizer` or a "
         f"config dict. Received: optimizer={identifier!r}."

@@ -146,10 +146,9 @@ def deserialize(
         config: A dict ``{"class_name": ..., "config": ...}``.
         custom_objects: Extra regularizer classes by class name. Defaults to `None`.
     """
-    name = serialization.check_config(config)
-    classes = {**_CLASSES, **(custom_objects or {})}
-    cls = classes.get(name) or validation.lookup("regularizer", name, _REGULARIZERS)
-    return cls.from_config(config.get("config", {}))
+    return serialization.deserialize(
+        config, family="regularizer", kind="regularizer", custom_objects=custom_objects
+    )
 
 
 def get(identifier: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
@@ -160,14 +159,11 @@ def get(identifier: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
             ``"l1l2"``; gives the defaults), a ``Regularizer`` instance or
             class, a ``serialize`` dict, or a callable ``weight -> penalty``.
     """
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        return validation.lookup("regularizer", identifier, _REGULARIZERS)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
+    if identifier is None:
+        return None
+    found = serialization.get(identifier, family="regularizer", kind="regularizer", base=Regularizer)
+    if found is not NotImplemented:
+        return found
     if callable(identifier):
         return identifier
     raise ValueError(

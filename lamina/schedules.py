@@ -342,12 +342,6 @@ def deserialize(
         config: A dict ``{"class_name": ..., "config": ...}``.
         custom_objects: Extra schedule classes by class name. Defaults to `None`.
     """
-    name = serialization.check_config(config)
-    classes = {**_SCHEDULES, **(custom_objects or {})}
-    if name not in classes:
-        raise ValueError(
-            f"Unknown learning rate schedule class: {name!r}. Valid classes are: "
-            f"{', '.join(sorted(classes))}. Received: class_name={name!r}. "
-            "Pass custom schedules through `custom_objects`."
-        )
-    return classes[name].from_config(config.get("config", {}))
+    return serialization.deserialize(
+        config, family="schedule", kind="learning rate schedule", custom_objects=custom_objects
+    )

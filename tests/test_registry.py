@@ -135,7 +135,7 @@ def test_custom_object_scope_adds_and_removes_names():
     class Scoped(lamina.layers.Layer):
         pass
 
-    with registry.custom_object_scope({"Scoped": Scoped}):
+    with lamina.saving.custom_object_scope({"Scoped": Scoped}):
         assert registry.get_class("Scoped") is Scoped
     with pytest.raises(ValueError, match="Unknown class 'Scoped'"):
         registry.get_class("Scoped")
@@ -143,7 +143,7 @@ def test_custom_object_scope_adds_and_removes_names():
 
 def test_custom_object_scope_rejects_bad_mapping():
     with pytest.raises(TypeError, match=r"`custom_objects` must be a dict.*Received: custom_objects=\['Dense'\]"):
-        with registry.custom_object_scope(["Dense"]):
+        with lamina.saving.custom_object_scope(["Dense"]):
             pass
 
 

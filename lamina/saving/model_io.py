@@ -26,7 +26,8 @@ from typing import Any
 
 import torch
 
-from lamina.saving import file_io, registry
+from lamina.saving import file_io, registry, serialization_lib
+from lamina.saving.object_registration import CustomObjectScope
 from lamina.saving.tensors import (
     SafetensorsError,
     bytes_to_tensors,
@@ -81,7 +82,7 @@ def save_model(model: Any, filepath: str | os.PathLike) -> None:
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "class_name": class_name,
-        "config": _model_config(model),
+        "config": serialization_lib.serialize_keras_object(_model_config(model)),
         "compile_config": _compile_config(model),
         "metadata": _metadata(model),
     }
@@ -156,10 +157,13 @@ def _model_config(model: Any) -> dict[str, Any]:
 
 
 def _walk_class_names(value: Any) -> list[str]:
+    """The class names in a config, and `function:<name>` for each function entry."""
     names: list[str] = []
     if isinstance(value, dict):
-        if isinstance(value.get("class_name"), str) and isinstance(value.get("config"), dict):
-            names.append(value["class_name"])
+        if value.get("class_name") == "function" and "config" in value:
+            names.append(f"function:{value.get('registered_name') or value['config']}")
+        elif isinstance(value.get("class_name"), str) and isinstance(value.get("config"), dict):
+            names.append(value.get("registered_name") or value["class_name"])
         for v in value.values():
             names.extend(_walk_class_names(v))
     elif isinstance(value, (list, tuple)):
@@ -171,7 +175,10 @@ def _walk_class_names(value: Any) -> list[str]:
 def _check_classes_loadable(config: Any, model: Any) -> None:
     for name in _walk_class_names(config):
         try:
-            registry.get_class(name)
+            if name.startswith("function:"):
+                registry.get_function(name[len("function:"):])
+            else:
+                registry.get_class(name)
         except ValueError as e:
             raise ValueError(
                 f"Model '{model.name}' uses the class '{name}', which is neither built into Lamina "
@@ -190,6 +197,7 @@ def _compile_config(model: Any) -> dict[str, Any] | None:
         "optimizer": None if model.optimizer is None else optimizers.serialize(model.optimizer),
         "loss": cc.get("loss"),
         "metrics": _encode_metrics(cc.get("metrics")),
+        "weighted_metrics": _encode_metrics(cc.get("weighted_metrics")),
         "loss_weights": cc.get("loss_weights"),
         "jit_compile": bool(cc.get("jit_compile", False)),
     }
@@ -316,6 +324,7 @@ def decode_compile_config(cc: dict[str, Any]) -> dict[str, Any]:
         "optimizer": optimizer,
         "loss": _decode_loss(cc.get("loss")),
         "metrics": _decode_metrics(cc.get("metrics")),
+        "weighted_metrics": _decode_metrics(cc.get("weighted_metrics")),
         "loss_weights": cc.get("loss_weights"),
         "jit_compile": bool(cc.get("jit_compile", False)),
     }
@@ -367,7 +376,7 @@ def load_model(
         )
     if not isinstance(compile, bool):
         raise ValueError(f"`load_model` expects `compile` to be True or False. Received: compile={compile!r}.")
-    with file_io.Archive(path, MODEL_FILE_WHAT) as archive, registry.custom_object_scope(custom_objects):
+    with file_io.Archive(path, MODEL_FILE_WHAT) as archive, CustomObjectScope(custom_objects):
         config = archive.read_json(CONFIG_MEMBER)
         _check_header(config, archive)
         model = _rebuild(config, archive)
@@ -421,7 +430,7 @@ def _rebuild(config: dict[str, Any], archive: file_io.Archive) -> Any:
         raise archive.error(f"the saved class {name!r} is not a model")
     try:
         if registry.has_custom_get_config(cls):
-            model = cls.from_config(dict(config["config"]))
+            model = serialization_lib.from_config(cls, dict(config["config"]))
         else:
             model = cls()
             saved = config["config"]

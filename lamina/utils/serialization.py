@@ -1,17 +1,19 @@
-"""The `{"class_name": ..., "config": ...}` form shared by every serialisable family
-(losses, metrics, optimizers, schedules, initializers, regularizers)."""
+"""The `serialize` / `deserialize` of every family (losses, metrics, optimizers,
+schedules, initializers, regularizers, activations, layers), as thin calls into
+the one registry (`lamina.saving.registry`) and the Keras config form
+(`lamina.saving.serialization_lib`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
 from typing import Any
 
-from lamina.utils import validation
+from lamina.saving import registry, serialization_lib
 
 
 def class_config(obj: Any) -> dict[str, Any]:
-    """Returns ``{"class_name": type name, "config": obj.get_config()}``."""
-    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    """The Keras config of an object: ``{"module", "class_name", "config", "registered_name"}``."""
+    return serialization_lib.serialize_keras_object(obj)
 
 
 def check_config(config: Any) -> str:
@@ -24,32 +26,92 @@ def check_config(config: Any) -> str:
     return config["class_name"]
 
 
-def deserialize_class_or_function(
-    config: dict[str, Any],
+def _unknown_class(kind: str, family: str, name: Any) -> ValueError:
+    valid = sorted(n for n in registry.builtin_classes(family) if n not in registry.NOT_BY_NAME)
+    return ValueError(
+        f"Unknown {kind} class: {name!r}. Valid classes are: {', '.join(valid)}. "
+        f"Received: class_name={name!r}. Pass user-defined classes with "
+        f"`custom_objects={{'{name}': {name}}}` or register them with "
+        "@lamina.saving.register_keras_serializable()."
+    )
+
+
+def resolve_function(family: str, name: str, kind: str | None = None) -> Any:
+    """A function by name: scoped or registered, else a built-in of ``family``."""
+    kind = kind or family
+    custom = registry.registered_objects()
+    if name in custom and not inspect.isclass(custom[name]):
+        return custom[name]
+    functions = registry.builtin_functions(family)
+    if name in functions:
+        return functions[name]
+    names = registry.builtin_names(family)
+    if name.lower() in names and not inspect.isclass(names[name.lower()]):
+        return names[name.lower()]
+    raise ValueError(
+        f"Unknown {kind} function name: {name!r}. Valid names are: "
+        f"{', '.join(sorted(functions))}. Received: fn={name!r}. Register custom functions "
+        "with @lamina.saving.register_keras_serializable() or pass them in `custom_objects`."
+    )
+
+
+def deserialize(
+    config: Any,
     *,
+    family: str,
     kind: str,
-    classes: dict[str, type],
-    functions: dict[str, Callable[..., Any]],
-    wrapper: type,
-    custom_objects: dict[str, Any] | None,
+    custom_objects: dict[str, Any] | None = None,
+    wrapper: type | None = None,
 ) -> Any:
-    """Rebuilds a loss or metric: a class by name, or ``wrapper(fn=...)`` around a
-    function by name. Only the given tables and ``custom_objects`` are consulted:
-    nothing is imported."""
-    name = check_config(config)
-    custom_objects = custom_objects or {}
-    table = {**classes, **{k: v for k, v in custom_objects.items() if isinstance(v, type)}}
-    if name not in table:
-        valid = ", ".join(sorted(table))
-        raise ValueError(
-            f"Unknown {kind} class: {name!r}. Valid names are: {valid}. Pass user-defined "
-            f"classes with `custom_objects={{'{name}': {name}}}`. Received: class_name={name!r}."
-        )
-    cls = table[name]
-    kwargs = dict(config.get("config", {}))
-    if cls is wrapper and isinstance(kwargs.get("fn"), str):
-        fns = {**functions, **{k: v for k, v in custom_objects.items() if not isinstance(v, type)}}
-        fn_name = kwargs["fn"]
-        kwargs["fn"] = fns.get(fn_name) or validation.lookup(f"{kind} function", fn_name, fns)
-        return cls(**kwargs)
-    return cls.from_config(kwargs)
+    """Rebuilds an object of one family from its config, without importing anything.
+
+    Args:
+        config: `{"class_name", "config"}` (short or Keras form); a
+            `{"class_name": "function"}` config gives the function (wrapped in
+            ``wrapper`` when given); a name is looked up as `get` does.
+        family: The registry family (`"loss"`, ...).
+        kind: The word used in errors (`"loss"`, `"learning rate schedule"`, ...).
+        custom_objects: Extra classes or functions by name. Defaults to `None`.
+        wrapper: The class wrapping plain functions (`LossFunctionWrapper`,
+            `MeanMetricWrapper`), whose `fn` may be a function name. Defaults to `None`.
+    """
+    token = registry.push_scope(custom_objects)
+    try:
+        if isinstance(config, str):
+            return registry.lookup(family, config, kind)
+        name = check_config(config)
+        inner = config.get("config", {})
+        if name == "function":
+            fn_name = config.get("registered_name") or inner
+            fn = resolve_function(family, fn_name, kind)
+            return wrapper(fn) if wrapper is not None else fn
+        try:
+            cls = serialization_lib.resolve_class(name, config.get("registered_name"), family)
+        except ValueError:
+            # Older files name some objects by their snake_case name ("glorot_uniform").
+            cls = registry.builtin_names(family).get(name.lower() if isinstance(name, str) else name)
+            if not inspect.isclass(cls):
+                raise _unknown_class(kind, family, name) from None
+        inner = serialization_lib.materialize(dict(inner or {}))
+        if wrapper is not None and cls is wrapper and isinstance(inner.get("fn"), str):
+            inner["fn"] = resolve_function(family, inner["fn"], kind)
+            return cls(**inner)
+        return serialization_lib.from_config(cls, inner)
+    finally:
+        registry.pop_scope(token)
+
+
+def get(identifier: Any, *, family: str, kind: str, base: type) -> Any:
+    """The common part of a family's `get`: an instance is returned as is, a
+    subclass or a name is instantiated with its defaults, a config is
+    deserialised. Returns `NotImplemented` for anything else (the family decides)."""
+    if isinstance(identifier, base):
+        return identifier
+    if inspect.isclass(identifier) and issubclass(identifier, base):
+        return identifier()
+    if isinstance(identifier, dict):
+        return deserialize(identifier, family=family, kind=kind)
+    if isinstance(identifier, str):
+        obj = registry.lookup(family, identifier, kind)
+        return obj() if inspect.isclass(obj) else obj
+    return NotImplemented
