@@ -4,6 +4,12 @@ Each builder returns a plain functional `lamina.Model` (or, for the blocks, a
 symbolic tensor), so the result can be inspected with `summary()`, trained with
 `fit`, frozen layer by layer and saved with `model.save`.
 
+* Keras's ImageNet architectures, with Keras's signatures and layer names:
+  `VGG16`, `VGG19`, `ResNet50`, `ResNet101`, `ResNet152`, `MobileNetV2`,
+  `Xception`, `EfficientNetB0` to `EfficientNetB7`. `weights` is None or the
+  path of a local weights file (Lamina never downloads). Each family's module
+  (`vgg16`, `vgg19`, `resnet50`, `resnet`, `mobilenet_v2`, `xception`,
+  `efficientnet`) has its `preprocess_input`, as in `keras.applications`.
 * `residual_block` and `ResNetSmall`: residual networks for small images
   (He et al., 2016).
 * `inception_module`: a GoogLeNet-style block of parallel convolutions
@@ -12,8 +18,60 @@ symbolic tensor), so the result can be inspected with `summary()`, trained with
   Transformer encoder blocks -> pooled class probabilities.
 """
 
+from lamina.applications import (
+    efficientnet,
+    imagenet_utils,
+    mobilenet_v2,
+    resnet,
+    resnet50,
+    vgg16,
+    vgg19,
+    xception,
+)
+from lamina.applications.efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+    EfficientNetB4,
+    EfficientNetB5,
+    EfficientNetB6,
+    EfficientNetB7,
+)
 from lamina.applications.inception import inception_module
+from lamina.applications.mobilenet_v2 import MobileNetV2
 from lamina.applications.resnet import ResNetSmall, residual_block
+from lamina.applications.resnet_v1 import ResNet50, ResNet101, ResNet152
 from lamina.applications.transformer import transformer_text_classifier
+from lamina.applications.vgg import VGG16, VGG19
+from lamina.applications.xception import Xception
 
-__all__ = ["ResNetSmall", "inception_module", "residual_block", "transformer_text_classifier"]
+__all__ = [
+    "EfficientNetB0",
+    "EfficientNetB1",
+    "EfficientNetB2",
+    "EfficientNetB3",
+    "EfficientNetB4",
+    "EfficientNetB5",
+    "EfficientNetB6",
+    "EfficientNetB7",
+    "MobileNetV2",
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
+    "ResNetSmall",
+    "VGG16",
+    "VGG19",
+    "Xception",
+    "efficientnet",
+    "imagenet_utils",
+    "inception_module",
+    "mobilenet_v2",
+    "resnet",
+    "resnet50",
+    "residual_block",
+    "transformer_text_classifier",
+    "vgg16",
+    "vgg19",
+    "xception",
+]

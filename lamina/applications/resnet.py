@@ -1,13 +1,18 @@
-"""Residual networks for small images: `residual_block` and `ResNetSmall`."""
+"""Residual networks: `residual_block` and `ResNetSmall` for small images; and, as in
+Keras's `keras.applications.resnet`, `ResNet50`, `ResNet101`, `ResNet152` and their
+`preprocess_input` (defined in `resnet_v1`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from lamina import layers
+from lamina.applications.resnet_v1 import ResNet50, ResNet101, ResNet152, preprocess_input
 from lamina.layers.symbolic import SymbolicTensor
 from lamina.models import Model
 from lamina.utils import validation
+
+__all__ = ["ResNet50", "ResNet101", "ResNet152", "ResNetSmall", "preprocess_input", "residual_block"]
 
 
 def _check_symbolic(owner: str, x: Any) -> None:
