@@ -42,8 +42,7 @@ def _graph(model: Any, show_shapes: bool, show_dtype: bool, show_layer_names: bo
             if act is not None:
                 lines.append(f"activation: {getattr(act, '__name__', act)}")
         if show_dtype:
-            dtype = getattr(layer, "dtype", None) or getattr(layer, "compute_dtype", None)
-            lines.append(f"dtype: {str(dtype).replace('torch.', '')}")
+            lines.append(f"dtype: {_dtype_of(layer)}")
         if show_shapes:
             lines.append(f"output: {shape_text}")
         if show_trainable:
@@ -59,6 +58,14 @@ def _graph(model: Any, show_shapes: bool, show_dtype: bool, show_layer_names: bo
     else:
         edges = [(i, i + 1) for i in range(len(labels) - 1)]
     return labels, edges
+
+
+def _dtype_of(layer: Any) -> str:
+    """The layer's dtype: the one it was given, else that of its first weight."""
+    dtype = getattr(layer, "dtype", None) or getattr(layer, "compute_dtype", None)
+    if dtype is None:
+        dtype = next((w.dtype for w in layer.parameters()), None) if hasattr(layer, "parameters") else None
+    return str(dtype or "float32").replace("torch.", "")
 
 
 def _quote(text: str) -> str:
