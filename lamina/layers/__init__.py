@@ -61,11 +61,13 @@ from lamina.layers.pooling import (
 )
 from lamina.layers.preprocessing import (
     CategoryEncoding,
+    CenterCrop,
     Discretization,
     Hashing,
     IntegerLookup,
     Normalization,
     Rescaling,
+    Resizing,
     StringLookup,
     TextVectorization,
 )
@@ -107,6 +109,8 @@ __all__ = [
     "PReLU",
     "ReLU",
     "Softmax",
+    "CenterCrop",
+    "Resizing",
     "AlphaDropout",
     "GroupNormalization",
     "UnitNormalization",

@@ -4,6 +4,7 @@
 * `TextVectorization`: raw strings to token ids or bag-of-words vectors.
 * `StringLookup`, `IntegerLookup`, `CategoryEncoding`, `Hashing`,
   `Discretization`: categorical features.
+* `Resizing`, `CenterCrop`: images.
 
 Layers with learned state have `adapt(data)`. Outputs made from text (which a
 torch tensor cannot hold) are placed on the layer's device (it follows
@@ -13,17 +14,20 @@ torch tensor cannot hold) are placed on the layer's device (it follows
 from lamina.layers.preprocessing.category_encoding import CategoryEncoding
 from lamina.layers.preprocessing.discretization import Discretization
 from lamina.layers.preprocessing.hashing import Hashing
+from lamina.layers.preprocessing.image_preprocessing import CenterCrop, Resizing
 from lamina.layers.preprocessing.index_lookup import IntegerLookup, StringLookup
 from lamina.layers.preprocessing.normalization import Normalization, Rescaling
 from lamina.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
     "CategoryEncoding",
+    "CenterCrop",
     "Discretization",
     "Hashing",
     "IntegerLookup",
     "Normalization",
     "Rescaling",
+    "Resizing",
     "StringLookup",
     "TextVectorization",
 ]
