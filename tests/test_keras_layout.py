@@ -156,10 +156,10 @@ def test_multi_head_attention_keras_weights_follow_einsum_dense_shapes():
         out = mha(torch.as_tensor(q), torch.as_tensor(v)).numpy()
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
     assert [p for p, _ in keras_weight_groups(mha)] == [
-        "_query_dense",
-        "_key_dense",
-        "_value_dense",
-        "_output_dense",
+        "query_dense",
+        "key_dense",
+        "value_dense",
+        "output_dense",
     ]
 
 

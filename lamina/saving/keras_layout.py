@@ -200,10 +200,10 @@ _CONVERTERS["GRU"] = _rnn_pair(True)
 def _mha() -> Converter:
     # (Lamina sub-layer, Keras attribute, whether it is the output projection)
     parts = (
-        ("query", "_query_dense", False),
-        ("key", "_key_dense", False),
-        ("value", "_value_dense", False),
-        ("attention_output", "_output_dense", True),
+        ("query", "query_dense", False),
+        ("key", "key_dense", False),
+        ("value", "value_dense", False),
+        ("attention_output", "output_dense", True),
     )
 
     def to(layer: Any) -> list[Group]:
@@ -340,7 +340,9 @@ def _generic_groups(layer: Any) -> list[Group]:
 
     groups: list[Group] = [("", [_np(t) for t in _own_tensors(layer)])]
     if _is_model(layer):
-        children = [child for child in layer.layers if isinstance(child, torch.nn.Module)]
+        from lamina.saving.keras_writer import keras_layer_order
+
+        children = [c for c in keras_layer_order(layer) if isinstance(c, torch.nn.Module)]
         names = [_join("layers", n) for n in container_names(children)]
         pairs = list(zip(names, children))
     else:
@@ -447,7 +449,12 @@ def _set_generic(layer: Any, arrays: list[np.ndarray]) -> None:
     for t, a in zip(own, arrays):
         _assign(t, a)
     i = len(own)
-    children = layer.layers if _is_model(layer) else [c for _, c in layer.named_children()]
+    if _is_model(layer):
+        from lamina.saving.keras_writer import keras_layer_order
+
+        children = keras_layer_order(layer)
+    else:
+        children = [c for _, c in layer.named_children()]
     for child in children:
         if isinstance(child, Layer):
             n = len(get_keras_weights(child))

@@ -69,6 +69,10 @@ def save_model(model: Any, filepath: str | os.PathLike) -> None:
         >>> lamina.load_model(path).count_params()
         8
     """
+    if isinstance(filepath, (str, os.PathLike)) and os.fspath(filepath).endswith(".keras"):
+        from lamina.saving.keras_format import save_keras_model
+
+        return save_keras_model(model, filepath)  # a Keras 3 file
     from lamina.models.model import Model
 
     if not isinstance(model, Model):
@@ -366,6 +370,10 @@ def load_model(
             class that is neither built in nor registered, or its weights do
             not match the rebuilt model.
     """
+    if isinstance(filepath, (str, os.PathLike)) and os.fspath(filepath).endswith((".keras", ".h5")):
+        from lamina.saving.keras_format import load_keras_model
+
+        return load_keras_model(filepath, custom_objects, compile)  # a Keras 3 file
     if not isinstance(filepath, (str, os.PathLike)):
         raise TypeError(f"`load_model` expects a file path. Received: filepath={filepath!r}.")
     path = os.fspath(filepath)

@@ -159,6 +159,10 @@ def save_weights(model: torch.nn.Module, filepath: str | os.PathLike) -> None:
         >>> model.load_weights(path).ok
         True
     """
+    if isinstance(filepath, (str, os.PathLike)) and os.fspath(filepath).endswith(".h5"):
+        from lamina.saving.keras_format import save_keras_weights
+
+        return save_keras_weights(model, filepath)  # Keras's `.weights.h5`
     path = check_suffix(filepath, WEIGHTS_SUFFIX, "save_weights", "model.weights.safetensors")
     data = tensors_to_bytes(model.state_dict(), metadata={"format": "pt", "producer": "lamina"})
     file_io.atomic_write(path, lambda f: f.write(data))
@@ -202,6 +206,10 @@ def load_weights(model: torch.nn.Module, filepath: str | os.PathLike, strict: bo
     Returns:
         A `WeightsReport` saying what was loaded, missing, unexpected or mis-shaped.
     """
+    if isinstance(filepath, (str, os.PathLike)) and os.fspath(filepath).endswith((".h5", ".keras")):
+        from lamina.saving.keras_format import load_keras_weights
+
+        return load_keras_weights(model, filepath)  # Keras's `.weights.h5` (or a `.keras` file)
     if not isinstance(strict, bool):
         raise ValueError(f"`load_weights` expects `strict` to be True or False. Received: strict={strict!r}.")
     if not isinstance(filepath, (str, os.PathLike)):

@@ -1,0 +1,272 @@
+"""Translates Keras 3 model configs (`config.json` of a `.keras` file) to Lamina's and back.
+
+Reading: each Keras entry (`module`, `class_name`, `config`, `registered_name`,
+`build_config`, `inbound_nodes`) becomes Lamina's `{"class_name", "config"}`,
+Keras's dtype policies become dtype names, initializer and regularizer
+sub-configs lose their `module`, and functional graphs keep their
+`keras_history` references. Only Lamina's built-in classes and registered ones
+are instantiated: a `Lambda` layer (it carries marshalled Python bytecode) and
+unknown classes are refused, naming the layer.
+
+Writing: Lamina's configs get Keras's envelope (`module`, `registered_name`,
+`build_config`, `__keras_tensor__` references) so that Keras 3's
+`keras.saving.load_model` reads them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from lamina.saving import registry
+
+_TENSOR_KEY = "__tensor__"  # Lamina's functional configs' reference key
+
+# Keras arguments Lamina has no counterpart for, dropped when they hold a value
+# that changes nothing (None, False, a default).
+_HARMLESS = {
+    "seed": None,
+    "sparse": False,
+    "ragged": False,
+    "optional": False,
+    "quantization_config": None,
+    "lora_rank": None,
+    "lora_alpha": None,
+    "autocast": True,
+    "unroll": False,
+    "stateful": False,
+    "zero_output_for_mask": None,
+    "dtype": None,
+    "use_gate": False,
+    "sliding_window": None,
+    "synchronized": False,
+    "flash_attention": None,
+    "attention_axes": [1],
+    "data_format": "channels_last",
+    "renorm": False,
+    "rms_scaling": False,
+}
+# Arguments whose value changes nothing Lamina computes at inference.
+_ANY_VALUE = {"seed", "zero_output_for_mask", "dtype", "flash_attention", "renorm_momentum"}
+
+
+def _refuse_lambda(name: str) -> ValueError:
+    return ValueError(
+        f"Layer '{name}' of the Keras file is a `Lambda` layer, which Lamina does not load: its "
+        "function is stored as marshalled Python bytecode, and running code from a file is "
+        "unsafe. Received: class_name='Lambda'. Rewrite the function as a small `Layer` "
+        "subclass, register it with `@lamina.register` (or pass it in `custom_objects`), and "
+        "save the model again."
+    )
+
+
+def _unknown_class(class_name: str, name: str | None) -> ValueError:
+    where = f"layer '{name}'" if name else "an object"
+    return ValueError(
+        f"The Keras file uses class `{class_name}` ({where}), which is neither a Lamina class "
+        f"nor a registered one, so it cannot be loaded. Received: class_name={class_name!r}. "
+        "Register the class with `@lamina.register` (or pass "
+        f"`custom_objects={{'{class_name}': {class_name}}}`) and load again."
+    )
+
+
+def _resolve(entry: dict[str, Any], custom_objects: dict[str, Any] | None) -> type:
+    class_name = entry.get("class_name")
+    name = (entry.get("config") or {}).get("name")
+    if class_name == "Lambda":
+        raise _refuse_lambda(name or "?")
+    custom = custom_objects or {}
+    for key in (entry.get("registered_name"), class_name):
+        if key and key in custom:
+            return custom[key]
+    for key in (entry.get("registered_name"), class_name):
+        if not key:
+            continue
+        try:
+            return registry.get_class(key)
+        except (KeyError, ValueError, TypeError):
+            continue
+    raise _unknown_class(str(class_name), name)
+
+
+def _accepted(cls: type) -> set[str]:
+    """The keyword arguments ``cls`` accepts, following `**kwargs` up its bases."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    names.discard("self")
+    return names
+
+
+def _sub_object(value: Any) -> Any:
+    """A Keras initializer / regularizer / activation sub-config, without Keras's envelope."""
+    if isinstance(value, dict) and "class_name" in value:
+        out = {"class_name": value["class_name"], "config": dict(value.get("config") or {})}
+        out["config"] = {k: v for k, v in out["config"].items() if v is not None or k == "seed"}
+        return out
+    return value
+
+
+def _dtype_name(value: Any) -> Any:
+    if isinstance(value, dict):
+        return (value.get("config") or {}).get("name", "float32")
+    return value
+
+
+def layer_config_from_keras(
+    entry: dict[str, Any], custom_objects: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A Keras layer entry as Lamina's `{"class_name", "config"}` (models included)."""
+    class_name = entry.get("class_name")
+    if class_name in ("Functional", "Model") and "layers" in entry.get("config", {}):
+        return {"class_name": "Functional", "config": functional_from_keras(entry, custom_objects)}
+    if class_name == "Sequential":
+        return {"class_name": "Sequential", "config": sequential_from_keras(entry, custom_objects)}
+    cls = _resolve(entry, custom_objects)
+    config = dict(entry.get("config") or {})
+    name = config.get("name", "?")
+    if class_name == "InputLayer":
+        return {"class_name": "InputLayer", "config": _input_config(config)}
+    for key in ("layer", "backward_layer"):  # wrappers
+        if isinstance(config.get(key), dict) and "class_name" in config[key]:
+            config[key] = layer_config_from_keras(config[key], custom_objects)
+    accepted = _accepted(cls)
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key == "dtype":
+            value = _dtype_name(value)
+            if value in (None, "float32"):
+                continue
+        if key == "axis" and isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if key.endswith(("_initializer", "_regularizer", "activation")):
+            value = _sub_object(value)
+        if key in accepted:
+            out[key] = value
+            continue
+        if value in (None, False) or key in _ANY_VALUE or key.endswith("_initializer"):
+            continue
+        if key in _HARMLESS and value == _HARMLESS[key]:
+            continue
+        raise ValueError(
+            f"Layer '{name}' ({class_name}) of the Keras file sets `{key}`, which Lamina's "
+            f"`{cls.__name__}` does not support. Received: {key}={value!r}. Remove the argument "
+            "in Keras and save the model again, or load only the weights into a Lamina model "
+            "(`model.load_weights(...)`)."
+        )
+    if "input_shape" in accepted and isinstance(entry.get("build_config"), dict):
+        pass  # shapes come from the graph; a standalone layer is built by its model
+    return {"class_name": _registered_or_class(cls), "config": out}
+
+
+def _registered_or_class(cls: type) -> str:
+    return registry.get_registered_name(cls) or cls.__name__
+
+
+def _input_config(config: dict[str, Any]) -> dict[str, Any]:
+    shape = config.get("batch_shape") or config.get("batch_input_shape")
+    if shape is None:
+        shape = [None, *(config.get("shape") or [])]
+    out: dict[str, Any] = {"shape": list(shape[1:]), "name": config.get("name")}
+    if shape[0] is not None:
+        out["batch_size"] = shape[0]
+    dtype = _dtype_name(config.get("dtype"))
+    if dtype not in (None, "float32"):
+        out["dtype"] = dtype
+    return out
+
+
+def sequential_from_keras(
+    entry: dict[str, Any], custom_objects: dict[str, Any] | None
+) -> dict[str, Any]:
+    config = entry.get("config") or {}
+    layers = list(config.get("layers", []))
+    out: dict[str, Any] = {"name": config.get("name"), "trainable": config.get("trainable", True)}
+    if layers and layers[0].get("class_name") == "InputLayer":
+        out["input"] = _input_config(layers.pop(0).get("config") or {})
+    else:
+        shape = config.get("build_input_shape") or (entry.get("build_config") or {}).get(
+            "input_shape"
+        )
+        if shape is not None:
+            out["build_input_shape"] = list(shape)
+    out["layers"] = [layer_config_from_keras(e, custom_objects) for e in layers]
+    return out
+
+
+def _is_history(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and all(isinstance(v, int) for v in value[1:])
+    )
+
+
+def _refs(value: Any) -> Any:
+    """Keras's `__keras_tensor__` dicts and `[name, node, index]` triples as Lamina references."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            return {_TENSOR_KEY: list(value["config"]["keras_history"])}
+        return {k: _refs(v) for k, v in value.items()}
+    if _is_history(value):
+        return {_TENSOR_KEY: list(value)}
+    if isinstance(value, list):
+        return [_refs(v) for v in value]
+    return value
+
+
+def _node_from_keras(node: Any) -> dict[str, Any]:
+    if isinstance(node, list):  # Keras 2's [[name, node, index, kwargs], ...]
+        args = [{_TENSOR_KEY: list(t[:3])} for t in node]
+        return {"args": args[0] if len(args) == 1 else args, "kwargs": {}}
+    args = [_refs(a) for a in node.get("args", [])]
+    kwargs = {k: _refs(v) for k, v in (node.get("kwargs") or {}).items() if v is not None}
+    if "key" in kwargs and len(args) >= 2:  # MultiHeadAttention(query, value, key=...)
+        args.append(kwargs.pop("key"))
+    return {"args": args[0] if len(args) == 1 else args, "kwargs": kwargs}
+
+
+def functional_from_keras(
+    entry: dict[str, Any], custom_objects: dict[str, Any] | None
+) -> dict[str, Any]:
+    config = entry.get("config") or {}
+    layers = []
+    for layer_entry in config.get("layers", []):
+        converted = layer_config_from_keras(layer_entry, custom_objects)
+        converted["name"] = layer_entry.get("name") or (layer_entry.get("config") or {}).get("name")
+        converted["inbound_nodes"] = [
+            _node_from_keras(n) for n in layer_entry.get("inbound_nodes") or []
+        ]
+        layers.append(converted)
+
+    def io(value: Any) -> Any:
+        if _is_history(value):
+            return {_TENSOR_KEY: list(value)}
+        if isinstance(value, dict):
+            return {k: io(v) for k, v in value.items()}
+        return [io(v) for v in value]
+
+    return {
+        "name": config.get("name"),
+        "trainable": config.get("trainable", True),
+        "layers": layers,
+        "input_layers": io(config["input_layers"]),
+        "output_layers": io(config["output_layers"]),
+    }
+
+
+def model_from_keras_config(
+    entry: dict[str, Any], custom_objects: dict[str, Any] | None = None
+) -> Any:
+    """Builds the Lamina model (or layer) a Keras `config.json` describes (fresh weights)."""
+    from lamina.models.functional import deserialize_layer
+
+    converted = layer_config_from_keras(entry, custom_objects)
+    return deserialize_layer(converted, custom_objects)

@@ -1,0 +1,200 @@
+"""Builds the Keras parity fixtures in tests/fixtures/keras/ (run by make_keras_fixtures.sh).
+
+Three modes, each run once in order; the test suite itself never imports Keras:
+
+* ``keras`` (Keras 3 in its own virtual environment, KERAS_BACKEND=torch): builds
+  small models of each layer family with seeded random weights and stores, per
+  model, ``<name>.keras``, ``<name>.weights.h5`` and ``<name>.npz`` (a fixed
+  input ``x`` (or ``x0``, ``x1``, ...) and Keras's output ``y`` (or ``y0``, ...)).
+  Also ``lambda_layer.keras`` (a model with a `Lambda` layer, which Lamina refuses).
+* ``lamina`` (Lamina's environment): loads each ``<name>.keras`` with Lamina and
+  writes it back with ``model.save`` into ``lamina_written/<name>.keras``.
+* ``keras-check`` (Keras's environment): loads every Lamina-written file with
+  Keras and stores Keras's output on the same input in ``lamina_written/<name>.npz``,
+  which the test suite compares with Lamina's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, os.pardir, "tests", "fixtures", "keras")
+WRITTEN = os.path.join(OUT, "lamina_written")
+
+
+def _models(keras):  # noqa: ANN001 - keras is the imported module
+    L = keras.layers
+    models = {}
+
+    models["mlp"] = keras.Sequential(
+        [
+            keras.Input((6,)),
+            L.Dense(8, activation="relu"),
+            L.Dropout(0.5),
+            L.Dense(5, activation="tanh", use_bias=False),
+            L.Dense(3, activation="softmax"),
+        ],
+        name="mlp",
+    )
+    models["conv2d"] = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            L.Conv2D(4, 3, padding="same", activation="relu"),
+            L.BatchNormalization(),
+            L.MaxPooling2D(2),
+            L.SeparableConv2D(5, 3, padding="same", depth_multiplier=2),
+            L.DepthwiseConv2D(3, depth_multiplier=2, padding="valid"),
+            L.Conv2DTranspose(3, 2, strides=2),
+            L.AveragePooling2D(2),
+            L.Conv2D(4, (2, 1), strides=(1, 1), use_bias=False),
+            L.GlobalAveragePooling2D(),
+            L.Dense(2),
+        ],
+        name="conv2d",
+    )
+    models["conv1d"] = keras.Sequential(
+        [
+            keras.Input((12, 4)),
+            L.Conv1D(5, 3, strides=2, activation="relu"),
+            L.AveragePooling1D(2, padding="same"),
+            L.Conv1D(3, 2, dilation_rate=1, padding="causal"),
+            L.LayerNormalization(),
+            L.Flatten(),
+            L.Dense(2, activation="sigmoid"),
+        ],
+        name="conv1d",
+    )
+    models["recurrent"] = keras.Sequential(
+        [
+            keras.Input((7,), dtype="int32"),
+            L.Embedding(20, 6, mask_zero=True),
+            L.Bidirectional(L.LSTM(4, return_sequences=True)),
+            L.GRU(3),
+            L.Dense(2),
+        ],
+        name="recurrent",
+    )
+    models["simple_rnn"] = keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            L.SimpleRNN(4, return_sequences=True),
+            L.Bidirectional(L.GRU(2), merge_mode="sum"),
+            L.Dense(1),
+        ],
+        name="simple_rnn",
+    )
+    x = keras.Input((5, 8))
+    att = L.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
+    h = L.LayerNormalization(epsilon=1e-6)(L.Add()([x, att]))
+    h = L.GlobalAveragePooling1D()(h)
+    models["attention"] = keras.Model(x, L.Dense(3)(h), name="attention")
+
+    a, b = keras.Input((4,), name="a"), keras.Input((3,), name="b")
+    ha = L.Dense(5, activation="relu", name="branch_a")(a)
+    hb = L.Dense(5, activation="relu", name="branch_b")(b)
+    merged = L.Concatenate()([ha, hb])
+    out1 = L.Dense(2, name="head_1")(merged)
+    out2 = L.Dense(1, activation="sigmoid", name="head_2")(L.Multiply()([ha, hb]))
+    models["multi_input"] = keras.Model([a, b], [out1, out2], name="multi_input")
+
+    inner = keras.Sequential(
+        [keras.Input((4,)), L.Dense(6, activation="relu"), L.Dense(4)], name="inner"
+    )
+    z = keras.Input((4,))
+    models["nested"] = keras.Model(z, L.Dense(2)(inner(z)), name="nested")
+    return models
+
+
+def _inputs(model, rng):  # noqa: ANN001
+    xs = []
+    for t in model.inputs:
+        shape = (3, *t.shape[1:])
+        if "int" in str(t.dtype):
+            x = rng.integers(1, 20, size=shape).astype("int32")
+            x[0, 4:] = 0  # right padding: masked steps
+            x[1, 6:] = 0
+            xs.append(x)
+        else:
+            xs.append(rng.standard_normal(shape).astype("float32"))
+    return xs
+
+
+def _randomize(model, rng):  # noqa: ANN001
+    for layer in model.layers:
+        for w in layer.weights:
+            value = rng.standard_normal(tuple(w.shape)).astype(w.dtype) * 0.5
+            if "variance" in w.path:
+                value = np.abs(value) + 0.5
+            w.assign(value)
+
+
+def _save_npz(path, xs, ys):  # noqa: ANN001
+    arrays = {f"x{i}": x for i, x in enumerate(xs)}
+    arrays.update({f"y{i}": np.asarray(y) for i, y in enumerate(ys)})
+    np.savez(path, **arrays)
+
+
+def _as_list(y):  # noqa: ANN001
+    return [np.asarray(v) for v in y] if isinstance(y, (list, tuple)) else [np.asarray(y)]
+
+
+def keras_mode() -> None:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    os.makedirs(OUT, exist_ok=True)
+    for name, model in _models(keras).items():
+        _randomize(model, rng)
+        xs = _inputs(model, rng)
+        ys = _as_list(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
+        model.save(os.path.join(OUT, f"{name}.keras"))
+        model.save_weights(os.path.join(OUT, f"{name}.weights.h5"))
+        _save_npz(os.path.join(OUT, f"{name}.npz"), xs, ys)
+        print(f"wrote {name}")
+    x = keras.Input((3,))
+    lam = keras.Model(x, keras.layers.Lambda(lambda t: t * 2.0, name="double")(x))
+    lam.save(os.path.join(OUT, "lambda_layer.keras"))
+
+
+def lamina_mode() -> None:
+    import lamina
+
+    os.makedirs(WRITTEN, exist_ok=True)
+    for file in sorted(os.listdir(OUT)):
+        if not file.endswith(".keras") or file == "lambda_layer.keras":
+            continue
+        model = lamina.load_model(os.path.join(OUT, file))
+        model.save(os.path.join(WRITTEN, file))
+        print(f"lamina wrote {file}")
+
+
+def keras_check_mode() -> None:
+    import keras
+
+    failures: list[str] = []
+    for file in sorted(os.listdir(WRITTEN)):
+        if not file.endswith(".keras"):
+            continue
+        name = file[: -len(".keras")]
+        try:
+            model = keras.saving.load_model(os.path.join(WRITTEN, file))
+        except Exception as e:  # noqa: BLE001 - report every file, then fail
+            failures.append(f"{file}: {type(e).__name__}: {str(e)[:2000]}")
+            continue
+        data = np.load(os.path.join(OUT, f"{name}.npz"))
+        xs = [data[k] for k in sorted(data.files) if k.startswith("x")]
+        ys = _as_list(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
+        _save_npz(os.path.join(WRITTEN, f"{name}.npz"), xs, ys)
+        print(f"keras read lamina-written {file}")
+    if failures:
+        sys.exit("Keras could not read these Lamina-written files:\n" + "\n".join(failures))
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else "keras"
+    {"keras": keras_mode, "lamina": lamina_mode, "keras-check": keras_check_mode}[mode]()

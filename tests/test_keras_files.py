@@ -1,0 +1,223 @@
+"""Keras 3 files both ways, against outputs Keras itself computed.
+
+The fixtures in tests/fixtures/keras/ were written by Keras 3 (see
+scripts/make_keras_fixtures.py); `lamina_written/` holds files Lamina wrote and
+the outputs Keras computed after loading them. Keras is never imported here.
+"""
+
+import json
+import os
+import shutil
+import zipfile
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers
+from lamina.saving import keras_format
+
+HERE = os.path.join(os.path.dirname(__file__), "fixtures", "keras")
+WRITTEN = os.path.join(HERE, "lamina_written")
+MODELS = [
+    "mlp",
+    "conv2d",
+    "conv1d",
+    "recurrent",
+    "simple_rnn",
+    "attention",
+    "multi_input",
+    "nested",
+]
+RECURRENT = {"recurrent", "simple_rnn"}
+
+
+def _data(name, folder=HERE):
+    data = np.load(os.path.join(folder, f"{name}.npz"))
+    xs = [data[k] for k in sorted(data.files) if k.startswith("x")]
+    ys = [data[k] for k in sorted(data.files) if k.startswith("y")]
+    return xs, ys
+
+
+def _predict(model, xs):
+    inputs = dict(zip(model.input_names, xs)) if len(xs) > 1 else xs[0]
+    out = model.predict(inputs, verbose=0)
+    return [np.asarray(o) for o in out] if isinstance(out, (list, tuple)) else [np.asarray(out)]
+
+
+def _assert_outputs(name, got, expected):
+    tol = 1e-4 if name in RECURRENT else 1e-5
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
+
+
+def _h5_datasets(path_or_bytes):
+    found = {}
+    with h5py.File(path_or_bytes, "r") as h5:
+        h5.visititems(
+            lambda n, o: found.__setitem__(n, o.shape) if isinstance(o, h5py.Dataset) else None
+        )
+    return found
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_load_model_keras_file_predicts_as_keras(name):
+    model = lamina.load_model(os.path.join(HERE, f"{name}.keras"))
+    xs, ys = _data(name)
+    _assert_outputs(name, _predict(model, xs), ys)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_load_weights_keras_weights_h5_into_zeroed_twin_predicts_as_keras(name):
+    model = lamina.load_model(os.path.join(HERE, f"{name}.keras"))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    report = model.load_weights(os.path.join(HERE, f"{name}.weights.h5"))
+    assert report.ok
+    xs, ys = _data(name)
+    _assert_outputs(name, _predict(model, xs), ys)
+
+
+def test_load_weights_keras_h5_into_model_built_in_lamina_code():
+    a, b = lamina.Input(shape=(4,), name="a"), lamina.Input(shape=(3,), name="b")
+    ha = layers.Dense(5, activation="relu", name="branch_a")(a)
+    hb = layers.Dense(5, activation="relu", name="branch_b")(b)
+    out1 = layers.Dense(2, name="head_1")(layers.Concatenate()([ha, hb]))
+    out2 = layers.Dense(1, activation="sigmoid", name="head_2")(layers.Multiply()([ha, hb]))
+    model = lamina.Model([a, b], [out1, out2])
+    model.load_weights(os.path.join(HERE, "multi_input.weights.h5"))
+    xs, ys = _data("multi_input")
+    _assert_outputs("multi_input", _predict(model, xs), ys)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_save_keras_file_reloads_in_lamina_with_same_predictions(name, tmp_path):
+    model = lamina.load_model(os.path.join(HERE, f"{name}.keras"))
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
+    xs, ys = _data(name)
+    _assert_outputs(name, _predict(lamina.load_model(path), xs), ys)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_save_weights_h5_has_keras_paths_and_shapes(name, tmp_path):
+    model = lamina.load_model(os.path.join(HERE, f"{name}.keras"))
+    path = str(tmp_path / f"{name}.weights.h5")
+    model.save_weights(path)
+    assert _h5_datasets(path) == _h5_datasets(os.path.join(HERE, f"{name}.weights.h5"))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_keras_reads_lamina_written_files_with_same_outputs(name):
+    # Keras's outputs after loading the files Lamina wrote (scripts/make_keras_fixtures.py).
+    xs, keras_ys = _data(name, WRITTEN)
+    _, original_ys = _data(name)
+    _assert_outputs(name, keras_ys, original_ys)
+    _assert_outputs(
+        name, _predict(lamina.load_model(os.path.join(WRITTEN, f"{name}.keras")), xs), keras_ys
+    )
+
+
+def test_load_model_lambda_layer_is_refused_without_running_code():
+    with pytest.raises(
+        ValueError, match=r"Layer 'double' .* `Lambda` layer.*bytecode.*@lamina.register"
+    ):
+        lamina.load_model(os.path.join(HERE, "lambda_layer.keras"))
+
+
+def _rewrite_config(tmp_path, name, edit):
+    src = os.path.join(HERE, f"{name}.keras")
+    dst = str(tmp_path / f"{name}_edited.keras")
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "config.json":
+                config = json.loads(data)
+                edit(config)
+                data = json.dumps(config).encode()
+            zout.writestr(item, data)
+    return dst
+
+
+def _rename_first_dense(config, class_name, registered_name):
+    entry = config["config"]["layers"][1]
+    entry["class_name"], entry["registered_name"], entry["module"] = (
+        class_name,
+        registered_name,
+        None,
+    )
+
+
+def test_load_model_unknown_class_is_refused_with_registration_advice(tmp_path):
+    path = _rewrite_config(
+        tmp_path, "mlp", lambda c: _rename_first_dense(c, "MyDense", "my_pkg>MyDense")
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"class `MyDense` \(layer 'dense'\).*Register the class with `@lamina.register`",
+    ):
+        lamina.load_model(path)
+
+
+def test_load_model_custom_objects_resolve_registered_name(tmp_path):
+    class MyDense(layers.Dense):
+        pass
+
+    path = _rewrite_config(
+        tmp_path, "mlp", lambda c: _rename_first_dense(c, "MyDense", "my_pkg>MyDense")
+    )
+    model = lamina.load_model(path, custom_objects={"my_pkg>MyDense": MyDense})
+    assert isinstance(model.layers[0], MyDense)
+    xs, ys = _data("mlp")
+    _assert_outputs("mlp", _predict(model, xs), ys)
+
+
+def test_load_model_unsupported_keras_argument_is_refused(tmp_path):
+    def constrain(config):
+        config["config"]["layers"][1]["config"]["kernel_constraint"] = {
+            "class_name": "NonNeg",
+            "config": {},
+        }
+
+    path = _rewrite_config(tmp_path, "mlp", constrain)
+    with pytest.raises(
+        ValueError, match=r"Layer 'dense' \(Dense\) of the Keras file sets `kernel_constraint`"
+    ):
+        lamina.load_model(path)
+
+
+def test_load_model_truncated_keras_file_gives_clear_error(tmp_path):
+    path = tmp_path / "cut.keras"
+    data = open(os.path.join(HERE, "mlp.keras"), "rb").read()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(
+        ValueError, match=r"'cut.keras' is not a Keras model file \(not a zip archive"
+    ):
+        lamina.load_model(str(path))
+
+
+def test_load_model_oversized_member_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(keras_format, "MAX_JSON_BYTES", 100)
+    with pytest.raises(ValueError, match=r"'config.json' is \d+ bytes, more than the 100 bytes"):
+        lamina.load_model(os.path.join(HERE, "mlp.keras"))
+
+
+def test_load_weights_from_a_different_architecture_names_the_layer(tmp_path):
+    model = lamina.Sequential([lamina.Input(shape=(6,)), layers.Dense(8), layers.Dense(4)])
+    with pytest.raises(ValueError, match=r"Layer 'dense\w*' \(Dense\) expects 2 weight arrays"):
+        model.load_weights(os.path.join(HERE, "mlp.weights.h5"))
+
+
+def test_load_weights_corrupted_h5_gives_clear_error(tmp_path):
+    path = tmp_path / "bad.weights.h5"
+    shutil.copy(os.path.join(HERE, "mlp.weights.h5"), path)
+    path.write_bytes(path.read_bytes()[:500])
+    model = lamina.load_model(os.path.join(HERE, "mlp.keras"))
+    with pytest.raises(ValueError, match=r"'bad.weights.h5' is not a valid Keras weights file"):
+        model.load_weights(str(path))
