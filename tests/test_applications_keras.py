@@ -229,6 +229,25 @@ def test_applications_bad_arguments_raise_house_errors(kwargs, match):
         applications.ResNet50(**kwargs)
 
 
+def test_applications_input_tensor_and_input_shape_must_agree():
+    inputs = lamina.Input(shape=(32, 32, 3))
+    with pytest.raises(ValueError, match=r"match the shape of `input_tensor`.*Received: input_shape=\(64, 64, 3\)"):
+        applications.ResNet50(include_top=False, input_tensor=inputs, input_shape=(64, 64, 3))
+    with pytest.raises(ValueError, match="at least 32x32"):
+        applications.ResNet50(include_top=False, input_tensor=lamina.Input(shape=(16, 16, 3)))
+
+
+def test_applications_unusual_channel_count_warns_as_keras():
+    with pytest.warns(UserWarning, match="usually expects 1 or 3 input channels"):
+        model = applications.MobileNetV2(alpha=0.35, input_shape=(32, 32, 4), include_top=False)
+    assert model.inputs[0].shape == (None, 32, 32, 4)
+
+
+def test_mobilenet_v2_alpha_must_be_positive():
+    with pytest.raises(ValueError, match="Received: alpha=0"):
+        applications.MobileNetV2(alpha=0)
+
+
 def test_xception_minimum_input_size_is_71():
     with pytest.raises(ValueError, match="at least 71x71"):
         applications.Xception(include_top=False, input_shape=(64, 64, 3))

@@ -8,6 +8,7 @@ Lamina never downloads: `weights` is `None` or the path of a local weights file.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -92,6 +93,12 @@ def obtain_input_shape(
             f"input_shape=({default_size}, {default_size}, 3)."
         )
     height, width, channels = input_shape
+    if channels not in (1, 3):
+        warnings.warn(
+            f"`{owner}` usually expects 1 or 3 input channels. Received: input_shape="
+            f"{tuple(input_shape)!r}, with {channels} channels.",
+            stacklevel=3,
+        )
     if (height is not None and height < min_size) or (width is not None and width < min_size):
         raise ValueError(
             f"`{owner}` expects images of at least {min_size}x{min_size} pixels. "
