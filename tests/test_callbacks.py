@@ -422,10 +422,32 @@ def test_model_checkpoint_save_freq_in_batches(tmp_path):
     assert [os.path.basename(p) for _, p in model.saved] == ["e1-b3.lamina", "e2-b2.lamina"]
 
 
+@pytest.mark.parametrize(
+    ("name", "weights_only", "kind"),
+    [
+        ("best.keras", False, "save"),
+        ("best.lamina", False, "save"),
+        ("w.weights.h5", True, "save_weights"),
+        ("w.weights.safetensors", True, "save_weights"),
+    ],
+)
+def test_model_checkpoint_accepts_keras_and_lamina_extensions(tmp_path, name, weights_only, kind):
+    x, y = _data()
+    model = _recording_model()
+    ckpt = lamina.callbacks.ModelCheckpoint(str(tmp_path / name), save_weights_only=weights_only)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[ckpt])
+    assert model.saved == [(kind, str(tmp_path / name))]
+
+
+def test_model_checkpoint_refuses_a_weights_file_for_a_whole_model():
+    with pytest.raises(ValueError, match=r"Received: filepath='m\.weights\.h5'\. To save only the weights"):
+        lamina.callbacks.ModelCheckpoint("m.weights.h5")
+
+
 def test_model_checkpoint_errors(tmp_path):
-    with pytest.raises(ValueError, match=r"When `save_weights_only=True`, `ModelCheckpoint` expects `filepath` to end in '\.weights\.safetensors'\. Received: filepath='w\.pt'"):
+    with pytest.raises(ValueError, match=r"When `save_weights_only=True`, `ModelCheckpoint` expects `filepath` to end in '\.weights\.safetensors' or '\.weights\.h5'\. Received: filepath='w\.pt'"):
         lamina.callbacks.ModelCheckpoint("w.pt", save_weights_only=True)
-    with pytest.raises(ValueError, match=r"to end in '\.lamina' \(a whole model\)\. Received: filepath='m\.weights\.safetensors'\. To save only the weights, pass `save_weights_only=True`"):
+    with pytest.raises(ValueError, match=r"to end in '\.lamina' or '\.keras' or '\.h5' \(a whole model\)\. Received: filepath='m\.weights\.safetensors'\. To save only the weights, pass `save_weights_only=True`"):
         lamina.callbacks.ModelCheckpoint("m.weights.safetensors")
     with pytest.raises(ValueError, match=r"`save_freq` to be 'epoch' or a positive integer .* Received: save_freq=0"):
         lamina.callbacks.ModelCheckpoint("m.lamina", save_freq=0)

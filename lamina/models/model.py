@@ -206,3 +206,20 @@ class Model(Trainer, Layer):
 
             args = (_structure_to_tensors(args[0], "inputs"), *args[1:])
         return super().__call__(*args, **kwargs)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """Returns the model's architecture (no weights) as a JSON string.
+
+        `lamina.models.model_from_json` rebuilds the model from it.
+
+        Args:
+            **kwargs: Passed to `json.dumps` (e.g. `indent=2`).
+
+        Example:
+            >>> import lamina
+            >>> model = lamina.Sequential([lamina.Input(shape=(3,)), lamina.layers.Dense(2)])
+            >>> clone = lamina.models.model_from_json(model.to_json())
+        """
+        from lamina.models.cloning import model_to_json
+
+        return model_to_json(self, **kwargs)

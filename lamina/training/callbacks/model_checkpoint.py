@@ -11,8 +11,9 @@ from lamina.training.callbacks.base import Callback
 from lamina.training.callbacks.monitor import check_monitor, is_improvement, resolve_mode
 from lamina.utils import validation
 
-MODEL_SUFFIX = ".lamina"
-WEIGHTS_SUFFIX = ".weights.safetensors"
+# The files `model.save` / `model.save_weights` write (Lamina's, then Keras's).
+MODEL_SUFFIXES = (".lamina", ".keras", ".h5")
+WEIGHTS_SUFFIXES = (".weights.safetensors", ".weights.h5")
 
 
 def _check_save_freq(owner: str, save_freq: Any) -> Any:
@@ -33,10 +34,10 @@ class ModelCheckpoint(Callback):
     ``filepath`` may contain ``str.format`` fields filled from the epoch number
     (1-based, as in Keras), the batch number (1-based, with an integer
     ``save_freq``) and the logs: ``"ckpt-{epoch:02d}-{val_loss:.2f}.lamina"``.
-    A full model goes to a ``.lamina`` file (`model.save`, read back with
-    `lamina.load_model`); with ``save_weights_only=True`` the path must end in
-    ``.weights.safetensors`` (`model.save_weights`, read back with
-    `model.load_weights`).
+    A full model goes to a ``.lamina`` or Keras ``.keras`` file (`model.save`,
+    read back with `lamina.load_model`); with ``save_weights_only=True`` the
+    path must end in ``.weights.safetensors`` or Keras's ``.weights.h5``
+    (`model.save_weights`, read back with `model.load_weights`).
 
     Args:
         filepath: Path (or template) of the file to write; its folder is created.
@@ -82,21 +83,23 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"`{owner}` expects `filepath` to be a file path. Received: filepath={filepath!r}.")
         self.save_weights_only = validation.boolean(owner, "save_weights_only", save_weights_only)
         path = os.fspath(filepath)
-        if self.save_weights_only and not path.endswith(WEIGHTS_SUFFIX):
+        weights_file = path.endswith(WEIGHTS_SUFFIXES)
+        if self.save_weights_only and not weights_file:
             raise ValueError(
-                f"When `save_weights_only=True`, `ModelCheckpoint` expects `filepath` to end in "
-                f"'{WEIGHTS_SUFFIX}'. Received: filepath={path!r}. Use e.g. 'ckpt{WEIGHTS_SUFFIX}'."
+                "When `save_weights_only=True`, `ModelCheckpoint` expects `filepath` to end in "
+                f"{' or '.join(map(repr, WEIGHTS_SUFFIXES))}. Received: filepath={path!r}. Use e.g. "
+                "'ckpt.weights.h5'."
             )
-        if not self.save_weights_only and not path.endswith(MODEL_SUFFIX):
+        if not self.save_weights_only and (weights_file or not path.endswith(MODEL_SUFFIXES)):
             hint = (
                 " To save only the weights, pass `save_weights_only=True`."
-                if path.endswith(WEIGHTS_SUFFIX)
-                else f" Use e.g. 'ckpt{MODEL_SUFFIX}', or `save_weights_only=True` with a "
-                f"'{WEIGHTS_SUFFIX}' path."
+                if weights_file
+                else " Use e.g. 'ckpt.keras', or `save_weights_only=True` with a "
+                "'.weights.h5' path."
             )
             raise ValueError(
-                f"`ModelCheckpoint` expects `filepath` to end in '{MODEL_SUFFIX}' (a whole model). "
-                f"Received: filepath={path!r}.{hint}"
+                f"`ModelCheckpoint` expects `filepath` to end in {' or '.join(map(repr, MODEL_SUFFIXES))} "
+                f"(a whole model). Received: filepath={path!r}.{hint}"
             )
         self.filepath = filepath
         self.monitor = check_monitor(owner, monitor)
