@@ -1,0 +1,587 @@
+"""`lamina.ops` against NumPy / SciPy on one shared table of cases, plus dtypes,
+gradients, control flow and error messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.special
+import torch
+
+from lamina import ops
+
+RNG = np.random.default_rng(0)
+A = RNG.normal(size=(3, 4)).astype("float32")
+B = RNG.normal(size=(3, 4)).astype("float32")
+P = RNG.uniform(0.1, 0.9, size=(3, 4)).astype("float32")  # in (0, 1)
+POS = RNG.uniform(0.5, 3.0, size=(3, 4)).astype("float32")
+M = RNG.normal(size=(4, 5)).astype("float32")
+SQ = RNG.normal(size=(3, 3)).astype("float32")
+SPD = (SQ @ SQ.T + 3 * np.eye(3)).astype("float32")
+V = np.array([3.0, -1.0, 2.0, 0.0, 5.0], dtype="float32")
+I = np.array([[1, 5, 3], [4, 0, 2]], dtype="int32")  # noqa: E741
+T3 = RNG.normal(size=(2, 3, 4)).astype("float32")
+BOOL = np.array([True, False, True])
+IMG = RNG.normal(size=(2, 6, 7, 3)).astype("float32")
+K = RNG.normal(size=(3, 3, 3, 4)).astype("float32")
+DK = RNG.normal(size=(3, 3, 3, 2)).astype("float32")
+LABELS = np.array([2, 0, 1], dtype="int32")
+ONEHOT = np.eye(4, dtype="float32")[[2, 0, 1]]
+
+
+def _softmax(x, axis=-1):
+    return scipy.special.softmax(x, axis=axis)
+
+
+def _torch_conv_ref(x, k, stride, padding):
+    """Reference NHWC conv through NumPy: explicit sliding windows."""
+    kh, kw = k.shape[:2]
+    if padding == "same":
+        ph, pw = kh - 1, kw - 1
+        x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+    oh = (x.shape[1] - kh) // stride + 1
+    ow = (x.shape[2] - kw) // stride + 1
+    out = np.zeros((x.shape[0], oh, ow, k.shape[-1]), dtype="float64")
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+            out[:, i, j, :] = np.tensordot(patch, k, axes=([1, 2, 3], [0, 1, 2]))
+    return out
+
+
+def _pool_ref(x, size, fn):
+    n, h, w, c = x.shape
+    x = x[:, : h // size * size, : w // size * size]
+    return fn(x.reshape(n, h // size, size, w // size, size, c), axis=(2, 4))
+
+
+def _depthwise_ref(x, k):
+    outs = [
+        _torch_conv_ref(x[..., c:c + 1], k[:, :, c:c + 1, :], 1, "valid") for c in range(x.shape[-1])
+    ]
+    return np.concatenate(outs, axis=-1)
+
+
+def _bce(t, p):
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return -(t * np.log(p) + (1 - t) * np.log(1 - p))
+
+
+# (op name, positional args, keyword args, reference computing the expected value)
+CASES = [
+    # elementwise, unary
+    ("abs", (A,), {}, np.abs),
+    ("absolute", (A,), {}, np.absolute),
+    ("negative", (A,), {}, np.negative),
+    ("square", (A,), {}, np.square),
+    ("sqrt", (POS,), {}, np.sqrt),
+    ("exp", (A,), {}, np.exp),
+    ("exp2", (A,), {}, np.exp2),
+    ("expm1", (A,), {}, np.expm1),
+    ("log", (POS,), {}, np.log),
+    ("log1p", (POS,), {}, np.log1p),
+    ("log2", (POS,), {}, np.log2),
+    ("log10", (POS,), {}, np.log10),
+    ("sin", (A,), {}, np.sin),
+    ("cos", (A,), {}, np.cos),
+    ("tan", (P,), {}, np.tan),
+    ("arcsin", (P,), {}, np.arcsin),
+    ("arccos", (P,), {}, np.arccos),
+    ("arctan", (A,), {}, np.arctan),
+    ("sinh", (A,), {}, np.sinh),
+    ("cosh", (A,), {}, np.cosh),
+    ("tanh", (A,), {}, np.tanh),
+    ("arcsinh", (A,), {}, np.arcsinh),
+    ("arccosh", (POS + 1,), {}, np.arccosh),
+    ("arctanh", (P,), {}, np.arctanh),
+    ("floor", (A,), {}, np.floor),
+    ("ceil", (A,), {}, np.ceil),
+    ("trunc", (A,), {}, np.trunc),
+    ("round", (A * 10,), {}, np.round),
+    ("round", (A,), {"decimals": 2}, lambda x, decimals: np.round(x, decimals)),
+    ("sign", (I - 2,), {}, np.sign),
+    ("reciprocal", (POS,), {}, np.reciprocal),
+    ("isnan", (np.array([1.0, np.nan]),), {}, np.isnan),
+    ("isinf", (np.array([1.0, np.inf]),), {}, np.isinf),
+    ("isfinite", (np.array([1.0, np.inf, np.nan]),), {}, np.isfinite),
+    ("logical_not", (BOOL,), {}, np.logical_not),
+    ("conjugate", (A,), {}, np.conjugate),
+    ("conj", (A,), {}, np.conj),
+    ("real", (A,), {}, np.real),
+    ("imag", (np.array([1 + 2j, 3 - 1j], dtype="complex64"),), {}, np.imag),
+    ("angle", (A,), {}, np.angle),
+    ("signbit", (A,), {}, np.signbit),
+    # elementwise, binary
+    ("add", (A, B), {}, np.add),
+    ("subtract", (A, B), {}, np.subtract),
+    ("multiply", (A, B), {}, np.multiply),
+    ("divide", (A, POS), {}, np.divide),
+    ("true_divide", (I, 2), {}, np.true_divide),
+    ("floor_divide", (I, 2), {}, np.floor_divide),
+    ("mod", (I - 3, 4), {}, np.mod),
+    ("power", (POS, 1.5), {}, np.power),
+    ("pow", (I, 2), {}, np.power),
+    ("maximum", (A, B), {}, np.maximum),
+    ("minimum", (A, B), {}, np.minimum),
+    ("equal", (I, 0), {}, np.equal),
+    ("not_equal", (I, 0), {}, np.not_equal),
+    ("less", (A, B), {}, np.less),
+    ("less_equal", (I, 3), {}, np.less_equal),
+    ("greater", (A, B), {}, np.greater),
+    ("greater_equal", (I, 3), {}, np.greater_equal),
+    ("logical_and", (BOOL, np.array([True, True, False])), {}, np.logical_and),
+    ("logical_or", (BOOL, np.array([False, False, False])), {}, np.logical_or),
+    ("logical_xor", (BOOL, np.array([True, True, False])), {}, np.logical_xor),
+    ("arctan2", (A, B), {}, np.arctan2),
+    ("logaddexp", (A, B), {}, np.logaddexp),
+    ("hypot", (A, B), {}, np.hypot),
+    ("copysign", (A, B), {}, np.copysign),
+    ("bitwise_and", (I, 6), {}, np.bitwise_and),
+    ("bitwise_or", (I, 6), {}, np.bitwise_or),
+    ("bitwise_xor", (I, 6), {}, np.bitwise_xor),
+    ("clip", (A, -0.5, 0.5), {}, np.clip),
+    ("where", (A > 0, A, B), {}, np.where),
+    ("nan_to_num", (np.array([np.nan, np.inf, -np.inf, 1.0], dtype="float32"),), {"nan": 7.0},
+     lambda x, nan: np.nan_to_num(x, nan=nan, posinf=np.finfo("float32").max,
+                                  neginf=np.finfo("float32").min)),
+    ("isclose", (A, A + 1e-7), {}, np.isclose),
+    # reductions
+    ("sum", (A,), {}, np.sum),
+    ("sum", (A,), {"axis": 1, "keepdims": True}, np.sum),
+    ("sum", (T3,), {"axis": (0, 2)}, np.sum),
+    ("mean", (A,), {"axis": 0}, np.mean),
+    ("mean", (T3,), {"axis": -1, "keepdims": True}, np.mean),
+    ("max", (A,), {"axis": 1}, np.max),
+    ("max", (A,), {}, np.max),
+    ("max", (A,), {"axis": 0, "initial": 0.5}, lambda x, axis, initial: np.max(x, axis, initial=initial)),
+    ("min", (A,), {"axis": -1, "keepdims": True}, np.min),
+    ("amax", (T3,), {"axis": (1, 2)}, np.amax),
+    ("amin", (T3,), {"axis": 0}, np.amin),
+    ("prod", (POS,), {"axis": 1}, np.prod),
+    ("prod", (T3,), {"axis": (0, 2)}, np.prod),
+    ("var", (A,), {"axis": 0}, np.var),
+    ("std", (T3,), {"axis": (0, 1)}, np.std),
+    ("all", (A > -1,), {"axis": 1}, np.all),
+    ("any", (A > 1,), {}, np.any),
+    ("argmax", (A,), {"axis": 1}, np.argmax),
+    ("argmax", (A,), {}, np.argmax),
+    ("argmin", (A,), {"axis": 0, "keepdims": True}, np.argmin),
+    ("cumsum", (A,), {"axis": 1}, np.cumsum),
+    ("cumsum", (I,), {}, np.cumsum),
+    ("cumprod", (POS,), {"axis": 0}, np.cumprod),
+    ("median", (A,), {"axis": 1}, np.median),
+    ("median", (V,), {}, np.median),
+    ("quantile", (A, 0.3), {"axis": 0}, np.quantile),
+    ("quantile", (T3, [0.2, 0.9]), {"axis": (0, 2), "keepdims": True}, np.quantile),
+    ("count_nonzero", (I,), {"axis": 0}, np.count_nonzero),
+    ("average", (A,), {"axis": 1, "weights": POS[0]}, np.average),
+    ("logsumexp", (A,), {"axis": 1}, scipy.special.logsumexp),
+    ("sort", (A,), {}, np.sort),
+    ("sort", (A,), {"axis": 0}, np.sort),
+    ("argsort", (V,), {}, lambda x: np.argsort(x, kind="stable")),
+    # shapes
+    ("reshape", (A, (4, 3)), {}, np.reshape),
+    ("reshape", (T3, (-1, 4)), {}, np.reshape),
+    ("expand_dims", (A, 1), {}, np.expand_dims),
+    ("expand_dims", (A, (0, -1)), {}, np.expand_dims),
+    ("squeeze", (A[None, :, None],), {}, np.squeeze),
+    ("squeeze", (A[None, :, None],), {"axis": 0}, np.squeeze),
+    ("transpose", (T3,), {}, np.transpose),
+    ("transpose", (T3, (1, 0, 2)), {}, np.transpose),
+    ("moveaxis", (T3, 0, -1), {}, np.moveaxis),
+    ("swapaxes", (T3, 0, 2), {}, np.swapaxes),
+    ("ravel", (T3,), {}, np.ravel),
+    ("broadcast_to", (V, (2, 5)), {}, np.broadcast_to),
+    ("concatenate", ([A, B],), {"axis": 1}, np.concatenate),
+    ("concatenate", ([A, B],), {"axis": None}, np.concatenate),
+    ("append", (A, B), {"axis": 0}, np.append),
+    ("stack", ([A, B],), {"axis": -1}, np.stack),
+    ("hstack", ([A, B],), {}, np.hstack),
+    ("vstack", ([A, B],), {}, np.vstack),
+    ("split", (T3, 2), {"axis": -1}, np.split),
+    ("split", (M, [1, 3]), {}, np.split),
+    ("tile", (A, (2, 1)), {}, np.tile),
+    ("repeat", (A, 2), {}, np.repeat),
+    ("repeat", (A, 2), {"axis": 1}, np.repeat),
+    ("repeat", (A, [1, 0, 2]), {"axis": 0}, np.repeat),
+    ("flip", (A,), {}, np.flip),
+    ("flip", (T3,), {"axis": (0, 2)}, np.flip),
+    ("roll", (V, 2), {}, np.roll),
+    ("roll", (A, -1), {"axis": 1}, np.roll),
+    ("pad", (A, ((1, 2), (0, 1))), {}, np.pad),
+    ("pad", (A, 1), {"constant_values": 5.0}, np.pad),
+    ("pad", (A, ((2, 1), (3, 2))), {"mode": "reflect"}, np.pad),
+    ("pad", (A, ((2, 1), (3, 2))), {"mode": "symmetric"}, np.pad),
+    ("pad", (A, ((2, 1), (3, 2))), {"mode": "edge"}, np.pad),
+    ("pad", (A, ((2, 1), (3, 6))), {"mode": "wrap"}, np.pad),
+    # indexing
+    ("take", (V, [4, 0, -1]), {}, np.take),
+    ("take", (A, np.array([[0, 2], [1, 1]])), {"axis": 1}, np.take),
+    ("take_along_axis", (A, np.argsort(A, axis=1)), {"axis": 1}, np.take_along_axis),
+    ("take_along_axis", (A, np.array([[0, 1, 2, 0]])), {"axis": 0}, np.take_along_axis),
+    ("nonzero", (I - 1,), {}, np.nonzero),
+    ("tril", (M,), {}, np.tril),
+    ("triu", (M,), {"k": 1}, np.triu),
+    ("diagonal", (M,), {"offset": 1}, np.diagonal),
+    ("diag", (V,), {}, np.diag),
+    ("diag", (M,), {"k": -1}, np.diag),
+    ("trace", (M,), {}, np.trace),
+    ("diff", (A,), {"n": 2}, np.diff),
+    ("diff", (A,), {"axis": 0}, np.diff),
+    ("digitize", (A, np.array([-1.0, 0.0, 1.0], dtype="float32")), {}, np.digitize),
+    ("bincount", (np.array([0, 1, 1, 4]),), {"minlength": 6}, np.bincount),
+    ("bincount", (np.array([0, 1, 1]),), {"weights": np.array([0.5, 1.0, 2.0], "float32")},
+     np.bincount),
+    # creation
+    ("zeros", ((2, 3),), {}, np.zeros),
+    ("ones", ((2, 3),), {"dtype": "int32"}, np.ones),
+    ("full", ((2, 3), 7.5), {}, np.full),
+    ("zeros_like", (A,), {}, np.zeros_like),
+    ("ones_like", (I,), {}, np.ones_like),
+    ("full_like", (A, 3.0), {}, np.full_like),
+    ("eye", (3,), {}, np.eye),
+    ("eye", (3, 5), {"k": 1}, np.eye),
+    ("eye", (4, 3), {"k": -2}, np.eye),
+    ("identity", (3,), {}, np.identity),
+    ("tri", (3, 4), {"k": 1}, np.tri),
+    ("arange", (5,), {}, np.arange),
+    ("arange", (1, 10, 3), {}, np.arange),
+    ("arange", (0.0, 1.0, 0.25), {}, np.arange),
+    ("linspace", (0.0, 1.0, 5), {}, np.linspace),
+    ("linspace", (0.0, 1.0, 4), {"endpoint": False}, np.linspace),
+    ("logspace", (0.0, 2.0, 5), {}, np.logspace),
+    ("meshgrid", (V[:3], V[:2]), {}, np.meshgrid),
+    ("meshgrid", (V[:3], V[:2]), {"indexing": "ij"}, np.meshgrid),
+    ("array", ([[1.0, 2.0]],), {}, np.array),
+    ("size", (T3,), {}, np.size),
+    ("ndim", (T3,), {}, np.ndim),
+    ("shape", (T3,), {}, np.shape),
+    # linear algebra
+    ("matmul", (A, M), {}, np.matmul),
+    ("matmul", (T3, M), {}, np.matmul),
+    ("dot", (A, M), {}, np.dot),
+    ("dot", (T3, M), {}, np.dot),
+    ("dot", (V, V), {}, np.dot),
+    ("tensordot", (T3, M), {"axes": 1}, np.tensordot),
+    ("tensordot", (T3, A), {"axes": ([1, 2], [0, 1])}, np.tensordot),
+    ("einsum", ("ij,jk->ik", A, M), {}, np.einsum),
+    ("einsum", ("bij->bji", T3), {}, np.einsum),
+    ("outer", (V, V[:3]), {}, np.outer),
+    ("inner", (A, B), {}, np.inner),
+    ("vdot", (A, B), {}, np.vdot),
+    ("cross", (A[:, :3], B[:, :3]), {}, np.cross),
+    ("norm", (A,), {}, np.linalg.norm),
+    ("norm", (A,), {"axis": 1}, np.linalg.norm),
+    ("norm", (A,), {"ord": 1, "axis": 0, "keepdims": True}, np.linalg.norm),
+    ("norm", (A,), {"ord": "fro", "axis": (0, 1)}, np.linalg.norm),
+    ("norm", (SQ,), {"ord": "nuc"}, np.linalg.norm),
+    ("cholesky", (SPD,), {}, np.linalg.cholesky),
+    ("det", (SQ,), {}, np.linalg.det),
+    ("inv", (SPD,), {}, np.linalg.inv),
+    ("solve", (SPD, A[:, 0]), {}, np.linalg.solve),
+    ("solve", (SPD, A), {}, np.linalg.solve),
+    ("solve_triangular", (np.tril(SPD), A), {"lower": True},
+     lambda a, b, lower: scipy.linalg.solve_triangular(a, b, lower=lower)),
+    ("svd", (M,), {"compute_uv": False}, lambda x, compute_uv: np.linalg.svd(x, compute_uv=False)),
+    ("lstsq", (M.T, A[0, :].repeat(2)[:5]), {}, lambda a, b: np.linalg.lstsq(a, b, rcond=None)[0]),
+    ("logdet", (SPD,), {}, lambda x: np.linalg.slogdet(x)[1]),
+    # nn
+    ("relu", (A,), {}, lambda x: np.maximum(x, 0)),
+    ("relu6", (A * 5,), {}, lambda x: np.clip(x, 0, 6)),
+    ("sigmoid", (A,), {}, scipy.special.expit),
+    ("log_sigmoid", (A,), {}, scipy.special.log_expit),
+    ("softplus", (A,), {}, lambda x: np.log1p(np.exp(x))),
+    ("softsign", (A,), {}, lambda x: x / (1 + np.abs(x))),
+    ("silu", (A,), {}, lambda x: x * scipy.special.expit(x)),
+    ("swish", (A,), {}, lambda x: x * scipy.special.expit(x)),
+    ("hard_sigmoid", (A * 4,), {}, lambda x: np.clip(x / 6 + 0.5, 0, 1)),
+    ("hard_silu", (A * 4,), {}, lambda x: x * np.clip(x / 6 + 0.5, 0, 1)),
+    ("hard_swish", (A * 4,), {}, lambda x: x * np.clip(x / 6 + 0.5, 0, 1)),
+    ("leaky_relu", (A,), {}, lambda x: np.where(x > 0, x, 0.2 * x)),
+    ("leaky_relu", (A,), {"negative_slope": 0.5}, lambda x, negative_slope: np.where(x > 0, x, 0.5 * x)),
+    ("elu", (A,), {"alpha": 2.0}, lambda x, alpha: np.where(x > 0, x, alpha * np.expm1(x))),
+    ("selu", (A,), {}, lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(x))),
+    ("celu", (A,), {}, lambda x: np.where(x > 0, x, np.expm1(x))),
+    ("gelu", (A,), {}, lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))),
+    ("gelu", (A,), {"approximate": False},
+     lambda x, approximate: 0.5 * x * (1 + scipy.special.erf(x / np.sqrt(2)))),
+    ("glu", (A,), {}, lambda x: x[:, :2] * scipy.special.expit(x[:, 2:])),
+    ("softmax", (A,), {}, _softmax),
+    ("softmax", (A,), {"axis": 0}, _softmax),
+    ("log_softmax", (A,), {}, lambda x: scipy.special.log_softmax(x, axis=-1)),
+    ("one_hot", (LABELS, 4), {}, lambda x, n: np.eye(n)[x]),
+    ("one_hot", (np.array([1, -1]), 3), {"axis": 0}, lambda x, n, axis: np.array([[0, 0], [1, 0], [0, 0]])),
+    ("multi_hot", (np.array([[0, 2], [1, 1]]), 4), {}, lambda x, n: np.array([[1, 0, 1, 0], [0, 1, 0, 0]])),
+    ("moments", (T3, [0, 1]), {}, lambda x, axes: (x.mean(axis=(0, 1)), x.var(axis=(0, 1)))),
+    ("batch_normalization", (A, P[0], POS[0], -1), {"offset": B[0], "scale": POS[1]},
+     lambda x, m, v, axis, offset, scale: (x - m) / np.sqrt(v + 1e-3) * scale + offset),
+    ("normalize", (A,), {}, lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True)),
+    ("binary_crossentropy", (P > 0.5, P), {}, lambda t, p: _bce(t, p)),
+    ("binary_crossentropy", (P > 0.5, A), {"from_logits": True},
+     lambda t, x, from_logits: _bce(t, scipy.special.expit(x))),
+    ("categorical_crossentropy", (ONEHOT, _softmax(A)), {},
+     lambda t, p: -(t * np.log(p)).sum(-1)),
+    ("categorical_crossentropy", (ONEHOT, A), {"from_logits": True},
+     lambda t, x, from_logits: -(t * scipy.special.log_softmax(x, -1)).sum(-1)),
+    ("sparse_categorical_crossentropy", (LABELS, A), {"from_logits": True},
+     lambda t, x, from_logits: -scipy.special.log_softmax(x, -1)[np.arange(3), t]),
+    ("sparse_categorical_crossentropy", (LABELS[:, None], _softmax(A)), {},
+     lambda t, p: -np.log(p[np.arange(3), t[:, 0]])),
+    ("conv", (IMG, K), {}, lambda x, k: _torch_conv_ref(x, k, 1, "valid")),
+    ("conv", (IMG, K), {"padding": "same"}, lambda x, k, padding: _torch_conv_ref(x, k, 1, "same")),
+    ("conv", (IMG, K), {"strides": 2}, lambda x, k, strides: _torch_conv_ref(x, k, 2, "valid")),
+    ("depthwise_conv", (IMG, DK), {}, _depthwise_ref),
+    ("separable_conv", (IMG, DK, K[:1, :1, :, :].repeat(2, axis=2)), {},
+     lambda x, d, p: np.einsum("bhwc,co->bhwo", _depthwise_ref(x, d), p[0, 0])),
+    ("max_pool", (IMG, 2), {}, lambda x, s: _pool_ref(x, s, np.max)),
+    ("average_pool", (IMG, 3), {}, lambda x, s: _pool_ref(x, s, np.mean)),
+    ("max_pool", (IMG, 2), {"padding": "same"},
+     lambda x, s, padding: _pool_ref(np.pad(x, ((0, 0), (0, 0), (0, 1), (0, 0)), constant_values=-np.inf), s, np.max)),
+    # math
+    ("erf", (A,), {}, scipy.special.erf),
+    ("erfinv", (P,), {}, scipy.special.erfinv),
+    ("rsqrt", (POS,), {}, lambda x: 1 / np.sqrt(x)),
+    ("top_k", (V, 2), {}, lambda x, k: (np.sort(x)[::-1][:k], np.argsort(-x)[:k])),
+    ("in_top_k", (LABELS, A, 2), {},
+     lambda t, p, k: np.array([(p[i] > p[i, t[i]]).sum() < k for i in range(3)])),
+    ("segment_sum", (A, np.array([0, 0, 2])), {}, lambda d, s: np.stack([A[:2].sum(0), 0 * A[0], A[2]])),
+    ("segment_max", (A, np.array([1, 1, 0])), {"num_segments": 2},
+     lambda d, s, num_segments: np.stack([A[2], A[:2].max(0)])),
+    ("fft", ((A, B),), {}, lambda x: (np.fft.fft(x[0] + 1j * x[1]).real, np.fft.fft(x[0] + 1j * x[1]).imag)),
+    ("fft2", ((A, B),), {}, lambda x: (np.fft.fft2(x[0] + 1j * x[1]).real, np.fft.fft2(x[0] + 1j * x[1]).imag)),
+    ("rfft", (A,), {}, lambda x: (np.fft.rfft(x).real, np.fft.rfft(x).imag)),
+    ("irfft", ((np.fft.rfft(A).real.astype("float32"), np.fft.rfft(A).imag.astype("float32")),), {},
+     lambda x: np.fft.irfft(x[0] + 1j * x[1])),
+    ("extract_sequences", (V, 2, 1), {}, lambda x, n, s: np.lib.stride_tricks.sliding_window_view(x, n)),
+    # core
+    ("convert_to_tensor", (A,), {}, lambda x: x),
+    ("convert_to_numpy", (torch.tensor(A),), {}, lambda x: A),
+    ("cast", (A, "int32"), {}, lambda x, d: x.astype(d)),
+    ("saturate_cast", (np.array([-5.0, 100.0, 300.0]), "uint8"), {}, lambda x, d: np.array([0, 100, 255])),
+    ("stop_gradient", (A,), {}, lambda x: x),
+    ("slice", (T3, (1, 0, 1), (1, 2, 3)), {}, lambda x, s, n: x[1:2, 0:2, 1:4]),
+    ("slice_update", (A, (1, 2), np.ones((2, 2), "float32")), {},
+     lambda x, s, u: np.concatenate([x[:1], np.concatenate([x[1:, :2], u], 1)], 0)),
+    ("scatter", (np.array([[0, 1], [2, 3], [0, 1]]), np.array([1.0, 2.0, 3.0]), (3, 4)), {},
+     lambda i, v, s: np.array([[0, 4, 0, 0], [0, 0, 0, 0], [0, 0, 0, 2.0]])),
+    ("scatter_update", (A, np.array([[0, 1], [2, 3]]), np.array([9.0, 8.0])), {},
+     lambda x, i, u: np.where(np.isin(np.arange(12).reshape(3, 4), [1, 11]), np.array([[0, 9, 0, 0]] * 2 + [[0, 0, 0, 8]]), x)),
+    ("unstack", (A,), {"axis": 1}, lambda x, axis: list(np.moveaxis(x, axis, 0))),
+]
+
+_IDS = [f"{i}-{case[0]}" for i, case in enumerate(CASES)]
+
+# Ops whose values depend on more than NumPy can check in one call; each has its own test below.
+TESTED_ELSEWHERE = {
+    "cond", "switch", "while_loop", "fori_loop", "scan", "map", "vectorized_map", "is_tensor",
+    "dtype", "empty", "svd", "qr", "eig", "eigh",
+}
+
+
+def _assert_close(actual, expected):
+    if isinstance(expected, (tuple, list)):
+        assert isinstance(actual, (tuple, list)), f"expected a sequence, got {type(actual)}"
+        assert len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            _assert_close(a, e)
+        return
+    if isinstance(expected, (int, float, np.integer)) and not isinstance(actual, torch.Tensor):
+        assert actual == expected
+        return
+    assert isinstance(actual, torch.Tensor), f"expected a torch tensor, got {type(actual)}"
+    got = ops.convert_to_numpy(actual)
+    expected = np.asarray(expected)
+    assert got.shape == expected.shape, f"shape {got.shape} != {expected.shape}"
+    if expected.dtype == bool:
+        np.testing.assert_array_equal(got, expected)
+    else:
+        np.testing.assert_allclose(got.astype("float64"), expected.astype("float64"), rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs", "reference"), CASES, ids=_IDS)
+def test_ops_match_numpy_reference(name, args, kwargs, reference):
+    expected = reference(*args, **kwargs)
+    actual = getattr(ops, name)(*args, **kwargs)
+    if name == "convert_to_numpy":
+        assert isinstance(actual, np.ndarray)
+        actual = torch.from_numpy(actual)
+    _assert_close(actual, expected)
+
+
+def test_ops_every_public_op_is_checked():
+    tabled = {case[0] for case in CASES}
+    missing = sorted(set(ops.__all__) - tabled - TESTED_ELSEWHERE)
+    assert not missing, f"ops without a reference case: {missing}"
+
+
+# ----------------------------------------------------------------------------- dtypes
+
+DTYPE_CASES = [
+    (lambda: ops.convert_to_tensor(np.array([1.0])), torch.float32),
+    (lambda: ops.convert_to_tensor(np.array([1.0]), dtype="float64"), torch.float64),
+    (lambda: ops.convert_to_tensor(np.array([1], dtype="int64")), torch.int64),
+    (lambda: ops.convert_to_tensor(1), torch.int32),
+    (lambda: ops.convert_to_tensor(1.0), torch.float32),
+    (lambda: ops.convert_to_tensor([[1, 2]]), torch.int32),
+    (lambda: ops.convert_to_tensor([True]), torch.bool),
+    (lambda: ops.mean([1, 2]), torch.float32),
+    (lambda: ops.sqrt(np.array([4], dtype="int32")), torch.float32),
+    (lambda: ops.add(torch.tensor([1], dtype=torch.int32), 1.5), torch.float32),
+    (lambda: ops.add(torch.tensor([1], dtype=torch.int8), 1), torch.int8),
+    (lambda: ops.multiply(torch.tensor([1.0], dtype=torch.float16), 2.0), torch.float16),
+    (lambda: ops.divide([1], [2]), torch.float32),
+    (lambda: ops.arange(3), torch.int32),
+    (lambda: ops.arange(3.0), torch.float32),
+    (lambda: ops.argmax([1.0, 3.0]), torch.int32),
+    (lambda: ops.sum([True, True]), torch.int32),
+    (lambda: ops.zeros((2,)), torch.float32),
+    (lambda: ops.full((2,), 3), torch.int32),
+    (lambda: ops.one_hot([1], 3), torch.float32),
+    (lambda: ops.cast([1.7], "bfloat16"), torch.bfloat16),
+    (lambda: ops.top_k([1.0, 2.0], 1)[1], torch.int32),
+]
+
+
+@pytest.mark.parametrize(("make", "expected"), DTYPE_CASES, ids=[str(i) for i in range(len(DTYPE_CASES))])
+def test_ops_dtype_follows_keras_floatx_rules(make, expected):
+    assert make().dtype == expected
+
+
+def test_ops_dtype_returns_keras_names():
+    assert ops.dtype(torch.zeros(2, dtype=torch.int64)) == "int64"
+    assert ops.dtype(np.zeros(2)) == "float32"
+    assert ops.is_tensor(torch.zeros(1)) and not ops.is_tensor(np.zeros(1))
+    assert ops.empty((2, 3), dtype="int32").shape == (2, 3)
+
+
+# ----------------------------------------------------------------------------- gradients
+
+GRAD_CASES = [
+    ("sum", lambda x: ops.sum(ops.square(x), axis=1), lambda x: 2 * x),
+    ("mean", lambda x: ops.mean(x), lambda x: torch.full_like(x, 1 / x.numel())),
+    ("matmul", lambda x: ops.matmul(x, ops.transpose(x)), lambda x: 2 * x.sum(0, keepdim=True).expand_as(x)),
+    ("clip", lambda x: ops.clip(x, -0.5, 0.5), lambda x: ((x > -0.5) & (x < 0.5)).float()),
+    ("where", lambda x: ops.where(x > 0, x, 2 * x), lambda x: torch.where(x > 0, 1.0, 2.0)),
+    ("take", lambda x: ops.take(x, [0, 0], axis=0), lambda x: torch.tensor([[2.0] * 4, [0.0] * 4, [0.0] * 4])),
+    ("pad", lambda x: ops.pad(x, 1, mode="edge"), None),
+    ("softmax", lambda x: ops.softmax(x)[:, 0], None),
+    ("logsumexp", lambda x: ops.logsumexp(x, axis=1), lambda x: torch.softmax(x, dim=1)),
+    ("norm", lambda x: ops.norm(x), lambda x: x / x.norm()),
+    ("conv", lambda x: ops.conv(x.reshape(1, 3, 4, 1), ops.ones((2, 2, 1, 1)), padding="same"), None),
+    ("max_pool", lambda x: ops.max_pool(x.reshape(1, 3, 4, 1), 2, padding="same"), None),
+    ("segment_sum", lambda x: ops.segment_sum(x, [0, 1, 1]), lambda x: torch.ones_like(x)),
+    ("slice_update", lambda x: ops.slice_update(x, (0, 0), ops.zeros((1, 4))), None),
+    ("take_along_axis", lambda x: ops.take_along_axis(x, [[1], [1], [1]], axis=1), None),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "expected"), GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
+def test_ops_gradients_flow_to_inputs(name, fn, expected):
+    x = torch.tensor(A, requires_grad=True)
+    fn(x).sum().backward()
+    assert x.grad is not None and x.grad.shape == x.shape
+    assert torch.isfinite(x.grad).all()
+    if expected is not None:
+        torch.testing.assert_close(x.grad, expected(x.detach()), rtol=1e-5, atol=1e-5)
+    else:
+        assert x.grad.abs().sum() > 0
+
+
+def test_ops_stop_gradient_blocks_gradients():
+    x = torch.ones(3, requires_grad=True)
+    y = ops.sum(x * ops.stop_gradient(x * 3))
+    y.backward()
+    torch.testing.assert_close(x.grad, torch.full((3,), 3.0))
+
+
+# ----------------------------------------------------------------------------- control flow
+
+
+def test_ops_cond_picks_branch_from_tensor():
+    assert ops.cond(torch.tensor(True), lambda: "a", lambda: "b") == "a"
+    assert ops.cond(False, lambda: "a", lambda: "b") == "b"
+
+
+def test_ops_switch_clamps_index():
+    branches = [lambda x: x + 1, lambda x: x * 10]
+    assert ops.switch(0, branches, 2) == 3
+    assert ops.switch(torch.tensor(5), branches, 2) == 20
+
+
+def test_ops_while_loop_runs_until_condition_false():
+    i, total = ops.while_loop(lambda i, t: i < 4, lambda i, t: (i + 1, t + i), (0, 0))
+    assert (i, total) == (4, 6)
+    assert ops.while_loop(lambda i: i < 100, lambda i: i + 1, 0, maximum_iterations=7) == 7
+
+
+def test_ops_fori_loop_matches_python_loop():
+    assert ops.fori_loop(2, 6, lambda i, v: v * i, 1) == 2 * 3 * 4 * 5
+
+
+def test_ops_scan_matches_cumsum_forward_and_reverse():
+    xs = torch.tensor(V)
+    carry, ys = ops.scan(lambda c, x: (c + x, c + x), torch.tensor(0.0), xs)
+    np.testing.assert_allclose(ys.numpy(), np.cumsum(V), rtol=1e-6)
+    assert float(carry) == pytest.approx(V.sum())
+    _, ys = ops.scan(lambda c, x: (c + x, c + x), torch.tensor(0.0), xs, reverse=True)
+    np.testing.assert_allclose(ys.numpy(), np.cumsum(V[::-1])[::-1], rtol=1e-6)
+    carry, none = ops.scan(lambda c, _: (c * 2, None), 1, length=3)
+    assert carry == 8 and none is None
+
+
+def test_ops_map_and_vectorized_map_match_loop():
+    x = torch.tensor(A)
+    expected = np.stack([np.outer(row, row).sum() for row in A])
+    np.testing.assert_allclose(ops.map(lambda r: ops.sum(ops.outer(r, r)), x).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        ops.vectorized_map(lambda r: ops.sum(ops.outer(r, r)), x).numpy(), expected, rtol=1e-5
+    )
+
+
+def test_ops_decompositions_reconstruct_input():
+    u, s, vh = ops.svd(M, full_matrices=False)
+    torch.testing.assert_close(u @ torch.diag(s) @ vh, torch.tensor(M), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(s.numpy(), np.linalg.svd(M, compute_uv=False), rtol=1e-5)
+    q, r = ops.qr(M)
+    torch.testing.assert_close(q @ r, torch.tensor(M), rtol=1e-4, atol=1e-4)
+    w, v = ops.eigh(SPD)
+    np.testing.assert_allclose(w.numpy(), np.linalg.eigvalsh(SPD), rtol=1e-5)
+    torch.testing.assert_close(v @ torch.diag(w) @ v.T, torch.tensor(SPD), rtol=1e-4, atol=1e-4)
+    w, v = ops.eig(SPD)
+    np.testing.assert_allclose(np.sort(w.real.numpy()), np.linalg.eigvalsh(SPD), rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- errors
+
+ERROR_CASES = [
+    (lambda: ops.sum(A, axis=2), ValueError, r"`ops.sum` expects `axis` in \[-2, 1\].*Received: axis=2"),
+    (lambda: ops.mean(A, axis=(0, 0)), ValueError, r"distinct axes.*Received: axis=\(0, 0\)"),
+    (lambda: ops.argmax(A, axis=-3), ValueError, r"Received: axis=-3"),
+    (lambda: ops.softmax(A, axis=1.5), TypeError, r"`axis` to be an integer. Received: axis=1.5"),
+    (lambda: ops.reshape(A, (5, 3)), ValueError, r"cannot reshape a tensor of shape \(3, 4\).*Received: newshape=\(5, 3\)"),
+    (lambda: ops.concatenate([A, M]), ValueError, r"shapes to match except along `axis`"),
+    (lambda: ops.matmul(A, A), ValueError, r"Received: x1.shape=\(3, 4\), x2.shape=\(3, 4\)"),
+    (lambda: ops.split(A, 3, axis=1), ValueError, r"equal sections.*Received: indices_or_sections=3"),
+    (lambda: ops.squeeze(A, axis=0), ValueError, r"axes of size 1"),
+    (lambda: ops.pad(A, 1, mode="mirror"), ValueError, r"Received: mode='mirror'"),
+    (lambda: ops.where(A > 0, A), ValueError, r"both `x1` and `x2`, or neither"),
+    (lambda: ops.top_k(V, 9), ValueError, r"`k` in \[1, 5\].*Received: k=9"),
+    (lambda: ops.cond(torch.tensor([True, False]), lambda: 1, lambda: 2), ValueError, r"scalar boolean"),
+    (lambda: ops.convert_to_tensor([[1, 2], [3]]), ValueError, r"rectangular nested list"),
+    (lambda: ops.convert_to_tensor(np.array(["a"])), TypeError, r"numeric or boolean array"),
+    (lambda: ops.cast(A, "float128"), ValueError, r"Received: dtype='float128'"),
+    (lambda: ops.qr(SQ, mode="r"), ValueError, r"Received: mode='r'"),
+    (lambda: ops.conv(IMG, K, padding="full"), ValueError, r"'valid' or 'same'. Received: padding='full'"),
+    (lambda: ops.conv(IMG[0], K), ValueError, r"kernel of the same rank"),
+    (lambda: ops.max_pool(IMG, (2, 2, 2)), ValueError, r"Received: pool_size=\(2, 2, 2\)"),
+    (lambda: ops.categorical_crossentropy(LABELS, A), ValueError, r"sparse_categorical_crossentropy"),
+    (lambda: ops.max(np.zeros((0,))), ValueError, r"Pass `initial=`"),
+    (lambda: ops.segment_sum(A, [0, 1]), ValueError, r"one id per row"),
+    (lambda: ops.fft(A), ValueError, r"tuple `\(real, imag\)`"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "match"), ERROR_CASES, ids=[str(i) for i in range(len(ERROR_CASES))])
+def test_ops_user_mistakes_raise_house_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
