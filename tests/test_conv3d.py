@@ -60,6 +60,12 @@ def _copy_weights(ref: torch.nn.Module, layer) -> None:
         (L.GlobalMaxPooling3D, {}, (2, 3, 4, 5, 6), (2, 6), 0),
         (L.GlobalAveragePooling3D, {"keepdims": True}, (2, 3, 4, 5, 6), (2, 1, 1, 1, 6), 0),
         (L.GlobalAveragePooling3D, {"data_format": "channels_first"}, (2, 6, 3, 4, 5), (2, 6), 0),
+        (L.UpSampling3D, {}, (2, 2, 3, 4, 3), (2, 4, 6, 8, 3), 0),
+        (L.UpSampling3D, {"size": (1, 2, 3), "data_format": "channels_first"}, (2, 3, 2, 3, 4), (2, 3, 2, 6, 12), 0),
+        (L.ZeroPadding3D, {}, (2, 2, 3, 4, 3), (2, 4, 5, 6, 3), 0),
+        (L.ZeroPadding3D, {"padding": ((1, 0), (0, 2), (3, 1))}, (2, 2, 3, 4, 3), (2, 3, 5, 8, 3), 0),
+        (L.Cropping3D, {}, (2, 4, 5, 6, 3), (2, 2, 3, 4, 3), 0),
+        (L.Cropping3D, {"cropping": (0, 1, 2), "data_format": "channels_first"}, (2, 3, 4, 5, 6), (2, 3, 4, 3, 2), 0),
     ],
 )
 def test_conv3d_family_contract(cls, kwargs, input_shape, expected, n_weights):
@@ -195,6 +201,22 @@ def test_conv3d_model_trains_with_channels_first_runs():
     model.fit(x.numpy(), torch.randn(3, 2).numpy(), epochs=1, verbose=0)
 
 
+def test_upsampling3d_repeats_entries_along_each_axis():
+    x = torch.randn(2, 2, 3, 4, 5)
+    out = L.UpSampling3D((2, 1, 3))(x)
+    expected = x.repeat_interleave(2, dim=1).repeat_interleave(3, dim=3)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(L.UpSampling3D(2)(x), _ndhwc(F.interpolate(_ncdhw(x), scale_factor=2, mode="nearest")))
+
+
+def test_zero_padding3d_and_cropping3d_are_inverse():
+    x = torch.randn(2, 2, 3, 4, 5)
+    amounts = ((1, 0), (0, 2), (3, 1))
+    padded = L.ZeroPadding3D(amounts)(x)
+    torch.testing.assert_close(padded, _ndhwc(F.pad(_ncdhw(x), (3, 1, 0, 2, 1, 0))))
+    torch.testing.assert_close(L.Cropping3D(amounts)(padded), x)
+
+
 # ---------------------------------------------------------------------------- errors
 
 
@@ -219,11 +241,19 @@ def test_conv3d_wrong_rank_names_the_layout():
         (lambda: L.MaxPooling3D((2, 2)), r"`MaxPooling3D` expects `pool_size` to be a positive integer or a tuple of 3"),
         (lambda: L.AveragePooling3D(2, data_format="NDHWC"), r"`AveragePooling3D` expects `data_format`"),
         (lambda: L.GlobalMaxPooling3D(keepdims=1), r"`GlobalMaxPooling3D` expects `keepdims` to be True or False"),
+        (lambda: L.UpSampling3D((2, 2)), r"`UpSampling3D` expects `size` to be a positive integer or a tuple of 3"),
+        (lambda: L.ZeroPadding3D((1, 2)), r"`ZeroPadding3D` expects `padding` to be an integer >= 0, a tuple of 3"),
+        (lambda: L.Cropping3D(-1), r"`Cropping3D` expects `cropping`.*Received: cropping=-1"),
     ],
 )
 def test_conv3d_family_argument_errors(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
+
+
+def test_cropping3d_too_much_is_explained():
+    with pytest.raises(ValueError, match=r"cannot crop 4 values.*axis of size 4"):
+        L.Cropping3D(2)(torch.randn(1, 4, 6, 6, 1))
 
 
 def test_conv3d_valid_window_too_large_is_explained():

@@ -17,9 +17,12 @@ from lamina.layers.convolutional3d import (
     AveragePooling3D,
     Conv3D,
     Conv3DTranspose,
+    Cropping3D,
     GlobalAveragePooling3D,
     GlobalMaxPooling3D,
     MaxPooling3D,
+    UpSampling3D,
+    ZeroPadding3D,
 )
 from lamina.layers.core import Activation, Dense, Embedding
 from lamina.layers.input_layer import Input, InputLayer
@@ -109,6 +112,9 @@ __all__ = [
     "PReLU",
     "ReLU",
     "Softmax",
+    "Cropping3D",
+    "UpSampling3D",
+    "ZeroPadding3D",
     "CenterCrop",
     "Resizing",
     "AlphaDropout",

@@ -1,5 +1,6 @@
 """Volumetric (3-D) layers: `Conv3D`, `Conv3DTranspose`, `MaxPooling3D`,
-`AveragePooling3D`, `GlobalMaxPooling3D`, `GlobalAveragePooling3D`.
+`AveragePooling3D`, `GlobalMaxPooling3D`, `GlobalAveragePooling3D`,
+`UpSampling3D`, `ZeroPadding3D`, `Cropping3D`.
 
 Inputs are channels-last at the API, `(batch, depth, height, width, channels)`,
 as in Keras (videos, medical volumes); the layers share the machinery of their
@@ -9,9 +10,17 @@ layout) and compute with `torch.nn.functional`'s 3-D ops on a channels-first vie
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from lamina.layers import conv_utils
 from lamina.layers.conv_transpose import ConvTranspose
 from lamina.layers.convolutional import Conv
 from lamina.layers.pooling import BaseGlobalPooling, _AveragePooling, _MaxPooling
+from lamina.layers.reshaping import _Cropping, _pairs, _SpatialLayer
+from lamina.utils import validation
 
 
 class Conv3D(Conv):
@@ -186,3 +195,145 @@ class GlobalAveragePooling3D(BaseGlobalPooling):
 
     _rank = 3
     _reduce = "mean"
+
+
+def _pairs3d(owner: str, name: str, value: Any) -> tuple[tuple[int, int], ...]:
+    """A 3-D padding/cropping argument as one `(before, after)` pair per axis."""
+    try:
+        return _pairs(owner, name, value, 3)
+    except ValueError:
+        raise ValueError(
+            f"`{owner}` expects `{name}` to be an integer >= 0, a tuple of 3 integers (symmetric "
+            "depth, height and width amounts) or a tuple of 3 tuples ((front, back), (top, bottom), "
+            f"(left, right)). Received: {name}={value!r}."
+        ) from None
+
+
+class UpSampling3D(_SpatialLayer):
+    """Upsamples volumes by repeating each entry `size[i]` times along spatial axis `i`.
+
+    Args:
+        size: Upsampling factors for depth, height and width (int or tuple of 3
+            ints). Defaults to `(2, 2, 2)`.
+        data_format: `"channels_last"` or `"channels_first"`; None means channels-last.
+            Defaults to `"channels_last"`.
+
+    Input shape: `(batch, depth, height, width, channels)`. Output shape:
+    `(batch, depth * size[0], height * size[1], width * size[2], channels)`.
+
+    Example:
+        >>> import torch, lamina
+        >>> lamina.layers.UpSampling3D((1, 2, 3))(torch.ones(2, 3, 4, 5, 6)).shape
+        torch.Size([2, 3, 8, 15, 6])
+    """
+
+    _rank = 3
+
+    def __init__(
+        self, size: int | tuple[int, int, int] = (2, 2, 2), data_format: str | None = "channels_last", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self._set_data_format(data_format)
+        self._size = validation.int_tuple("UpSampling3D", "size", size, 3)
+        self.size = size
+        self.data_format = data_format
+
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        self._check(inputs.shape)
+        x = inputs
+        for i, factor in enumerate(self._size):
+            if factor != 1:
+                x = x.repeat_interleave(factor, dim=self._first + i)
+        return x
+
+    def _output_spatial(self, sizes: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(None if n is None else n * f for n, f in zip(sizes, self._size))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(size=conv_utils.jsonable(self.size), data_format=self.data_format)
+        return config
+
+
+class ZeroPadding3D(_SpatialLayer):
+    """Adds zeros around each volume, along depth, height and width.
+
+    Args:
+        padding: An int (the same on all sides), a tuple of 3 ints (symmetric
+            amounts per axis), or a tuple of 3 tuples
+            `((front, back), (top, bottom), (left, right))`.
+            Defaults to `((1, 1), (1, 1), (1, 1))`.
+        data_format: `"channels_last"` or `"channels_first"`; None means channels-last.
+            Defaults to `"channels_last"`.
+
+    Input shape: `(batch, depth, height, width, channels)`. Output shape: each
+    spatial axis grows by its two amounts.
+
+    Example:
+        >>> import torch, lamina
+        >>> lamina.layers.ZeroPadding3D((1, 0, 2))(torch.ones(2, 3, 4, 5, 6)).shape
+        torch.Size([2, 5, 4, 9, 6])
+    """
+
+    _rank = 3
+
+    def __init__(
+        self, padding: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = "channels_last", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self._set_data_format(data_format)
+        self._pads = _pairs3d("ZeroPadding3D", "padding", padding)
+        self.padding = padding
+        self.data_format = data_format
+
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        self._check(inputs.shape)
+        pad: list[int] = []
+        for before, after in reversed(self._pads):
+            pad += [before, after]
+        return F.pad(inputs, [0, 0, *pad] if self._channels_last else pad)
+
+    def _output_spatial(self, sizes: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(None if n is None else n + b + a for n, (b, a) in zip(sizes, self._pads))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(padding=conv_utils.jsonable(self.padding), data_format=self.data_format)
+        return config
+
+
+class Cropping3D(_Cropping):
+    """Removes entries at the borders of each volume, along depth, height and width.
+
+    Args:
+        cropping: An int (the same on all sides), a tuple of 3 ints (symmetric
+            amounts per axis), or a tuple of 3 tuples
+            `((front, back), (top, bottom), (left, right))`.
+            Defaults to `((1, 1), (1, 1), (1, 1))`.
+        data_format: `"channels_last"` or `"channels_first"`; None means channels-last.
+            Defaults to `"channels_last"`.
+
+    Input shape: `(batch, depth, height, width, channels)`. Output shape: each
+    spatial axis shrinks by its two amounts.
+
+    Example:
+        >>> import torch, lamina
+        >>> lamina.layers.Cropping3D(((1, 1), (0, 2), (1, 1)))(torch.ones(2, 4, 5, 6, 3)).shape
+        torch.Size([2, 2, 3, 4, 3])
+    """
+
+    _rank = 3
+
+    def __init__(
+        self, cropping: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = "channels_last", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self._set_data_format(data_format)
+        self._crops = _pairs3d("Cropping3D", "cropping", cropping)
+        self.cropping = cropping
+        self.data_format = data_format
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
