@@ -8,17 +8,22 @@ constructor arguments and `from_config(config)` rebuilds an equal layer.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from lamina import initializers as initializers_mod
 from lamina import regularizers as regularizers_mod
+from lamina.layers import call_spec as call_spec_mod
+from lamina.layers.call_spec import TRAINING_CONTEXT, call_spec, shape_of
 from lamina.layers.symbolic import SymbolicTensor, call_symbolic, infer_output_shape
 from lamina.utils import validation
+from lamina.variables import Variable, standardize_dtype
 
 _NAME_COUNTS: defaultdict[str, int] = defaultdict(int)
 # Loss terms added with `Layer.add_loss` during the current forward pass; the
@@ -52,13 +57,7 @@ def unique_name(base: str) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
-def shape_of(x: Any) -> Any:
-    """Keras-style shape of a tensor (or nested structure): batch axis as None."""
-    if isinstance(x, dict):
-        return {k: shape_of(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [shape_of(v) for v in x]
-    return (None, *tuple(x.shape[1:]))
+__all__ = ["Layer", "ANY_RANK", "shape_of", "clear_session", "pop_call_losses", "unique_name"]
 
 
 ANY_RANK = -1
@@ -78,8 +77,35 @@ class Layer(nn.Module):
 
     Subclasses override `build(input_shape)` to create weights with
     `add_weight(...)`, `call(inputs, training=None)` to compute, and
-    `get_config()` to return their constructor arguments.
+    `get_config()` to return their constructor arguments. As in Keras, `call`
+    gets `training` and `mask` only when its signature names them, several
+    positional tensors (`layer(a, b)` for `call(self, a, b)`) work eagerly and in
+    functional models, and NumPy inputs are converted to tensors.
+
+    Example:
+
+    ```python
+    class Linear(lamina.layers.Layer):
+        def __init__(self, units=32, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units))
+            self.b = self.add_weight(shape=(self.units,), initializer="zeros")
+
+        def call(self, inputs):
+            return inputs @ self.w + self.b
+    ```
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # As in Keras, calling `build` (also directly: `layer.build(shape)`) leaves the
+        # layer built, so its first call does not build it again over weights set since.
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_lamina_marks_built", False):
+            cls.build = _marking_built(build)
 
     def __init__(
         self,
@@ -90,6 +116,8 @@ class Layer(nn.Module):
         dtype: Any = None,
         **kwargs: Any,
     ) -> None:
+        # Keras code may set `self.supports_masking` before calling this.
+        supports_masking = self.__dict__.get("_supports_masking")
         super().__init__()
         cls_name = type(self).__name__
         validation.no_unknown_kwargs(cls_name, kwargs)
@@ -110,6 +138,12 @@ class Layer(nn.Module):
         self._expected_last_dim: int | None = None
         self._weight_regularizers: list[tuple[str, Any]] = []
         self._trainable_declared: dict[str, bool] = {}
+        self._supports_masking: bool | None = supports_masking
+        # Parameter names given automatically by `add_weight(name=None)`, renamed to
+        # the attribute the weight is assigned to (`self.w = self.add_weight(...)`).
+        self._auto_weight_keys: dict[int, str] = {}
+        # Positional inputs a functional graph folds into one list (see `call_symbolic`).
+        self._positional_arity = 0
 
     # ------------------------------------------------------------------ life cycle
     def build(self, input_shape: Any) -> None:
@@ -126,8 +160,10 @@ class Layer(nn.Module):
         return super().__call__(*args, **kwargs)
 
     def forward(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        if inputs.__class__ is not torch.Tensor:
+            inputs, args = self._standardize_inputs(inputs, args)
         if not self.built:
-            self._build_for(inputs)
+            self._build_for(inputs) if not args else self._build_for_args(inputs, args)
         elif self._expected_last_dim is not None and inputs.shape[-1] != self._expected_last_dim:
             raise ValueError(
                 f"Input of layer '{self.name}' ({type(self).__name__}) is incompatible with the "
@@ -136,19 +172,124 @@ class Layer(nn.Module):
                 f"{shape_of(inputs)}. Pass data with {self._expected_last_dim} features, or "
                 "build a new model for the new width."
             )
-        out = self.call(inputs, *args, **kwargs)
-        # Mask propagation (see lamina/layers/masking.py): a layer that keeps the
+        spec = call_spec(self.__class__)
+        if kwargs:
+            allowed = spec.keywords
+            if allowed is not None and not kwargs.keys() <= allowed:
+                kwargs = call_spec_mod.filter_kwargs(self, spec, kwargs)
+        if args and spec.max_positional is not None and len(args) >= spec.max_positional:
+            raise call_spec_mod.too_many_positional(self, spec, len(args) + 1)
+        if spec.keras_rules:
+            return self._keras_call(spec, inputs, args, kwargs)
+        training = kwargs.get("training")
+        if training is not None:
+            # Sub-layers called without `training=` inherit it (Keras's call context).
+            outer = TRAINING_CONTEXT[0]
+            TRAINING_CONTEXT[0] = training
+            try:
+                out = self.call(inputs, *args, **kwargs)
+            finally:
+                TRAINING_CONTEXT[0] = outer
+        else:
+            if spec.takes_training and TRAINING_CONTEXT[0] is not None:
+                kwargs["training"] = TRAINING_CONTEXT[0]
+            out = self.call(inputs, *args, **kwargs)
+        # Mask propagation (see lamina/layers/masking.py): a Lamina layer that keeps the
         # (batch, steps) axes passes its input's padding mask on, unless it set one.
-        mask = getattr(inputs, "_lamina_mask", None)
-        if (
-            mask is not None
-            and isinstance(out, torch.Tensor)
-            and out.ndim >= 3
-            and out.shape[:2] == inputs.shape[:2]
-            and getattr(out, "_lamina_mask", None) is None
-        ):
-            out._lamina_mask = mask
+        mask = getattr(inputs, "_keras_mask", None)
+        if mask is None:
+            mask = getattr(inputs, "_lamina_mask", None)
+        if out.__class__ is torch.Tensor or isinstance(out, torch.Tensor):
+            own = getattr(out, "_lamina_mask", None)
+            if own is not None:
+                if getattr(out, "_keras_mask", None) is None:
+                    out._keras_mask = own
+            elif mask is not None and out.ndim >= 3 and out.shape[:2] == inputs.shape[:2]:
+                if getattr(out, "_keras_mask", None) is None:
+                    out._keras_mask = mask
+                out._lamina_mask = out._keras_mask
         return out
+
+    def _keras_call(self, spec: Any, inputs: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """`call` with Keras 3's rules for a user's layer: `mask=` filled from the inputs,
+        the training flag inherited, the output mask from `compute_mask`."""
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None:
+            previous_mask = call_spec_mod.read_mask(inputs)
+        if spec.takes_mask and kwargs.get("mask") is None and not args:
+            kwargs["mask"] = previous_mask
+        elif args:
+            names = spec.tensor_args
+            for name, value in zip(names, (inputs, *args)):
+                key = f"{name}_mask"
+                if key in (spec.keywords or ()) and kwargs.get(key) is None:
+                    kwargs[key] = call_spec_mod.read_mask(value)
+        training = kwargs.get("training")
+        if training is None and spec.takes_training and TRAINING_CONTEXT[0] is not None:
+            kwargs["training"] = training = TRAINING_CONTEXT[0]
+        outer = TRAINING_CONTEXT[0]
+        if training is not None:
+            TRAINING_CONTEXT[0] = training
+        try:
+            out = self.call(inputs, *args, **kwargs)
+        finally:
+            TRAINING_CONTEXT[0] = outer
+        call_spec_mod.apply_keras_mask_rules(self, inputs, out, previous_mask)
+        return out
+
+    def _standardize_inputs(self, inputs: Any, args: tuple) -> tuple[Any, tuple]:
+        """NumPy / Python inputs as tensors, and a functional graph's folded list of
+        positional inputs unpacked again (off the single-tensor fast path)."""
+        if isinstance(inputs, torch.Tensor):
+            return inputs, args
+        if (
+            self._positional_arity
+            and not args
+            and isinstance(inputs, list)
+            and len(inputs) == self._positional_arity
+        ):
+            inputs, args = inputs[0], tuple(inputs[1:])
+        device = None
+        for tensor in self.parameters():
+            device = tensor.device
+            break
+        inputs = call_spec_mod.convert_inputs(inputs, device)
+        if args:
+            args = tuple(call_spec_mod.convert_inputs(a, device) for a in args)
+        return inputs, args
+
+    # ------------------------------------------------------------------ masks
+    @property
+    def supports_masking(self) -> bool:
+        """Whether the layer passes masks on (through `compute_mask`).
+
+        Lamina's own layers pass a padding mask on when they keep the `(batch, steps)`
+        axes. For a custom layer it follows Keras: True when the layer overrides
+        `compute_mask` (or sets `self.supports_masking = True`), else False, and then
+        an incoming mask is dropped with a warning.
+        """
+        value = self.__dict__.get("_supports_masking")
+        if value is not None:
+            return value
+        if not call_spec(self.__class__).keras_rules:
+            return True
+        return type(self).compute_mask is not Layer.compute_mask
+
+    @supports_masking.setter
+    def supports_masking(self, value: bool) -> None:
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
+        """The output's mask; by default the incoming one (`previous_mask`).
+
+        Args:
+            inputs: The layer's inputs.
+            previous_mask: The mask the inputs carry (None when none).
+
+        Returns:
+            A boolean tensor of shape `(batch, steps)`, or None.
+        """
+        return previous_mask
 
     # ------------------------------------------------------------------ channels-first runs
     def _channels_first_rank(self) -> int | None:
@@ -165,6 +306,24 @@ class Layer(nn.Module):
     def _build_for(self, inputs: Any) -> None:
         shape = shape_of(inputs)
         self.build(shape)
+        self._after_build(shape, inputs)
+
+    def _build_for_args(self, inputs: Any, args: tuple) -> None:
+        """Builds for a call with several positional inputs: a `build` with one
+        parameter gets the first input's shape, one with several gets
+        `{name}_shape` keywords named after `call`'s parameters (as in Keras)."""
+        if type(self)._build_for is not Layer._build_for:  # a model's own way to build
+            self._build_for(inputs)
+            return
+        shapes = call_spec_mod.build_shapes(self.build, call_spec(self.__class__), inputs, args)
+        shape = shape_of(inputs)
+        if shapes is None:
+            self.build(shape)
+        else:
+            self.build(**shapes)
+        self._after_build(shape, inputs)
+
+    def _after_build(self, shape: Any, inputs: Any) -> None:
         self._build_input_shape = shape
         self.built = True
         if self._modules:
@@ -192,28 +351,126 @@ class Layer(nn.Module):
         return infer_output_shape(self, input_shape)
 
     # ------------------------------------------------------------------ weights
-    def add_weight(
-        self,
-        name: str,
-        shape: tuple[int, ...],
-        initializer: Any = "glorot_uniform",
-        regularizer: Any = None,
-        trainable: bool = True,
-        dtype: torch.dtype | None = None,
-    ) -> nn.Parameter:
-        """Creates, initialises and registers a weight (a `torch.nn.Parameter`).
+    def add_weight(self, *args: Any, **kwargs: Any) -> Variable:
+        """Creates, initialises and tracks a weight, a `lamina.Variable`.
 
-        Weights are stored in PyTorch's layout (a dense kernel is `(units, in)`),
-        so `state_dict()` matches the equivalent `torch.nn` module.
+        Keras 3's signature: `add_weight(shape=None, initializer=None, dtype=None,
+        trainable=True, autocast=True, regularizer=None, constraint=None,
+        aggregation="none", overwrite_with_gradient=False, name=None)`. Lamina's
+        built-in layers also call it with a name first, as
+        `add_weight(name, shape, initializer, regularizer, trainable, dtype)`.
+
+        Args:
+            shape: The weight's shape. Defaults to `None` (a scalar, `()`).
+            initializer: A name (`"zeros"`, `"glorot_uniform"`, ...), an
+                `Initializer`, or a callable `fn(shape, dtype=None)`. Defaults to
+                `None`: `"glorot_uniform"` for float weights, `"zeros"` otherwise.
+            dtype: `"float32"`, `"int64"`, ... or a torch dtype. Defaults to `None`
+                (`"float32"`).
+            trainable: Whether training updates it. Defaults to `True`.
+            regularizer: A regularizer (name or instance) whose penalty joins
+                `layer.losses`. Defaults to `None`.
+            constraint: A callable applied to the weight after updates; stored on
+                the variable as `constraint`. Defaults to `None`.
+            name: The weight's name. Defaults to `None`: `"variable"`,
+                `"variable_1"`, ... (the attribute it is assigned to becomes its
+                key in `state_dict()`).
+
+        Returns:
+            The `Variable` (a `torch.nn.Parameter`).
+
+        Example:
+
+        >>> layer = Layer()
+        >>> w = layer.add_weight(shape=(3, 2), initializer="ones")
+        >>> (w.path, tuple(w.shape))
+        ('layer/variable', (3, 2))
         """
-        tensor = torch.empty(tuple(shape), dtype=dtype or torch.get_default_dtype())
-        initializers_mod.get(initializer)(tensor)
-        param = nn.Parameter(tensor, requires_grad=trainable and self._trainable)
-        self.register_parameter(name, param)
+        if args and isinstance(args[0], str):
+            spec = _LEGACY_ADD_WEIGHT.bind(*args, **kwargs)
+        else:
+            try:
+                spec = _KERAS_ADD_WEIGHT.bind(*args, **kwargs)
+            except TypeError as err:
+                raise TypeError(
+                    f"`{type(self).__name__}.add_weight` got unexpected arguments ({err}). Its "
+                    f"signature is add_weight{_KERAS_ADD_WEIGHT}. Received: args={args!r}, "
+                    f"kwargs={kwargs!r}."
+                ) from None
+        spec.apply_defaults()
+        a = spec.arguments
+        return self._add_variable(
+            a["name"], a["shape"], a["initializer"], a["regularizer"], a["trainable"], a["dtype"],
+            a.get("constraint"),
+        )
+
+    def _add_variable(
+        self, name: str | None, shape: Any, initializer: Any, regularizer: Any, trainable: bool,
+        dtype: Any, constraint: Any,
+    ) -> Variable:
+        owner = type(self).__name__
+        shape = () if shape is None else shape
+        if isinstance(shape, int) and not isinstance(shape, bool):
+            shape = (shape,)
+        if not isinstance(shape, (tuple, list, torch.Size)) or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in shape
+        ):
+            raise ValueError(
+                f"`{owner}.add_weight` expects `shape` to be a tuple of non-negative integers "
+                f"(no None: weights have a fixed size). Received: shape={shape!r}. Build the "
+                "weight from the known dimensions of `input_shape`."
+            )
+        validation.boolean(f"{owner}.add_weight", "trainable", trainable)
+        torch_dtype = standardize_dtype(dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if torch_dtype.is_floating_point else "zeros"
+        auto = name is None
+        if auto:
+            name = self._free_weight_name("variable")
+        elif not isinstance(name, str) or not name or "." in name:
+            raise ValueError(
+                f"`{owner}.add_weight` expects `name` to be a non-empty string without '.'. "
+                f"Received: name={name!r}."
+            )
+        variable = Variable(
+            initializer, shape=tuple(int(d) for d in shape), dtype=torch_dtype,
+            trainable=trainable and self._trainable, name=name, path=f"{self.name}/{name}",
+            constraint=constraint,
+        )
+        variable._declared_trainable = trainable
+        self.register_parameter(name, variable)
+        if auto:
+            self._auto_weight_keys[id(variable)] = name
         self._trainable_declared[name] = trainable
         if regularizer is not None:
-            self._weight_regularizers.append((name, regularizers_mod.get(regularizer)))
-        return param
+            reg = regularizers_mod.get(regularizer)
+            variable.regularizer = reg
+            self._weight_regularizers.append((name, reg))
+        return variable
+
+    def _free_weight_name(self, base: str) -> str:
+        name, i = base, 0
+        while name in self._parameters or name in self.__dict__ or name in self._modules:
+            i += 1
+            name = f"{base}_{i}"
+        return name
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        auto = self.__dict__.get("_auto_weight_keys")
+        if auto and isinstance(value, Variable) and id(value) in auto:
+            self._rename_weight(auto.pop(id(value)), name, value)
+        super().__setattr__(name, value)
+
+    def _rename_weight(self, old: str, new: str, value: Variable) -> None:
+        """Re-keys an automatically named weight under the attribute it is assigned to,
+        keeping its place (so `state_dict()` holds it once, as `new`)."""
+        if old == new or self._parameters.get(old) is not value or new in self._parameters:
+            return
+        items = [(new if k == old else k, v) for k, v in self._parameters.items()]
+        self._parameters.clear()
+        self._parameters.update(items)
+        self._trainable_declared[new] = self._trainable_declared.pop(old, True)
+        self._weight_regularizers = [(new if n == old else n, r) for n, r in self._weight_regularizers]
 
     @property
     def trainable(self) -> bool:
@@ -226,23 +483,57 @@ class Layer(nn.Module):
             if isinstance(module, Layer):
                 module._trainable = value
                 for pname, p in module.named_parameters(recurse=False):
-                    p.requires_grad_(value and module._trainable_declared.get(pname, True))
+                    declared = getattr(p, "_declared_trainable", None)
+                    if declared is None:
+                        declared = module._trainable_declared.get(pname, True)
+                    p.requires_grad_(value and declared and (p.is_floating_point() or p.is_complex()))
             else:
                 for p in module.parameters(recurse=False):
                     p.requires_grad_(value)
 
-    @property
-    def trainable_weights(self) -> list[torch.Tensor]:
-        return [p for p in self.parameters() if p.requires_grad]
-
-    @property
-    def non_trainable_weights(self) -> list[torch.Tensor]:
-        frozen = [p for p in self.parameters() if not p.requires_grad]
-        return frozen + [b for _, b in self.named_buffers() if b.is_floating_point()]
+    def _own_weights(self) -> list[torch.Tensor]:
+        params = list(self._parameters.values())
+        trainable = [p for p in params if p is not None and p.requires_grad]
+        frozen = [p for p in params if p is not None and not p.requires_grad]
+        buffers = [b for b in self._buffers.values() if b is not None and b.is_floating_point()]
+        return trainable + frozen + buffers
 
     @property
     def weights(self) -> list[torch.Tensor]:
-        return self.trainable_weights + self.non_trainable_weights
+        """The weights in Keras's order: each layer's own (trainable ones first, then
+        the frozen ones and its floating-point buffers), then its sub-layers'."""
+        out: list[torch.Tensor] = []
+        seen: set[int] = set()
+        for module in self.modules():
+            own = module._own_weights() if isinstance(module, Layer) else [
+                *module._parameters.values(), *(b for b in module._buffers.values() if b is not None
+                                                 and b.is_floating_point())]
+            for w in own:
+                if w is not None and id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        return [w for w in self.weights if w.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        return [w for w in self.weights if not w.requires_grad]
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        """All the layer's state (as `weights`)."""
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[torch.Tensor]:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[torch.Tensor]:
+        return self.non_trainable_weights
 
     def count_params(self) -> int:
         """Number of scalars in the layer's weights (trainable and not)."""
@@ -253,27 +544,29 @@ class Layer(nn.Module):
             )
         return sum(w.numel() for w in self.weights)
 
-    def get_weights(self) -> list[Any]:
-        """Weights as NumPy arrays, in the order of `weights`."""
-        return [w.detach().cpu().numpy() for w in self.weights]
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays (copies) in Keras's layout and order.
 
-    def set_weights(self, arrays: list[Any]) -> None:
-        """Sets the weights from NumPy arrays in the order of `weights`."""
-        weights = self.weights
-        if len(arrays) != len(weights):
-            raise ValueError(
-                f"Layer '{self.name}' expects {len(weights)} weight arrays. "
-                f"Received: {len(arrays)} arrays."
-            )
-        with torch.no_grad():
-            for w, a in zip(weights, arrays):
-                a = torch.as_tensor(a, dtype=w.dtype)
-                if tuple(a.shape) != tuple(w.shape):
-                    raise ValueError(
-                        f"Layer '{self.name}': weight shape {tuple(w.shape)} does not match "
-                        f"the array's shape {tuple(a.shape)}."
-                    )
-                w.copy_(a)
+        A `Dense` gives `[kernel (in, units), bias (units,)]` and a `Conv2D`
+        `[kernel (kh, kw, in, filters), bias]`, as Keras's `get_weights()`; a model
+        gives the concatenation over its layers. `set_weights` takes the same list.
+        """
+        from lamina.saving.keras_layout import get_keras_weights
+
+        return [np.array(a, copy=True) for a in get_keras_weights(self)]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Sets the weights from NumPy arrays in Keras's layout and order (as
+        `get_weights()` returns them, or as Keras's `layer.get_weights()` does).
+
+        Args:
+            weights: The arrays. A wrong number of arrays, or a wrong shape (such as a
+                kernel in PyTorch's `(units, in)` layout), raises a ValueError and
+                changes nothing.
+        """
+        from lamina.saving.keras_layout import set_keras_weights
+
+        set_keras_weights(self, list(weights))
 
     # ------------------------------------------------------------------ losses
     def add_loss(self, loss: torch.Tensor) -> None:
@@ -314,6 +607,37 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _marking_built(build: Any) -> Any:
+    @functools.wraps(build)
+    def build_and_mark(self: Layer, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        self.built = True
+        if self._build_input_shape is None:
+            shape = args[0] if args else (next(iter(kwargs.values())) if kwargs else None)
+            self._build_input_shape = tuple(shape) if isinstance(shape, list) and all(
+                d is None or isinstance(d, int) for d in shape) else shape
+
+    build_and_mark._lamina_marks_built = True  # type: ignore[attr-defined]
+    return build_and_mark
+
+
+def _keras_add_weight(
+    shape: Any = None, initializer: Any = None, dtype: Any = None, trainable: bool = True,
+    autocast: bool = True, regularizer: Any = None, constraint: Any = None, aggregation: str = "none",
+    overwrite_with_gradient: bool = False, name: str | None = None,
+) -> None: ...
+
+
+def _legacy_add_weight(
+    name: str, shape: Any = None, initializer: Any = None, regularizer: Any = None,
+    trainable: bool = True, dtype: Any = None, constraint: Any = None, **ignored: Any,
+) -> None: ...
+
+
+_KERAS_ADD_WEIGHT = inspect.signature(_keras_add_weight)
+_LEGACY_ADD_WEIGHT = inspect.signature(_legacy_add_weight)
 
 
 def _is_symbolic(x: Any) -> bool:

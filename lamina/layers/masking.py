@@ -2,15 +2,20 @@
 
 A mask is a boolean tensor of shape `(batch, steps)`, True where the step is real
 data and False where it is padding. It travels with the data as the attribute
-`_lamina_mask` of the output tensor, as Keras 2 did with `_keras_mask`:
+`_keras_mask` of the output tensor, as in Keras (`_lamina_mask`, the older name,
+is kept as an alias: `set_mask` writes both and `get_mask` reads either):
 
 * `Embedding(mask_zero=True)`, `PositionalEmbedding(mask_zero=True)` and
   `Masking` attach it;
-* layers that keep the `(batch, steps)` axes and ignore the mask (`Dense` on
-  sequences, `Dropout`, `LayerNormalization`, `TimeDistributed`, ...) pass it on
-  (done once for every layer in `Layer.forward`);
+* Lamina's layers that keep the `(batch, steps)` axes and ignore the mask
+  (`Dense` on sequences, `Dropout`, `LayerNormalization`, `TimeDistributed`, ...)
+  pass it on (done once for every layer in `Layer.forward`);
 * recurrent layers, attention and `TransformerEncoder` consume it: padded steps
-  are skipped or never attended to.
+  are skipped or never attended to;
+* a custom layer follows Keras 3: a `call(..., mask=None)` receives the incoming
+  mask, `compute_mask(inputs, previous_mask)` sets the output's mask when the
+  layer `supports_masking` (True by default when it overrides `compute_mask`),
+  and a layer that does not support masking drops the mask with Keras's warning.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import torch
 from lamina.layers.layer import Layer
 from lamina.utils import validation
 
-MASK_ATTR = "_lamina_mask"
+MASK_ATTR = "_keras_mask"
+LEGACY_MASK_ATTR = "_lamina_mask"
 
 
 def get_mask(x: Any) -> torch.Tensor | None:
@@ -37,7 +43,8 @@ def get_mask(x: Any) -> torch.Tensor | None:
         >>> get_mask(emb(torch.tensor([[3, 1, 0]]))).tolist()
         [[True, True, False]]
     """
-    return getattr(x, MASK_ATTR, None)
+    mask = getattr(x, MASK_ATTR, None)
+    return getattr(x, LEGACY_MASK_ATTR, None) if mask is None else mask
 
 
 def set_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -54,6 +61,7 @@ def set_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
             f"axes of the tensor it belongs to. Received: mask with shape {tuple(mask.shape)}."
         )
     setattr(x, MASK_ATTR, mask)
+    setattr(x, LEGACY_MASK_ATTR, mask)
     return x
 
 

@@ -198,11 +198,18 @@ def call_symbolic(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
 
     Extra positional arguments, as in `MultiHeadAttention(...)(query, value)`, are
     folded into the inputs as one list `[inputs, *args]`: the node records all of
-    them as its parents and replays the layer as `layer([query, value], **kwargs)`,
-    so a layer called this way must also accept its inputs as one list.
+    them as its parents and replays the layer as `layer([query, value], **kwargs)`.
+    A layer whose `forward` is `Layer.forward` (a custom layer with
+    `call(self, a, b)`) remembers how many it was given, and `Layer.forward`
+    unpacks such a list back into positional arguments; Lamina's layers that take
+    several tensors (attention, recurrent layers) accept the list themselves.
     """
     if args:
         inputs = [inputs, *args]
+        from lamina.layers.layer import Layer
+
+        if isinstance(layer, Layer) and type(layer).forward is Layer.forward:
+            layer._positional_arity = len(inputs)
     for key, value in kwargs.items():
         if isinstance(value, SymbolicTensor):
             raise TypeError(
