@@ -172,3 +172,32 @@ def test_activation_layers_in_a_model_train():
 def test_docstring_examples_run():
     result = doctest.testmod(activation_layers, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize(
+    "input_shape, make_layers",
+    [
+        ((10, 12, 3), lambda: [
+            L.Resizing(8, 8, crop_to_aspect_ratio=True), L.CenterCrop(6, 6), L.Conv2D(4, 3),
+            L.GroupNormalization(groups=2), L.PReLU(shared_axes=[1, 2]), L.LeakyReLU(0.1),
+            L.GlobalAveragePooling2D(), L.Dense(4), L.UnitNormalization(), L.AlphaDropout(0.1), L.Softmax(),
+        ]),
+        ((4, 6, 6, 2), lambda: [
+            L.Conv3D(3, 3, padding="same"), L.ZeroPadding3D(1), L.MaxPooling3D(2), L.Conv3DTranspose(2, 2, strides=2),
+            L.Cropping3D(1), L.UpSampling3D((1, 2, 2)), L.AveragePooling3D(2), L.GlobalMaxPooling3D(), L.Dense(2),
+        ]),
+        ((9, 3), lambda: [
+            L.Conv1DTranspose(4, 3, strides=2), L.SeparableConv1D(4, 3), L.DepthwiseConv1D(3, depth_multiplier=2),
+            L.ReLU(max_value=6.0), L.ELU(), L.GlobalAveragePooling1D(), L.Dense(2),
+        ]),
+    ],
+)
+def test_new_layers_save_and_load_round_trip(tmp_path, input_shape, make_layers):
+    model = lamina.Sequential([lamina.Input(shape=input_shape), *make_layers()])
+    x = np.random.rand(2, *input_shape).astype("float32")
+    expected = model.predict(x, verbose=0)
+    path = tmp_path / "m.lamina"
+    model.save(path)
+    loaded = lamina.load_model(path)
+    assert [type(layer).__name__ for layer in loaded.layers] == [type(layer).__name__ for layer in model.layers]
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
