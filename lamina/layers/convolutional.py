@@ -1,4 +1,5 @@
-"""Convolution layers: `Conv1D`, `Conv2D` and their shared base, `BaseConv`.
+"""Convolution layers: `Conv1D`, `Conv2D` and their shared base, `BaseConv` (`Conv3D`
+is in `convolutional3d`).
 
 Inputs are channels-last at the API (`(batch, steps, channels)`,
 `(batch, height, width, channels)`); weights are kept in PyTorch's layout
@@ -198,7 +199,7 @@ class BaseConv(Layer):
 
 
 class Conv(BaseConv):
-    """N-D convolution (`Conv1D`, `Conv2D` are its public forms)."""
+    """N-D convolution (`Conv1D`, `Conv2D` and `Conv3D` are its public forms)."""
 
     def __init__(
         self,
