@@ -227,13 +227,8 @@ class Functional(Model):
                     f"used by two different layers ({type(names[name]).__name__} and "
                     f"{type(layer).__name__}). Give one of them another `name=`."
                 )
-            if hasattr(self, name):
-                raise ValueError(
-                    f"The layer name {name!r} clashes with an attribute of `Model`. Give the "
-                    "layer another `name=`."
-                )
             names[name] = layer
-            self.add_module(name, layer)
+            self.add_module(_module_key(self, name), layer)
 
     def _make_plan(self) -> None:
         slots: dict[int, int] = {id(t): i for i, t in enumerate(self.inputs)}
@@ -335,6 +330,16 @@ class Functional(Model):
         return _replace(self._output_slots, lambda s: values[s]) if not isinstance(
             self._output_slots, int) else values[self._output_slots]
 
+    @property
+    def input(self) -> Any:
+        """The model's input: one symbolic tensor, or the structure given as `inputs`."""
+        return self._inputs_struct
+
+    @property
+    def output(self) -> Any:
+        """The model's output: one symbolic tensor, or the structure given as `outputs`."""
+        return self._outputs_struct
+
     def _input_dtype(self) -> torch.dtype:
         return self.inputs[0].dtype
 
@@ -379,6 +384,16 @@ class Functional(Model):
     def from_config(cls, config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Functional:
         """Rebuilds a functional model from `get_config()`'s output (fresh weights)."""
         return functional_from_config(config, custom_objects, cls)
+
+
+def _module_key(model: nn.Module, name: str) -> str:
+    """The sub-module key for a layer: its name, unless that is taken by an attribute
+    of the model (a layer named `inputs` or `output`, as Keras allows), then
+    the name with underscores appended."""
+    key = name
+    while key in model._modules or (hasattr(model, key) and not isinstance(getattr(model, key, None), nn.Module)):
+        key += "_"
+    return key
 
 
 def _layer_name(layer: nn.Module) -> str:

@@ -42,10 +42,15 @@ class Model(Trainer, Layer):
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        if (cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs)) or _functional_arguments(args, kwargs):
             from lamina.models.functional import Functional
 
-            return super().__new__(Functional)
+            if cls is Model:
+                return super().__new__(Functional)
+            if not issubclass(cls, Functional):
+                # `class CustomModel(lamina.Model)` called as `CustomModel(inputs, outputs)`:
+                # a functional model with the subclass's methods (Keras does the same).
+                return super().__new__(_functional_subclass(cls))
         return super().__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -223,3 +228,32 @@ class Model(Trainer, Layer):
         from lamina.models.cloning import model_to_json
 
         return model_to_json(self, **kwargs)
+
+
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _functional_arguments(args: tuple, kwargs: dict[str, Any]) -> bool:
+    """Whether a subclass is called as `CustomModel(inputs, outputs)`: the first two
+    arguments (or `inputs=` / `outputs=`) hold symbolic tensors from `lamina.Input`."""
+    from lamina.layers.symbolic import SymbolicTensor
+    from lamina.utils.tree import flatten
+
+    inputs = args[0] if args else kwargs.get("inputs")
+    outputs = args[1] if len(args) > 1 else kwargs.get("outputs")
+    if inputs is None or outputs is None or len(args) > 2:
+        return False
+    leaves = flatten(inputs) + flatten(outputs)
+    return bool(leaves) and all(isinstance(t, SymbolicTensor) for t in leaves)
+
+
+def _functional_subclass(cls: type) -> type:
+    """``cls`` with `Functional` inserted before `Model` in its bases (made once per class)."""
+    made = _FUNCTIONAL_SUBCLASSES.get(cls)
+    if made is None:
+        from lamina.models.functional import Functional
+
+        made = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+        made._lamina_functional_of = cls  # type: ignore[attr-defined]
+        _FUNCTIONAL_SUBCLASSES[cls] = made
+    return made

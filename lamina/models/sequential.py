@@ -43,6 +43,7 @@ class Sequential(Model):
         # What `call` runs: the layers, with channels-first runs fused (layout.stack_steps).
         self._steps_cache: list[tuple[Any, bool]] | None = None
         self._input_layer: InputLayer | None = None
+        self._graph: tuple[Any, Any] | None = None  # symbolic (inputs, outputs), made on demand
         if layers is not None and not isinstance(layers, (list, tuple)):
             raise TypeError(
                 f"`Sequential` expects `layers` to be a list of layers. Received: {type(layers).__name__}."
@@ -50,6 +51,8 @@ class Sequential(Model):
         for layer in layers or []:
             self.add(layer, _build=False)
         self._maybe_build()
+        if not trainable:
+            self.trainable = False  # freeze every layer, as Keras does
 
     @property
     def layers(self) -> list[nn.Module]:
@@ -84,16 +87,17 @@ class Sequential(Model):
                 f"All layers in a Sequential model must have unique names. The name {name!r} is "
                 "already used. Give the layer another `name=`."
             )
-        if hasattr(Model, name):
-            raise ValueError(
-                f"The layer name {name!r} clashes with an attribute of `Model`. Choose another `name=`."
-            )
-        self.add_module(name, layer)
+        from lamina.models.functional import _module_key
+
+        self.add_module(_module_key(self, name), layer)
         self._stack.append(layer)
         self._lamina = [isinstance(m, Layer) for m in self._stack]
         self._steps_cache = None
+        self._graph = None
         self.built = False
         self._weight_penalties = None
+        if not self.trainable:
+            layer.trainable = False  # a frozen Sequential freezes what is added to it
         if _build:
             self._maybe_build()
 
@@ -102,6 +106,7 @@ class Sequential(Model):
         if not self._stack:
             raise ValueError("`pop` was called on a Sequential model that has no layers.")
         layer = self._stack.pop()
+        self._graph = None
         for key, module in list(self._modules.items()):
             if module is layer:
                 del self._modules[key]
@@ -150,6 +155,46 @@ class Sequential(Model):
             for step, takes_training in steps:
                 x = step(x, training=training) if takes_training else step(x)
         return x
+
+    # ------------------------------------------------------------------ symbolic graph
+    def _symbolic_graph(self) -> tuple[Any, Any]:
+        """The model's symbolic input and output, made once (as Keras's Sequential
+        does) by calling the layers on an `Input` of the model's input shape."""
+        if self._graph is None:
+            from lamina.layers.input_layer import Input
+
+            if self._input_layer is not None:
+                x = inputs = self._input_layer.output
+            elif self.built and isinstance(self._build_input_shape, (tuple, list)) and self._stack:
+                shape = tuple(self._build_input_shape)[1:]
+                x = inputs = Input(shape=shape, dtype=self._input_dtype(), name=f"{self.name}_input")
+            else:
+                raise ValueError(
+                    f"The Sequential model '{self.name}' has never been called and thus has no "
+                    "defined input. Give it an `Input(shape=...)` first, or call it on data."
+                )
+            for layer in self._stack:
+                x = layer(x)
+            self._graph = (inputs, x)
+        return self._graph
+
+    @property
+    def input(self) -> Any:
+        """The model's symbolic input (after it is built)."""
+        return self._symbolic_graph()[0]
+
+    @property
+    def output(self) -> Any:
+        """The model's symbolic output (after it is built)."""
+        return self._symbolic_graph()[1]
+
+    @property
+    def inputs(self) -> list[Any]:
+        return [self.input]
+
+    @property
+    def outputs(self) -> list[Any]:
+        return [self.output]
 
     def get_config(self) -> dict[str, Any]:
         """The layers (`{"class_name", "config"}` each) and the input specification."""

@@ -24,10 +24,11 @@ Batch = tuple[Any, Any, Any]
 
 
 def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
-    """Packs a batch as Keras does: `x` alone when there are no targets (a tuple
-    `x` is wrapped as `(x,)`), else `(x, y)` or `(x, y, sample_weight)`."""
+    """Packs a batch as Keras does: `x` alone when there are no targets (a list or
+    tuple `x`, several inputs, is wrapped as `(x,)`), else `(x, y)` or
+    `(x, y, sample_weight)`."""
     if y is None:
-        return (x,) if isinstance(x, tuple) else x
+        return (x,) if isinstance(x, (tuple, list)) else x
     if sample_weight is None:
         return (x, y)
     return (x, y, sample_weight)

@@ -360,8 +360,11 @@ class Trainer:
         self.to(device)  # type: ignore[attr-defined]
         params = list(self.parameters())  # type: ignore[attr-defined]
         # A model whose train_step uses its own optimizers (a GAN) may compile with optimizer=None.
-        if training and self.optimizer is not None and not self.optimizer.built and params:
-            self.optimizer.build(params)
+        if training and self.optimizer is not None and not self.optimizer.built:
+            if params:
+                self.optimizer.build(params)
+            else:  # layers built by the first (custom) step
+                self.optimizer.build_on_first_step(self)
 
     def _build_compiled(self, x: Any, y: Any) -> None:
         """Resolves the loss and metrics per output from one forward pass (once)."""
@@ -511,7 +514,15 @@ class Trainer:
                 val_logs = self._run_evaluation(val_batches, cbs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)
-            if self.stop_training or train_batches.exhausted:
+            if train_batches.exhausted and epoch + 1 < epochs:
+                warnings.warn(
+                    "Your input ran out of data; interrupting training. Make sure that your "
+                    "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                    "batches (pass `steps_per_epoch` for a generator).",
+                    stacklevel=2,
+                )
+                break
+            if self.stop_training:
                 break
         cbs.on_train_end(logs)
         return history
