@@ -29,6 +29,7 @@ import torch
 from lamina import losses
 from lamina.saving import registry
 from lamina.utils import serialization, validation
+from lamina.variables import Variable
 
 _DTYPES = {
     "float32": torch.float32,
@@ -60,6 +61,9 @@ def _dtype_name(dtype: Any) -> str | None:
 def _no_grad(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if args and args[0].__dict__.get("_variables"):
+            # Variables from `add_variable` follow the data, as `add_state` ones do.
+            args[0]._variables_follow(args[1:], kwargs)
         with torch.no_grad():
             return method(*args, **kwargs)
 
@@ -235,9 +239,28 @@ def top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> torch.Te
 class Metric:
     """Base class for metrics: state in tensors, updated per batch, read at the end.
 
-    Subclasses create their state with :meth:`add_state`, implement
-    ``update_state`` (automatically run under ``torch.no_grad``) and ``result``.
-    State tensors follow the device of the data they are given.
+    Subclasses create their state with :meth:`add_state` (or Keras'
+    :meth:`add_variable` / :meth:`add_weight`), implement ``update_state``
+    (automatically run under ``torch.no_grad``) and ``result``. States are
+    non-trainable :class:`lamina.variables.Variable` s (``assign``,
+    ``assign_add``, ``.value``, ``.numpy()``) and follow the device of the
+    data they are given.
+
+    Example (a Keras-style custom metric):
+
+    >>> import torch
+    >>> class Positives(Metric):
+    ...     def __init__(self, name="positives", **kwargs):
+    ...         super().__init__(name=name, **kwargs)
+    ...         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+    ...     def update_state(self, y_true, y_pred, sample_weight=None):
+    ...         self.count.assign_add((torch.as_tensor(y_pred) > 0.5).sum())
+    ...     def result(self):
+    ...         return self.count.value
+    >>> m = Positives()
+    >>> m.update_state(None, torch.tensor([0.2, 0.9, 0.7]))
+    >>> float(m.result())
+    2.0
 
     Args:
         name: Name shown in logs. Defaults to the class name in snake case.
@@ -251,6 +274,8 @@ class Metric:
         self.dtype = dtype
         self._states: dict[str, float] = {}
         self._constants: list[str] = []
+        self._variables: list[Variable] = []
+        self._variable_initial: list[torch.Tensor] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -271,16 +296,107 @@ class Metric:
                 the first update anyway. Defaults to `None` (CPU).
         """
         tensor = torch.full(tuple(shape), initial_value, dtype=self._state_dtype, device=device)
-        setattr(self, name, tensor)
+        state = Variable(tensor, trainable=False, name=name, path=f"{self.name}/{name}")
+        setattr(self, name, state)
         self._states[name] = initial_value
-        return tensor
+        return state
+
+    def add_variable(
+        self,
+        shape: tuple[int, ...],
+        initializer: Any,
+        dtype: Any = None,
+        aggregation: str = "sum",
+        name: str | None = None,
+    ) -> Variable:
+        """Creates a state variable, as Keras' ``Metric.add_variable``.
+
+        The variable is non-trainable, is reset to its initial value by
+        :meth:`reset_state` and moves to the device of the data passed to
+        ``update_state``. Update it with ``assign`` / ``assign_add`` /
+        ``assign_sub`` and read it with ``.value`` or ``.numpy()``.
+
+        Args:
+            shape: The variable's shape, e.g. ``()`` for a scalar.
+            initializer: An initializer name (``"zeros"``), an initializer
+                object, or an initial value.
+            dtype: The dtype. Defaults to `None` (the metric's dtype).
+            aggregation: How replicas combine it: ``"sum"``, ``"mean"``,
+                ``"none"`` or ``"only_first_replica"`` (recorded for Keras
+                compatibility; metrics are not aggregated across processes
+                yet). Defaults to `"sum"`.
+            name: The variable's name. Defaults to `None` (``"variable"``).
+
+        Returns:
+            The new :class:`lamina.variables.Variable`.
+        """
+        owner = type(self).__name__
+        validation.one_of(
+            owner, "aggregation", aggregation, ("sum", "mean", "none", "only_first_replica")
+        )
+        if not hasattr(self, "_variables"):
+            raise RuntimeError(
+                f"`{owner}.add_variable` was called before `Metric.__init__`. "
+                "Call `super().__init__(name=name, dtype=dtype)` first in your `__init__`."
+            )
+        var = Variable(
+            initializer,
+            shape=tuple(shape),
+            dtype=dtype if dtype is not None else self._state_dtype,
+            trainable=False,
+            name=name,
+            path=f"{self.name}/{name or 'variable'}",
+        )
+        var.aggregation = aggregation
+        self._variables.append(var)
+        self._variable_initial.append(var.detach().clone())
+        return var
+
+    def add_weight(
+        self,
+        shape: tuple[int, ...] = (),
+        initializer: Any = None,
+        dtype: Any = None,
+        name: str | None = None,
+    ) -> Variable:
+        """Creates a state variable; Keras' older name for :meth:`add_variable`.
+
+        Args:
+            shape: The variable's shape. Defaults to `()`.
+            initializer: An initializer name, object or initial value.
+                Defaults to `None` (``"zeros"``).
+            dtype: The dtype. Defaults to `None` (the metric's dtype).
+            name: The variable's name. Defaults to `None`.
+        """
+        return self.add_variable(
+            shape, initializer if initializer is not None else "zeros", dtype=dtype, name=name
+        )
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        """The metric's state variables (those of ``add_state`` and ``add_variable``)."""
+        return [getattr(self, name) for name in self._states] + list(self._variables)
+
+    def _variables_follow(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Moves ``add_variable`` variables to the device of the first tensor argument."""
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, torch.Tensor):
+                device = value.device
+                for i, var in enumerate(self._variables):
+                    if var.device != device:
+                        var.data = var.data.to(device)
+                        self._variable_initial[i] = self._variable_initial[i].to(device)
+                return
 
     def _to_device(self, device: torch.device) -> None:
         """Moves state (and constant) tensors to ``device``; a no-op once they are there."""
         for name in (*self._states, *self._constants):
             tensor = getattr(self, name)
             if tensor.device != device:
-                setattr(self, name, tensor.to(device))
+                if isinstance(tensor, Variable):
+                    tensor.data = tensor.data.to(device)  # same object: user references stay valid
+                else:
+                    setattr(self, name, tensor.to(device))
 
     def _inputs(self, y_true: Any, y_pred: Any) -> tuple[torch.Tensor, torch.Tensor]:
         y_pred = torch.as_tensor(y_pred).detach()
@@ -298,8 +414,11 @@ class Metric:
 
     def reset_state(self) -> None:
         """Resets every state tensor in place to its initial value."""
-        for name, value in self._states.items():
-            getattr(self, name).fill_(value)
+        with torch.no_grad():
+            for name, value in self._states.items():
+                getattr(self, name).fill_(value)
+            for var, initial in zip(self._variables, self._variable_initial):
+                var.copy_(initial)
 
     def __call__(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         """Updates the state with one batch and returns the running result."""
@@ -943,6 +1062,51 @@ class RootMeanSquaredError(Mean):
     def result(self) -> torch.Tensor:
         return torch.sqrt(super().result())
 
+
+# The rest of the Keras catalogue lives in sibling modules, re-exported here so that
+# `lamina.metrics.<name>` works for every metric.
+from lamina.losses import (  # noqa: E402, F401
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    squared_hinge,
+)
+from lamina.metrics_confusion import (  # noqa: E402, F401
+    FalseNegatives,
+    FalsePositives,
+    FBetaScore,
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    TrueNegatives,
+    TruePositives,
+)
+from lamina.metrics_iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: E402, F401
+from lamina.metrics_probabilistic import (  # noqa: E402, F401
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalHinge,
+    Hinge,
+    KLDivergence,
+    Poisson,
+    SparseCategoricalCrossentropy,
+    SquaredHinge,
+)
+from lamina.metrics_regression import (  # noqa: E402, F401
+    CosineSimilarity,
+    LogCoshError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    R2Score,
+    Sum,
+)
 
 # --------------------------------------------------------------------------- registry
 

@@ -359,16 +359,49 @@ METRIC_CASES = [
     (metrics.MeanSquaredError, {}),
     (metrics.MeanAbsoluteError, {}),
     (metrics.RootMeanSquaredError, {"dtype": torch.float64}),
+    (metrics.Sum, {}),
+    (metrics.MeanAbsolutePercentageError, {}),
+    (metrics.MeanSquaredLogarithmicError, {}),
+    (metrics.CosineSimilarity, {"axis": -1}),
+    (metrics.LogCoshError, {}),
+    (metrics.R2Score, {"class_aggregation": "variance_weighted_average", "num_regressors": 1}),
+    (metrics.Hinge, {}),
+    (metrics.SquaredHinge, {}),
+    (metrics.CategoricalHinge, {}),
+    (metrics.Poisson, {}),
+    (metrics.KLDivergence, {}),
+    (metrics.BinaryCrossentropy, {"from_logits": True, "label_smoothing": 0.1}),
+    (metrics.CategoricalCrossentropy, {"label_smoothing": 0.1}),
+    (metrics.SparseCategoricalCrossentropy, {"from_logits": True}),
+    (metrics.IoU, {"num_classes": 3, "target_class_ids": [0, 2], "sparse_y_true": False, "sparse_y_pred": False}),
+    (metrics.MeanIoU, {"num_classes": 3, "sparse_y_true": False, "sparse_y_pred": False, "ignore_class": 1}),
+    (metrics.BinaryIoU, {"target_class_ids": [1], "threshold": 0.3}),
+    (metrics.OneHotIoU, {"num_classes": 3, "target_class_ids": [1]}),
+    (metrics.OneHotMeanIoU, {"num_classes": 3}),
+    (metrics.TruePositives, {"thresholds": [0.2, 0.5]}),
+    (metrics.FalsePositives, {}),
+    (metrics.TrueNegatives, {"thresholds": 0.4}),
+    (metrics.FalseNegatives, {}),
+    (metrics.FBetaScore, {"average": "weighted", "beta": 0.5}),
+    (metrics.SensitivityAtSpecificity, {"specificity": 0.5, "num_thresholds": 50}),
+    (metrics.SpecificityAtSensitivity, {"sensitivity": 0.5, "class_id": 1}),
+    (metrics.PrecisionAtRecall, {"recall": 0.3}),
+    (metrics.RecallAtPrecision, {"precision": 0.2}),
 ]
 
 
 def _data_for(metric, gen):
     labels = torch.randint(0, 3, (10,), generator=gen)
     probs = torch.softmax(torch.randn(10, 3, generator=gen), -1)
-    if isinstance(metric, (metrics.Mean)) and type(metric) is metrics.Mean:
+    if type(metric) in (metrics.Mean, metrics.Sum):
         return (probs[:, 0],)
     if isinstance(
-        metric, (metrics.SparseCategoricalAccuracy, metrics.SparseTopKCategoricalAccuracy)
+        metric,
+        (
+            metrics.SparseCategoricalAccuracy,
+            metrics.SparseTopKCategoricalAccuracy,
+            metrics.SparseCategoricalCrossentropy,
+        ),
     ):
         return labels, probs
     if isinstance(metric, (metrics.Accuracy,)):
