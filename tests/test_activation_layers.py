@@ -153,6 +153,15 @@ def test_activation_layers_argument_errors(make, match):
         make()
 
 
+def test_prelu_input_of_another_shape_is_refused():
+    layer = L.PReLU()
+    layer(torch.randn(2, 3, 4))
+    with pytest.raises(ValueError, match=r"built for inputs shaped \(batch, 3, 4\).*shape \(2, 5, 4\)"):
+        layer(torch.randn(2, 5, 4))
+    with pytest.raises(ValueError, match=r"Received input with shape \(2, 4\)"):
+        layer(torch.randn(2, 4))  # same width, another rank
+
+
 def test_prelu_shared_axis_out_of_range_is_refused():
     with pytest.raises(ValueError, match=r"shared_axes=\[3\].*only 3 axes"):
         L.PReLU(shared_axes=3)(torch.randn(2, 3, 4))

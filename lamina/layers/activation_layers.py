@@ -234,12 +234,17 @@ class PReLU(Layer):
             self._expected_last_dim = shape[-1]
 
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
-        if inputs.ndim != self.alpha.ndim + 1:
+        alpha = self.alpha
+        if inputs.ndim != alpha.ndim + 1 or any(
+            a != 1 and a != n for a, n in zip(alpha.shape, inputs.shape[1:])
+        ):
             raise ValueError(
-                f"Layer '{self.name}' (PReLU) was built for inputs of rank {self.alpha.ndim + 1} "
-                f"(shape {self._build_input_shape}). Received input with shape {tuple(inputs.shape)}."
+                f"Layer '{self.name}' (PReLU) was built for inputs shaped (batch, "
+                f"{', '.join(str(n) for n in alpha.shape)}) with `alpha` of shape {tuple(alpha.shape)}. "
+                f"Received input with shape {tuple(inputs.shape)}. Pass data of the built shape, or "
+                "share `alpha` along the axes that vary (`shared_axes`)."
             )
-        return torch.where(inputs >= 0, inputs, self.alpha * inputs)
+        return torch.where(inputs >= 0, inputs, alpha * inputs)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         return tuple(input_shape)
