@@ -168,5 +168,28 @@ def test_py_dataset_without_super_init_gets_defaults():
             return self.x, torch.zeros(4, 1)
 
     ds = Bare()
-    assert (ds.workers, ds.use_multiprocessing, ds.max_queue_size) == (1, False, 10)
+    with pytest.warns(UserWarning, match=r"should call `super\(\).__init__"):
+        assert (ds.workers, ds.use_multiprocessing, ds.max_queue_size) == (1, False, 10)
     _model().fit(ds, verbose=0)
+
+
+def test_py_dataset_list_batches_and_class_weight():
+    x, y = _data(40)
+    labels = (y[:, 0] > 0).astype(np.int64)
+
+    class Lists(Regression):
+        def __getitem__(self, idx):
+            sl = slice(idx * self.batch_size, (idx + 1) * self.batch_size)
+            return [self.x[sl], self.y[sl]]
+
+    model = lamina.Sequential([lamina.Input(shape=(3,)), lamina.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    adapter_batches = Lists(x, labels, batch_size=10)
+    assert model.evaluate(adapter_batches, verbose=0) == pytest.approx(model.evaluate(x, labels, verbose=0), rel=1e-5)
+
+    from lamina.training.py_dataset_adapter import PyDatasetAdapter
+
+    adapter = PyDatasetAdapter(Regression(x, labels, batch_size=40), device=torch.device("cpu"))
+    adapter.apply_class_weight({0: 0.5, 1: 2.0})
+    _, _, w = adapter.first_batch()
+    np.testing.assert_array_equal(w.numpy(), np.where(labels == 1, 2.0, 0.5))

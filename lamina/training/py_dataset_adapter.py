@@ -97,13 +97,13 @@ def iterate_batches(dataset: Any, indices: Iterable[int] | None) -> Iterator[Any
     batches ahead when the dataset has several workers (``None``: 0, 1, 2, ...)."""
     order = itertools.count() if indices is None else iter(indices)
     workers = int(getattr(dataset, "workers", 1) or 1)
-    if workers <= 1:
-        engine: Any = _InLoop(dataset)
-    elif getattr(dataset, "use_multiprocessing", False):
-        engine = _Processes(dataset, workers)
-    else:
+    if getattr(dataset, "use_multiprocessing", False):  # as in Keras: processes even for one worker
+        engine: Any = _Processes(dataset, workers)
+    elif workers > 1:
         engine = _Threads(dataset, workers)
-    ahead = 1 if workers <= 1 else max(int(getattr(dataset, "max_queue_size", 10) or 1), workers)
+    else:
+        engine = _InLoop(dataset)
+    ahead = 1 if isinstance(engine, _InLoop) else max(int(getattr(dataset, "max_queue_size", 10) or 1), workers)
     pending: collections.deque[Any] = collections.deque()
     try:
         for index in itertools.islice(order, ahead):
@@ -140,7 +140,32 @@ class PyDatasetAdapter:
         self.device = device
         self.role = role
         self.batch_size = None
+        self.class_weight: dict[int, float] | None = None
         self._steps = steps
+
+    def apply_class_weight(self, class_weight: dict[int, float]) -> None:
+        """Weights each batch's samples by the weight of their class (`y` as class
+        indices, or one-hot / probabilities, whose argmax is taken), as Keras does."""
+        for k, v in class_weight.items():
+            if isinstance(k, bool) or not isinstance(k, int) or k < 0 or v < 0:
+                raise ValueError(
+                    "`class_weight` must map class indices (integers >= 0) to weights >= 0. "
+                    f"Received: class_weight={class_weight!r}."
+                )
+        self.class_weight = dict(class_weight)
+
+    def _class_weights(self, y: Any) -> torch.Tensor:
+        if not isinstance(y, torch.Tensor):
+            raise ValueError(
+                "`class_weight` needs a single label array per batch. Received: batches whose `y` is "
+                f"a {type(y).__name__}. For several outputs, return `(x, y, sample_weight)` batches."
+            )
+        labels = y.argmax(dim=-1) if y.ndim >= 2 and y.shape[-1] > 1 else y.reshape(-1)
+        labels = labels.round().long() if labels.is_floating_point() else labels.long()
+        table = torch.ones(max(int(labels.max()) + 1, max(self.class_weight, default=0) + 1))  # type: ignore[arg-type]
+        for k, v in self.class_weight.items():  # type: ignore[union-attr]
+            table[k] = float(v)
+        return table.to(labels.device)[labels]
 
     @property
     def steps(self) -> int | None:
@@ -160,12 +185,15 @@ class PyDatasetAdapter:
         return map_structure(move, item)
 
     def _unpack(self, batch: Any, index: int) -> Any:
-        # `(x, y)` or `(x, y, sample_weight)` as a tuple; anything else is `x` alone (Keras's rule).
-        if isinstance(batch, tuple) and len(batch) > 3:
+        # `(x,)`, `(x, y)` or `(x, y, sample_weight)`; a list counts as a tuple (as in Keras);
+        # anything else (an array, a dict) is `x` alone.
+        if isinstance(batch, list):
+            batch = tuple(batch)
+        if isinstance(batch, tuple) and len(batch) not in (1, 2, 3):
             raise ValueError(
-                f"`{type(self.data).__name__}.__getitem__({index})` returned a tuple of {len(batch)} "
-                "items. Expected `x`, `(x, y)` or `(x, y, sample_weight)`. Received: a tuple of "
-                f"length {len(batch)}. Group several inputs in a list or dict: `([x1, x2], y)`."
+                f"`{type(self.data).__name__}.__getitem__({index})` must return `x`, `(x,)`, `(x, y)` "
+                f"or `(x, y, sample_weight)`. Received: a tuple of {len(batch)} items. Group several "
+                "inputs in a dict, or in a list inside the tuple: `([x1, x2], y)`."
             )
         x, y, w = unpack_x_y_sample_weight(batch) if isinstance(batch, tuple) else (batch, None, None)
         if x is None:
@@ -173,9 +201,18 @@ class PyDatasetAdapter:
                 f"`{type(self.data).__name__}.__getitem__({index})` returned no inputs. "
                 "Received: x=None. Return `x`, `(x, y)` or `(x, y, sample_weight)`."
             )
+        y = None if y is None else self._move(y, "y")
+        if self.class_weight is not None and y is not None:
+            if w is not None:
+                raise ValueError(
+                    f"`{self.role}` cannot use `class_weight` together with sample weights from "
+                    f"`{type(self.data).__name__}.__getitem__`. Received: class_weight and "
+                    "`(x, y, sample_weight)` batches. Fold the class weights into the sample weights."
+                )
+            w = self._class_weights(y)
         return pack_x_y_sample_weight(
             self._move(x, "x"),
-            None if y is None else self._move(y, "y"),
+            y,
             None if w is None else self._move(w, "sample_weight").float(),
         )
 

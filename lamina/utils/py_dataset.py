@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 
@@ -20,7 +21,7 @@ class PyDataset:
     trains: by a thread pool, or by forked worker processes with
     `use_multiprocessing=True` (use processes for Python-heavy work that holds
     the GIL; batches then travel back by pickling). Batches always arrive in
-    order.
+    order. `fit(class_weight=...)` weights the samples of `(x, y)` batches.
 
     Args:
         workers: Number of workers preparing batches in parallel; `1` means the
@@ -63,10 +64,23 @@ class PyDataset:
         self._use_multiprocessing = use_multiprocessing
         self._max_queue_size = int(max_queue_size)
 
-    # A subclass that forgets `super().__init__()` gets the defaults, as in Keras.
+    def _warn_if_super_not_called(self) -> None:
+        # A subclass that forgets `super().__init__()` gets the defaults and a warning, as in Keras.
+        if not all(hasattr(self, a) for a in ("_workers", "_use_multiprocessing", "_max_queue_size")):
+            self.__dict__.setdefault("_workers", 1)
+            self.__dict__.setdefault("_use_multiprocessing", False)
+            self.__dict__.setdefault("_max_queue_size", 10)
+            warnings.warn(
+                f"`{type(self).__name__}` should call `super().__init__(**kwargs)` in its "
+                "constructor; `**kwargs` can include `workers`, `use_multiprocessing` and "
+                "`max_queue_size` (do not pass them to `fit`).",
+                stacklevel=3,
+            )
+
     @property
     def workers(self) -> int:
-        return getattr(self, "_workers", 1)
+        self._warn_if_super_not_called()
+        return self._workers
 
     @workers.setter
     def workers(self, value: int) -> None:
@@ -74,7 +88,8 @@ class PyDataset:
 
     @property
     def use_multiprocessing(self) -> bool:
-        return getattr(self, "_use_multiprocessing", False)
+        self._warn_if_super_not_called()
+        return self._use_multiprocessing
 
     @use_multiprocessing.setter
     def use_multiprocessing(self, value: bool) -> None:
@@ -82,7 +97,8 @@ class PyDataset:
 
     @property
     def max_queue_size(self) -> int:
-        return getattr(self, "_max_queue_size", 10)
+        self._warn_if_super_not_called()
+        return self._max_queue_size
 
     @max_queue_size.setter
     def max_queue_size(self, value: int) -> None:
