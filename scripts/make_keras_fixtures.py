@@ -106,6 +106,107 @@ def _models(keras):  # noqa: ANN001 - keras is the imported module
     )
     z = keras.Input((4,))
     models["nested"] = keras.Model(z, L.Dense(2)(inner(z)), name="nested")
+    models["conv3d"] = keras.Sequential(
+        [
+            keras.Input((4, 4, 4, 2)),
+            L.Conv3D(3, 2, padding="same", activation="relu"),
+            L.MaxPooling3D(2),
+            L.Conv3DTranspose(2, 2, strides=2),
+            L.ZeroPadding3D(1),
+            L.Cropping3D(1),
+            L.AveragePooling3D(2),
+            L.UpSampling3D(2),
+            L.GlobalAveragePooling3D(),
+            L.Dense(2),
+        ],
+        name="conv3d",
+    )
+    models["conv1d_more"] = keras.Sequential(
+        [
+            keras.Input((10, 3)),
+            L.Conv1DTranspose(4, 3, strides=2),
+            L.SeparableConv1D(5, 3, depth_multiplier=2),
+            L.DepthwiseConv1D(3, depth_multiplier=2),
+            L.ZeroPadding1D(2),
+            L.Cropping1D((1, 2)),
+            L.UpSampling1D(2),
+            L.MaxPooling1D(2),
+            L.SpatialDropout1D(0.2),
+            L.GlobalMaxPooling1D(),
+            L.Dense(2),
+        ],
+        name="conv1d_more",
+    )
+    models["activations"] = keras.Sequential(
+        [
+            keras.Input((6,)),
+            L.Dense(8),
+            L.PReLU(),
+            L.LeakyReLU(negative_slope=0.2),
+            L.Dense(8),
+            L.ELU(),
+            L.ReLU(max_value=1.5),
+            L.Dense(8),
+            L.GroupNormalization(groups=2),
+            L.UnitNormalization(),
+            L.Activation("gelu"),
+            L.GaussianNoise(0.1),
+            L.GaussianDropout(0.1),
+            L.AlphaDropout(0.1),
+            L.Dense(4),
+            L.Softmax(),
+        ],
+        name="activations",
+    )
+    models["reshaping"] = keras.Sequential(
+        [
+            keras.Input((4, 6)),
+            L.Reshape((6, 4)),
+            L.Permute((2, 1)),
+            L.TimeDistributed(L.Dense(3)),
+            L.Flatten(),
+            L.RepeatVector(2),
+            L.Dense(2),
+        ],
+        name="reshaping",
+    )
+    models["preprocessing"] = keras.Sequential(
+        [
+            keras.Input((3,)),
+            L.Normalization(),
+            L.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 1.0, 0.25]),
+            L.Rescaling(0.5, offset=1.0),
+            L.Dense(2),
+        ],
+        name="preprocessing",
+    )
+    models["images"] = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            L.Resizing(6, 6),
+            L.CenterCrop(4, 4),
+            L.ZeroPadding2D(1),
+            L.Cropping2D(((1, 0), (0, 1))),
+            L.UpSampling2D(2),
+            L.SpatialDropout2D(0.1),
+            L.GlobalMaxPooling2D(),
+            L.Dense(2),
+        ],
+        name="images",
+    )
+    q, v = keras.Input((4, 6), name="q"), keras.Input((5, 6), name="v")
+    att = L.Attention()([q, v])
+    diff = L.Subtract()([att, q])
+    mix = L.Average()([L.Maximum()([att, q]), L.Minimum()([att, q]), diff])
+    dots = L.Dot(axes=(2, 2))([mix, v])
+    flat = L.Concatenate()([L.Flatten()(mix), L.Flatten()(dots)])
+    models["merging"] = keras.Model([q, v], L.Dense(2)(flat), name="merging")
+
+    seq = keras.Input((6, 3))
+    masked = L.Masking(mask_value=0.0)(seq)
+    h = L.LSTM(4, return_sequences=True)(masked)
+    h = L.SimpleRNN(3)(h)
+    models["masking"] = keras.Model(seq, L.Dense(1)(h), name="masking")
     return models
 
 
@@ -119,7 +220,11 @@ def _inputs(model, rng):  # noqa: ANN001
             x[1, 6:] = 0
             xs.append(x)
         else:
-            xs.append(rng.standard_normal(shape).astype("float32"))
+            x = rng.standard_normal(shape).astype("float32")
+            if model.name == "masking":
+                x[0, 4:] = 0.0  # masked steps
+                x[1, 5:] = 0.0
+            xs.append(x)
     return xs
 
 
@@ -184,7 +289,7 @@ def keras_check_mode() -> None:
         try:
             model = keras.saving.load_model(os.path.join(WRITTEN, file))
         except Exception as e:  # noqa: BLE001 - report every file, then fail
-            failures.append(f"{file}: {type(e).__name__}: {str(e)[:2000]}")
+            failures.append(f"{file}: {type(e).__name__}: ...{str(e)[-700:]}")
             continue
         data = np.load(os.path.join(OUT, f"{name}.npz"))
         xs = [data[k] for k in sorted(data.files) if k.startswith("x")]

@@ -23,15 +23,23 @@ HERE = os.path.join(os.path.dirname(__file__), "fixtures", "keras")
 WRITTEN = os.path.join(HERE, "lamina_written")
 MODELS = [
     "mlp",
-    "conv2d",
+    "activations",
+    "preprocessing",
     "conv1d",
+    "conv1d_more",
+    "conv2d",
+    "conv3d",
+    "images",
+    "reshaping",
     "recurrent",
     "simple_rnn",
+    "masking",
     "attention",
+    "merging",
     "multi_input",
     "nested",
 ]
-RECURRENT = {"recurrent", "simple_rnn"}
+RECURRENT = {"recurrent", "simple_rnn", "masking"}
 
 
 def _data(name, folder=HERE):
@@ -221,3 +229,15 @@ def test_load_weights_corrupted_h5_gives_clear_error(tmp_path):
     model = lamina.load_model(os.path.join(HERE, "mlp.keras"))
     with pytest.raises(ValueError, match=r"'bad.weights.h5' is not a valid Keras weights file"):
         model.load_weights(str(path))
+
+
+def test_load_model_keras_operation_in_graph_is_refused_not_mistaken_for_a_layer(tmp_path):
+    def as_op(config):  # `keras.ops.multiply(a, b)` in a graph has the class name of the layer
+        entry = next(e for e in config["config"]["layers"] if e["class_name"] == "Multiply")
+        entry["module"] = "keras.src.ops.numpy"
+
+    path = _rewrite_config(tmp_path, "multi_input", as_op)
+    with pytest.raises(
+        ValueError, match=r"Layer 'multiply' .* Keras operation `Multiply` .*loads layers only"
+    ):
+        lamina.load_model(path)

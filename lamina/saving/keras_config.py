@@ -222,6 +222,17 @@ def _refs(value: Any) -> Any:
     return value
 
 
+def _refs_in(value: Any) -> list[list[Any]]:
+    """The `[name, node, index]` references inside a converted value."""
+    if isinstance(value, dict):
+        if set(value) == {_TENSOR_KEY}:
+            return [value[_TENSOR_KEY]]
+        return [r for v in value.values() for r in _refs_in(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _refs_in(v)]
+    return []
+
+
 def _node_from_keras(node: Any) -> dict[str, Any]:
     if isinstance(node, list):  # Keras 2's [[name, node, index, kwargs], ...]
         args = [{_TENSOR_KEY: list(t[:3])} for t in node]
@@ -233,17 +244,67 @@ def _node_from_keras(node: Any) -> dict[str, Any]:
     return {"args": args[0] if len(args) == 1 else args, "kwargs": kwargs}
 
 
+def _is_op(entry: dict[str, Any]) -> bool:
+    """An entry for a Keras operation used directly in a graph (`keras.ops.not_equal`, ...)."""
+    return str(entry.get("module") or "").startswith("keras.src.ops")
+
+
+def _refuse_op(entry: dict[str, Any]) -> ValueError:
+    name = entry.get("name") or (entry.get("config") or {}).get("name")
+    return ValueError(
+        f"Layer '{name}' of the Keras file is the Keras operation `{entry.get('class_name')}` "
+        "applied directly to a tensor of the functional graph, which Lamina does not load (it "
+        f"loads layers only). Received: module={entry.get('module')!r}. In Keras, move the "
+        "operation into a small `Layer` subclass, register the same class in Lamina with "
+        "`@lamina.register`, and save again."
+    )
+
+
 def functional_from_keras(
     entry: dict[str, Any], custom_objects: dict[str, Any] | None
 ) -> dict[str, Any]:
     config = entry.get("config") or {}
+    entries = list(config.get("layers", []))
+    nodes: dict[str, list[dict[str, Any]]] = {}
+    for layer_entry in entries:
+        name = layer_entry.get("name") or (layer_entry.get("config") or {}).get("name")
+        layer_entry = dict(layer_entry, name=name)
+        converted = []
+        for node in layer_entry.get("inbound_nodes") or []:
+            node = _node_from_keras(node)
+            # Lamina carries masks on the tensors themselves and sets `training` per call, so a
+            # node's `mask=` and `training=` arguments are not replayed.
+            if _refs_in(node["kwargs"].get("mask")):
+                node["kwargs"].pop("mask")
+            node["kwargs"].pop("training", None)
+            converted.append(node)
+        nodes[name] = converted
+    # Keras records a mask's computation (`not_equal`, `any`) as operations: Lamina
+    # recomputes masks itself, so operations that only fed `mask=` arguments are dropped.
+    keep = {e.get("name") or (e.get("config") or {}).get("name") for e in entries}
+    while True:
+        used = {r[0] for n in keep for node in nodes[n] for r in _refs_in(node)}
+        used |= {r[0] for r in _refs_in(_refs(config.get("output_layers")))}
+        drop = {
+            n
+            for e in entries
+            if _is_op(e)
+            and (n := e.get("name") or e["config"].get("name")) in keep
+            and n not in used
+        }
+        if not drop:
+            break
+        keep -= drop
     layers = []
-    for layer_entry in config.get("layers", []):
+    for layer_entry in entries:
+        name = layer_entry.get("name") or (layer_entry.get("config") or {}).get("name")
+        if name not in keep:
+            continue
+        if _is_op(layer_entry):
+            raise _refuse_op(dict(layer_entry, name=name))
         converted = layer_config_from_keras(layer_entry, custom_objects)
-        converted["name"] = layer_entry.get("name") or (layer_entry.get("config") or {}).get("name")
-        converted["inbound_nodes"] = [
-            _node_from_keras(n) for n in layer_entry.get("inbound_nodes") or []
-        ]
+        converted["name"] = name
+        converted["inbound_nodes"] = nodes[name]
         layers.append(converted)
 
     def io(value: Any) -> Any:

@@ -44,7 +44,8 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 def _assign(param: torch.Tensor, value: np.ndarray) -> None:
     with torch.no_grad():
-        param.copy_(torch.as_tensor(np.ascontiguousarray(value), dtype=param.dtype))
+        array = np.ascontiguousarray(value).reshape(np.shape(value))  # keeps 0-d arrays 0-d
+        param.copy_(torch.as_tensor(array, dtype=param.dtype))
 
 
 def _to_keras_conv(w: np.ndarray) -> np.ndarray:
@@ -254,8 +255,9 @@ def _normalization() -> Converter:
             _assign(layer.mean, arrays[0])
             _assign(layer.variance, arrays[1])
             _assign(layer.count, arrays[2])
-            if hasattr(layer, "_refresh_statistics"):
-                layer._refresh_statistics()
+            # Keras 3 leaves `count` at 0 after `adapt`: loaded statistics are the learned ones.
+            if hasattr(layer, "_ready"):
+                layer._ready = True
 
     return to, back
 

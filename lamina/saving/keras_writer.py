@@ -16,6 +16,12 @@ from lamina.layers.symbolic import SymbolicTensor, dtype_name
 from lamina.saving import registry
 
 _MODULES = {"initializer": "keras.initializers", "regularizer": "keras.regularizers"}
+# Arguments Lamina writes that Keras's constructor of the same class does not take.
+_NOT_IN_KERAS = {
+    "SpatialDropout1D": {"trainable"},
+    "SpatialDropout2D": {"trainable"},
+    "SpatialDropout3D": {"trainable"},
+}
 
 
 def _is_model(layer: Any) -> bool:
@@ -90,6 +96,8 @@ def _shape(shape: Any) -> Any:
 def _keras_config(layer: Any) -> dict[str, Any]:
     config = dict(layer.get_config())
     config.pop("input_shape", None)
+    for key in _NOT_IN_KERAS.get(type(layer).__name__, ()):
+        config.pop(key, None)
     config["dtype"] = {
         "module": "keras",
         "class_name": "DTypePolicy",
