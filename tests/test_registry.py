@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 import lamina
 from lamina import losses, metrics
@@ -162,3 +163,66 @@ def test_has_custom_get_config():
     assert registry.has_custom_get_config(WithConfig)
     assert registry.has_custom_get_config(Child)
     assert registry.has_custom_get_config(lamina.Sequential)
+
+
+def test_registry_to_snake_case_follows_keras():
+    assert registry.to_snake_case("MeanSquaredError") == "mean_squared_error"
+    assert registry.to_snake_case("KLDivergence") == "kl_divergence"
+    assert registry.to_snake_case("F1Score") == "f1_score"
+    assert registry.to_snake_case("AUC") == "auc"
+
+
+def test_registry_builtin_functions_per_family():
+    assert registry.builtin_functions("activation")["relu"] is lamina.activations.relu
+    assert registry.builtin_functions("loss")["mean_squared_error"] is losses.mean_squared_error
+    # Metrics can use every loss function; helpers that are not losses are left out.
+    assert registry.builtin_functions("metric")["huber"] is losses.huber
+    assert "check_sparse_labels" not in registry.builtin_functions("loss")
+    assert "kernel" not in registry.builtin_functions("activation")
+
+
+def test_registry_valid_names_hide_lowercase_class_names_but_accept_them():
+    names = registry.valid_names("loss")
+    assert "mse" in names and "mean_squared_error" in names
+    assert "meansquarederror" not in names
+    assert registry.lookup("loss", "MeanSquaredError") is losses.MeanSquaredError
+    assert registry.lookup("loss", "MEAN_SQUARED_ERROR") is losses.MeanSquaredError
+    assert "rmsprop" in registry.valid_names("optimizer")
+
+
+def test_registry_lookup_names_the_family_in_errors():
+    with pytest.raises(ValueError, match=r"Unknown optimizer name: 'adamm'\. Valid names are: .*adam.*Received: optimizer='adamm'"):
+        registry.lookup("optimizer", "adamm")
+    with pytest.raises(ValueError, match=r"expects `family` to be one of .*Received: family='optimiser'"):
+        registry.lookup("optimiser", "adam")
+
+
+def test_registered_functions_resolve_by_name_in_every_family(cleanup):
+    def half_error(y_true, y_pred):
+        return (y_true - y_pred).abs().mean(dim=-1) / 2
+
+    lamina.register(half_error)
+    cleanup.append("half_error")
+    loss = losses.get("half_error")
+    assert isinstance(loss, losses.LossFunctionWrapper) and loss.fn is half_error
+    metric = metrics.get("half_error")
+    assert isinstance(metric, metrics.MeanMetricWrapper) and metric.name == "half_error"
+    y_true, y_pred = torch.tensor([[0.0, 2.0]]), torch.tensor([[1.0, 0.0]])
+    torch.testing.assert_close(loss(y_true, y_pred), torch.tensor(0.75))
+    assert losses.deserialize(losses.serialize(loss)).fn is half_error
+
+
+def test_get_registered_name_of_builtin_functions_and_scoped_objects():
+    assert registry.get_registered_name(lamina.activations.relu) == "relu"
+
+    def local(x):
+        return x
+
+    assert registry.get_registered_name(local) is None
+    with lamina.saving.custom_object_scope({"my_local": local}):
+        assert registry.get_registered_name(local) == "my_local"
+
+
+def test_registry_get_function_unknown_name_is_refused():
+    with pytest.raises(ValueError, match=r"Unknown function 'evil' in the config\..*Received: name='evil'"):
+        registry.get_function("evil")

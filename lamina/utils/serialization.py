@@ -115,3 +115,57 @@ def get(identifier: Any, *, family: str, kind: str, base: type) -> Any:
         obj = registry.lookup(family, identifier, kind)
         return obj() if inspect.isclass(obj) else obj
     return NotImplemented
+
+
+def serialize_layer(layer: Any) -> dict[str, Any]:
+    """Returns the Keras config of a layer (`lamina.layers.serialize`).
+
+    Args:
+        layer: A Lamina layer (or model).
+
+    Returns:
+        `{"module", "class_name", "config", "registered_name"}`, plus
+        `"build_config"` once the layer is built. Layers and other objects in
+        the layer's `get_config()` are serialised too.
+
+    Example:
+        >>> import lamina
+        >>> config = lamina.utils.serialization.serialize_layer(lamina.layers.Dense(2))
+        >>> config["class_name"]
+        'Dense'
+    """
+    from lamina.layers.layer import Layer
+
+    if not isinstance(layer, Layer):
+        raise TypeError(
+            f"`serialize` expects a Lamina layer. Received: layer of type {type(layer).__name__}. "
+            "Use `lamina.saving.serialize_keras_object` for other objects."
+        )
+    return class_config(layer)
+
+
+def deserialize_layer(config: Any, custom_objects: dict[str, Any] | None = None) -> Any:
+    """Rebuilds a layer from its config (`lamina.layers.deserialize`).
+
+    Args:
+        config: The output of `serialize_layer` (or a Keras `{"class_name",
+            "config"}` dict).
+        custom_objects: Extra classes or functions by name. Defaults to `None`.
+
+    Returns:
+        The layer (built when the config has a `build_config`).
+    """
+    from lamina.layers.layer import Layer
+
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            "`deserialize` expects a layer config, a dict with keys 'class_name' and 'config'. "
+            f"Received: config={config!r}."
+        )
+    layer = serialization_lib.deserialize_keras_object(config, custom_objects=custom_objects)
+    if not isinstance(layer, Layer):
+        raise ValueError(
+            "`deserialize` expects the config of a layer. Received: a config of "
+            f"{type(layer).__name__}. Use `lamina.saving.deserialize_keras_object` for other objects."
+        )
+    return layer
