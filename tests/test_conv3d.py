@@ -133,6 +133,22 @@ def test_conv1d_transpose_matches_torch_module():
     assert out.shape == (2, 13, 4)
 
 
+@pytest.mark.parametrize("length, strides", [(9, 2), (10, 2), (10, 3)])
+def test_conv1d_transpose_same_is_the_gradient_of_conv1d_same(length, strides):
+    torch.manual_seed(0)
+    conv = L.Conv1D(4, 3, strides=strides, padding="same", use_bias=False)
+    x = torch.randn(2, length, 3, requires_grad=True)
+    y = conv(x)
+    g = torch.randn_like(y)
+    (grad,) = torch.autograd.grad(y, x, g)
+    out_pad = length - (y.shape[1] - 1) * strides - 3 + 2 * (3 // 2)
+    tconv = L.Conv1DTranspose(3, 3, strides=strides, padding="same", use_bias=False, output_padding=out_pad)
+    tconv(g)
+    with torch.no_grad():
+        tconv.kernel.copy_(conv.kernel)
+    torch.testing.assert_close(tconv(g), grad, rtol=1e-4, atol=1e-5)
+
+
 def test_depthwise_conv1d_matches_grouped_conv1d():
     torch.manual_seed(0)
     x = torch.randn(2, 9, 3)
