@@ -5,7 +5,7 @@ Three modes, each run once in order; the test suite itself never imports Keras:
 * ``keras`` (Keras 3 in its own virtual environment, KERAS_BACKEND=torch): builds
   small models of each layer family with seeded random weights and stores, per
   model, ``<name>.keras``, ``<name>.weights.h5`` and ``<name>.npz`` (a fixed
-  input ``x`` (or ``x0``, ``x1``, ...) and Keras's output ``y`` (or ``y0``, ...)).
+  input ``x`` (or ``x0``, ``x1``, ...) Keras's output ``y0`` (``y1``, ...) and Keras's `model.get_weights()` (``w000``, ...)).
   Also ``lambda_layer.keras`` (a model with a `Lambda` layer, which Lamina refuses).
 * ``lamina`` (Lamina's environment): loads each ``<name>.keras`` with Lamina and
   writes it back with ``model.save`` into ``lamina_written/<name>.keras``.
@@ -237,9 +237,10 @@ def _randomize(model, rng):  # noqa: ANN001
             w.assign(value)
 
 
-def _save_npz(path, xs, ys):  # noqa: ANN001
+def _save_npz(path, xs, ys, weights=()):  # noqa: ANN001
     arrays = {f"x{i}": x for i, x in enumerate(xs)}
     arrays.update({f"y{i}": np.asarray(y) for i, y in enumerate(ys)})
+    arrays.update({f"w{i:03d}": np.asarray(w) for i, w in enumerate(weights)})
     np.savez(path, **arrays)
 
 
@@ -259,7 +260,7 @@ def keras_mode() -> None:
         ys = _as_list(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
         model.save(os.path.join(OUT, f"{name}.keras"))
         model.save_weights(os.path.join(OUT, f"{name}.weights.h5"))
-        _save_npz(os.path.join(OUT, f"{name}.npz"), xs, ys)
+        _save_npz(os.path.join(OUT, f"{name}.npz"), xs, ys, model.get_weights())
         print(f"wrote {name}")
     x = keras.Input((3,))
     lam = keras.Model(x, keras.layers.Lambda(lambda t: t * 2.0, name="double")(x))

@@ -18,6 +18,7 @@ import torch
 import lamina
 from lamina import layers
 from lamina.saving import keras_format
+from lamina.saving.keras_layout import get_keras_weights
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures", "keras")
 WRITTEN = os.path.join(HERE, "lamina_written")
@@ -241,3 +242,14 @@ def test_load_model_keras_operation_in_graph_is_refused_not_mistaken_for_a_layer
         ValueError, match=r"Layer 'multiply' .* Keras operation `Multiply` .*loads layers only"
     ):
         lamina.load_model(path)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_get_weights_equals_keras_get_weights_order_and_layout(name):
+    model = lamina.load_model(os.path.join(HERE, f"{name}.keras"))
+    data = np.load(os.path.join(HERE, f"{name}.npz"))
+    expected = [data[k] for k in sorted(data.files) if k.startswith("w")]
+    got = get_keras_weights(model)
+    assert [g.shape for g in got] == [e.shape for e in expected]
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=0, atol=0)
