@@ -447,7 +447,7 @@ def test_model_checkpoint_refuses_a_weights_file_for_a_whole_model():
 def test_model_checkpoint_errors(tmp_path):
     with pytest.raises(ValueError, match=r"When `save_weights_only=True`, `ModelCheckpoint` expects `filepath` to end in '\.weights\.safetensors' or '\.weights\.h5'\. Received: filepath='w\.pt'"):
         lamina.callbacks.ModelCheckpoint("w.pt", save_weights_only=True)
-    with pytest.raises(ValueError, match=r"to end in '\.lamina' or '\.keras' or '\.h5' \(a whole model\)\. Received: filepath='m\.weights\.safetensors'\. To save only the weights, pass `save_weights_only=True`"):
+    with pytest.raises(ValueError, match=r"to end in '\.lamina' or '\.keras' \(a whole model\)\. Received: filepath='m\.weights\.safetensors'\. To save only the weights, pass `save_weights_only=True`"):
         lamina.callbacks.ModelCheckpoint("m.weights.safetensors")
     with pytest.raises(ValueError, match=r"`save_freq` to be 'epoch' or a positive integer .* Received: save_freq=0"):
         lamina.callbacks.ModelCheckpoint("m.lamina", save_freq=0)

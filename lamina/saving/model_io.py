@@ -53,13 +53,15 @@ def save_model(model: Any, filepath: str | os.PathLike) -> None:
     state) to one `.lamina` file, atomically.
 
     The model's class must be built into Lamina or registered with
-    `@lamina.register`, and so must every custom layer, loss, metric and
-    optimizer it uses; otherwise this raises before writing anything, since the
-    file could not be loaded back.
+    `@lamina.register` (or `@lamina.saving.register_keras_serializable`), and
+    so must every custom layer, loss, metric, activation and optimizer it uses;
+    otherwise this raises before writing anything, since the file could not be
+    loaded back. Layers and other objects that a custom `get_config()` returns
+    are serialised with `lamina.saving.serialize_keras_object`.
 
     Args:
         model: A `lamina.Model`.
-        filepath: A path ending with `.lamina`.
+        filepath: A path ending with `.lamina` (or `.keras` for a Keras 3 file).
 
     Example:
         >>> import lamina, tempfile, os
@@ -339,11 +341,13 @@ def load_model(
     filepath: str | os.PathLike,
     custom_objects: dict[str, Any] | None = None,
     compile: bool = True,
+    safe_mode: bool = True,
 ) -> Any:
     """Loads a model saved with `model.save(...)`, without executing code from the file.
 
     Only Lamina's built-in classes and classes registered with `@lamina.register`
-    (or passed in ``custom_objects``) are instantiated; nothing is unpickled and
+    or `@lamina.saving.register_keras_serializable` (or passed in
+    ``custom_objects``) are instantiated; nothing is unpickled and
     no module named in the file is imported. The model is rebuilt from its
     config (a registered subclass whose class does not define `get_config` is
     created as `cls()` with no arguments, so its constructor must not need
@@ -354,12 +358,15 @@ def load_model(
     optimizer state restored, so training continues where it stopped.
 
     Args:
-        filepath: A `.lamina` file.
+        filepath: A `.lamina` file, or a Keras 3 `.keras` file.
         custom_objects: Extra classes or functions by name, e.g.
             ``{"MyLayer": MyLayer}``, used in addition to the registered ones.
             Defaults to `None`.
         compile: Whether to compile the model as saved and restore the
             optimizer state. Defaults to `True`.
+        safe_mode: Keras's switch for running `lambda` code from a file.
+            Lamina never runs code from a file, so a `lambda` is refused
+            whatever its value. Defaults to `True`.
 
     Returns:
         The model (on the CPU).
@@ -384,6 +391,8 @@ def load_model(
         )
     if not isinstance(compile, bool):
         raise ValueError(f"`load_model` expects `compile` to be True or False. Received: compile={compile!r}.")
+    if not isinstance(safe_mode, bool):
+        raise ValueError(f"`load_model` expects `safe_mode` to be True or False. Received: safe_mode={safe_mode!r}.")
     with file_io.Archive(path, MODEL_FILE_WHAT) as archive, CustomObjectScope(custom_objects):
         config = archive.read_json(CONFIG_MEMBER)
         _check_header(config, archive)

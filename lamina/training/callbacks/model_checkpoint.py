@@ -12,7 +12,7 @@ from lamina.training.callbacks.monitor import check_monitor, is_improvement, res
 from lamina.utils import validation
 
 # The files `model.save` / `model.save_weights` write (Lamina's, then Keras's).
-MODEL_SUFFIXES = (".lamina", ".keras", ".h5")
+MODEL_SUFFIXES = (".lamina", ".keras")
 WEIGHTS_SUFFIXES = (".weights.safetensors", ".weights.h5")
 
 
