@@ -350,3 +350,76 @@ def test_builtin_activations_run_their_torch_kernels_with_the_same_numbers():
         torch.testing.assert_close(activations.kernel(activations.get(name))(x), activations.get(name)(x))
     conv(torch.zeros(1, 5, 5, 1))
     assert conv._channels_first_rank() == 2
+
+
+# ---------------------------------------------------------------------- torch internals
+def test_direct_call_torch_internals_exist_with_expected_types():
+    """`DirectCall` skips `nn.Module.__call__` by reading private torch state. If a torch
+    release renames or retypes any of it, this test fails (and the library falls back
+    to ordinary calls, `layout.INTERNALS_OK` being False)."""
+    from torch.nn.modules import module as torch_module
+
+    assert layout.INTERNALS_OK, "torch's private hook / compile / tracing state changed; see layout.py"
+    for name in layout.GLOBAL_HOOK_NAMES:
+        assert isinstance(getattr(torch_module, name), dict), name
+    dense = layers.Dense(2)
+    for name in layout.MODULE_HOOK_NAMES:
+        assert isinstance(getattr(dense, name), dict), name
+    assert dense._compiled_call_impl is None
+    assert torch._C._get_tracing_state() is None
+
+
+def test_direct_call_internals_are_filled_in_place_by_the_public_apis():
+    dense = layers.Dense(2)
+    dense(torch.zeros(1, 3))
+    call = layout.DirectCall(dense)
+    hook_dicts = call._hook_dicts
+    handles = [
+        dense.register_forward_hook(lambda *a: None),
+        dense.register_forward_pre_hook(lambda *a: None),
+        dense.register_full_backward_hook(lambda *a: None),
+        dense.register_full_backward_pre_hook(lambda *a: None),
+    ]
+    assert [len(d) for d in hook_dicts] == [1, 1, 1, 1]  # the very dicts DirectCall holds
+    for handle in handles:
+        handle.remove()
+    assert not any(hook_dicts)
+    from torch.nn.modules import module as torch_module
+
+    registrations = [
+        torch_module.register_module_forward_hook,
+        torch_module.register_module_forward_pre_hook,
+        torch_module.register_module_full_backward_hook,
+        torch_module.register_module_full_backward_pre_hook,
+    ]
+    for name, register in zip(layout.GLOBAL_HOOK_NAMES, registrations):
+        handle = register(lambda *a: None)
+        try:
+            assert len(getattr(torch_module, name)) == 1, name
+            assert any(layout._GLOBAL_HOOKS), name
+        finally:
+            handle.remove()
+    dense.compile()
+    assert dense._compiled_call_impl is not None
+
+
+def test_direct_call_gives_the_same_outputs_and_gradients_as_module_calls():
+    torch.manual_seed(0)
+    model = lamina.Sequential([
+        lamina.Input(shape=(6,)), layers.Dense(8, activation="tanh"), layers.LayerNormalization(),
+        layers.Dense(3),
+    ])
+    x = torch.randn(4, 6)
+    model.train()
+    out = model(x, training=True)
+    assert all(type(step).__name__ == "DirectCall" for step, _ in model._steps_cache)
+    out.square().sum().backward()
+    direct_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    y = x
+    for layer in model.layers:  # through nn.Module.__call__
+        y = layer(y, training=True)
+    y.square().sum().backward()
+    torch.testing.assert_close(out, y, rtol=0, atol=0)
+    for direct, plain in zip(direct_grads, [p.grad for p in model.parameters()]):
+        torch.testing.assert_close(direct, plain, rtol=0, atol=0)

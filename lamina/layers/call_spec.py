@@ -200,11 +200,12 @@ def write_mask(x: Any, mask: Any) -> None:
 def apply_keras_mask_rules(layer: Any, inputs: Any, outputs: Any, previous_mask: Any) -> None:
     """Keras 3's mask rules after a custom layer's call: a layer that supports masking
     sets the outputs' masks from `compute_mask(inputs, previous_mask)` (unless `call`
-    set them); one that does not drops an incoming mask with Keras's warning."""
+    set them); one that does not drops an incoming mask with Keras's warning (not
+    given when `call` attached its own masks to every output)."""
+    flat = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    if all(read_mask(o) is not None for o in flat if isinstance(o, torch.Tensor)):
+        return  # `call` set the masks itself (then nothing is destroyed: no warning)
     if layer.supports_masking:
-        flat = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        if all(read_mask(o) is not None for o in flat if isinstance(o, torch.Tensor)):
-            return
         masks = layer.compute_mask(inputs, previous_mask)
         if masks is None:
             return

@@ -426,7 +426,9 @@ class Layer(nn.Module):
             initializer = "glorot_uniform" if torch_dtype.is_floating_point else "zeros"
         auto = name is None
         if auto:
-            name = self._free_weight_name("variable")
+            n = self.__dict__.get("_auto_weight_count", 0)
+            self.__dict__["_auto_weight_count"] = n + 1
+            name = self._free_weight_name("variable" if n == 0 else f"variable_{n}")
         elif not isinstance(name, str) or not name or "." in name:
             raise ValueError(
                 f"`{owner}.add_weight` expects `name` to be a non-empty string without '.'. "
