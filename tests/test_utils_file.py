@@ -38,5 +38,15 @@ def test_get_file_extracts_a_cached_archive(tmp_path):
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(tmp_path / "src" / "a.txt", arcname="pack/a.txt")
     out = get_file("pack.tar.gz", cache_dir=tmp_path, extract=True)
-    assert out == str(archive) + "_extracted"
-    assert (tmp_path / "datasets" / "pack.tar.gz_extracted" / "pack" / "a.txt").read_text() == "hello"
+    assert out == str(tmp_path / "datasets" / "pack_extracted")
+    assert (tmp_path / "datasets" / "pack_extracted" / "pack" / "a.txt").read_text() == "hello"
+    # Without an extension (or without fname) Keras caches the archive as `<name>_archive`.
+    (tmp_path / "datasets" / "flowers_archive").write_bytes(archive.read_bytes())
+    out = get_file(origin="https://host/flowers", cache_dir=tmp_path, extract=True)
+    assert out == str(tmp_path / "datasets" / "flowers")
+    assert (tmp_path / "datasets" / "flowers" / "pack" / "a.txt").is_file()
+
+
+def test_get_file_rejects_paths_as_fname(tmp_path):
+    with pytest.raises(ValueError, match="not a path.*Pass the folder as `cache_dir`"):
+        get_file("sub/data.npz", cache_dir=tmp_path)

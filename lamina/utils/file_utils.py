@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tarfile
+import urllib.parse
 import zipfile
 from typing import Any
 
@@ -79,8 +80,8 @@ def get_file(
     where to put it. Place files there yourself (e.g. with `curl -L -o`), once.
 
     Args:
-        fname: File name in the cache. Defaults to `None` (the last part of
-            `origin`). An absolute path is used as is.
+        fname: File name in the cache (not a path: use `cache_dir`). Defaults to
+            `None` (the last part of `origin`).
         origin: The file's URL; only used to name the file and in the message.
             Defaults to `None`.
         untar: Deprecated Keras spelling of `extract=True` for tar files.
@@ -90,9 +91,10 @@ def get_file(
             `None` (no check).
         cache_subdir: Sub-folder of the cache. Defaults to `"datasets"`.
         hash_algorithm: `"sha256"`, `"md5"` or `"auto"`. Defaults to `"auto"`.
-        extract: Whether the file is an archive to extract (tar or zip) next to
-            it, into `<fname>_extracted/`; that folder's path is returned.
-            Defaults to `False`.
+        extract: Whether the file is an archive (tar or zip) to extract next to
+            it, with Keras 3's names: `name.tar.gz` into `name_extracted/`, or an
+            archive cached as `name_archive` (for `fname` without extension, or no
+            `fname`) into `name/`. That folder's path is returned. Defaults to `False`.
         archive_format: `"auto"`, `"tar"`, `"zip"` or a list of them.
             Defaults to `"auto"`.
         cache_dir: Cache root. Defaults to `None` (`$LAMINA_HOME`, `$KERAS_HOME`
@@ -116,14 +118,34 @@ def get_file(
             "`get_file` never downloads. Received: force_download=True. Place the file in the "
             "cache yourself and call `get_file` without `force_download`."
         )
+    provided = fname is not None
     if fname is None:
-        fname = os.path.basename(origin.split("?")[0].rstrip("/"))  # type: ignore[union-attr]
+        fname = os.path.basename(urllib.parse.urlsplit(origin).path)  # type: ignore[arg-type]
+        if not fname:
+            raise ValueError(
+                f"`get_file` cannot take a file name from the origin. Received: origin={origin!r}. "
+                "Pass `fname`."
+            )
+    fname = os.fspath(fname)
+    if os.sep in fname:
+        raise ValueError(
+            "`get_file` expects `fname` to be a file name, not a path. Received: "
+            f"fname={fname!r}. Pass the folder as `cache_dir` (or an absolute `cache_subdir`)."
+        )
     if md5_hash is not None and file_hash is None:
         file_hash, hash_algorithm = md5_hash, "md5"
-    datadir = os.path.join(cache_root(cache_dir), cache_subdir)
-    fpath = fname if os.path.isabs(os.fspath(fname)) else os.path.join(datadir, os.fspath(fname))
+    datadir = os.path.join(os.path.expanduser(cache_root(cache_dir)), cache_subdir)
     extract = extract or untar
-    extracted = fpath + "_extracted"
+    # Keras 3's names: `name.tar.gz` is extracted into `name_extracted/`; a name without an
+    # extension is the extraction folder and its archive is cached as `name_archive`.
+    if extract and provided and "." in fname:
+        fpath = os.path.join(datadir, fname)
+        extracted = os.path.join(datadir, f"{fname[: fname.find('.')]}_extracted")
+    elif extract:
+        fpath = os.path.join(datadir, f"{fname}_archive")
+        extracted = os.path.join(datadir, fname)
+    else:
+        fpath = extracted = os.path.join(datadir, fname)
     if not os.path.exists(fpath):
         if extract and os.path.isdir(extracted):
             return extracted
@@ -131,8 +153,9 @@ def get_file(
         raise FileNotFoundError(
             f"`get_file` found no cached copy of {os.path.basename(fpath)!r} at {fpath!r}. Received: "
             f"fname={fname!r}, origin={origin!r}. Lamina never downloads files: download it{where} "
-            f"yourself and save it as {fpath!r} (e.g. `curl -L -o {fpath} <url>`), or point "
-            "`LAMINA_HOME` / `cache_dir=` at a folder whose "
+            f"yourself and save it as {fpath!r} (e.g. `curl -L -o {fpath} <url>`)"
+            + (f" or extract it into {extracted!r}" if extract else "")
+            + ", or point `LAMINA_HOME` / `cache_dir=` at a folder whose "
             f"'{cache_subdir}' sub-folder holds it."
         )
     if file_hash is not None and not validate_file(fpath, file_hash, hash_algorithm):
@@ -142,6 +165,8 @@ def get_file(
             "the right one, or drop `file_hash` to skip the check."
         )
     if extract:
+        if untar:
+            archive_format = "tar"
         if not os.path.isdir(extracted):
             os.makedirs(extracted, exist_ok=True)
             if not _extract(fpath, extracted, archive_format):
