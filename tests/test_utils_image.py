@@ -86,6 +86,24 @@ def test_image_dataset_from_directory_labels_and_shapes(tmp_path, capsys):
     np.testing.assert_array_equal(cat[0][1].numpy(), np.eye(2)[[0, 0, 0, 1, 1]])
     binary = utils.image_dataset_from_directory(root, label_mode="binary", image_size=(2, 2), verbose=False)
     assert binary[0][1].shape == (5, 1)
+    first = utils.image_dataset_from_directory(root, image_size=(4, 6), data_format="channels_first",
+                                               label_mode=None, shuffle=False, verbose=False)
+    assert first[0].shape == (5, 3, 4, 6)
+
+
+def test_image_dataset_pads_or_crops_to_aspect_ratio(tmp_path):
+    _png(tmp_path / "a" / "wide.png", (255, 255, 255), size=(8, 4))  # 8 wide, 4 high
+    padded = utils.image_dataset_from_directory(tmp_path, image_size=(8, 8), pad_to_aspect_ratio=True,
+                                                interpolation="nearest", verbose=False)[0][0][0]
+    # 4 rows of zeros split above and below the white image
+    np.testing.assert_array_equal(padded[:2].numpy(), 0)
+    np.testing.assert_array_equal(padded[2:6].numpy(), 255)
+    np.testing.assert_array_equal(padded[6:].numpy(), 0)
+    cropped = utils.image_dataset_from_directory(tmp_path, image_size=(8, 8), crop_to_aspect_ratio=True,
+                                                 verbose=False)[0][0][0]
+    np.testing.assert_array_equal(cropped.numpy(), 255)
+    with pytest.raises(ValueError, match="at most one of"):
+        utils.image_dataset_from_directory(tmp_path, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True)
 
 
 def test_image_dataset_from_directory_split_and_fit(tmp_path):

@@ -165,6 +165,8 @@ def image_dataset_from_directory(
     interpolation: str = "bilinear",
     follow_links: bool = False,
     crop_to_aspect_ratio: bool = False,
+    pad_to_aspect_ratio: bool = False,
+    data_format: str | None = None,
     verbose: bool = True,
 ) -> Any:
     """Generates a dataset of image batches from the image files in a directory.
@@ -206,6 +208,11 @@ def image_dataset_from_directory(
             Defaults to `False`.
         crop_to_aspect_ratio: Whether to crop the centre of each image to the
             target aspect ratio before resizing (no distortion). Defaults to `False`.
+        pad_to_aspect_ratio: Whether to pad each image (centred, with zeros) to the
+            target aspect ratio before resizing (no distortion, nothing cut).
+            Defaults to `False`.
+        data_format: `"channels_last"` (batches `(batch, height, width, channels)`)
+            or `"channels_first"`. Defaults to `None` (`"channels_last"`).
         verbose: Whether to print the number of files and classes found.
             Defaults to `True`.
 
@@ -228,6 +235,11 @@ def image_dataset_from_directory(
               f"image_size={image_size!r}")
     size = (int(image_size[0]), int(image_size[1]))
     resize_image(_blank(), size, interpolation, False, owner)  # checks `interpolation` now, not at the first batch
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        _fail(owner, "at most one of `crop_to_aspect_ratio` and `pad_to_aspect_ratio` to be True",
+              "crop_to_aspect_ratio=True, pad_to_aspect_ratio=True")
+    if data_format not in (None, "channels_last", "channels_first"):
+        _fail(owner, "`data_format` to be 'channels_last' or 'channels_first'", f"data_format={data_format!r}")
     splits, names, label_mode, seed, num_classes = _prepare(
         owner, directory, labels, label_mode, class_names, shuffle, seed, validation_split, subset,
         follow_links, _IMAGE_EXTENSIONS, verbose)
@@ -237,8 +249,10 @@ def image_dataset_from_directory(
         batch = np.empty((len(paths), size[0], size[1], channels), dtype=np.float32)
         for i, path in enumerate(paths):
             img = load_img(path, color_mode=color_mode)
-            img = resize_image(img, size, interpolation, crop_to_aspect_ratio, owner)
+            img = resize_image(img, size, interpolation, crop_to_aspect_ratio, owner, pad_to_aspect_ratio)
             batch[i] = np.asarray(img, dtype=np.float32).reshape(size[0], size[1], channels)
+        if data_format == "channels_first":
+            batch = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
         return torch.from_numpy(batch)
 
     return _datasets(splits, read, label_mode, num_classes, batch_size, seed, names)

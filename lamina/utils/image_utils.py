@@ -38,19 +38,27 @@ def _check_data_format(owner: str, data_format: str | None) -> str:
     return data_format
 
 
-def resize_image(img: Any, size: tuple[int, int], interpolation: str, crop_to_aspect_ratio: bool, owner: str) -> Any:
-    """Resizes a PIL image to `size=(height, width)`; with `crop_to_aspect_ratio`,
-    first crops the largest centred box of the target aspect ratio (no distortion)."""
+def resize_image(img: Any, size: tuple[int, int], interpolation: str, crop_to_aspect_ratio: bool, owner: str,
+                 pad_to_aspect_ratio: bool = False) -> Any:
+    """Resizes a PIL image to `size=(height, width)`. With `crop_to_aspect_ratio`, first
+    crops the largest centred box of the target aspect ratio; with `pad_to_aspect_ratio`,
+    first pads the image (centred, with zeros) to that ratio. Either way, no distortion."""
     height, width = size
     if img.size == (width, height):
         return img
     resample = _resample(interpolation, owner)
+    w, h = img.size
     if crop_to_aspect_ratio:
-        w, h = img.size
         crop_w = min(w, int(round(h * width / height)))
         crop_h = min(h, int(round(w * height / width)))
         left, top = (w - crop_w) // 2, (h - crop_h) // 2
         img = img.crop((left, top, left + crop_w, top + crop_h))
+    elif pad_to_aspect_ratio:
+        pad_w = max(w, int(round(h * width / height)))
+        pad_h = max(h, int(round(w * height / width)))
+        canvas = _pil().new(img.mode, (pad_w, pad_h))
+        canvas.paste(img, ((pad_w - w) // 2, (pad_h - h) // 2))
+        img = canvas
     return img.resize((width, height), resample)
 
 
