@@ -149,7 +149,7 @@ def deserialize_layer(config: Any, custom_objects: dict[str, Any] | None = None)
 
     Args:
         config: The output of `serialize_layer` (or a Keras `{"class_name",
-            "config"}` dict).
+            "config"}` dict); a layer is returned as it is.
         custom_objects: Extra classes or functions by name. Defaults to `None`.
 
     Returns:
@@ -157,6 +157,8 @@ def deserialize_layer(config: Any, custom_objects: dict[str, Any] | None = None)
     """
     from lamina.layers.layer import Layer
 
+    if isinstance(config, Layer):
+        return config  # already rebuilt (a sub-layer inside a config being loaded)
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
             "`deserialize` expects a layer config, a dict with keys 'class_name' and 'config'. "
