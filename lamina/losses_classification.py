@@ -231,9 +231,7 @@ def ctc(y_true: Any, y_pred: Any) -> torch.Tensor:
     input_lengths = torch.full((batch,), time, dtype=torch.long, device=y_pred.device)
     label_lengths = (labels != 0).sum(dim=-1)
     log_probs = F.log_softmax(y_pred, dim=-1).transpose(0, 1)
-    return F.ctc_loss(
-        log_probs, labels, input_lengths, label_lengths, blank=0, reduction="none"
-    )
+    return F.ctc_loss(log_probs, labels, input_lengths, label_lengths, blank=0, reduction="none")
 
 
 def _overlap_sums(
@@ -342,9 +340,7 @@ class SquaredHinge(LossFunctionWrapper):
         name: Defaults to `"squared_hinge"`.
     """
 
-    def __init__(
-        self, reduction: str | None = "sum_over_batch_size", name: str = "squared_hinge"
-    ):
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "squared_hinge"):
         super().__init__(squared_hinge, name=name, reduction=reduction)
 
 

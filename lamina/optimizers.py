@@ -33,6 +33,7 @@ import torch
 from lamina import schedules
 from lamina.schedules import (
     CosineDecay,
+    CosineDecayRestarts,
     ExponentialDecay,
     InverseTimeDecay,
     LearningRateSchedule,
@@ -50,6 +51,10 @@ __all__ = [
     "Adagrad",
     "Adamax",
     "Nadam",
+    "Adadelta",
+    "Lion",
+    "Ftrl",
+    "Adafactor",
     "schedules",
     "LearningRateSchedule",
     "ExponentialDecay",
@@ -57,6 +62,7 @@ __all__ = [
     "PolynomialDecay",
     "PiecewiseConstantDecay",
     "CosineDecay",
+    "CosineDecayRestarts",
     "get",
     "serialize",
     "deserialize",
@@ -288,6 +294,47 @@ class Optimizer:
                     )
                 var.grad = grad
         self.step()
+
+    def apply(
+        self,
+        grads: Iterable[torch.Tensor | None],
+        trainable_variables: Iterable[torch.Tensor] | None = None,
+    ) -> None:
+        """Applies one update from explicit gradients, as Keras 3's ``optimizer.apply``.
+
+        Args:
+            grads: One gradient (or None, to skip) per variable, in the order of
+                ``trainable_variables``.
+            trainable_variables: The variables to update; the first call builds
+                the optimizer over them. Defaults to `None`: the variables the
+                optimizer was built with.
+
+        Example:
+
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.ones(2))
+        >>> opt = SGD(learning_rate=0.1)
+        >>> opt.apply([torch.ones(2)], [w])
+        >>> w.tolist()
+        [0.8999999761581421, 0.8999999761581421]
+        """
+        grads = list(grads)
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    f"The optimizer `{self.name}` is not built, so `apply` needs the "
+                    "variables. Received: trainable_variables=None. Pass them: "
+                    "`optimizer.apply(grads, model.trainable_weights)`."
+                )
+            variables = list(self._params)
+        else:
+            variables = list(trainable_variables)
+        if len(grads) != len(variables):
+            raise ValueError(
+                f"`{type(self).__name__}.apply` expects one gradient per variable. Received: "
+                f"{len(grads)} gradients for {len(variables)} variables."
+            )
+        self.apply_gradients(zip(grads, variables))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clears the gradients of the optimized parameters (no-op before ``build``).
@@ -711,7 +758,15 @@ class Nadam(_AdamFamily):
     _default_name = "nadam"
 
 
+# Optimizers whose update rule Lamina writes itself live in a sibling module,
+# re-exported here so that `lamina.optimizers.<name>` works for every optimizer.
+from lamina.optimizers_extra import Adadelta, Adafactor, Ftrl, Lion  # noqa: E402
+
 _OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "adadelta": Adadelta,
+    "lion": Lion,
+    "ftrl": Ftrl,
+    "adafactor": Adafactor,
     "sgd": SGD,
     "rmsprop": RMSprop,
     "adam": Adam,

@@ -20,7 +20,18 @@ import torch
 
 from lamina.utils import serialization, validation
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "serialize", "deserialize"]
+__all__ = [
+    "Regularizer",
+    "L1",
+    "L2",
+    "L1L2",
+    "l1",
+    "l2",
+    "l1_l2",
+    "get",
+    "serialize",
+    "deserialize",
+]
 
 
 def _factor(owner: str, name: str, value: Any) -> Any:
@@ -109,6 +120,11 @@ class L1L2(Regularizer):
     def get_config(self) -> dict[str, Any]:
         return {"l1": self.l1, "l2": self.l2}
 
+
+# Keras' lower-case names: `regularizers.l2(0.01)` is `L2(0.01)`.
+l1 = L1
+l2 = L2
+l1_l2 = L1L2
 
 _REGULARIZERS: dict[str, type[Regularizer]] = {
     "l1": L1,

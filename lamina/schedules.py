@@ -28,6 +28,7 @@ __all__ = [
     "PolynomialDecay",
     "PiecewiseConstantDecay",
     "CosineDecay",
+    "CosineDecayRestarts",
     "serialize",
     "deserialize",
 ]
@@ -307,6 +308,83 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts, SGDR (Loshchilov & Hutter, 2017), as in Keras.
+
+    The first period lasts ``first_decay_steps``; each next one is ``t_mul``
+    times longer and restarts from ``m_mul`` times the previous initial rate.
+    Within a period, at fraction ``f`` of it, the rate is
+    ``initial * m_mul ** i * ((1 - alpha) * 0.5 * (1 + cos(pi * f)) + alpha)``
+    for the ``i``-th period.
+
+    Args:
+        initial_learning_rate: The rate at step 0, >= 0.
+        first_decay_steps: Length of the first period, > 0.
+        t_mul: Growth factor of the period lengths, > 0. Defaults to `2.0`.
+        m_mul: Factor of each restart's initial rate, >= 0. Defaults to `1.0`.
+        alpha: The minimum rate as a fraction of the period's initial rate.
+            Defaults to `0.0`.
+        name: Kept for Keras compatibility (saved in the config). Defaults to `"SGDRDecay"`.
+
+    Example:
+
+    >>> schedule = CosineDecayRestarts(0.1, first_decay_steps=10)
+    >>> round(schedule(5), 6), round(schedule(10), 6)
+    (0.05, 0.1)
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        first_decay_steps: int,
+        t_mul: float = 2.0,
+        m_mul: float = 1.0,
+        alpha: float = 0.0,
+        name: str = "SGDRDecay",
+    ) -> None:
+        owner = "CosineDecayRestarts"
+        self.initial_learning_rate = _lr(owner, "initial_learning_rate", initial_learning_rate)
+        self.first_decay_steps = validation.number(
+            owner, "first_decay_steps", first_decay_steps, low=0, low_inclusive=False
+        )
+        self.t_mul = validation.number(owner, "t_mul", t_mul, low=0.0, low_inclusive=False)
+        self.m_mul = validation.number(owner, "m_mul", m_mul, low=0.0)
+        self.alpha = validation.number(owner, "alpha", alpha, low=0.0, high=1.0)
+        if not isinstance(name, str):
+            raise ValueError(f"`{owner}` expects `name` to be a string. Received: name={name!r}.")
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        fraction = float(step) / self.first_decay_steps
+        if self.t_mul == 1.0:
+            restarts = math.floor(fraction)
+            fraction -= restarts
+        else:
+            t = self.t_mul
+            restarts = math.floor(math.log(1.0 - fraction * (1.0 - t)) / math.log(t))
+            # Keras' closed form; corrected where float rounding lands a step
+            # exactly at a restart in the previous period.
+            while (1.0 - t ** (restarts + 1)) / (1.0 - t) <= fraction:
+                restarts += 1
+            while restarts > 0 and (1.0 - t**restarts) / (1.0 - t) > fraction:
+                restarts -= 1
+            done = (1.0 - t**restarts) / (1.0 - t)
+            fraction = (fraction - done) / t**restarts
+        m_fac = self.m_mul**restarts
+        cosine = 0.5 * m_fac * (1.0 + math.cos(math.pi * fraction))
+        return float(self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self.t_mul,
+            "m_mul": self.m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
+
+
 _SCHEDULES: dict[str, type[LearningRateSchedule]] = {
     cls.__name__: cls
     for cls in (
@@ -315,6 +393,7 @@ _SCHEDULES: dict[str, type[LearningRateSchedule]] = {
         PolynomialDecay,
         PiecewiseConstantDecay,
         CosineDecay,
+        CosineDecayRestarts,
     )
 }
 

@@ -230,7 +230,11 @@ def test_new_losses_keras_defaults():
         False,
     )
     assert bfc.label_smoothing == 0.0 and bfc.name == "binary_focal_crossentropy"
-    assert (losses.Tversky().alpha, losses.Tversky().beta, losses.Tversky().axis) == (0.5, 0.5, None)
+    assert (losses.Tversky().alpha, losses.Tversky().beta, losses.Tversky().axis) == (
+        0.5,
+        0.5,
+        None,
+    )
     assert losses.CosineSimilarity().axis == -1
     assert losses.LogCosh().name == "log_cosh"
     assert losses.MeanAbsolutePercentageError().name == "mean_absolute_percentage_error"

@@ -82,6 +82,10 @@ PARITY_CASES = {
         lambda: optimizers.Nadam(0.05),
         lambda p: torch.optim.NAdam(p, lr=0.05, betas=(0.9, 0.999), eps=1e-7),
     ),
+    "adadelta": (
+        lambda: optimizers.Adadelta(1.0, rho=0.9),
+        lambda p: torch.optim.Adadelta(p, lr=1.0, rho=0.9, eps=1e-7),
+    ),
 }
 
 
@@ -292,6 +296,10 @@ ALL_OPTIMIZERS = [
     optimizers.Adagrad(initial_accumulator_value=0.2, clipvalue=0.5),
     optimizers.Adamax(beta_1=0.8),
     optimizers.Nadam(epsilon=1e-6),
+    optimizers.Adadelta(rho=0.9, clipvalue=0.5),
+    optimizers.Lion(ExponentialDecay(0.01, 10, 0.9), beta_1=0.5, weight_decay=0.1),
+    optimizers.Ftrl(l1_regularization_strength=0.01, beta=0.1, global_clipnorm=1.0),
+    optimizers.Adafactor(clip_threshold=0.5, relative_step=False, name="factored"),
 ]
 
 

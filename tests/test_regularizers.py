@@ -90,3 +90,14 @@ def test_regularizer_validates_arguments(make, message):
 
 def test_regularizer_serialize_none_is_none():
     assert regularizers.serialize(None) is None
+
+
+def test_lower_case_aliases_are_the_keras_callables():
+    reg = regularizers.l2(0.1)
+    assert type(reg) is regularizers.L2 and reg.l2 == 0.1
+    assert type(regularizers.l1()) is regularizers.L1 and regularizers.l1().l1 == 0.01
+    both = regularizers.l1_l2(l1=0.2, l2=0.3)
+    torch.testing.assert_close(both(W), 0.2 * W.abs().sum() + 0.3 * (W**2).sum())
+    for name, cls in (("l1", regularizers.L1), ("l2", regularizers.L2), ("l1_l2", regularizers.L1L2)):
+        assert type(regularizers.get(name)) is cls
+    assert regularizers.serialize(reg)["class_name"] == "L2"

@@ -5,6 +5,7 @@ import pytest
 from lamina import schedules
 from lamina.schedules import (
     CosineDecay,
+    CosineDecayRestarts,
     ExponentialDecay,
     InverseTimeDecay,
     LearningRateSchedule,
@@ -85,7 +86,30 @@ ALL_SCHEDULES = [
     PolynomialDecay(0.1, 50, end_learning_rate=0.001, power=0.5, cycle=True),
     PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001]),
     CosineDecay(0.001, 1000, alpha=0.01, warmup_target=0.01, warmup_steps=100),
+    CosineDecayRestarts(0.1, 20, t_mul=1.5, m_mul=0.8, alpha=0.05),
 ]
+
+
+def _sgdr_reference(step, initial, first, t_mul, m_mul, alpha):
+    """SGDR by walking the periods one by one (no closed form)."""
+    start, length, restart = 0.0, float(first), 0
+    while step >= start + length:
+        start, length, restart = start + length, length * t_mul, restart + 1
+    fraction = (step - start) / length
+    cosine = 0.5 * m_mul**restart * (1 + math.cos(math.pi * fraction))
+    return initial * ((1 - alpha) * cosine + alpha)
+
+
+@pytest.mark.parametrize("t_mul, m_mul, alpha", [(2.0, 1.0, 0.0), (1.0, 0.5, 0.1), (1.5, 0.8, 0.05)])
+def test_cosine_decay_restarts_matches_sgdr(t_mul, m_mul, alpha):
+    s = CosineDecayRestarts(0.1, first_decay_steps=10, t_mul=t_mul, m_mul=m_mul, alpha=alpha)
+    for step in range(0, 200):
+        expected = _sgdr_reference(step, 0.1, 10, t_mul, m_mul, alpha)
+        assert s(step) == pytest.approx(expected, rel=1e-9, abs=1e-12), step
+    # Keras' defaults; a restart is exactly the initial rate again (10 + 20 + 40 = 70).
+    s = CosineDecayRestarts(0.1, 10)
+    assert (s.t_mul, s.m_mul, s.alpha, s.name) == (2.0, 1.0, 0.0, "SGDRDecay")
+    assert s(70) == pytest.approx(0.1) and s(5) == pytest.approx(0.05)
 
 
 @pytest.mark.parametrize("schedule", ALL_SCHEDULES, ids=lambda s: type(s).__name__)
@@ -128,6 +152,8 @@ def test_schedule_deserialize_accepts_custom_objects():
         (lambda: PiecewiseConstantDecay([1, 2], [0.1, 0.2]), "one more element than `boundaries`"),
         (lambda: PiecewiseConstantDecay([2, 1], [0.1, 0.2, 0.3]), "to be increasing"),
         (lambda: PolynomialDecay(0.1, 10, cycle="no"), "Received: cycle='no'"),
+        (lambda: CosineDecayRestarts(0.1, 0), "Received: first_decay_steps=0"),
+        (lambda: CosineDecayRestarts(0.1, 10, t_mul=0), "Received: t_mul=0"),
     ],
 )
 def test_schedule_validates_arguments(make, message):
