@@ -34,3 +34,16 @@ def test_utils_namespace_keeps_internal_modules_and_names_unknown():
 
     with pytest.raises(AttributeError, match="no attribute 'FeatureSpace'.*to_categorical"):
         utils.FeatureSpace  # noqa: B018
+
+
+@pytest.mark.parametrize("module", [
+    "lamina.utils", "lamina.utils.numerical_utils", "lamina.utils.sequence_utils",
+    "lamina.utils.dataset_utils", "lamina.utils.directory_utils", "lamina.utils.image_utils",
+    "lamina.utils.py_dataset", "lamina.utils.progbar", "lamina.utils.file_utils", "lamina.utils.plot_model",
+])
+def test_utils_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
