@@ -197,9 +197,17 @@ def test_applications_weights_file_restores_predictions_with_other_classes(tmp_p
 
 def test_efficientnet_save_load_model_round_trip(tmp_path):
     model = applications.EfficientNetB0(include_top=False, input_shape=(32, 32, 3), pooling="avg")
+    norm = next(layer for layer in model.layers if isinstance(layer, layers.Normalization))
+    # As in Keras: learned statistics (weights of the model), the identity until set.
+    np.testing.assert_array_equal(norm.mean.numpy(), np.zeros(3))
+    np.testing.assert_array_equal(norm.variance.numpy(), np.ones(3))
+    norm.adapt(_X / 255.0)
+    np.testing.assert_allclose(norm.mean.numpy(), (_X / 255.0).mean(axis=(0, 1, 2)), rtol=1e-5)
     path = tmp_path / "effnet.lamina"
     model.save(path)
     loaded = lamina.load_model(path)
+    loaded_norm = next(layer for layer in loaded.layers if isinstance(layer, layers.Normalization))
+    np.testing.assert_array_equal(loaded_norm.variance.numpy(), norm.variance.numpy())
     assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
     np.testing.assert_array_equal(loaded.predict(_X, verbose=0), model.predict(_X, verbose=0))
 

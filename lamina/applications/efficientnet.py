@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from lamina import initializers, layers
 from lamina.applications import imagenet_utils
 from lamina.layers.symbolic import SymbolicTensor
@@ -121,10 +123,14 @@ def _efficientnet(
     def round_repeats(repeats: int) -> int:
         return int(math.ceil(depth * repeats))
 
-    # Pixels in [0, 255] -> [0, 1] -> standardised. As in Keras, the statistics are the
-    # identity (mean 0, variance 1) until a weights file sets them.
+    # Pixels in [0, 255] -> [0, 1] -> standardised. As in Keras, the Normalization layer
+    # learns its statistics (they are weights, which a weights file sets); until then they
+    # are the identity, mean 0 and variance 1, adapted here from two opposite pixels.
     x = layers.Rescaling(1.0 / 255.0)(img_input)
-    x = layers.Normalization(axis=-1, mean=0.0, variance=1.0)(x)
+    normalization = layers.Normalization(axis=-1)
+    x = normalization(x)
+    channels = img_input.shape[-1]
+    normalization.adapt(np.array([-1.0, 1.0], dtype=np.float32).reshape(2, 1, 1, 1).repeat(channels, axis=-1))
     x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3), name="stem_conv_pad")(x)
     x = layers.Conv2D(
         round_filters(32), 3, strides=2, padding="valid", use_bias=False, kernel_initializer=_conv_init(),
@@ -169,7 +175,8 @@ _DOC = """Instantiates the EfficientNet{v} architecture (Tan & Le, 2019).
 
     Preprocessing is part of the model: it takes float pixels in `[0, 255]`
     (a `Rescaling(1 / 255)` then a `Normalization` layer, whose mean and
-    variance are 0 and 1, as in Keras, until a weights file sets them), so
+    variance are 0 and 1, as in Keras, until a weights file sets them or you
+    call its `adapt`), so
     `lamina.applications.efficientnet.preprocess_input` returns its input.
 
     Args:
