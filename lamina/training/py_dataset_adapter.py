@@ -41,11 +41,10 @@ class _InLoop:
         self.dataset = dataset
 
     def submit(self, index: int) -> Any:
-        return self.dataset[index]
+        return index  # read when asked for, not ahead
 
-    @staticmethod
-    def result(handle: Any) -> Any:
-        return handle
+    def result(self, handle: Any) -> Any:
+        return self.dataset[handle]
 
     def close(self) -> None:
         pass
