@@ -265,6 +265,23 @@ def keras_mode() -> None:
     x = keras.Input((3,))
     lam = keras.Model(x, keras.layers.Lambda(lambda t: t * 2.0, name="double")(x))
     lam.save(os.path.join(OUT, "lambda_layer.keras"))
+    # Compiled models: Lamina restores the optimizer, loss and metrics.
+    compiled = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(2, activation="softmax")], name="compiled"
+    )
+    compiled.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    compiled.save(os.path.join(OUT, "compiled.keras"))
+    objects = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)], name="compiled_objects")
+    objects.compile(
+        optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
+        loss=keras.losses.Huber(),
+        metrics=[keras.metrics.MeanAbsoluteError()],
+    )
+    objects.save(os.path.join(OUT, "compiled_objects.keras"))
 
 
 def lamina_mode() -> None:
@@ -272,7 +289,7 @@ def lamina_mode() -> None:
 
     os.makedirs(WRITTEN, exist_ok=True)
     for file in sorted(os.listdir(OUT)):
-        if not file.endswith(".keras") or file == "lambda_layer.keras":
+        if not file.endswith(".keras") or not os.path.exists(os.path.join(OUT, file[:-6] + ".npz")):
             continue
         model = lamina.load_model(os.path.join(OUT, file))
         model.save(os.path.join(WRITTEN, file))

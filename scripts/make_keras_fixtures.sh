@@ -15,6 +15,6 @@ fi
 export KERAS_BACKEND=torch
 rm -rf tests/fixtures/keras
 "$KERAS_VENV/bin/python" scripts/make_keras_fixtures.py keras
-"$LAMINA_PYTHON" scripts/make_keras_fixtures.py lamina
+$LAMINA_PYTHON scripts/make_keras_fixtures.py lamina  # may hold arguments: "env PYTHONPATH=... python"
 "$KERAS_VENV/bin/python" scripts/make_keras_fixtures.py keras-check
 du -sh tests/fixtures/keras

@@ -253,3 +253,36 @@ def test_get_weights_equals_keras_get_weights_order_and_layout(name):
     assert [g.shape for g in got] == [e.shape for e in expected]
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, rtol=0, atol=0)
+
+
+def test_load_model_restores_keras_compile_config():
+    model = lamina.load_model(os.path.join(HERE, "compiled.keras"))
+    assert type(model.optimizer).__name__ == "Adam"
+    assert model.optimizer.get_config()["learning_rate"] == pytest.approx(0.01)
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype("float32")
+    history = model.fit(x, np.arange(8) % 2, epochs=1, verbose=0)
+    assert set(history.history) >= {"loss", "accuracy"}
+
+
+def test_load_model_restores_keras_optimizer_loss_and_metric_objects():
+    model = lamina.load_model(os.path.join(HERE, "compiled_objects.keras"))
+    config = model.optimizer.get_config()
+    assert (type(model.optimizer).__name__, config["momentum"]) == ("SGD", pytest.approx(0.9))
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype("float32")
+    history = model.fit(x, x[:, :1], epochs=1, verbose=0)
+    assert "mean_absolute_error" in history.history
+
+
+def test_load_model_compile_false_leaves_model_uncompiled():
+    model = lamina.load_model(os.path.join(HERE, "compiled.keras"), compile=False)
+    assert model.optimizer is None
+
+
+def test_load_model_unsupported_compile_argument_warns_and_returns_uncompiled(tmp_path):
+    def ema(config):
+        config["compile_config"]["optimizer"]["config"]["use_ema"] = True
+
+    path = _rewrite_config(tmp_path, "compiled", ema)
+    with pytest.warns(UserWarning, match=r"compile configuration could not be restored .*use_ema"):
+        model = lamina.load_model(path)
+    assert model.optimizer is None

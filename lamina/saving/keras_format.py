@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import warnings
 import zipfile
 from datetime import datetime, timezone
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from lamina.saving import file_io
+from lamina.saving.keras_compile import compile_from_keras
 from lamina.saving.keras_config import model_from_keras_config
 from lamina.saving.keras_layout import container_names, keras_weight_groups, set_keras_weight_groups
 from lamina.saving.keras_writer import keras_model_config
@@ -176,15 +178,16 @@ def load_keras_model(
 
     The Keras config is translated to Lamina's layers (weights converted to
     PyTorch's layout); `Lambda` layers and classes that are neither Lamina's
-    nor registered are refused. The compile configuration is not restored:
-    call `compile` on the loaded model.
+    nor registered are refused.
 
     Args:
         filepath: A `.keras` file written by Keras 3 (or by Lamina).
         custom_objects: Extra classes by name, e.g. `{"MyLayer": MyLayer}`.
             Defaults to `None`.
-        compile: Accepted for Keras compatibility; Keras's compile
-            configuration is not restored. Defaults to `True`.
+        compile: Whether to compile the model with the optimizer, loss and
+            metrics saved in the file (a warning, and an uncompiled model, when
+            they have no Lamina counterpart). The optimizer's state is not
+            restored. Defaults to `True`.
 
     Returns:
         The Lamina model, in inference mode.
@@ -221,6 +224,17 @@ def load_keras_model(
     with _open_h5(weights, label) as h5:
         load_h5_into(model, h5, label)
     model.eval()
+    if compile and isinstance(config.get("compile_config"), dict) and config["compile_config"]:
+        try:
+            with CustomObjectScope(custom_objects):
+                compile_from_keras(model, config["compile_config"])
+        except (TypeError, ValueError) as e:
+            warnings.warn(
+                f"{label}: the model loaded, but its compile configuration could not be restored "
+                f"({e}). It is returned uncompiled: call `model.compile(...)` before training, or "
+                "pass compile=False to silence this warning.",
+                stacklevel=2,
+            )
     return model
 
 
