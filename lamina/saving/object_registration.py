@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from lamina.saving import registry
+from lamina.saving.registry import custom
 
 T = TypeVar("T")
 
@@ -50,7 +51,7 @@ def register_keras_serializable(package: str = "Custom", name: str | None = None
         )
 
     def decorate(obj: T) -> T:
-        registry._check_registrable(obj, "register_keras_serializable")
+        custom._check_registrable(obj, "register_keras_serializable")
         key = f"{package}>{name or obj.__name__}"
         if inspect.isclass(obj) and not hasattr(obj, "get_config"):
             raise ValueError(
@@ -58,7 +59,7 @@ def register_keras_serializable(package: str = "Custom", name: str | None = None
                 f"`get_config()`. Received: a class without it. Add `get_config(self)` "
                 "returning its constructor arguments."
             )
-        registry._store(key, obj)
+        custom._store(key, obj)
         return obj
 
     return decorate
@@ -79,7 +80,7 @@ def get_custom_objects() -> dict[str, Any]:
         >>> lamina.saving.get_registered_object("MyLayer") is MyLayer
         True
     """
-    return registry._REGISTERED
+    return custom._REGISTERED
 
 
 def get_registered_name(obj: Any) -> str:
