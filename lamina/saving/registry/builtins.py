@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+# family -> (modules holding its public objects, "module:BaseClass" or None, the first
+# parameter of its functions: "y_true" for losses and metrics, "x" for activations).
 _FAMILIES: dict[str, tuple[tuple[str, ...], str | None, str | None]] = {
     "model": (("lamina.models", "lamina.models.functional"), "lamina.models:Model", None),
     "layer": (("lamina.layers",), "lamina.layers:Layer", None),
