@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.linalg
 import scipy.special
 import torch
 
@@ -25,6 +26,13 @@ BOOL = np.array([True, False, True])
 IMG = RNG.normal(size=(2, 6, 7, 3)).astype("float32")
 K = RNG.normal(size=(3, 3, 3, 4)).astype("float32")
 DK = RNG.normal(size=(3, 3, 3, 2)).astype("float32")
+NANA = A.copy()
+NANA[0, 1] = NANA[2, 3] = np.nan
+Q = RNG.normal(size=(2, 5, 4, 3)).astype("float32")
+KV = RNG.normal(size=(2, 5, 4, 3)).astype("float32")
+ATT_MASK = RNG.uniform(size=(2, 1, 5, 5)) > 0.3
+ATT_MASK[..., 0] = True  # every query sees at least one key
+DS = RNG.normal(size=(2, 2, 3, 8)).astype("float32")
 LABELS = np.array([2, 0, 1], dtype="int32")
 ONEHOT = np.eye(4, dtype="float32")[[2, 0, 1]]
 
@@ -60,6 +68,24 @@ def _depthwise_ref(x, k):
         _torch_conv_ref(x[..., c:c + 1], k[:, :, c:c + 1, :], 1, "valid") for c in range(x.shape[-1])
     ]
     return np.concatenate(outs, axis=-1)
+
+
+def _attention_ref(q, k, v, mask=None, scale=None):
+    scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
+    logits = np.einsum("btnh,bsnh->bnts", q, k) * scale
+    if mask is not None:
+        logits = np.where(mask, logits, -np.inf)
+    return np.einsum("bnts,bsnh->btnh", _softmax(logits, axis=-1), v)
+
+
+def _depth_to_space_ref(x, bs):
+    b, h, w, c = x.shape
+    out = np.zeros((b, h * bs, w * bs, c // bs**2), x.dtype)
+    for i in range(h * bs):
+        for j in range(w * bs):
+            block = (i % bs) * bs + (j % bs)
+            out[:, i, j, :] = x[:, i // bs, j // bs, block * (c // bs**2):(block + 1) * (c // bs**2)]
+    return out
 
 
 def _bce(t, p):
@@ -111,6 +137,14 @@ CASES = [
     ("imag", (np.array([1 + 2j, 3 - 1j], dtype="complex64"),), {}, np.imag),
     ("angle", (A,), {}, np.angle),
     ("signbit", (A,), {}, np.signbit),
+    ("cbrt", (A,), {}, np.cbrt),
+    ("deg2rad", (A * 90,), {}, np.deg2rad),
+    ("isneginf", (np.array([1.0, -np.inf, np.inf]),), {}, np.isneginf),
+    ("isposinf", (np.array([1.0, -np.inf, np.inf]),), {}, np.isposinf),
+    ("isreal", (np.array([1 + 0j, 1 + 2j], dtype="complex64"),), {}, np.isreal),
+    ("bitwise_not", (I,), {}, np.invert),
+    ("bitwise_invert", (I,), {}, np.invert),
+    ("copy", (A,), {}, np.copy),
     # elementwise, binary
     ("add", (A, B), {}, np.add),
     ("subtract", (A, B), {}, np.subtract),
@@ -120,7 +154,6 @@ CASES = [
     ("floor_divide", (I, 2), {}, np.floor_divide),
     ("mod", (I - 3, 4), {}, np.mod),
     ("power", (POS, 1.5), {}, np.power),
-    ("pow", (I, 2), {}, np.power),
     ("maximum", (A, B), {}, np.maximum),
     ("minimum", (A, B), {}, np.minimum),
     ("equal", (I, 0), {}, np.equal),
@@ -135,7 +168,18 @@ CASES = [
     ("arctan2", (A, B), {}, np.arctan2),
     ("logaddexp", (A, B), {}, np.logaddexp),
     ("hypot", (A, B), {}, np.hypot),
-    ("copysign", (A, B), {}, np.copysign),
+    ("logaddexp2", (A, B), {}, np.logaddexp2),
+    ("heaviside", (np.array([-1.0, 0.0, 2.0]), 0.5), {}, np.heaviside),
+    ("nextafter", (A, B), {}, np.nextafter),
+    ("ldexp", (A, np.arange(4)), {}, np.ldexp),
+    ("gcd", (I, 6), {}, np.gcd),
+    ("lcm", (I + 1, 6), {}, np.lcm),
+    ("divide_no_nan", (A, np.where(B > 0, B, 0)), {},
+     lambda a, b: np.where(b == 0, 0, a / np.where(b == 0, 1, b))),
+    ("left_shift", (I, 2), {}, np.left_shift),
+    ("bitwise_left_shift", (I, 1), {}, np.left_shift),
+    ("right_shift", (I, 1), {}, np.right_shift),
+    ("bitwise_right_shift", (I, 2), {}, np.right_shift),
     ("bitwise_and", (I, 6), {}, np.bitwise_and),
     ("bitwise_or", (I, 6), {}, np.bitwise_or),
     ("bitwise_xor", (I, 6), {}, np.bitwise_xor),
@@ -179,7 +223,27 @@ CASES = [
     ("sort", (A,), {}, np.sort),
     ("sort", (A,), {"axis": 0}, np.sort),
     ("argsort", (V,), {}, lambda x: np.argsort(x, kind="stable")),
+    ("ptp", (A,), {"axis": 1}, np.ptp),
+    ("nansum", (NANA,), {"axis": 1}, np.nansum),
+    ("nanprod", (NANA,), {}, np.nanprod),
+    ("nanmean", (NANA,), {"axis": 0}, np.nanmean),
+    ("nanmax", (NANA,), {"axis": 1, "keepdims": True}, np.nanmax),
+    ("nanmin", (NANA,), {}, np.nanmin),
+    ("histogram", (A,), {"bins": 5}, np.histogram),
+    ("correlate", (V, V[:3]), {}, np.correlate),
+    ("correlate", (V, V[:3]), {"mode": "same"}, np.correlate),
+    ("correlate", (V, V[:2]), {"mode": "same"}, np.correlate),
+    ("correlate", (V, V[:4]), {"mode": "full"}, np.correlate),
+    ("corrcoef", (A,), {}, np.corrcoef),
+    ("trapezoid", (A,), {}, np.trapezoid),
+    ("trapezoid", (A,), {"x": V[:4], "axis": 1}, np.trapezoid),
+    ("trapezoid", (A,), {"dx": 0.5, "axis": 0}, np.trapezoid),
     # shapes
+    ("array_split", (V, 3), {}, np.array_split),
+    ("vsplit", (M, 2), {}, np.vsplit),
+    ("dstack", ([A, B],), {}, np.dstack),
+    ("rot90", (M,), {}, np.rot90),
+    ("rot90", (T3,), {"k": 3, "axes": (1, 2)}, np.rot90),
     ("reshape", (A, (4, 3)), {}, np.reshape),
     ("reshape", (T3, (-1, 4)), {}, np.reshape),
     ("expand_dims", (A, 1), {}, np.expand_dims),
@@ -232,7 +296,22 @@ CASES = [
     ("bincount", (np.array([0, 1, 1, 4]),), {"minlength": 6}, np.bincount),
     ("bincount", (np.array([0, 1, 1]),), {"weights": np.array([0.5, 1.0, 2.0], "float32")},
      np.bincount),
+    ("isin", (I, [0, 5, 7]), {}, np.isin),
+    ("searchsorted", (np.sort(V), A[0]), {}, np.searchsorted),
+    ("searchsorted", (np.array([1, 2, 2, 3]), np.array([2, 3])), {"side": "right"}, np.searchsorted),
+    ("select", ([A > 0.5, A < -0.5], [A, -A]), {"default": 9.0}, np.select),
+    ("unravel_index", (np.array([5, 7]), (3, 4)), {}, np.unravel_index),
+    ("get_item", (A, (slice(None), 1)), {}, lambda x, k: x[k]),
+    ("get_item", (A, [2, 0]), {}, lambda x, k: x[k]),
+    ("diagflat", (I,), {"k": 1}, np.diagflat),
     # creation
+    ("vander", (V[:3], 4), {}, np.vander),
+    ("vander", (V[:3],), {"increasing": True}, np.vander),
+    ("bartlett", (7,), {}, np.bartlett),
+    ("blackman", (7,), {}, np.blackman),
+    ("hamming", (7,), {}, np.hamming),
+    ("hanning", (7,), {}, np.hanning),
+    ("kaiser", (7, 2.5), {}, np.kaiser),
     ("zeros", ((2, 3),), {}, np.zeros),
     ("ones", ((2, 3),), {"dtype": "int32"}, np.ones),
     ("full", ((2, 3), 7.5), {}, np.full),
@@ -285,7 +364,48 @@ CASES = [
     ("svd", (M,), {"compute_uv": False}, lambda x, compute_uv: np.linalg.svd(x, compute_uv=False)),
     ("lstsq", (M.T, A[0, :].repeat(2)[:5]), {}, lambda a, b: np.linalg.lstsq(a, b, rcond=None)[0]),
     ("logdet", (SPD,), {}, lambda x: np.linalg.slogdet(x)[1]),
+    ("kron", (I, A[:2, :2]), {}, np.kron),
+    ("slogdet", (SQ,), {}, lambda x: tuple(np.linalg.slogdet(x))),
+    ("cholesky_inverse", (np.linalg.cholesky(SPD),), {}, lambda low: np.linalg.inv(low @ low.T)),
+    ("lu_factor", (SQ,), {}, scipy.linalg.lu_factor),
     # nn
+    ("hard_tanh", (A * 2,), {}, lambda x: np.clip(x, -1, 1)),
+    ("hard_shrink", (A,), {}, lambda x: np.where(np.abs(x) > 0.5, x, 0)),
+    ("soft_shrink", (A,), {"threshold": 0.3},
+     lambda x, threshold: np.sign(x) * np.maximum(np.abs(x) - threshold, 0)),
+    ("tanh_shrink", (A,), {}, lambda x: x - np.tanh(x)),
+    ("threshold", (A, 0.1, -5.0), {}, lambda x, t, v: np.where(x > t, x, v)),
+    ("squareplus", (A,), {}, lambda x: (x + np.sqrt(x**2 + 4)) / 2),
+    ("squareplus", (A,), {"b": 1.0}, lambda x, b: (x + np.sqrt(x**2 + b)) / 2),
+    ("sparse_plus", (A * 2,), {},
+     lambda x: np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4))),
+    ("sparse_sigmoid", (A * 2,), {}, lambda x: np.clip((x + 1) / 2, 0, 1)),
+    ("sparsemax", (np.array([[1.0, 0.0, -2.0], [0.5, 0.4, 0.1], [1.0, 0.8, 0.0]]),), {},
+     lambda x: np.array([[1.0, 0, 0], [0.5, 0.4, 0.1], [0.6, 0.4, 0.0]])),
+    ("sparsemax", (np.array([[2.0, 1.0], [1.0, 0.0], [0.0, 0.0]]),), {"axis": 0},
+     lambda x, axis: np.array([[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]])),
+    ("layer_normalization", (A,), {"gamma": POS[0], "beta": B[0]},
+     lambda x, gamma, beta: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-7) * gamma + beta),
+    ("layer_normalization", (A,), {"axis": 0, "epsilon": 0.1},
+     lambda x, axis, epsilon: (x - x.mean(0)) / np.sqrt(x.var(0) + 0.1)),
+    ("rms_normalization", (A,), {"scale": POS[0]},
+     lambda x, scale: x / np.sqrt((x**2).mean(-1, keepdims=True) + 1e-7) * scale),
+    ("psnr", (P, P + 0.05), {"max_val": 1.0}, lambda a, b, max_val: 20 * np.log10(1.0) - 10 * np.log10(0.05**2)),
+    ("polar", (POS, A), {}, lambda r, t: r * np.exp(1j * t)),
+    ("dot_product_attention", (Q, KV, KV), {}, _attention_ref),
+    ("dot_product_attention", (Q, KV, KV), {"is_causal": True},
+     lambda q, k, v, is_causal: _attention_ref(q, k, v, mask=np.tril(np.ones((5, 5), bool)))),
+    ("dot_product_attention", (Q, KV, KV), {"mask": ATT_MASK, "scale": 0.3},
+     lambda q, k, v, mask, scale: _attention_ref(q, k, v, mask=mask, scale=scale)),
+    ("dot_product_attention", (Q, KV[:, :, :2], KV[:, :, :2]), {},
+     lambda q, k, v: _attention_ref(q, np.repeat(k, 2, axis=2), np.repeat(v, 2, axis=2))),
+    ("ctc_loss", (np.array([[1]]), np.zeros((1, 2, 2), "float32"), np.array([1]), np.array([2])), {},
+     lambda t, o, tl, ol: -np.log([0.75])),  # paths "11", "01", "10" of four, each 1/4
+    ("adaptive_average_pool", (IMG[:, :6, :6], 3), {}, lambda x, s: _pool_ref(x, 2, np.mean)),
+    ("adaptive_max_pool", (IMG[:, :6, :6], (2, 3)), {},
+     lambda x, s: np.max(x.reshape(2, 2, 3, 3, 2, 3), axis=(2, 4))),
+    ("depth_to_space", (DS, 2), {}, _depth_to_space_ref),
+    ("space_to_depth", (_depth_to_space_ref(DS, 2), 2), {}, lambda x, b: DS),
     ("relu", (A,), {}, lambda x: np.maximum(x, 0)),
     ("relu6", (A * 5,), {}, lambda x: np.clip(x, 0, 6)),
     ("sigmoid", (A,), {}, scipy.special.expit),
@@ -353,7 +473,14 @@ CASES = [
     ("irfft", ((np.fft.rfft(A).real.astype("float32"), np.fft.rfft(A).imag.astype("float32")),), {},
      lambda x: np.fft.irfft(x[0] + 1j * x[1])),
     ("extract_sequences", (V, 2, 1), {}, lambda x, n, s: np.lib.stride_tricks.sliding_window_view(x, n)),
+    ("ifft2", ((A, B),), {}, lambda x: (np.fft.ifft2(x[0] + 1j * x[1]).real, np.fft.ifft2(x[0] + 1j * x[1]).imag)),
+    ("view_as_complex", (T3[..., :2],), {}, lambda x: x[..., 0] + 1j * x[..., 1]),
+    ("view_as_real", (np.array([1 + 2j, 3 - 1j], dtype="complex64"),), {},
+     lambda x: np.stack([x.real, x.imag], -1)),
     # core
+    ("associative_scan", (lambda a, b: a + b, T3), {}, lambda f, x: np.cumsum(x, axis=0)),
+    ("associative_scan", (lambda a, b: a * b, POS), {"reverse": True, "axis": 1},
+     lambda f, x, reverse, axis: np.cumprod(x[:, ::-1], axis=1)[:, ::-1]),
     ("convert_to_tensor", (A,), {}, lambda x: x),
     ("convert_to_numpy", (torch.tensor(A),), {}, lambda x: A),
     ("cast", (A, "int32"), {}, lambda x, d: x.astype(d)),
@@ -374,7 +501,8 @@ _IDS = [f"{i}-{case[0]}" for i, case in enumerate(CASES)]
 # Ops whose values depend on more than NumPy can check in one call; each has its own test below.
 TESTED_ELSEWHERE = {
     "cond", "switch", "while_loop", "fori_loop", "scan", "map", "vectorized_map", "is_tensor",
-    "dtype", "empty", "svd", "qr", "eig", "eigh",
+    "dtype", "empty", "svd", "qr", "eig", "eigh", "empty_like", "argpartition", "conv_transpose",
+    "custom_gradient", "jvp", "vectorize",
 }
 
 
@@ -392,7 +520,9 @@ def _assert_close(actual, expected):
     got = ops.convert_to_numpy(actual)
     expected = np.asarray(expected)
     assert got.shape == expected.shape, f"shape {got.shape} != {expected.shape}"
-    if expected.dtype == bool:
+    if np.iscomplexobj(expected):
+        np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-5)
+    elif expected.dtype == bool:
         np.testing.assert_array_equal(got, expected)
     else:
         np.testing.assert_allclose(got.astype("float64"), expected.astype("float64"), rtol=2e-5, atol=2e-5)
@@ -452,6 +582,8 @@ def test_ops_dtype_returns_keras_names():
     assert ops.dtype(np.zeros(2)) == "float32"
     assert ops.is_tensor(torch.zeros(1)) and not ops.is_tensor(np.zeros(1))
     assert ops.empty((2, 3), dtype="int32").shape == (2, 3)
+    like = ops.empty_like(torch.zeros(2, 3, dtype=torch.int64))
+    assert like.shape == (2, 3) and like.dtype == torch.int64
 
 
 # ----------------------------------------------------------------------------- gradients
@@ -492,6 +624,66 @@ def test_ops_stop_gradient_blocks_gradients():
     y = ops.sum(x * ops.stop_gradient(x * 3))
     y.backward()
     torch.testing.assert_close(x.grad, torch.full((3,), 3.0))
+
+
+def test_ops_divide_no_nan_gradient_is_finite_at_zero_divisor():
+    x = torch.ones(2, requires_grad=True)
+    ops.divide_no_nan(x, torch.tensor([2.0, 0.0])).sum().backward()
+    torch.testing.assert_close(x.grad, torch.tensor([0.5, 0.0]))
+
+
+@pytest.mark.parametrize("strides", [1, 2, 3])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("kernel_size", [2, 3])
+def test_ops_conv_transpose_is_adjoint_of_conv(strides, padding, kernel_size):
+    # conv_transpose(y, k) is the gradient of <conv(x, k), y> with respect to x, with
+    # x of the size Keras infers for the transposed output.
+    y = torch.tensor(RNG.normal(size=(2, 4, 5, 3)).astype("float32"))
+    k = torch.tensor(RNG.normal(size=(kernel_size, kernel_size, 2, 3)).astype("float32"))
+    out = ops.conv_transpose(y, k, strides=strides, padding=padding)
+    x = torch.zeros(out.shape, requires_grad=True)
+    fwd = ops.conv(x, k, strides=strides, padding=padding)
+    assert fwd.shape == y.shape
+    (fwd * y).sum().backward()
+    torch.testing.assert_close(out, x.grad, rtol=1e-4, atol=1e-4)
+    expected_hw = [n * strides + (0 if padding == "same" else max(kernel_size - strides, 0)) for n in (4, 5)]
+    assert list(out.shape[1:3]) == expected_hw
+
+
+def test_ops_conv_transpose_output_padding_sets_size():
+    out = ops.conv_transpose(ops.ones((1, 4, 3)), ops.ones((3, 2, 3)), strides=2, output_padding=1)
+    assert out.shape == (1, (4 - 1) * 2 + 3 + 1, 2)
+
+
+def test_ops_argpartition_places_kth_element():
+    idx = ops.argpartition(A, 2, axis=1).numpy()
+    part = np.take_along_axis(A, idx, axis=1)
+    np.testing.assert_allclose(part[:, 2], np.sort(A, axis=1)[:, 2])
+    assert (part[:, :2] <= part[:, 2:3]).all() and (part[:, 3:] >= part[:, 2:3]).all()
+
+
+def test_ops_custom_gradient_replaces_backward():
+    @ops.custom_gradient
+    def scaled_identity(x):
+        return x * 1.0, lambda upstream: upstream * 10
+
+    x = torch.ones(3, requires_grad=True)
+    y = scaled_identity(x)
+    torch.testing.assert_close(y, torch.ones(3))
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, torch.full((3,), 10.0))
+
+
+def test_ops_jvp_matches_analytic_derivative():
+    x, t = torch.tensor(A), torch.tensor(B)
+    out, tangent = ops.jvp(lambda v: ops.sin(v), (x,), (t,))
+    torch.testing.assert_close(out, torch.sin(x))
+    torch.testing.assert_close(tangent, torch.cos(x) * t)
+
+
+def test_ops_vectorize_applies_elementwise_with_broadcasting():
+    f = ops.vectorize(lambda a, b: ops.where(a > b, a - b, b - a))
+    np.testing.assert_allclose(f(A, B[0]).numpy(), np.abs(A - B[0]), rtol=1e-6)
 
 
 # ----------------------------------------------------------------------------- control flow
@@ -578,6 +770,16 @@ ERROR_CASES = [
     (lambda: ops.max(np.zeros((0,))), ValueError, r"Pass `initial=`"),
     (lambda: ops.segment_sum(A, [0, 1]), ValueError, r"one id per row"),
     (lambda: ops.fft(A), ValueError, r"tuple `\(real, imag\)`"),
+    (lambda: ops.searchsorted(V, V, side="middle"), ValueError, r"Received: side='middle'"),
+    (lambda: ops.select([A > 0], [A, B]), ValueError, r"as many conditions as choices"),
+    (lambda: ops.correlate(V, V, mode="wide"), ValueError, r"Received: mode='wide'"),
+    (lambda: ops.depth_to_space(DS, 3), ValueError, r"divisible by block_size\*\*2"),
+    (lambda: ops.space_to_depth(DS, 2), ValueError, r"Received: spatial shape \(2, 3\)"),
+    (lambda: ops.dot_product_attention(A, A, A), ValueError, r"4-D query, key and value"),
+    (lambda: ops.psnr(A, V, 1.0), ValueError, r"same shape"),
+    (lambda: ops.view_as_complex(A), ValueError, r"last axis of size 2"),
+    (lambda: ops.vectorize(abs, signature="(n)->()"), ValueError, r"Received: signature='\(n\)->\(\)'"),
+    (lambda: ops.conv_transpose(IMG, K, padding="full"), ValueError, r"Received: padding='full'"),
 ]
 
 

@@ -69,3 +69,18 @@ def out_dtype(x: torch.Tensor, dtype: Any) -> torch.Tensor:
     """Casts `x` to `dtype` when one is given."""
     target = to_torch_dtype(dtype)
     return x if target is None else x.to(target)
+
+
+def float_tensor(x: Any) -> torch.Tensor:
+    """Converts `x` to a tensor and casts integer/boolean values to float32."""
+    x = convert_to_tensor(x)
+    return x if x.is_floating_point() or x.is_complex() else x.to(FLOATX)
+
+
+def shape_tuple(shape: Any) -> tuple[int, ...]:
+    """Normalises a shape argument (an int, a sequence with None for -1, or a tensor)."""
+    if isinstance(shape, numbers.Integral):
+        return (int(shape),)
+    if isinstance(shape, torch.Tensor):
+        return tuple(int(v) for v in shape.tolist())
+    return tuple(-1 if s is None else int(s) for s in shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -290,3 +291,60 @@ def logdet(x: Any) -> torch.Tensor:
         tensor(0.)
     """
     return torch.logdet(to_float(convert_to_tensor(x)))
+
+
+def kron(x1: Any, x2: Any) -> torch.Tensor:
+    """Kronecker product.
+
+    Example:
+        >>> ops.kron([1, 2], [1, 10])
+        tensor([ 1, 10,  2, 20], dtype=torch.int32)
+    """
+    a, b = _promoted(x1, x2)
+    return torch.kron(a, b)
+
+
+def slogdet(x: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sign and natural log of the absolute determinant.
+
+    Example:
+        >>> ops.slogdet([[-2.0, 0.0], [0.0, 1.0]])
+        (tensor(-1.), tensor(0.6931))
+    """
+    return tuple(torch.linalg.slogdet(to_float(convert_to_tensor(x))))
+
+
+def cholesky_inverse(x: Any, upper: bool = False) -> torch.Tensor:
+    """Inverse of a matrix from its Cholesky factor `x` (lower unless `upper`).
+
+    Example:
+        >>> ops.cholesky_inverse([[2.0, 0.0], [0.0, 1.0]])
+        tensor([[0.2500, 0.0000],
+                [0.0000, 1.0000]])
+    """
+    return torch.cholesky_inverse(to_float(convert_to_tensor(x)), upper=upper)
+
+
+def lu_factor(x: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """LU factorisation with partial pivoting: `(lu, pivots)` as SciPy's `lu_factor` (0-based pivots).
+
+    Example:
+        >>> lu, pivots = ops.lu_factor([[1.0, 2.0], [3.0, 4.0]])
+    """
+    lu, pivots = torch.linalg.lu_factor(to_float(convert_to_tensor(x)))
+    return lu, (pivots - 1).to(torch.int32)
+
+
+def jvp(fun: Any, primals: Any, tangents: Any, has_aux: bool = False) -> Any:
+    """Jacobian-vector product of `fun` at `primals` along `tangents` (forward mode).
+
+    Returns `(outputs, jvp_out)`, plus `aux` when `has_aux`.
+
+    Example:
+        >>> out, t = ops.jvp(lambda x: x ** 2, (torch.tensor(3.0),), (torch.tensor(1.0),))
+        >>> t
+        tensor(6.)
+    """
+    with warnings.catch_warnings():  # torch.func's first use scripts a helper, which warns
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=DeprecationWarning)
+        return torch.func.jvp(fun, tuple(primals), tuple(tangents), has_aux=has_aux)

@@ -8,11 +8,11 @@ import torch
 
 from lamina.ops._utils import check_axis
 from lamina.ops.core import convert_to_tensor, tensors, to_float
-from lamina.ops.numpy import logsumexp
+from lamina.ops.reductions import logsumexp
 
 __all__ = [
     "erf", "erfinv", "extract_sequences", "fft", "fft2", "in_top_k", "irfft", "logsumexp",
-    "rfft", "rsqrt", "segment_max", "segment_sum", "top_k",
+    "rfft", "rsqrt", "segment_max", "segment_sum", "top_k", "ifft2", "view_as_complex", "view_as_real",
 ]
 
 
@@ -204,3 +204,42 @@ def extract_sequences(x: Any, sequence_length: int, sequence_stride: int) -> tor
     x = convert_to_tensor(x)
     check_axis("extract_sequences", -1, x.ndim)
     return x.unfold(-1, sequence_length, sequence_stride)
+
+
+def ifft2(x: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inverse 2-D FFT over the last two axes of `x = (real, imag)`; returns `(real, imag)`.
+
+    Example:
+        >>> real, imag = ops.ifft2(ops.fft2((ops.ones((2, 2)), ops.zeros((2, 2)))))
+        >>> real
+        tensor([[1., 1.],
+                [1., 1.]])
+    """
+    out = torch.fft.ifft2(_complex("ifft2", x))
+    return out.real, out.imag
+
+
+def view_as_complex(x: Any) -> torch.Tensor:
+    """Views a real tensor whose last axis has size 2 as complex numbers.
+
+    Example:
+        >>> ops.view_as_complex([[1.0, 2.0]])
+        tensor([1.+2.j])
+    """
+    x = to_float(convert_to_tensor(x))
+    if x.ndim == 0 or x.shape[-1] != 2:
+        raise ValueError(
+            "`ops.view_as_complex` expects a last axis of size 2 (real, imaginary). "
+            f"Received: x.shape={tuple(x.shape)}."
+        )
+    return torch.view_as_complex(x.contiguous())
+
+
+def view_as_real(x: Any) -> torch.Tensor:
+    """Views complex numbers as a real tensor with a last axis of size 2.
+
+    Example:
+        >>> ops.view_as_real(ops.view_as_complex([[1.0, 2.0]]))
+        tensor([[1., 2.]])
+    """
+    return torch.view_as_real(convert_to_tensor(x))

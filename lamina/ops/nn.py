@@ -6,203 +6,15 @@ use Keras's layout `(*spatial, in_channels, out_channels)`.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from lamina.ops._utils import check_axis
+from lamina.ops._utils import check_axis, float_tensor
 from lamina.ops.core import FLOATX, convert_to_tensor, tensors, to_float, to_torch_dtype
 
 _EPS = 1e-7
-
-
-def _f(x: Any) -> torch.Tensor:
-    return to_float(convert_to_tensor(x))
-
-
-def relu(x: Any) -> torch.Tensor:
-    """Rectified linear unit, `max(x, 0)`.
-
-    Example:
-        >>> ops.relu([-1.0, 2.0])
-        tensor([0., 2.])
-    """
-    return F.relu(_f(x))
-
-
-def relu6(x: Any) -> torch.Tensor:
-    """`min(max(x, 0), 6)`.
-
-    Example:
-        >>> ops.relu6([-1.0, 8.0])
-        tensor([0., 6.])
-    """
-    return F.relu6(_f(x))
-
-
-def sigmoid(x: Any) -> torch.Tensor:
-    """Logistic sigmoid, `1 / (1 + exp(-x))`.
-
-    Example:
-        >>> ops.sigmoid([0.0])
-        tensor([0.5000])
-    """
-    return torch.sigmoid(_f(x))
-
-
-def log_sigmoid(x: Any) -> torch.Tensor:
-    """`log(sigmoid(x))`, computed stably.
-
-    Example:
-        >>> ops.log_sigmoid([0.0])
-        tensor([-0.6931])
-    """
-    return F.logsigmoid(_f(x))
-
-
-def softplus(x: Any) -> torch.Tensor:
-    """`log(exp(x) + 1)`.
-
-    Example:
-        >>> ops.softplus([0.0])
-        tensor([0.6931])
-    """
-    return F.softplus(_f(x))
-
-
-def softsign(x: Any) -> torch.Tensor:
-    """`x / (abs(x) + 1)`.
-
-    Example:
-        >>> ops.softsign([1.0])
-        tensor([0.5000])
-    """
-    return F.softsign(_f(x))
-
-
-def silu(x: Any) -> torch.Tensor:
-    """Sigmoid linear unit (swish), `x * sigmoid(x)`.
-
-    Example:
-        >>> ops.silu([0.0])
-        tensor([0.])
-    """
-    return F.silu(_f(x))
-
-
-swish = silu
-
-
-def hard_sigmoid(x: Any) -> torch.Tensor:
-    """Piecewise-linear sigmoid, `relu6(x + 3) / 6` (Keras 3's definition).
-
-    Example:
-        >>> ops.hard_sigmoid([0.0])
-        tensor([0.5000])
-    """
-    return F.hardsigmoid(_f(x))
-
-
-def hard_silu(x: Any) -> torch.Tensor:
-    """`x * hard_sigmoid(x)` (hard swish).
-
-    Example:
-        >>> ops.hard_silu([3.0])
-        tensor([3.])
-    """
-    return F.hardswish(_f(x))
-
-
-hard_swish = hard_silu
-
-
-def leaky_relu(x: Any, negative_slope: float = 0.2) -> torch.Tensor:
-    """`x` for positive values, `negative_slope * x` otherwise. `negative_slope` defaults to `0.2`.
-
-    Example:
-        >>> ops.leaky_relu([-1.0, 1.0])
-        tensor([-0.2000,  1.0000])
-    """
-    return F.leaky_relu(_f(x), negative_slope)
-
-
-def elu(x: Any, alpha: float = 1.0) -> torch.Tensor:
-    """Exponential linear unit, `alpha * (exp(x) - 1)` for negative values. `alpha` defaults to `1.0`.
-
-    Example:
-        >>> ops.elu([0.0])
-        tensor([0.])
-    """
-    return F.elu(_f(x), alpha)
-
-
-def selu(x: Any) -> torch.Tensor:
-    """Scaled exponential linear unit.
-
-    Example:
-        >>> ops.selu([0.0])
-        tensor([0.])
-    """
-    return F.selu(_f(x))
-
-
-def celu(x: Any, alpha: float = 1.0) -> torch.Tensor:
-    """Continuously differentiable ELU. `alpha` defaults to `1.0`.
-
-    Example:
-        >>> ops.celu([0.0])
-        tensor([0.])
-    """
-    return F.celu(_f(x), alpha)
-
-
-def gelu(x: Any, approximate: bool = True) -> torch.Tensor:
-    """Gaussian error linear unit; the tanh approximation by default, as Keras.
-
-    Args:
-        x: Input tensor.
-        approximate: Use the tanh approximation. Defaults to `True`.
-
-    Example:
-        >>> ops.gelu([0.0])
-        tensor([0.])
-    """
-    return F.gelu(_f(x), approximate="tanh" if approximate else "none")
-
-
-def glu(x: Any, axis: int = -1) -> torch.Tensor:
-    """Gated linear unit: halves `x` along `axis` into `a, b`, returns `a * sigmoid(b)`.
-
-    Example:
-        >>> ops.glu([1.0, 0.0])
-        tensor([0.5000])
-    """
-    x = _f(x)
-    return F.glu(x, dim=check_axis("glu", axis, x.ndim))
-
-
-def softmax(x: Any, axis: int = -1) -> torch.Tensor:
-    """Softmax along `axis`. `axis` defaults to `-1`.
-
-    Example:
-        >>> ops.softmax([0.0, 0.0])
-        tensor([0.5000, 0.5000])
-    """
-    x = _f(x)
-    return torch.softmax(x, dim=check_axis("softmax", axis, x.ndim))
-
-
-def log_softmax(x: Any, axis: int = -1) -> torch.Tensor:
-    """Log of the softmax along `axis`, computed stably. `axis` defaults to `-1`.
-
-    Example:
-        >>> ops.log_softmax([0.0, 0.0])
-        tensor([-0.6931, -0.6931])
-    """
-    x = _f(x)
-    return torch.log_softmax(x, dim=check_axis("log_softmax", axis, x.ndim))
 
 
 def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None,
@@ -253,7 +65,7 @@ def moments(x: Any, axes: Any, keepdims: bool = False,
         >>> ops.moments([1.0, 3.0], axes=[0])
         (tensor(2.), tensor(1.))
     """
-    x = _f(x)
+    x = float_tensor(x)
     dims = tuple(check_axis("moments", a, x.ndim) for a in (axes if isinstance(axes, (list, tuple)) else [axes]))
     mean = x.mean(dim=dims, keepdim=True)
     var = (x - mean).square().mean(dim=dims, keepdim=True)
@@ -272,7 +84,7 @@ def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any
         >>> ops.batch_normalization([[1.0, 2.0]], [1.0, 2.0], [1.0, 1.0], axis=-1, epsilon=0.0)
         tensor([[0., 0.]])
     """
-    x = _f(x)
+    x = float_tensor(x)
     axis = check_axis("batch_normalization", axis, x.ndim)
     shape = [1] * x.ndim
     shape[axis] = x.shape[axis]
@@ -295,12 +107,9 @@ def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = No
         >>> ops.normalize([3.0, 4.0])
         tensor([0.6000, 0.8000])
     """
-    x = _f(x)
+    x = float_tensor(x)
     norm = torch.linalg.vector_norm(x, order, dim=check_axis("normalize", axis, x.ndim), keepdim=True)
     return x / torch.clamp(norm, min=epsilon if epsilon is not None else 1e-12)
-
-
-# ----------------------------------------------------------------------------- cross-entropies
 
 
 def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> torch.Tensor:
@@ -371,170 +180,169 @@ def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool 
     return -torch.gather(logp, -1, t.long().unsqueeze(-1)).squeeze(-1)
 
 
-# ----------------------------------------------------------------------------- conv and pooling
-
-
-def _ntuple(name: str, value: Any, n: int) -> tuple[int, ...]:
-    if isinstance(value, int):
-        return (value,) * n
-    value = tuple(value)
-    if len(value) != n:
-        raise ValueError(
-            f"`{name}` expects an int or {n} ints for a {n}-D operation. Received: {name}={value}."
-        )
-    return value
-
-
-def _padding(op: str, padding: str) -> str:
-    padding = padding.lower()
-    if padding not in ("valid", "same"):
-        raise ValueError(
-            f"`ops.{op}` expects `padding` to be 'valid' or 'same'. Received: padding={padding!r}."
-        )
-    return padding
-
-
-def _same_pads(size: tuple[int, ...], kernel: tuple[int, ...], strides: tuple[int, ...],
-               dilation: tuple[int, ...]) -> list[int]:
-    """TF-style 'same' pads (extra on the right), in F.pad order (last axis first)."""
-    pads: list[int] = []
-    for n, k, s, d in reversed(list(zip(size, kernel, strides, dilation))):
-        total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
-        pads += [total // 2, total - total // 2]
-    return pads
-
-
-def _to_cf(x: torch.Tensor, data_format: str | None) -> torch.Tensor:
-    return torch.movedim(x, -1, 1) if data_format in (None, "channels_last") else x
-
-
-def _from_cf(x: torch.Tensor, data_format: str | None) -> torch.Tensor:
-    return torch.movedim(x, 1, -1) if data_format in (None, "channels_last") else x
-
-
-_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-
-
-def conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid",
-         data_format: str | None = None, dilation_rate: Any = 1) -> torch.Tensor:
-    """N-D convolution (N = 1, 2, 3) with a Keras-layout kernel.
+def layer_normalization(x: Any, gamma: Any = None, beta: Any = None, axis: int = -1,
+                        epsilon: float | None = None) -> torch.Tensor:
+    """Normalizes over `axis` to zero mean and unit variance, then scales and shifts.
 
     Args:
-        inputs: Tensor of shape `(batch, *spatial, in_channels)` (channels-last).
-        kernel: Tensor of shape `(*kernel_size, in_channels // groups, out_channels)`.
-        strides: An int or N ints. Defaults to `1`.
-        padding: `"valid"` or `"same"`. Defaults to `"valid"`.
-        data_format: `"channels_last"` or `"channels_first"`. Defaults to `None`
-            (channels-last).
-        dilation_rate: An int or N ints. Defaults to `1`.
+        x: Input tensor.
+        gamma: Scale, along `axis`. Defaults to `None` (1).
+        beta: Offset, along `axis`. Defaults to `None` (0).
+        axis: The normalized axis. Defaults to `-1`.
+        epsilon: Added to the variance. Defaults to `None` (1e-7, Keras's `epsilon()`).
 
     Example:
-        >>> ops.conv(ops.ones((1, 5, 5, 2)), ops.ones((3, 3, 2, 4)), padding="same").shape
-        torch.Size([1, 5, 5, 4])
+        >>> ops.layer_normalization([[1.0, 3.0]])
+        tensor([[-1.0000,  1.0000]])
     """
-    x, k = tensors(inputs, kernel)
-    x = to_float(x)
-    k = k.to(x.dtype)
-    n = x.ndim - 2
-    if n not in _CONV or k.ndim != n + 2:
-        raise ValueError(
-            "`ops.conv` expects a 3-D, 4-D or 5-D input and a kernel of the same rank. "
-            f"Received: inputs.shape={tuple(x.shape)}, kernel.shape={tuple(k.shape)}."
-        )
-    strides, dil = _ntuple("strides", strides, n), _ntuple("dilation_rate", dilation_rate, n)
-    x = _to_cf(x, data_format)
-    in_ch = x.shape[1]
-    if in_ch % k.shape[-2]:
-        raise ValueError(
-            f"`ops.conv` expects the input channels ({in_ch}) to be a multiple of the kernel's "
-            f"input channels. Received: kernel.shape={tuple(k.shape)}."
-        )
-    weight = k.permute(n + 1, n, *range(n))  # (out, in/groups, *spatial)
-    if _padding("conv", padding) == "same":
-        x = F.pad(x, _same_pads(tuple(x.shape[2:]), tuple(k.shape[:n]), strides, dil))
-    out = _CONV[n](x, weight, stride=strides, dilation=dil, groups=in_ch // k.shape[-2])
-    return _from_cf(out, data_format)
+    x = float_tensor(x)
+    eps = 1e-7 if epsilon is None else epsilon
+    axis = check_axis("layer_normalization", axis, x.ndim)
+    mean = x.mean(dim=axis, keepdim=True)
+    var = (x - mean).square().mean(dim=axis, keepdim=True)
+    out = (x - mean) * torch.rsqrt(var + eps)
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    if gamma is not None:
+        out = out * tensors(x, gamma)[1].to(x.dtype).reshape(shape)
+    if beta is not None:
+        out = out + tensors(x, beta)[1].to(x.dtype).reshape(shape)
+    return out
 
 
-def depthwise_conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid",
-                   data_format: str | None = None, dilation_rate: Any = 1) -> torch.Tensor:
-    """Depthwise convolution; `kernel` is `(*kernel_size, in_channels, depth_multiplier)`.
-
-    Example:
-        >>> ops.depthwise_conv(ops.ones((1, 5, 5, 2)), ops.ones((3, 3, 2, 1))).shape
-        torch.Size([1, 3, 3, 2])
-    """
-    k = convert_to_tensor(kernel)
-    n = k.ndim - 2
-    full = k.reshape(*k.shape[:n], 1, k.shape[-2] * k.shape[-1])
-    return conv(inputs, full, strides, padding, data_format, dilation_rate)
-
-
-def separable_conv(inputs: Any, depthwise_kernel: Any, pointwise_kernel: Any, strides: Any = 1,
-                   padding: str = "valid", data_format: str | None = None,
-                   dilation_rate: Any = 1) -> torch.Tensor:
-    """Depthwise convolution followed by a pointwise (1x1) convolution.
-
-    Example:
-        >>> ops.separable_conv(ops.ones((1, 5, 5, 2)), ops.ones((3, 3, 2, 1)),
-        ...                    ops.ones((1, 1, 2, 4))).shape
-        torch.Size([1, 3, 3, 4])
-    """
-    out = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
-    return conv(out, pointwise_kernel, 1, "valid", data_format, 1)
-
-
-def _pool(op: str, inputs: Any, pool_size: Any, strides: Any, padding: str,
-          data_format: str | None) -> torch.Tensor:
-    x = _f(inputs)
-    n = x.ndim - 2
-    if n not in (1, 2, 3):
-        raise ValueError(
-            f"`ops.{op}` expects a 3-D, 4-D or 5-D input. Received: inputs.shape={tuple(x.shape)}."
-        )
-    size = _ntuple("pool_size", pool_size, n)
-    strides = size if strides is None else _ntuple("strides", strides, n)
-    x = _to_cf(x, data_format)
-    same = _padding(op, padding) == "same"
-    pads = _same_pads(tuple(x.shape[2:]), size, strides, (1,) * n) if same else None
-    if op == "max_pool":
-        if same:
-            x = F.pad(x, pads, value=-math.inf)
-        out = getattr(F, f"max_pool{n}d")(x, size, strides)
-    else:
-        avg = getattr(F, f"avg_pool{n}d")
-        if same:  # like Keras, the padded zeros do not count in the average
-            count = avg(F.pad(torch.ones_like(x[:1, :1]), pads), size, strides)
-            out = avg(F.pad(x, pads), size, strides) / count
-        else:
-            out = avg(x, size, strides)
-    return _from_cf(out, data_format)
-
-
-def max_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str = "valid",
-             data_format: str | None = None) -> torch.Tensor:
-    """Max pooling over 1-3 spatial axes (channels-last by default).
+def rms_normalization(x: Any, scale: Any = 1, axis: int = -1,
+                      epsilon: float | None = None) -> torch.Tensor:
+    """Divides by the root mean square over `axis`, then multiplies by `scale`.
 
     Args:
-        inputs: Tensor of shape `(batch, *spatial, channels)`.
-        pool_size: An int or one int per spatial axis.
-        strides: An int, ints, or None (= `pool_size`). Defaults to `None`.
-        padding: `"valid"` or `"same"`. Defaults to `"valid"`.
-        data_format: `"channels_last"` or `"channels_first"`. Defaults to `None`.
+        x: Input tensor.
+        scale: Multiplier, along `axis` or a scalar. Defaults to `1`.
+        axis: The normalized axis. Defaults to `-1`.
+        epsilon: Added to the mean square. Defaults to `None` (1e-7).
 
     Example:
-        >>> ops.max_pool(ops.ones((1, 4, 4, 3)), 2).shape
-        torch.Size([1, 2, 2, 3])
+        >>> ops.rms_normalization([[3.0, 4.0]])
+        tensor([[0.8485, 1.1314]])
     """
-    return _pool("max_pool", inputs, pool_size, strides, padding, data_format)
+    x = float_tensor(x)
+    eps = 1e-7 if epsilon is None else epsilon
+    axis = check_axis("rms_normalization", axis, x.ndim)
+    out = x * torch.rsqrt(x.square().mean(dim=axis, keepdim=True) + eps)
+    s = tensors(x, scale)[1].to(x.dtype)
+    if s.ndim == 1:
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        s = s.reshape(shape)
+    return out * s
 
 
-def average_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None) -> torch.Tensor:
-    """Average pooling over 1-3 spatial axes; see `max_pool` for the arguments.
+def psnr(x1: Any, x2: Any, max_val: float) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB: `20 * log10(max_val) - 10 * log10(mse)`.
 
     Example:
-        >>> ops.average_pool(ops.ones((1, 4, 4, 3)), 2).shape
-        torch.Size([1, 2, 2, 3])
+        >>> ops.psnr([[0.0, 1.0]], [[0.0, 0.9]], max_val=1.0)
+        tensor(23.0103)
     """
-    return _pool("average_pool", inputs, pool_size, strides, padding, data_format)
+    a, b = tensors(x1, x2)
+    a, b = to_float(a), to_float(b)
+    if a.shape != b.shape:
+        raise ValueError(
+            "`ops.psnr` expects `x1` and `x2` of the same shape. "
+            f"Received: x1.shape={tuple(a.shape)}, x2.shape={tuple(b.shape)}."
+        )
+    mse = (a - b).square().mean()
+    return 20 * torch.log10(torch.tensor(float(max_val), device=a.device)) - 10 * torch.log10(mse)
+
+
+def polar(abs_: Any, angle: Any) -> torch.Tensor:
+    """Builds complex numbers from magnitude and angle.
+
+    Example:
+        >>> ops.polar([2.0], [0.0])
+        tensor([2.+0.j])
+    """
+    a, t = tensors(abs_, angle)
+    return torch.polar(to_float(a), to_float(t))
+
+
+def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, mask: Any = None,
+                          scale: float | None = None, is_causal: bool = False,
+                          flash_attention: bool | None = None,
+                          attn_logits_soft_cap: float | None = None) -> torch.Tensor:
+    """Scaled dot-product attention, `softmax(q @ k.T * scale + bias) @ v`.
+
+    Args:
+        query: Tensor of shape `(batch, target_len, num_heads, head_dim)`.
+        key: Tensor of shape `(batch, source_len, num_kv_heads, head_dim)`;
+            `num_heads` must be a multiple of `num_kv_heads` (grouped-query attention).
+        value: Tensor of shape `(batch, source_len, num_kv_heads, head_dim)`.
+        bias: Added to the logits, broadcastable to `(batch, num_heads, target_len,
+            source_len)`. Defaults to `None`.
+        mask: Boolean, True where attention is allowed, same broadcast shape.
+            Defaults to `None`.
+        scale: Logit scale. Defaults to `None` (`1 / sqrt(head_dim)`).
+        is_causal: Apply a causal mask. Defaults to `False`.
+        flash_attention: Accepted for Keras compatibility; PyTorch picks the kernel.
+            Defaults to `None`.
+        attn_logits_soft_cap: If set, logits become `cap * tanh(logits / cap)`.
+            Defaults to `None`.
+
+    Returns:
+        Tensor of the shape of `query`.
+
+    Example:
+        >>> q = ops.ones((2, 5, 4, 8))
+        >>> ops.dot_product_attention(q, q, q).shape
+        torch.Size([2, 5, 4, 8])
+    """
+    q, k, v = tensors(query, key, value)
+    q, k, v = to_float(q), to_float(k), to_float(v)
+    if q.ndim != 4 or k.ndim != 4 or v.ndim != 4:
+        raise ValueError(
+            "`ops.dot_product_attention` expects 4-D query, key and value "
+            "(batch, length, heads, head_dim). Received: "
+            f"query.shape={tuple(q.shape)}, key.shape={tuple(k.shape)}, value.shape={tuple(v.shape)}."
+        )
+    q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (batch, heads, length, dim)
+    if k.shape[1] != q.shape[1]:
+        reps = q.shape[1] // k.shape[1]
+        k, v = k.repeat_interleave(reps, dim=1), v.repeat_interleave(reps, dim=1)
+    scale = 1.0 / float(q.shape[-1]) ** 0.5 if scale is None else scale
+    logits = torch.matmul(q, k.transpose(-1, -2)) * scale
+    if attn_logits_soft_cap is not None:
+        logits = attn_logits_soft_cap * torch.tanh(logits / attn_logits_soft_cap)
+    if bias is not None:
+        logits = logits + tensors(logits, bias)[1].to(logits.dtype)
+    allowed = None
+    if mask is not None:
+        allowed = tensors(logits, mask)[1].bool()
+    if is_causal:
+        t, s = logits.shape[-2:]
+        causal = torch.ones((t, s), dtype=torch.bool, device=logits.device).tril()
+        allowed = causal if allowed is None else allowed & causal
+    if allowed is not None:
+        logits = logits.masked_fill(~allowed, torch.finfo(logits.dtype).min)
+    weights = torch.softmax(logits, dim=-1)
+    return torch.matmul(weights, v).transpose(1, 2)
+
+
+def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any,
+             mask_index: int = 0) -> torch.Tensor:
+    """Connectionist temporal classification loss, per sample.
+
+    Args:
+        target: Integer labels, shape `(batch, max_label_length)`.
+        output: Logits, shape `(batch, max_time, num_classes)`.
+        target_length: Label lengths, shape `(batch,)`.
+        output_length: Output lengths, shape `(batch,)`.
+        mask_index: The blank class. Defaults to `0`.
+
+    Example:
+        >>> loss = ops.ctc_loss([[1, 2]], ops.zeros((1, 5, 3)), [2], [5])
+        >>> loss.shape
+        torch.Size([1])
+    """
+    t, o, tl, ol = tensors(target, output, target_length, output_length)
+    log_probs = torch.log_softmax(to_float(o), dim=-1).transpose(0, 1)  # (time, batch, classes)
+    return F.ctc_loss(log_probs, t.long(), ol.long(), tl.long(), blank=mask_index,
+                      reduction="none", zero_infinity=False)
