@@ -193,3 +193,28 @@ def test_py_dataset_list_batches_and_class_weight():
     adapter.apply_class_weight({0: 0.5, 1: 2.0})
     _, _, w = adapter.first_batch()
     np.testing.assert_array_equal(w.numpy(), np.where(labels == 1, 2.0, 0.5))
+
+
+def test_py_dataset_numpy_length_and_endless_dataset_with_steps_per_epoch():
+    x, y = _data(32)
+
+    class NumpyLen(Regression):
+        def __len__(self):
+            return np.int64(4)
+
+    ds = NumpyLen(x, y, batch_size=8)
+    _model().fit(ds, epochs=2, verbose=0)
+    assert ds.epochs_ended == 2
+
+    class Endless(Regression):
+        @property
+        def num_batches(self):
+            return None
+
+        def __getitem__(self, idx):
+            return super().__getitem__(idx % 4)
+
+    endless = Endless(x, y, batch_size=8)
+    history = _model().fit(endless, epochs=3, steps_per_epoch=5, verbose=0)
+    assert len(history.history["loss"]) == 3
+    assert len(endless.seen) == 1 + 15  # the build batch, then exactly 15 steps: nothing read ahead

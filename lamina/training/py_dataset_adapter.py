@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import itertools
 import multiprocessing
+import numbers
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -123,11 +124,10 @@ class PyDatasetAdapter:
     one_shot = False
 
     def __init__(self, dataset: Any, *, shuffle: bool = False, device: torch.device, role: str = "fit") -> None:
-        try:
-            steps = dataset.num_batches
-        except TypeError:
-            steps = None
-        if steps is not None and (not isinstance(steps, int) or steps <= 0):
+        steps = dataset.num_batches
+        if isinstance(steps, numbers.Integral) and not isinstance(steps, bool) and steps > 0:
+            steps = int(steps)
+        elif steps is not None:
             raise ValueError(
                 f"`{role}` received a `{type(dataset).__name__}` (PyDataset) with no batches: "
                 f"`len()` is {steps!r}. Received: num_batches={steps!r}. Make `__len__` return the "
