@@ -439,6 +439,21 @@ def test_model_checkpoint_accepts_keras_and_lamina_extensions(tmp_path, name, we
     assert model.saved == [(kind, str(tmp_path / name))]
 
 
+def test_model_checkpoint_writes_keras_files_that_load_back(tmp_path):
+    x, y = _data()
+    lamina.set_seed(0)
+    model = lamina.Sequential([lamina.Input(shape=(4,)), lamina.layers.Dense(3, activation="relu"), lamina.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    ckpt = lamina.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"))
+    wckpt = lamina.callbacks.ModelCheckpoint(str(tmp_path / "last.weights.h5"), save_weights_only=True)
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[ckpt, wckpt])
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(lamina.models.load_model(tmp_path / "best.keras").predict(x, verbose=0), expected, rtol=1e-6)
+    fresh = lamina.Sequential([lamina.Input(shape=(4,)), lamina.layers.Dense(3, activation="relu"), lamina.layers.Dense(1)])
+    fresh.load_weights(str(tmp_path / "last.weights.h5"))
+    np.testing.assert_allclose(fresh.predict(x, verbose=0), expected, rtol=1e-6)
+
+
 def test_model_checkpoint_refuses_a_weights_file_for_a_whole_model():
     with pytest.raises(ValueError, match=r"Received: filepath='m\.weights\.h5'\. To save only the weights"):
         lamina.callbacks.ModelCheckpoint("m.weights.h5")
