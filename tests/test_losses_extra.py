@@ -272,3 +272,13 @@ def test_new_losses_do_not_sync_host(monkeypatch):
         monkeypatch.setattr(torch.Tensor, name, refuse)
     for loss, y, pred in cases:
         assert loss(y, pred).shape == ()
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from lamina import losses_classification, losses_regression
+
+    for module in (losses_regression, losses_classification):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

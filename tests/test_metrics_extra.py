@@ -381,3 +381,19 @@ def test_new_metric_config_is_keras_shaped():
     assert metrics.BinaryIoU().get_config()["target_class_ids"] == [0, 1]
     clone = metrics.deserialize(json.loads(json.dumps(metrics.serialize(metrics.R2Score(None, 2)))))
     assert clone.class_aggregation is None and clone.num_regressors == 2
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from lamina import metrics_confusion, metrics_iou, metrics_probabilistic, metrics_regression
+
+    for module in (
+        metrics,
+        metrics_iou,
+        metrics_regression,
+        metrics_probabilistic,
+        metrics_confusion,
+    ):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

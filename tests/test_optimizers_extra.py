@@ -243,3 +243,13 @@ def test_new_optimizers_train_a_model_with_fit(name):
     losses = history.history["loss"]
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     assert opt.iterations == 8 * 4
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from lamina import optimizers_extra, regularizers, schedules
+
+    for module in (optimizers, optimizers_extra, schedules, regularizers):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
