@@ -424,28 +424,8 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
-_INITIALIZERS: dict[str, type[Initializer]] = {
-    "zeros": Zeros,
-    "ones": Ones,
-    "constant": Constant,
-    "random_normal": RandomNormal,
-    "random_uniform": RandomUniform,
-    "truncated_normal": TruncatedNormal,
-    "variance_scaling": VarianceScaling,
-    "glorot_uniform": GlorotUniform,
-    "glorot_normal": GlorotNormal,
-    "he_normal": HeNormal,
-    "he_uniform": HeUniform,
-    "lecun_normal": LecunNormal,
-    "lecun_uniform": LecunUniform,
-    "orthogonal": Orthogonal,
-    "identity": Identity,
-}
-_CLASSES: dict[str, type[Initializer]] = {cls.__name__: cls for cls in _INITIALIZERS.values()}
-
-
 def serialize(initializer: Initializer | None) -> dict[str, Any] | None:
-    """Returns ``{"class_name": ..., "config": ...}`` for an initializer.
+    """Returns the Keras config of an initializer (see `lamina.saving.serialize_keras_object`).
 
     Args:
         initializer: An ``Initializer`` instance (None gives None).

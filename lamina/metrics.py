@@ -1110,39 +1110,6 @@ from lamina.metrics_regression import (  # noqa: E402, F401
 
 # --------------------------------------------------------------------------- registry
 
-_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "accuracy": accuracy,
-    "binary_accuracy": binary_accuracy,
-    "categorical_accuracy": categorical_accuracy,
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "top_k_categorical_accuracy": top_k_categorical_accuracy,
-    "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
-    **losses._FUNCTIONS,
-}
-
-_CLASSES: dict[str, type[Metric]] = {
-    cls.__name__: cls
-    for cls in (
-        Metric,
-        Mean,
-        MeanMetricWrapper,
-        Accuracy,
-        BinaryAccuracy,
-        CategoricalAccuracy,
-        SparseCategoricalAccuracy,
-        TopKCategoricalAccuracy,
-        SparseTopKCategoricalAccuracy,
-        AutoAccuracy,
-        Precision,
-        Recall,
-        F1Score,
-        AUC,
-        MeanSquaredError,
-        MeanAbsoluteError,
-        RootMeanSquaredError,
-    )
-}
-
 
 class _Context(NamedTuple):
     """What the loss and shapes tell about the task, for resolving metric names."""
@@ -1287,7 +1254,7 @@ def get(
 
 
 def serialize(metric: Metric | None) -> dict[str, Any] | None:
-    """Returns ``{"class_name": ..., "config": ...}`` for a :class:`Metric`.
+    """Returns the Keras config of a :class:`Metric` (see `lamina.saving.serialize_keras_object`).
 
     Args:
         metric: The metric to describe (`None` gives `None`).

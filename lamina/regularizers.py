@@ -126,17 +126,9 @@ l1 = L1
 l2 = L2
 l1_l2 = L1L2
 
-_REGULARIZERS: dict[str, type[Regularizer]] = {
-    "l1": L1,
-    "l2": L2,
-    "l1l2": L1L2,
-    "l1_l2": L1L2,
-}
-_CLASSES: dict[str, type[Regularizer]] = {cls.__name__: cls for cls in (L1, L2, L1L2)}
-
 
 def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
-    """Returns ``{"class_name": ..., "config": ...}`` for a regularizer.
+    """Returns the Keras config of a regularizer (see `lamina.saving.serialize_keras_object`).
 
     Args:
         regularizer: A ``Regularizer`` instance (None gives None).

@@ -385,21 +385,8 @@ class CosineDecayRestarts(LearningRateSchedule):
         }
 
 
-_SCHEDULES: dict[str, type[LearningRateSchedule]] = {
-    cls.__name__: cls
-    for cls in (
-        ExponentialDecay,
-        InverseTimeDecay,
-        PolynomialDecay,
-        PiecewiseConstantDecay,
-        CosineDecay,
-        CosineDecayRestarts,
-    )
-}
-
-
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
-    """Returns ``{"class_name": ..., "config": ...}`` for a schedule.
+    """Returns the Keras config of a schedule (see `lamina.saving.serialize_keras_object`).
 
     Args:
         schedule: A ``LearningRateSchedule`` instance.
