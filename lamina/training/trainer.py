@@ -477,7 +477,7 @@ class Trainer:
                 )
             val = train.split(validation_split)
         if class_weight is not None:
-            if not isinstance(train, data_adapter.ArrayAdapter):
+            if not hasattr(train, "apply_class_weight"):
                 raise ValueError("`class_weight` is only supported for in-memory arrays; yield sample weights instead.")
             train.apply_class_weight(class_weight)
         if validation_data is not None:
