@@ -207,6 +207,26 @@ def _models(keras):  # noqa: ANN001 - keras is the imported module
     h = L.LSTM(4, return_sequences=True)(masked)
     h = L.SimpleRNN(3)(h)
     models["masking"] = keras.Model(seq, L.Dense(1)(h), name="masking")
+    # A shared layer (two nodes), a nested functional model, a text classifier.
+    left, right = keras.Input((5,), name="left"), keras.Input((5,), name="right")
+    shared = L.Dense(4, activation="tanh", name="shared")
+    tower_in = keras.Input((4,))
+    tower = keras.Model(tower_in, L.Dense(3)(tower_in), name="tower")
+    joined = L.Concatenate()([tower(shared(left)), tower(shared(right))])
+    models["shared"] = keras.Model([left, right], L.Dense(1)(joined), name="shared_model")
+
+    tokens = keras.Input((7,), dtype="int32")
+    emb = L.Embedding(20, 5, mask_zero=True)(tokens)
+    pooled = L.GlobalAveragePooling1D()(L.GRU(4, return_sequences=True)(emb))
+    models["text_classifier"] = keras.Model(tokens, L.Dense(2)(pooled), name="text_classifier")
+
+    # Without a mask: Keras does not hand a mask to a layer called with several tensors
+    # (here `initial_state`), while Lamina's recurrent layers read it from the input.
+    tokens = keras.Input((7,), dtype="int32")
+    emb = L.Embedding(20, 5)(tokens)
+    enc, h, c = L.LSTM(4, return_state=True, return_sequences=True)(emb)
+    dec = L.LSTM(4)(enc, initial_state=[h, c])
+    models["seq2seq"] = keras.Model(tokens, L.Dense(2)(dec), name="seq2seq")
     return models
 
 

@@ -39,8 +39,11 @@ MODELS = [
     "merging",
     "multi_input",
     "nested",
+    "shared",
+    "text_classifier",
+    "seq2seq",
 ]
-RECURRENT = {"recurrent", "simple_rnn", "masking"}
+RECURRENT = {"recurrent", "simple_rnn", "masking", "text_classifier", "seq2seq"}
 
 
 def _data(name, folder=HERE):

@@ -160,9 +160,21 @@ def layer_config_from_keras(
             "in Keras and save the model again, or load only the weights into a Lamina model "
             "(`model.load_weights(...)`)."
         )
-    if "input_shape" in accepted and isinstance(entry.get("build_config"), dict):
-        pass  # shapes come from the graph; a standalone layer is built by its model
-    return {"class_name": _registered_or_class(cls), "config": out}
+    converted: dict[str, Any] = {"class_name": _registered_or_class(cls), "config": out}
+    # Shapes of built-in layers come from the graph (their model builds them); a class
+    # of the user's that builds itself (`build_from_config`), or a `Model` subclass, is
+    # built from its build config, as Keras does.
+    if isinstance(entry.get("build_config"), dict) and _builds_itself(cls):
+        converted["build_config"] = entry["build_config"]
+    return converted
+
+
+def _builds_itself(cls: type) -> bool:
+    from lamina.models.model import Model
+    from lamina.saving.serialization_lib import _overrides
+
+    user = _overrides(cls)
+    return bool(user) and ("build_from_config" in user or issubclass(cls, Model))
 
 
 def _registered_or_class(cls: type) -> str:
@@ -241,6 +253,10 @@ def _node_from_keras(node: Any) -> dict[str, Any]:
     kwargs = {k: _refs(v) for k, v in (node.get("kwargs") or {}).items() if v is not None}
     if "key" in kwargs and len(args) >= 2:  # MultiHeadAttention(query, value, key=...)
         args.append(kwargs.pop("key"))
+    if _refs_in(kwargs.get("initial_state")) and len(args) == 1:
+        # A recurrent layer's `layer(x, initial_state=[h, c])` is Lamina's `layer([x, h, c])`.
+        states = kwargs.pop("initial_state")
+        args = [args[0], *(states if isinstance(states, list) else [states])]
     return {"args": args[0] if len(args) == 1 else args, "kwargs": kwargs}
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import tempfile
 import warnings
 import zipfile
 from datetime import datetime, timezone
@@ -31,6 +32,7 @@ from lamina.saving.keras_config import model_from_keras_config
 from lamina.saving.keras_layout import container_names, keras_weight_groups, set_keras_weight_groups
 from lamina.saving.keras_writer import keras_model_config
 from lamina.saving.object_registration import CustomObjectScope
+from lamina.saving.serialization_lib import _overrides
 
 KERAS_SUFFIX = ".keras"
 KERAS_WEIGHTS_SUFFIX = ".weights.h5"
@@ -145,6 +147,9 @@ def _load_layer(layer: Any, group: Any, where: str, label: str) -> None:
             sub = layers_group[key] if layers_group is not None and key in layers_group else None
             _load_layer(child, sub, f"{where}layers/{key}/", label)
         return
+    if _own_variable_hooks(layer):
+        _load_hooked(layer, group, where, label)
+        return
     groups: dict[str, list[np.ndarray]] = {}
     for path, arrays in keras_weight_groups(layer):
         if arrays:
@@ -159,6 +164,37 @@ def _load_layer(layer: Any, group: Any, where: str, label: str) -> None:
             "file whose model differs from this one. Build the same architecture as the model "
             "that wrote the file."
         )
+
+
+def _own_variable_hooks(layer: Any) -> bool:
+    """Whether ``layer``'s class (one of the user's) defines `save_own_variables` or
+    `load_own_variables`: its variables then go through those hooks, as in Keras."""
+    from lamina.layers.layer import Layer
+    from lamina.saving.serialization_lib import _overrides
+
+    if not isinstance(layer, Layer):
+        return False
+    return bool({"save_own_variables", "load_own_variables"} & _overrides(type(layer)))
+
+
+def _load_hooked(layer: Any, group: Any, where: str, label: str) -> None:
+    if group is None or "vars" not in group:
+        raise ValueError(
+            f"{label} has no variables for layer '{layer.name}' ({type(layer).__name__}): expected "
+            f"them under {where + 'vars'!r}. Received a file whose model differs from this one. "
+            "Build the same architecture as the model that wrote the file."
+        )
+    vars_group = group["vars"]
+    store = {key: np.asarray(vars_group[key][()]) for key in vars_group}
+    layer.load_own_variables(store)
+    for name, child in _hooked_children(layer):
+        _load_layer(child, group.get(name), f"{where}{name}/", label)
+
+
+def _hooked_children(layer: Any) -> list[tuple[str, Any]]:
+    from lamina.layers.layer import Layer
+
+    return [(n, c) for n, c in layer.named_children() if isinstance(c, Layer)]
 
 
 def load_h5_into(model: Any, h5: Any, label: str) -> None:
@@ -220,11 +256,17 @@ def load_keras_model(
             )
         with CustomObjectScope(custom_objects):
             model = model_from_keras_config(config, custom_objects)
+            compile_config = config.get("compile_config")
+            hooked_compile = "compile_from_config" in _overrides(type(model))
+            if compile and hooked_compile and compile_config:
+                model.compile_from_config(compile_config)  # the class's own way, as in Keras
         weights = _read_member(zf, "model.weights.h5", MAX_WEIGHTS_BYTES, label)
-    with _open_h5(weights, label) as h5:
-        load_h5_into(model, h5, label)
+        with _open_h5(weights, label) as h5:
+            load_h5_into(model, h5, label)
+        with CustomObjectScope(custom_objects):
+            _load_assets(model, zf, label)
     model.eval()
-    if compile and isinstance(config.get("compile_config"), dict) and config["compile_config"]:
+    if compile and not hooked_compile and isinstance(compile_config, dict) and compile_config:
         try:
             with CustomObjectScope(custom_objects):
                 compile_from_keras(model, config["compile_config"])
@@ -292,6 +334,16 @@ def _write_layer(layer: Any, group: Any) -> None:
         for child, key in zip(children, container_names(children)):
             _write_layer(child, layers_group.require_group(key))
         return
+    if _own_variable_hooks(layer):
+        store: dict[str, Any] = {}
+        layer.save_own_variables(store)
+        vars_group = group.require_group("vars")
+        vars_group.attrs["name"] = getattr(layer, "name", "")
+        for key, value in store.items():
+            vars_group.create_dataset(str(key), data=np.asarray(value))
+        for name, child in _hooked_children(layer):
+            _write_layer(child, group.require_group(name))
+        return
     wrote_own = False
     for path, arrays in keras_weight_groups(layer):
         target = group.require_group(path) if path else group
@@ -302,6 +354,67 @@ def _write_layer(layer: Any, group: Any) -> None:
         wrote_own = wrote_own or not path
     if not wrote_own:
         group.require_group("vars").attrs["name"] = getattr(layer, "name", "")
+
+
+def _asset_layers(layer: Any, path: str = "") -> list[tuple[Any, str]]:
+    """Every layer of ``layer`` (itself included) with its path in the file, named as
+    in the weights file (`layers/dense`, `layers/dense/inner`, ...)."""
+    from lamina.layers.layer import Layer
+
+    out = [(layer, path)]
+    if _is_model(layer):
+        children = _keras_order(layer)
+        pairs = [(f"layers/{n}", c) for c, n in zip(children, container_names(children))]
+    else:
+        pairs = [(n, c) for n, c in layer.named_children()]
+    for name, child in pairs:
+        if isinstance(child, Layer):
+            out.extend(_asset_layers(child, f"{path}/{name}" if path else name))
+    return out
+
+
+def _asset_members(model: Any) -> dict[str, bytes]:
+    """The files that layers with `save_assets(dir)` write, as `assets/<layer path>/...`."""
+    members: dict[str, bytes] = {}
+    for layer, path in _asset_layers(model):
+        if not callable(getattr(layer, "save_assets", None)):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            layer.save_assets(tmp)
+            for root, _, files in os.walk(tmp):
+                for file in sorted(files):
+                    full = os.path.join(root, file)
+                    rel = os.path.relpath(full, tmp).replace(os.sep, "/")
+                    with open(full, "rb") as f:
+                        members["/".join(p for p in ("assets", path, rel) if p)] = f.read()
+    return members
+
+
+def _load_assets(model: Any, zf: zipfile.ZipFile, label: str) -> None:
+    """Gives each layer with `load_assets(dir)` a directory holding the files its
+    `save_assets` wrote (the file's `assets/<layer path>/` entries)."""
+    names = zf.namelist()
+    for layer, path in _asset_layers(model):
+        if not callable(getattr(layer, "load_assets", None)):
+            continue
+        prefix = "/".join(p for p in ("assets", path) if p) + "/"
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in names:
+                if not name.startswith(prefix) or name.endswith("/"):
+                    continue
+                parts = name[len(prefix) :].split("/")
+                if any(p in ("", ".", "..") for p in parts) or name.startswith("/"):
+                    raise ValueError(
+                        f"{label}: the asset {name!r} has an unsafe path. Received a corrupted "
+                        "or hand-made file. Save the model again."
+                    )
+                if any(p.startswith("layers") for p in parts[:1]) and _is_model(layer):
+                    continue  # a sub-layer's assets
+                target = os.path.join(tmp, *parts)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "wb") as f:
+                    f.write(_read_member(zf, name, MAX_WEIGHTS_BYTES, label))
+            layer.load_assets(tmp)
 
 
 def _h5_bytes(model: Any) -> bytes:
@@ -361,5 +474,6 @@ def save_keras_model(model: Any, filepath: str | os.PathLike) -> None:
         "metadata.json": json.dumps(metadata).encode("utf-8"),
         "config.json": json.dumps(config).encode("utf-8"),
         "model.weights.h5": _h5_bytes(model),
+        **_asset_members(model),
     }
     file_io.atomic_write(os.fspath(filepath), lambda f: file_io.write_zip(f, members))

@@ -14,6 +14,7 @@ from typing import Any
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.symbolic import SymbolicTensor, dtype_name
 from lamina.saving import registry
+from lamina.saving.serialization_lib import serialize_keras_object
 
 _MODULES = {"initializer": "keras.initializers", "regularizer": "keras.regularizers"}
 # Arguments Lamina writes that Keras's constructor of the same class does not take.
@@ -130,6 +131,11 @@ def layer_entry(layer: Any) -> dict[str, Any]:
         "config": _keras_config(layer),
         "registered_name": None if builtin else registered,
     }
+    if "get_build_config" in _user_overrides(layer):
+        build_config = layer.get_build_config()
+        if build_config is not None:
+            entry["build_config"] = serialize_keras_object(build_config)
+        return entry
     shape = getattr(layer, "_build_input_shape", None)
     if shape is None:
         return entry
@@ -217,9 +223,23 @@ def _io(model: Any, struct: Any) -> Any:
     return [_io(model, v) for v in struct]
 
 
-def _functional_config(model: Any) -> dict[str, Any]:
+def _node_entry(model: Any, layer: Any, node: Any) -> dict[str, Any]:
+    """One call of ``layer`` as Keras's `inbound_nodes` entry (`args`, `kwargs`)."""
     from lamina.layers.attention import MultiHeadAttention
+    from lamina.layers.bidirectional import Bidirectional
+    from lamina.layers.recurrent import RNNBase
 
+    args = _replace(node.inputs, lambda t: _tensor(model, t))
+    kwargs = _replace(dict(node.kwargs), lambda t: _tensor(model, t))
+    if isinstance(layer, MultiHeadAttention) and isinstance(args, list):
+        return {"args": args, "kwargs": kwargs}  # Keras calls it as (query, value, key)
+    if isinstance(layer, (RNNBase, Bidirectional)) and isinstance(args, list) and len(args) > 1:
+        # Lamina's `lstm([x, h, c])` is Keras's `lstm(x, initial_state=[h, c])`.
+        return {"args": [args[0]], "kwargs": {**kwargs, "initial_state": args[1:]}}
+    return {"args": [args], "kwargs": kwargs}
+
+
+def _functional_config(model: Any) -> dict[str, Any]:
     layers = []
     for layer in keras_layer_order(model):
         if isinstance(layer, InputLayer):
@@ -230,19 +250,7 @@ def _functional_config(model: Any) -> dict[str, Any]:
             continue
         entry = layer_entry(layer)
         entry["name"] = layer.name
-        nodes = []
-        for node in model._layer_nodes[layer.name]:
-            args = _replace(node.inputs, lambda t: _tensor(model, t))
-            # Keras calls MultiHeadAttention(query, value, key): several positional tensors.
-            positional = (
-                args if isinstance(layer, MultiHeadAttention) and isinstance(args, list) else [args]
-            )
-            nodes.append(
-                {
-                    "args": positional,
-                    "kwargs": _replace(dict(node.kwargs), lambda t: _tensor(model, t)),
-                }
-            )
+        nodes = [_node_entry(model, layer, node) for node in model._layer_nodes[layer.name]]
         entry["inbound_nodes"] = nodes
         layers.append(entry)
     return {
@@ -260,12 +268,54 @@ def _functional_config(model: Any) -> dict[str, Any]:
     }
 
 
+def _user_overrides(obj: Any) -> set[str]:
+    """The attributes that ``obj``'s own classes (those outside Lamina) define."""
+    from lamina.saving.serialization_lib import _overrides
+
+    return _overrides(type(obj))
+
+
+def _subclassed_config(model: Any) -> dict[str, Any]:
+    """A registered `Model` subclass as Keras writes one: its `get_config()`, its build
+    config and, when the class defines `get_compile_config`, its compile config."""
+    cls = type(model)
+    config = model.get_config()
+    if not isinstance(config, dict):
+        raise TypeError(f"`{cls.__name__}.get_config()` must return a dict. Received: {config!r}.")
+    build_config = model.get_build_config()
+    if build_config is None and getattr(model, "_build_input_shape", None) is not None:
+        shape = model._build_input_shape
+        if isinstance(shape, (tuple, list)) and all(d is None or isinstance(d, int) for d in shape):
+            build_config = {"input_shape": _shape(shape)}
+    entry: dict[str, Any] = {
+        "module": cls.__module__,
+        "class_name": cls.__name__,
+        "config": serialize_keras_object(config),
+        "registered_name": registry.get_registered_name(cls),
+        "build_config": serialize_keras_object(build_config),
+    }
+    if "get_compile_config" in _user_overrides(model) and getattr(model, "compiled", False):
+        compile_config = model.get_compile_config()
+        if compile_config is not None:
+            entry["compile_config"] = serialize_keras_object(compile_config)
+    return entry
+
+
 def keras_model_config(model: Any) -> dict[str, Any]:
-    """The Keras 3 `config.json` content for a Lamina `Sequential` or functional model."""
+    """The Keras 3 `config.json` content for a Lamina `Sequential` or functional model,
+    or for a registered `Model` subclass (rebuilt by its class on loading)."""
     if _is_functional(model):
         return _functional_config(model)
     if _is_model(model) and type(model).__name__ == "Sequential" or hasattr(model, "_stack"):
         return _sequential_config(model)
+    from lamina.models.model import Model
+
+    if (
+        isinstance(model, Model)
+        and registry.get_registered_name(type(model))
+        and _user_overrides(model)
+    ):
+        return _subclassed_config(model)
     raise ValueError(
         f"Only `Sequential` and functional models can be written as `.keras` files. Received: a "
         f"{type(model).__name__} (a subclassed model). Save it as `.lamina` with "
