@@ -101,6 +101,7 @@ class Layer(nn.Module):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._lamina_call_spec = call_spec(cls)  # `call`'s signature, read once per class
         # As in Keras, calling `build` (also directly: `layer.build(shape)`) leaves the
         # layer built, so its first call does not build it again over weights set since.
         build = cls.__dict__.get("build")
@@ -172,18 +173,25 @@ class Layer(nn.Module):
                 f"{shape_of(inputs)}. Pass data with {self._expected_last_dim} features, or "
                 "build a new model for the new width."
             )
-        spec = call_spec(self.__class__)
+        spec = self._lamina_call_spec
         if kwargs:
             allowed = spec.keywords
-            if allowed is not None and not kwargs.keys() <= allowed:
-                kwargs = call_spec_mod.filter_kwargs(self, spec, kwargs)
+            if allowed is not None:
+                for key in kwargs:
+                    if key not in allowed:
+                        kwargs = call_spec_mod.filter_kwargs(self, spec, kwargs)
+                        break
         if args and spec.max_positional is not None and len(args) >= spec.max_positional:
             raise call_spec_mod.too_many_positional(self, spec, len(args) + 1)
         if spec.keras_rules:
             return self._keras_call(spec, inputs, args, kwargs)
-        training = kwargs.get("training")
-        if training is not None:
-            # Sub-layers called without `training=` inherit it (Keras's call context).
+        training = kwargs.get("training") if kwargs else None
+        if training is None:
+            # A sub-layer called without `training=` inherits its caller's (Keras's call context).
+            if spec.takes_training and TRAINING_CONTEXT[0] is not None:
+                kwargs["training"] = TRAINING_CONTEXT[0]
+            out = self.call(inputs, *args, **kwargs)
+        elif self._modules:
             outer = TRAINING_CONTEXT[0]
             TRAINING_CONTEXT[0] = training
             try:
@@ -191,23 +199,26 @@ class Layer(nn.Module):
             finally:
                 TRAINING_CONTEXT[0] = outer
         else:
-            if spec.takes_training and TRAINING_CONTEXT[0] is not None:
-                kwargs["training"] = TRAINING_CONTEXT[0]
             out = self.call(inputs, *args, **kwargs)
-        # Mask propagation (see lamina/layers/masking.py): a Lamina layer that keeps the
-        # (batch, steps) axes passes its input's padding mask on, unless it set one.
+        # Masks (see lamina/layers/masking.py): a mask set in `call` (under either name)
+        # gets both names; otherwise a Lamina layer that keeps the (batch, steps) axes
+        # passes its input's mask on.
+        own = getattr(out, "_lamina_mask", None)
+        if own is not None:
+            if getattr(out, "_keras_mask", None) is None:
+                out._keras_mask = own
+            return out
         mask = getattr(inputs, "_keras_mask", None)
-        if mask is None:
-            mask = getattr(inputs, "_lamina_mask", None)
-        if out.__class__ is torch.Tensor or isinstance(out, torch.Tensor):
-            own = getattr(out, "_lamina_mask", None)
-            if own is not None:
-                if getattr(out, "_keras_mask", None) is None:
-                    out._keras_mask = own
-            elif mask is not None and out.ndim >= 3 and out.shape[:2] == inputs.shape[:2]:
-                if getattr(out, "_keras_mask", None) is None:
-                    out._keras_mask = mask
-                out._lamina_mask = out._keras_mask
+        if mask is not None:
+            if getattr(inputs, "_lamina_mask", None) is None:
+                inputs._lamina_mask = mask  # for the layers that read the older name
+            if (
+                isinstance(out, torch.Tensor)
+                and out.ndim >= 3
+                and out.shape[:2] == inputs.shape[:2]
+                and getattr(out, "_keras_mask", None) is None
+            ):
+                out._keras_mask = out._lamina_mask = mask
         return out
 
     def _keras_call(self, spec: Any, inputs: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
@@ -570,6 +581,88 @@ class Layer(nn.Module):
 
         set_keras_weights(self, list(weights))
 
+    # ------------------------------------------------------------------ saving hooks
+    def save_own_variables(self, store: Any) -> None:
+        """Writes the layer's own variables (not its sub-layers') into ``store``.
+
+        `model.save("m.keras")` calls this for a layer whose class overrides it or
+        `load_own_variables`; other layers are written in Keras's weight layout.
+        The default writes `store["0"]`, `store["1"]`, ... in the order of the
+        layer's own `weights` (trainable first), each a NumPy copy of the variable.
+
+        Args:
+            store: A dict-like object, keyed by strings, that receives NumPy arrays.
+
+        Example:
+
+        >>> layer = Layer()
+        >>> _ = layer.add_weight(shape=(2,), initializer="ones")
+        >>> store = {}
+        >>> layer.save_own_variables(store)
+        >>> {k: v.tolist() for k, v in store.items()}
+        {'0': [1.0, 1.0]}
+        """
+        for i, v in enumerate(self._own_weights()):
+            store[f"{i}"] = v.detach().cpu().numpy().copy()
+
+    def load_own_variables(self, store: Any) -> None:
+        """Sets the layer's own variables from ``store``, as `save_own_variables` wrote it.
+
+        Args:
+            store: A dict-like object holding `store["0"]`, `store["1"]`, ... (arrays).
+
+        Raises:
+            ValueError: when ``store`` holds another number of variables than the layer.
+        """
+        own = self._own_weights()
+        keys = list(store.keys())
+        if len(keys) != len(own):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(own)} variables to load. Received: "
+                f"{len(keys)} variables ({keys[:10]}). Load the file into the architecture "
+                "that wrote it."
+            )
+        for i, v in enumerate(own):
+            value = torch.as_tensor(np.asarray(store[f"{i}"]), dtype=v.dtype, device=v.device)
+            if tuple(value.shape) != tuple(v.shape):
+                raise ValueError(
+                    f"Layer '{self.name}' expects variable {i} of shape {tuple(v.shape)}. "
+                    f"Received: shape={tuple(value.shape)}. Load the file into the architecture "
+                    "that wrote it."
+                )
+            with torch.no_grad():
+                v.copy_(value)
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        """What `build_from_config` needs to build the layer again on loading: by
+        default `{"input_shape": ...}` once built (with None for the batch axis),
+        else None. Override it, with `build_from_config`, for a `build` that takes
+        more than the input shape."""
+        if not self.built:
+            return None
+        shape = self._build_input_shape
+        if isinstance(shape, torch.Size):
+            shape = tuple(shape)
+        if isinstance(shape, (tuple, list)) and all(d is None or isinstance(d, int) for d in shape):
+            return {"input_shape": list(shape)}
+        return None
+
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        """Builds the layer from `get_build_config()`'s output (called on loading).
+
+        Args:
+            config: `{"input_shape": shape}` or `{"shapes_dict": {...}}`; None or
+                empty leaves the layer as it is.
+        """
+        if not config:
+            return
+        if config.get("input_shape") is not None:
+            shape = config["input_shape"]
+            self.build(tuple(shape) if isinstance(shape, list) else shape)
+        elif config.get("shapes_dict"):
+            self.build(**config["shapes_dict"])
+        self.built = True
+
     # ------------------------------------------------------------------ losses
     def add_loss(self, loss: torch.Tensor) -> None:
         """Adds a loss term (e.g. an activity penalty) to the training loss of this step."""
@@ -609,6 +702,9 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+Layer._lamina_call_spec = call_spec(Layer)
 
 
 def _marking_built(build: Any) -> Any:
