@@ -579,7 +579,8 @@ def test_ops_dtype_follows_keras_floatx_rules(make, expected):
 
 def test_ops_dtype_returns_keras_names():
     assert ops.dtype(torch.zeros(2, dtype=torch.int64)) == "int64"
-    assert ops.dtype(np.zeros(2)) == "float32"
+    assert ops.dtype(np.zeros(2)) == "float64"  # the array's own dtype, as Keras reports it
+    assert ops.dtype([1.0]) == "float32"
     assert ops.is_tensor(torch.zeros(1)) and not ops.is_tensor(np.zeros(1))
     assert ops.empty((2, 3), dtype="int32").shape == (2, 3)
     like = ops.empty_like(torch.zeros(2, 3, dtype=torch.int64))
@@ -787,3 +788,31 @@ ERROR_CASES = [
 def test_ops_user_mistakes_raise_house_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# ----------------------------------------------------------------------------- functional graphs
+
+
+def test_ops_on_symbolic_inputs_build_functional_model():
+    import lamina
+
+    inp = lamina.Input(shape=(4,))
+    x = ops.concatenate([ops.relu(inp), ops.square(inp)], axis=-1)
+    out = ops.sum(x, axis=-1, keepdims=True)
+    assert ops.shape(x) == (None, 8) and ops.dtype(x) == "float32" and ops.ndim(x) == 2
+    model = lamina.Model(inp, out)
+    got = model(torch.tensor(A)).detach().numpy()
+    np.testing.assert_allclose(got, (np.maximum(A, 0) + A**2).sum(-1, keepdims=True), rtol=1e-5)
+
+
+def test_ops_in_functional_model_train_with_fit():
+    import lamina
+
+    inp = lamina.Input(shape=(4,))
+    hidden = lamina.layers.Dense(3)(inp)
+    out = ops.mean(ops.tanh(hidden), axis=-1, keepdims=True)
+    model = lamina.Model(inp, out)
+    model.compile(optimizer="sgd", loss="mse")
+    before = [w.detach().clone() for w in model.parameters()]
+    model.fit(A, np.ones((3, 1), "float32"), epochs=1, verbose=0)
+    assert any(not torch.equal(b, w.detach()) for b, w in zip(before, model.parameters()))

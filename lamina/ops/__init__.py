@@ -23,6 +23,7 @@ Example:
 """
 
 from lamina.ops import (  # noqa: F401 - submodules, as keras.ops.nn / keras.ops.numpy
+    _symbolic,
     core,
     linalg,
     math,
@@ -656,3 +657,15 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+
+# Every op that takes tensors also takes symbolic ones (`lamina.Input(...)`), as in Keras.
+_NOT_GRAPH_OPS = {
+    "shape", "dtype", "ndim", "is_tensor", "convert_to_numpy", "cond", "switch", "while_loop",
+    "fori_loop", "scan", "map", "vectorized_map", "associative_scan", "custom_gradient",
+    "vectorize", "jvp",
+}
+for _name in __all__:
+    if _name not in _NOT_GRAPH_OPS:
+        globals()[_name] = _symbolic.symbolic_aware(_name, globals()[_name])
+del _name

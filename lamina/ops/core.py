@@ -139,6 +139,8 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any
         >>> convert_to_tensor(np.array([1.0, 2.0])).dtype
         torch.float32
     """
+    if x.__class__ is torch.Tensor and dtype is None and device is None:
+        return x
     if sparse or ragged:
         raise ValueError(
             "`convert_to_tensor` creates dense tensors only. "
@@ -208,8 +210,16 @@ def tensors(*xs: Any) -> list[torch.Tensor]:
     Python scalars next to a tensor take part weakly in type promotion, as in
     Keras and NumPy 2: `int32_tensor + 1.5` is float32, `int8_tensor + 1` int8.
     """
-    device = next((x.device for x in xs if isinstance(x, torch.Tensor)), None)
-    ref = next((x for x in xs if isinstance(x, torch.Tensor)), None)
+    ref = None
+    for x in xs:
+        if isinstance(x, torch.Tensor):
+            ref = x
+            break
+    else:
+        return [convert_to_tensor(x) for x in xs]
+    if all(x.__class__ is torch.Tensor for x in xs):
+        return list(xs)
+    device = ref.device
     out = []
     for x in xs:
         if isinstance(x, torch.Tensor):
@@ -273,8 +283,8 @@ def shape(x: Any) -> tuple[int, ...]:
         >>> shape(torch.zeros(2, 3))
         (2, 3)
     """
-    if isinstance(x, torch.Tensor):
-        return tuple(x.shape)
+    if isinstance(x, torch.Tensor) or (hasattr(x, "shape") and not isinstance(x, np.ndarray)):
+        return tuple(x.shape)  # also a symbolic tensor's shape, None for the batch axis
     return tuple(np.shape(x))
 
 
@@ -285,6 +295,8 @@ def dtype(x: Any) -> str:
         >>> dtype(torch.zeros(2))
         'float32'
     """
+    if isinstance(x, (torch.Tensor, np.ndarray)) or hasattr(x, "dtype"):
+        return standardize_dtype(x.dtype)
     return standardize_dtype(convert_to_tensor(x).dtype)
 
 

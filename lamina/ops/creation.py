@@ -213,6 +213,8 @@ def ndim(x: Any) -> int:
         >>> ops.ndim(ops.zeros((2, 3)))
         2
     """
+    if hasattr(x, "ndim") and not isinstance(x, (list, tuple)):
+        return int(x.ndim)
     return int(convert_to_tensor(x).ndim)
 
 
