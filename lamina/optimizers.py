@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import torch
 
 from lamina import schedules
@@ -67,6 +68,54 @@ __all__ = [
     "serialize",
     "deserialize",
 ]
+
+
+class _Iterations(int):
+    """``optimizer.iterations``: a Python int that also answers Keras' variable API
+    (``.numpy()``, ``.value``, ``.assign(n)``)."""
+
+    def __new__(cls, value: int, owner: Optimizer) -> _Iterations:
+        obj = super().__new__(cls, value)
+        obj._owner = owner
+        return obj
+
+    @property
+    def value(self) -> int:
+        return int(self)
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(int(self), dtype=np.int64)
+
+    def assign(self, value: Any) -> _Iterations:
+        self._owner.iterations = int(value)
+        return self._owner.iterations
+
+    def __reduce__(self) -> Any:
+        return (int, (int(self),))
+
+
+class _LearningRate(float):
+    """``optimizer.learning_rate``: a Python float that also answers Keras' variable
+    API (``.numpy()``, ``.value``, ``.assign(lr)``)."""
+
+    def __new__(cls, value: float, owner: Optimizer) -> _LearningRate:
+        obj = super().__new__(cls, value)
+        obj._owner = owner
+        return obj
+
+    @property
+    def value(self) -> float:
+        return float(self)
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(float(self), dtype=np.float32)
+
+    def assign(self, value: Any) -> _LearningRate:
+        self._owner.learning_rate = float(value)
+        return self._owner.learning_rate
+
+    def __reduce__(self) -> Any:
+        return (float, (float(self),))
 
 
 class Optimizer:
@@ -219,6 +268,15 @@ class Optimizer:
             self.load_state_dict(pending)
 
     @property
+    def iterations(self) -> int:
+        """The number of steps applied, an int (with Keras' ``.numpy()`` and ``.assign``)."""
+        return _Iterations(self.__dict__.get("_iterations", 0), self)
+
+    @iterations.setter
+    def iterations(self, value: int) -> None:
+        self._iterations = int(value)
+
+    @property
     def torch_optimizer(self) -> torch.optim.Optimizer | None:
         """The underlying ``torch.optim.Optimizer``, or None before ``build``."""
         return self._torch
@@ -353,13 +411,16 @@ class Optimizer:
 
         Setting it (as ``ReduceLROnPlateau`` does) to a number sets every
         parameter group's rate and replaces a schedule; setting it to a
-        ``LearningRateSchedule`` installs the schedule.
+        ``LearningRateSchedule`` installs the schedule. As in Keras, the value
+        also has ``.numpy()`` and ``.assign(lr)``.
         """
         if self._schedule is not None:
-            return float(self._schedule(self.iterations))
-        if self._torch is not None:
-            return float(self._torch.param_groups[0]["lr"])
-        return float(self._lr)
+            value = float(self._schedule(int(self.iterations)))
+        elif self._torch is not None:
+            value = float(self._torch.param_groups[0]["lr"])
+        else:
+            value = float(self._lr)
+        return _LearningRate(value, self)
 
     @learning_rate.setter
     def learning_rate(self, value: float | LearningRateSchedule) -> None:
@@ -419,7 +480,7 @@ class Optimizer:
         if self._schedule is not None:
             learning_rate: Any = schedules.serialize(self._schedule)
         else:
-            learning_rate = self.learning_rate
+            learning_rate = float(self.learning_rate)
         return {
             "name": self.name,
             "learning_rate": learning_rate,

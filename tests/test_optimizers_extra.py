@@ -253,3 +253,23 @@ def test_docstring_examples_run():
     for module in (optimizers, optimizers_extra, schedules, regularizers):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def test_iterations_and_learning_rate_answer_keras_variable_api():
+    import pickle
+
+    opt = optimizers.Adam(0.01)
+    w = torch.nn.Parameter(torch.zeros(2))
+    opt.apply([torch.ones(2)], [w])
+    assert opt.iterations == 1 and int(opt.iterations) == 1
+    assert opt.iterations.numpy() == 1 and opt.iterations.value == 1
+    opt.iterations.assign(5)
+    assert opt.iterations == 5
+    assert opt.learning_rate.numpy() == np.float32(0.01)
+    opt.learning_rate.assign(0.5)
+    assert opt.learning_rate == 0.5 and opt.torch_optimizer.param_groups[0]["lr"] == 0.5
+    state = pickle.loads(pickle.dumps(opt.state_dict()))
+    assert type(state["iterations"]) is int and state["iterations"] == 5
+    assert type(opt.get_config()["learning_rate"]) is float
+    scheduled = optimizers.SGD(optimizers.schedules.CosineDecayRestarts(0.1, 10))
+    assert scheduled.learning_rate == pytest.approx(0.1)
