@@ -229,10 +229,10 @@ class GAN(keras.Model):
 
 
 batch_size = 64
-# lamina-compat: data — MNIST digits replaced by 256 random 28x28 uint8 images (no download).
+# lamina-compat: data — MNIST digits replaced by 64 random 28x28 uint8 images (no download).
 rng = np.random.default_rng(0)
-x_train = rng.integers(0, 256, size=(192, 28, 28), dtype=np.uint8)
-x_test = rng.integers(0, 256, size=(64, 28, 28), dtype=np.uint8)
+x_train = rng.integers(0, 256, size=(48, 28, 28), dtype=np.uint8)
+x_test = rng.integers(0, 256, size=(16, 28, 28), dtype=np.uint8)
 all_digits = np.concatenate([x_train, x_test])
 all_digits = all_digits.astype("float32") / 255.0
 all_digits = np.reshape(all_digits, (-1, 28, 28, 1))
