@@ -350,11 +350,11 @@ def test_save_optimizer_with_schedule_restores_iterations(tmp_path, data):
 # --------------------------------------------------------------------------- save errors
 
 
-def test_save_requires_lamina_extension(tmp_path):
+def test_save_requires_lamina_or_keras_extension(tmp_path):
     model = make_sequential()
-    with pytest.raises(ValueError, match=r"ending with '\.lamina'\. Received: filepath='.*m\.keras'"):
-        model.save(tmp_path / "m.keras")
-    assert not (tmp_path / "m.keras").exists()
+    with pytest.raises(ValueError, match=r"ending with '\.lamina' \(Lamina's format\) or '\.keras' \(a Keras 3 file\)\. Received: filepath='.*m\.pt'"):
+        model.save(tmp_path / "m.pt")
+    assert not (tmp_path / "m.pt").exists()
 
 
 def test_save_unregistered_subclass_is_refused(tmp_path):

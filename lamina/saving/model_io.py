@@ -82,6 +82,11 @@ def save_model(model: Any, filepath: str | os.PathLike) -> None:
             f"`save_model` expects a `lamina.Model`. Received: {type(model).__name__}. "
             "Save a plain torch module's weights with `safetensors.torch.save_file`."
         )
+    if isinstance(filepath, (str, os.PathLike)) and not os.fspath(filepath).endswith(MODEL_SUFFIX):
+        raise ValueError(
+            "`save` expects a file name ending with '.lamina' (Lamina's format) or '.keras' (a "
+            f"Keras 3 file). Received: filepath={os.fspath(filepath)!r}. Use e.g. 'model.keras'."
+        )
     path = check_suffix(filepath, MODEL_SUFFIX, "save", "model.lamina")
     class_name = _model_class_name(model)
     config = {
