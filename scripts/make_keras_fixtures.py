@@ -16,6 +16,7 @@ Three modes, each run once in order; the test suite itself never imports Keras:
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -309,7 +310,7 @@ def lamina_mode() -> None:
 
     os.makedirs(WRITTEN, exist_ok=True)
     for file in sorted(os.listdir(OUT)):
-        if not file.endswith(".keras") or not os.path.exists(os.path.join(OUT, file[:-6] + ".npz")):
+        if not file.endswith(".keras") or file == "lambda_layer.keras":
             continue
         model = lamina.load_model(os.path.join(OUT, file))
         model.save(os.path.join(WRITTEN, file))
@@ -328,6 +329,18 @@ def keras_check_mode() -> None:
             model = keras.saving.load_model(os.path.join(WRITTEN, file))
         except Exception as e:  # noqa: BLE001 - report every file, then fail
             failures.append(f"{file}: {type(e).__name__}: ...{str(e)[-700:]}")
+            continue
+        if getattr(model, "optimizer", None) is not None:  # the compile config Keras rebuilt
+            compiled = {
+                "optimizer": type(model.optimizer).__name__,
+                "learning_rate": float(model.optimizer.learning_rate),
+                "loss": type(model.loss).__name__
+                if not isinstance(model.loss, str)
+                else model.loss,
+            }
+            with open(os.path.join(WRITTEN, f"{name}.compile.json"), "w") as f:
+                json.dump(compiled, f)
+        if not os.path.exists(os.path.join(OUT, f"{name}.npz")):
             continue
         data = np.load(os.path.join(OUT, f"{name}.npz"))
         xs = [data[k] for k in sorted(data.files) if k.startswith("x")]

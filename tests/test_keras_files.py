@@ -289,3 +289,37 @@ def test_load_model_unsupported_compile_argument_warns_and_returns_uncompiled(tm
     with pytest.warns(UserWarning, match=r"compile configuration could not be restored .*use_ema"):
         model = lamina.load_model(path)
     assert model.optimizer is None
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "compiled",
+            {"optimizer": "Adam", "learning_rate": 0.01, "loss": "SparseCategoricalCrossentropy"},
+        ),
+        ("compiled_objects", {"optimizer": "SGD", "learning_rate": 0.1, "loss": "Huber"}),
+    ],
+)
+def test_keras_rebuilds_compile_config_lamina_wrote(name, expected, tmp_path):
+    # What Keras's load_model compiled from the file Lamina wrote (make_keras_fixtures.py).
+    with open(os.path.join(WRITTEN, f"{name}.compile.json")) as f:
+        rebuilt = json.load(f)
+    assert rebuilt == {**expected, "learning_rate": pytest.approx(expected["learning_rate"])}
+    # And Lamina writes the same configuration again.
+    path = str(tmp_path / f"{name}.keras")
+    lamina.load_model(os.path.join(HERE, f"{name}.keras")).save(path)
+    with zipfile.ZipFile(path) as zf:
+        compile_config = json.loads(zf.read("config.json"))["compile_config"]
+    assert compile_config["optimizer"]["class_name"] == expected["optimizer"]
+    assert compile_config["optimizer"]["config"]["learning_rate"] == pytest.approx(
+        expected["learning_rate"]
+    )
+
+
+def test_save_keras_file_of_uncompiled_model_has_no_compile_config(tmp_path):
+    model = lamina.load_model(os.path.join(HERE, "compiled.keras"), compile=False)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        assert "compile_config" not in json.loads(zf.read("config.json"))

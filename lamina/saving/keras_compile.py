@@ -94,3 +94,56 @@ def compile_from_keras(model: Any, compile_config: dict[str, Any]) -> None:
     if compile_config.get("loss_weights") is not None:
         kwargs["loss_weights"] = compile_config["loss_weights"]
     model.compile(**kwargs)
+
+
+def _to_keras_object(value: Any, module: str) -> Any:
+    """Lamina objects and their `{"module", "class_name", "config"}` dicts in Keras's envelope."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict) and "class_name" in value:
+        return {
+            "module": module,
+            "class_name": value["class_name"],
+            "config": value.get("config", {}),
+            "registered_name": None,
+        }
+    if isinstance(value, dict):
+        return {k: _to_keras_object(v, module) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_keras_object(v, module) for v in value]
+    if hasattr(value, "get_config"):
+        return _to_keras_object(
+            {"class_name": type(value).__name__, "config": value.get_config()}, module
+        )
+    raise ValueError(
+        f"Cannot write {value!r} into a Keras compile configuration. Received: a "
+        f"{type(value).__name__}. Compile with names or Lamina's loss and metric classes."
+    )
+
+
+def compile_to_keras(model: Any) -> dict[str, Any] | None:
+    """Keras's `compile_config` for a compiled Lamina model (None when not compiled).
+
+    Returns None too when the configuration holds something Keras could not
+    rebuild (a plain function as loss, ...): Keras then loads the model uncompiled.
+    """
+    from lamina import optimizers
+
+    spec = getattr(model, "_compile_config", None)
+    if not getattr(model, "compiled", False) or spec is None or model.optimizer is None:
+        return None
+    try:
+        return {
+            "optimizer": _to_keras_object(
+                optimizers.serialize(model.optimizer), "keras.optimizers"
+            ),
+            "loss": _to_keras_object(spec.get("loss"), "keras.losses"),
+            "loss_weights": spec.get("loss_weights"),
+            "metrics": _to_keras_object(spec.get("metrics"), "keras.metrics"),
+            "weighted_metrics": _to_keras_object(spec.get("weighted_metrics"), "keras.metrics"),
+            "run_eagerly": False,
+            "steps_per_execution": 1,
+            "jit_compile": False,
+        }
+    except (TypeError, ValueError):
+        return None

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from lamina.saving import file_io
-from lamina.saving.keras_compile import compile_from_keras
+from lamina.saving.keras_compile import compile_from_keras, compile_to_keras
 from lamina.saving.keras_config import model_from_keras_config
 from lamina.saving.keras_layout import container_names, keras_weight_groups, set_keras_weight_groups
 from lamina.saving.keras_writer import keras_model_config
@@ -451,8 +451,9 @@ def save_keras_model(model: Any, filepath: str | os.PathLike) -> None:
     """Writes ``model`` as a Keras 3 `.keras` file (config, weights, metadata) that
     Keras's `keras.saving.load_model` and Lamina's `load_model` read.
 
-    Only layers Keras also has can be written; the compile configuration is not
-    written.
+    Only layers Keras also has can be written. The compile configuration
+    (optimizer, loss, metrics) is written when Keras can rebuild it; the
+    optimizer's state is not.
 
     Args:
         model: A built Lamina `Sequential` or functional model.
@@ -463,6 +464,9 @@ def save_keras_model(model: Any, filepath: str | os.PathLike) -> None:
     """
     _check_built(model, "a .keras file")
     config = keras_model_config(model)
+    compile_config = None if "compile_config" in config else compile_to_keras(model)
+    if compile_config is not None:  # (a class's own `get_compile_config` came first)
+        config["compile_config"] = compile_config
     import lamina
 
     metadata = {
