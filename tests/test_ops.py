@@ -627,6 +627,14 @@ def test_ops_stop_gradient_blocks_gradients():
     torch.testing.assert_close(x.grad, torch.full((3,), 3.0))
 
 
+def test_ops_mixed_devices_meet_on_the_accelerator():
+    # "meta" stands in for an accelerator here: CPU operands move to it, never the reverse.
+    out = ops.add(torch.ones(2), torch.ones(2, device="meta"))
+    assert out.device.type == "meta"
+    out = ops.concatenate([np.ones(2, "float32"), torch.ones(2, device="meta"), torch.ones(2)])
+    assert out.device.type == "meta" and out.shape == (6,)
+
+
 def test_ops_divide_no_nan_gradient_is_finite_at_zero_divisor():
     x = torch.ones(2, requires_grad=True)
     ops.divide_no_nan(x, torch.tensor([2.0, 0.0])).sum().backward()

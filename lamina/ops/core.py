@@ -205,33 +205,40 @@ def convert_to_numpy(x: Any) -> np.ndarray:
 
 
 def tensors(*xs: Any) -> list[torch.Tensor]:
-    """Converts each operand, putting new tensors on the device of any tensor operand.
+    """Converts each operand, putting all on one device: an accelerator one if any is.
 
-    Python scalars next to a tensor take part weakly in type promotion, as in
+    Python scalars next to tensors take part weakly in type promotion, as in
     Keras and NumPy 2: `int32_tensor + 1.5` is float32, `int8_tensor + 1` int8.
     """
     ref = None
+    plain = True
     for x in xs:
         if isinstance(x, torch.Tensor):
-            ref = x
-            break
-    else:
+            if ref is None or (ref.device.type == "cpu" and x.device.type != "cpu"):
+                ref = x
+            plain = plain and x.__class__ is torch.Tensor
+        else:
+            plain = False
+    if ref is None:
         return [convert_to_tensor(x) for x in xs]
-    if all(x.__class__ is torch.Tensor for x in xs):
-        return list(xs)
     device = ref.device
+    if plain:
+        return [x if x.device == device else x.to(device) for x in xs]
+    kind = None  # the promoted dtype of the tensor operands, for weak scalars
+    for x in xs:
+        if isinstance(x, torch.Tensor):
+            kind = x.dtype if kind is None else torch.promote_types(kind, x.dtype)
     out = []
     for x in xs:
         if isinstance(x, torch.Tensor):
-            out.append(x)
-        elif ref is not None and isinstance(x, (bool, int, float)):
-            # A weak scalar: keep the tensor's dtype when the kind allows it.
+            out.append(x if x.device == device else x.to(device))
+        elif isinstance(x, (bool, int, float)):
             if isinstance(x, bool):
-                dt = torch.bool if ref.dtype == torch.bool else ref.dtype
+                dt = kind
             elif isinstance(x, int):
-                dt = ref.dtype if ref.dtype != torch.bool else torch.int32
+                dt = kind if kind != torch.bool else torch.int32
             else:
-                dt = ref.dtype if ref.is_floating_point() or ref.is_complex() else FLOATX
+                dt = kind if kind.is_floating_point or kind.is_complex else FLOATX
             out.append(torch.tensor(x, dtype=dt, device=device))
         else:
             out.append(convert_to_tensor(x, device=device))
