@@ -293,3 +293,46 @@ def test_custom_compute_mask_sets_output_mask():
     layer = NonZero()
     assert layer.supports_masking  # overriding compute_mask turns it on, as in Keras
     assert layer(x)._keras_mask.tolist() == [[True, False, True]]
+
+
+# ---------------------------------------------------------------------- more Keras behaviours
+def test_freezing_keeps_a_weight_declared_non_trainable_frozen():
+    layer = Layer(name="frozen_parts")
+    w = layer.add_weight(shape=(2,), name="w")
+    s = layer.add_variable(shape=(2,), name="s", trainable=False)
+    layer.trainable = False
+    assert not w.requires_grad and not s.requires_grad
+    layer.trainable = True
+    assert w.requires_grad and not s.requires_grad
+    assert layer.trainable_weights == [w] and layer.non_trainable_weights == [s]
+
+
+def test_functional_call_with_training_keyword_and_mask_rules():
+    inputs = lamina.Input(shape=(4,), dtype="int64")
+    x = layers.Embedding(10, 3, mask_zero=True)(inputs)
+
+    class KeepMask(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            return inputs * mask[..., None].to(inputs.dtype)
+
+    x = KeepMask()(x)
+    with pytest.warns(UserWarning, match="does not support masking"):  # also while writing the graph, as Keras
+        x = Double()(x, training=True)  # `training=` accepted, not passed to `call(self, inputs)`
+    model = lamina.Model(inputs, x)
+    tokens = torch.tensor([[1, 2, 0, 0]])
+    with pytest.warns(UserWarning, match="does not support masking"):
+        out = model(tokens)
+    emb = model.layers[1].embeddings.detach()
+    expected = 2 * emb[tokens] * (tokens != 0)[..., None]
+    torch.testing.assert_close(out, expected)
+
+
+def test_input_batch_shape():
+    inputs = lamina.Input(batch_shape=(None, 5))
+    assert inputs.shape == (None, 5)
+    with pytest.raises(ValueError, match=r"either `shape` or `batch_shape`.*Received: shape=\(5,\), batch_shape=\(None, 5\)"):
+        lamina.Input(shape=(5,), batch_shape=(None, 5))

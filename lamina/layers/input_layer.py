@@ -16,6 +16,9 @@ class InputLayer(Layer):
         batch_size: Optional fixed batch size (informational).
         dtype: "float32" (default), "int64", ... Integer inputs feed `Embedding`.
         name: Optional name.
+        batch_shape: The shape with the batch axis first, as Keras's
+            `batch_shape=(None, 64)`; instead of `shape` (and `batch_size`).
+            Defaults to `None`.
     """
 
     def __init__(
@@ -24,8 +27,10 @@ class InputLayer(Layer):
         batch_size: int | None = None,
         dtype: Any = None,
         name: str | None = None,
+        batch_shape: tuple[int | None, ...] | None = None,
         **kwargs: Any,
     ) -> None:
+        shape, batch_size = _from_batch_shape(shape, batch_size, batch_shape)
         super().__init__(name=name, **kwargs)
         if shape is None or not isinstance(shape, (tuple, list)) or not all(
             d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0) for d in shape
@@ -54,8 +59,27 @@ class InputLayer(Layer):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> InputLayer:
         config = dict(config)
-        config["shape"] = tuple(config["shape"])
+        if config.get("shape") is not None:
+            config["shape"] = tuple(config["shape"])
         return cls(**config)
+
+
+def _from_batch_shape(shape: Any, batch_size: Any, batch_shape: Any) -> tuple[Any, Any]:
+    """`(shape, batch_size)` from Keras's `batch_shape` (batch axis first)."""
+    if batch_shape is None:
+        return shape, batch_size
+    if shape is not None:
+        raise ValueError(
+            "`Input` expects either `shape` or `batch_shape`, not both. Received: "
+            f"shape={shape!r}, batch_shape={batch_shape!r}. Pass `shape` without the batch "
+            "axis, or `batch_shape` with it."
+        )
+    if not isinstance(batch_shape, (tuple, list)) or not batch_shape:
+        raise ValueError(
+            "`Input` expects `batch_shape` to be a tuple with the batch axis first, e.g. "
+            f"batch_shape=(None, 64). Received: batch_shape={batch_shape!r}."
+        )
+    return tuple(batch_shape[1:]), batch_shape[0] if batch_size is None else batch_size
 
 
 def Input(  # noqa: N802 - Keras's spelling
@@ -63,6 +87,7 @@ def Input(  # noqa: N802 - Keras's spelling
     batch_size: int | None = None,
     dtype: Any = None,
     name: str | None = None,
+    batch_shape: tuple[int | None, ...] | None = None,
 ) -> SymbolicTensor:
     """Declares a model input and returns its symbolic tensor.
 
@@ -72,6 +97,8 @@ def Input(  # noqa: N802 - Keras's spelling
         batch_size: Optional fixed batch size.
         dtype: Data type of the input. Defaults to "float32".
         name: Optional name, used as the key when the model is fed a dict.
+        batch_shape: The shape with the batch axis first, e.g. `(None, 64)`, as
+            Keras accepts instead of `shape`. Defaults to `None`.
 
     Example:
         >>> import lamina
@@ -79,7 +106,7 @@ def Input(  # noqa: N802 - Keras's spelling
         >>> inputs.shape
         (None, 64)
     """
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape).output
 
 
 def is_input_tensor(x: Any) -> bool:

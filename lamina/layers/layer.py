@@ -156,9 +156,20 @@ class Layer(nn.Module):
         raise NotImplementedError(f"Layer `{type(self).__name__}` does not implement `call()`.")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args and kwargs:
+            args, kwargs = self._first_input_from_kwargs(kwargs)
         if args and not isinstance(args[0], torch.Tensor) and _is_symbolic(args[0]):
             return call_symbolic(self, *args, **kwargs)
         return super().__call__(*args, **kwargs)
+
+    def _first_input_from_kwargs(self, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
+        """Keras binds a call's arguments to `call`'s signature, so the first input may
+        come by keyword (`layer(logits=x, targets=y)`): it becomes the positional input."""
+        names = self._lamina_call_spec.tensor_args
+        if names and names[0] in kwargs:
+            kwargs = dict(kwargs)
+            return (kwargs.pop(names[0]),), kwargs
+        return (), kwargs
 
     def forward(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if inputs.__class__ is not torch.Tensor:
@@ -414,6 +425,10 @@ class Layer(nn.Module):
             a["name"], a["shape"], a["initializer"], a["regularizer"], a["trainable"], a["dtype"],
             a.get("constraint"),
         )
+
+    def add_variable(self, *args: Any, **kwargs: Any) -> Variable:
+        """Alias of `add_weight`, as in Keras 3."""
+        return self.add_weight(*args, **kwargs)
 
     def _add_variable(
         self, name: str | None, shape: Any, initializer: Any, regularizer: Any, trainable: bool,

@@ -100,6 +100,7 @@ class SymbolicTensor:
         self.node = node
         self.index = index
         self.name = name
+        self.has_mask = False  # whether the layer's output carries a padding mask
 
     @property
     def ndim(self) -> int:
@@ -141,8 +142,17 @@ def _has_free_axis(struct: Any) -> bool:
     return any(found)
 
 
+def _dummy_for(t: SymbolicTensor, fill: int) -> Any:
+    x = _dummy(t.shape, t.dtype, fill)
+    if getattr(t, "has_mask", False) and isinstance(x, torch.Tensor) and x.ndim >= 2:
+        # A masked symbolic tensor (after `Embedding(mask_zero=True)`, ...) runs with an
+        # all-True mask, so a layer whose `call` takes `mask=` sees one, as in Keras.
+        x._keras_mask = x._lamina_mask = torch.ones(x.shape[:2], dtype=torch.bool)
+    return x
+
+
 def _run(layer: Any, inputs: Any, kwargs: dict[str, Any], fill: int) -> Any:
-    dummies = _map(lambda t: _dummy(t.shape, t.dtype, fill) if isinstance(t, SymbolicTensor) else t, inputs)
+    dummies = _map(lambda t: _dummy_for(t, fill) if isinstance(t, SymbolicTensor) else t, inputs)
     was_training = layer.training
     layer.eval()
     try:
@@ -219,10 +229,14 @@ def call_symbolic(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
                 "(e.g. `layer(query, value, key)`)."
             )
     node = Node(layer, inputs, kwargs)
+    masked: list[bool] = []
     if hasattr(layer, "compute_output_spec"):
         specs = layer.compute_output_spec(inputs, **kwargs)
     else:
         out = _run(layer, inputs, kwargs, 3)
+        from lamina.utils.tree import flatten
+
+        masked = [getattr(o, "_keras_mask", None) is not None for o in flatten(out)]
         other = _run(layer, inputs, kwargs, 4) if _has_free_axis(inputs) else None
         specs = _shapes(out, other)
     counter = [0]
@@ -230,6 +244,7 @@ def call_symbolic(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
     def make(spec: Any) -> Any:
         if isinstance(spec, tuple) and len(spec) == 2 and (isinstance(spec[1], torch.dtype) or spec[1] is STRING):
             t = SymbolicTensor(spec[0], spec[1], node, counter[0])
+            t.has_mask = counter[0] < len(masked) and masked[counter[0]]
             counter[0] += 1
             return t
         if isinstance(spec, dict):
