@@ -1235,9 +1235,10 @@ def get(
             return factory(identifier, _context(loss, output_shape, target_shape))
         found = registry.lookup("metric", identifier, "metric")
         if inspect.isclass(found) and issubclass(found, Metric):
-            if identifier in registry.builtin_classes("metric"):
-                return found()
-            return found(name=identifier) if "name" in inspect.signature(found).parameters else found()
+            builtin = registry.builtin_classes("metric")
+            if identifier in builtin or found not in builtin.values():
+                return found()  # a class name, or a registered class: its own default name
+            return found(name=identifier)  # a Keras name such as "mse" names the metric
         if callable(found) and not inspect.isclass(found):
             return MeanMetricWrapper(found, name=identifier)
     found = serialization.get(identifier, family="metric", kind="metric", base=Metric)
