@@ -71,6 +71,18 @@ def _no_grad(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _move_in_place(var: torch.Tensor, device: torch.device) -> None:
+    """Moves a state variable to ``device`` keeping the same Python object, so that
+    attributes pointing at it (``self.true_positives``) stay valid."""
+    moved = var.data.to(device)
+    try:
+        var.data = moved  # what `nn.Module.to` does; works between CPU and GPU
+    except RuntimeError:  # tensor types that cannot share the object (e.g. "meta")
+        other = torch.Tensor._make_subclass(type(var), moved, var.requires_grad)
+        other.__dict__.update(var.__dict__)
+        torch.utils.swap_tensors(var, other)
+
+
 def _divide_no_nan(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``a / b``, with 0 where ``b == 0`` (as Keras' ``divide_no_nan``)."""
     nonzero = b != 0
@@ -384,7 +396,7 @@ class Metric:
                 device = value.device
                 for i, var in enumerate(self._variables):
                     if var.device != device:
-                        var.data = var.data.to(device)
+                        _move_in_place(var, device)
                         self._variable_initial[i] = self._variable_initial[i].to(device)
                 return
 
@@ -394,7 +406,7 @@ class Metric:
             tensor = getattr(self, name)
             if tensor.device != device:
                 if isinstance(tensor, Variable):
-                    tensor.data = tensor.data.to(device)  # same object: user references stay valid
+                    _move_in_place(tensor, device)  # same object: user references stay valid
                 else:
                     setattr(self, name, tensor.to(device))
 
@@ -1235,10 +1247,9 @@ def get(
             return factory(identifier, _context(loss, output_shape, target_shape))
         found = registry.lookup("metric", identifier, "metric")
         if inspect.isclass(found) and issubclass(found, Metric):
-            builtin = registry.builtin_classes("metric")
-            if identifier in builtin or found not in builtin.values():
-                return found()  # a class name, or a registered class: its own default name
-            return found(name=identifier)  # a Keras name such as "mse" names the metric
+            if identifier in registry.builtin_classes("metric"):
+                return found()
+            return found(name=identifier) if "name" in inspect.signature(found).parameters else found()
         if callable(found) and not inspect.isclass(found):
             return MeanMetricWrapper(found, name=identifier)
     found = serialization.get(identifier, family="metric", kind="metric", base=Metric)

@@ -397,3 +397,18 @@ def test_docstring_examples_run():
     ):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def test_metric_variables_follow_the_data_device_in_place():
+    # The "meta" device stands in for a GPU: states move to the data's device and
+    # stay the same objects, so `self.true_positives` references remain valid.
+    m = BinaryTruePositives()
+    var = m.true_positives
+    m.update_state(torch.ones(2, device="meta"), torch.ones(2, device="meta"))
+    assert m.true_positives is var and var.device.type == "meta"
+    m.reset_state()
+    assert var.device.type == "meta"
+    iou = metrics.MeanIoU(num_classes=2)
+    state = iou.total_cm
+    iou.update_state(torch.zeros(3, device="meta"), torch.zeros(3, device="meta"))
+    assert iou.total_cm is state and state.device.type == "meta"
