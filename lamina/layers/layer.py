@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lamina import initializers as initializers_mod
 from lamina import regularizers as regularizers_mod
 from lamina.layers import call_spec as call_spec_mod
 from lamina.layers.call_spec import TRAINING_CONTEXT, call_spec, shape_of
@@ -165,11 +166,18 @@ class Layer(nn.Module):
     def _first_input_from_kwargs(self, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
         """Keras binds a call's arguments to `call`'s signature, so the first input may
         come by keyword (`layer(logits=x, targets=y)`): it becomes the positional input."""
-        names = self._lamina_call_spec.tensor_args
-        if names and names[0] in kwargs:
-            kwargs = dict(kwargs)
-            return (kwargs.pop(names[0]),), kwargs
-        return (), kwargs
+        spec = self._lamina_call_spec
+        names = spec.tensor_args
+        if not names:
+            return (), kwargs
+        if names[0] not in kwargs:
+            raise TypeError(
+                f"Layer '{self.name}' ({type(self).__name__}) was called without its first input "
+                f"`{names[0]}` (its `{spec.text}`). Received: keyword arguments "
+                f"{', '.join(kwargs)} only. Pass the input positionally or as `{names[0]}=`."
+            )
+        kwargs = dict(kwargs)
+        return (kwargs.pop(names[0]),), kwargs
 
     def forward(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if inputs.__class__ is not torch.Tensor:
@@ -423,7 +431,7 @@ class Layer(nn.Module):
         a = spec.arguments
         return self._add_variable(
             a["name"], a["shape"], a["initializer"], a["regularizer"], a["trainable"], a["dtype"],
-            a.get("constraint"),
+            a.get("constraint"), torch_layout=spec.signature is _LEGACY_ADD_WEIGHT,
         )
 
     def add_variable(self, *args: Any, **kwargs: Any) -> Variable:
@@ -432,8 +440,11 @@ class Layer(nn.Module):
 
     def _add_variable(
         self, name: str | None, shape: Any, initializer: Any, regularizer: Any, trainable: bool,
-        dtype: Any, constraint: Any,
+        dtype: Any, constraint: Any, torch_layout: bool = False,
     ) -> Variable:
+        """Makes the weight. ``torch_layout``: the shape is in PyTorch's layout (Lamina's
+        built-in layers, name first), so fans are read PyTorch's way; otherwise it is in
+        Keras's layout (a user's `add_weight(shape=(in, out))`) and read Keras's way."""
         owner = type(self).__name__
         shape = () if shape is None else shape
         if isinstance(shape, int) and not isinstance(shape, bool):
@@ -460,8 +471,15 @@ class Layer(nn.Module):
                 f"`{owner}.add_weight` expects `name` to be a non-empty string without '.'. "
                 f"Received: name={name!r}."
             )
+        shape = tuple(int(d) for d in shape)
+        value = initializer
+        if torch_layout:
+            init = initializers_mod.get(initializer)
+            value = torch.empty(shape, dtype=torch_dtype)
+            with torch.no_grad():
+                init(value)
         variable = Variable(
-            initializer, shape=tuple(int(d) for d in shape), dtype=torch_dtype,
+            value, shape=shape, dtype=torch_dtype,
             trainable=trainable and self._trainable, name=name, path=f"{self.name}/{name}",
             constraint=constraint,
         )

@@ -204,6 +204,8 @@ class Model(Trainer, Layer):
         return load_weights(self, filepath, strict=strict)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args and kwargs:
+            args, kwargs = self._first_input_from_kwargs(kwargs)
         if args and isinstance(args[0], torch.Tensor):
             return nn.Module.__call__(self, *args, **kwargs)
         if args and not isinstance(first_leaf(args[0]), torch.Tensor) and not layer_mod._is_symbolic(args[0]):

@@ -1,0 +1,67 @@
+"""A call's first input passed by keyword, as Keras allows (`layer(logits=x, targets=y)`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers
+from lamina.layers.layer import Layer
+
+
+class Endpoint(Layer):
+    def call(self, logits, targets=None, sample_weight=None):
+        out = logits * 2.0
+        if targets is not None:
+            out = out + targets
+        if sample_weight is not None:
+            out = out * sample_weight
+        return out
+
+
+def test_layer_call_first_input_by_keyword_equals_positional():
+    x, t, w = torch.ones(2, 1), torch.full((2, 1), 3.0), torch.full((2, 1), 0.5)
+    layer = Endpoint()
+    by_keyword = layer(logits=x, targets=t, sample_weight=w)
+    np.testing.assert_array_equal(by_keyword.numpy(), layer(x, t, w).numpy())
+    np.testing.assert_array_equal(by_keyword.numpy(), np.full((2, 1), 2.5))
+    np.testing.assert_array_equal(layer(logits=x).numpy(), np.full((2, 1), 2.0))
+
+
+def test_layer_call_inputs_keyword_builds_builtin_layer():
+    dense = layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")
+    np.testing.assert_array_equal(dense(inputs=torch.ones(1, 3)).detach().numpy(), [[3.0, 3.0]])
+
+
+def test_symbolic_call_first_input_by_keyword():
+    inputs = lamina.Input((1,))
+    out = Endpoint()(logits=inputs, targets=None)
+    model = lamina.Model(inputs, out)
+    np.testing.assert_allclose(model.predict(np.ones((3, 1), "float32"), verbose=0), np.full((3, 1), 2.0))
+
+
+def test_subclassed_model_calls_sublayer_with_keywords_only():
+    class Net(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1, kernel_initializer="ones", bias_initializer="zeros")
+            self.endpoint = Endpoint()
+
+        def call(self, inputs):
+            return self.endpoint(logits=self.dense(inputs["x"]), targets=inputs["t"])
+
+    net = Net()
+    out = net(inputs={"x": np.ones((2, 3), "float32"), "t": np.ones((2, 1), "float32")})
+    np.testing.assert_array_equal(out.detach().numpy(), np.full((2, 1), 7.0))
+
+
+def test_missing_first_input_names_it_in_house_form():
+    expected = (
+        r"Layer 'ep' \(Endpoint\) was called without its first input `logits` \(its "
+        r"`call\(self, logits, targets=None, sample_weight=None\)`\)\. Received: keyword "
+        r"arguments targets only\. Pass the input positionally or as `logits=`\."
+    )
+    with pytest.raises(TypeError, match=expected):
+        Endpoint(name="ep")(targets=torch.ones(1))
