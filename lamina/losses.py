@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -63,12 +64,15 @@ def _shape_error(
 
 
 def _align_shapes(
-    owner: str, y_true: torch.Tensor, y_pred: torch.Tensor
+    owner: str, y_true: torch.Tensor, y_pred: torch.Tensor, broadcast: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Makes ``y_true`` match ``y_pred`` by dropping or adding a trailing axis of size 1.
 
     Shapes are Python tuples, so this never synchronises with the device.
-    Any other difference raises a ``ValueError`` naming ``owner`` and both shapes.
+    With ``broadcast`` (the element-wise regression losses), shapes of the same
+    rank that broadcast together are left as they are, as Keras leaves them, with
+    a warning naming both shapes. Any other difference raises a ``ValueError``
+    naming ``owner`` and both shapes.
     """
     if y_true.shape == y_pred.shape:
         return y_true, y_pred
@@ -84,6 +88,20 @@ def _align_shapes(
         and y_pred.shape[:-1] == y_true.shape
     ):
         return y_true.unsqueeze(-1), y_pred
+    if broadcast and y_true.ndim == y_pred.ndim:
+        try:
+            shape = tuple(torch.broadcast_shapes(y_true.shape, y_pred.shape))
+        except RuntimeError:
+            shape = None
+        if shape is not None:
+            warnings.warn(
+                f"`{owner}` received y_true.shape={tuple(y_true.shape)} and "
+                f"y_pred.shape={tuple(y_pred.shape)}; they are broadcast to {shape} (as Keras "
+                "does). If the targets and predictions should match, check the model's output "
+                "size against the targets.",
+                stacklevel=3,
+            )
+            return y_true.expand(shape), y_pred.expand(shape)
     raise _shape_error(owner, y_true, y_pred)
 
 
@@ -278,7 +296,7 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> torch.Tensor:
         The per-sample loss, shape ``(batch,)``.
     """
     y_true, y_pred = _prepare(y_true, y_pred)
-    y_true, y_pred = _align_shapes("mean_squared_error", y_true, y_pred)
+    y_true, y_pred = _align_shapes("mean_squared_error", y_true, y_pred, broadcast=True)
     return _per_sample(F.mse_loss(y_pred, y_true.to(y_pred.dtype), reduction="none"))
 
 
@@ -293,7 +311,7 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> torch.Tensor:
         The per-sample loss, shape ``(batch,)``.
     """
     y_true, y_pred = _prepare(y_true, y_pred)
-    y_true, y_pred = _align_shapes("mean_absolute_error", y_true, y_pred)
+    y_true, y_pred = _align_shapes("mean_absolute_error", y_true, y_pred, broadcast=True)
     return _per_sample(F.l1_loss(y_pred, y_true.to(y_pred.dtype), reduction="none"))
 
 
@@ -312,7 +330,7 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> torch.Tensor:
         The per-sample loss, shape ``(batch,)``.
     """
     y_true, y_pred = _prepare(y_true, y_pred)
-    y_true, y_pred = _align_shapes("huber", y_true, y_pred)
+    y_true, y_pred = _align_shapes("huber", y_true, y_pred, broadcast=True)
     values = F.huber_loss(y_pred, y_true.to(y_pred.dtype), reduction="none", delta=delta)
     return _per_sample(values)
 

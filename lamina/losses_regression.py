@@ -42,7 +42,7 @@ _LOG2 = math.log(2.0)
 
 def _aligned(owner: str, y_true: Any, y_pred: Any) -> tuple[torch.Tensor, torch.Tensor]:
     y_true, y_pred = _prepare(y_true, y_pred)
-    y_true, y_pred = _align_shapes(owner, y_true, y_pred)
+    y_true, y_pred = _align_shapes(owner, y_true, y_pred, broadcast=True)
     return y_true.to(y_pred.dtype), y_pred
 
 

@@ -206,11 +206,23 @@ def test_losses_give_gradients(gen):
 
 def test_regression_shape_mismatch_error_names_loss_and_shapes():
     with pytest.raises(
-        ValueError, match=r"`mean_squared_error`.*y_true.shape=\(32, 1\), y_pred.shape=\(32, 3\)"
+        ValueError, match=r"`mean_squared_error`.*y_true.shape=\(32, 2\), y_pred.shape=\(32, 3\)"
     ):
-        losses.mean_squared_error(torch.zeros(32, 1), torch.zeros(32, 3))
+        losses.mean_squared_error(torch.zeros(32, 2), torch.zeros(32, 3))
     with pytest.raises(ValueError, match=r"`binary_crossentropy`.*\(32,\).*\(16, 1\)"):
         losses.binary_crossentropy(torch.zeros(32), torch.zeros(16, 1))
+
+
+def test_regression_losses_broadcast_same_rank_shapes_as_keras_with_a_warning():
+    # Keras computes mean((y_pred - y_true) ** 2, axis=-1) on the broadcast shapes.
+    y_true = np.arange(12, dtype="float32").reshape(4, 3) / 10
+    y_pred = np.array([[0.5], [1.0], [0.0], [2.0]], dtype="float32")
+    with pytest.warns(UserWarning, match=r"`mean_squared_error`.*\(4, 3\).*\(4, 1\).*broadcast"):
+        got = losses.mean_squared_error(torch.tensor(y_true), torch.tensor(y_pred))
+    np.testing.assert_allclose(got.numpy(), ((y_pred - y_true) ** 2).mean(axis=-1), rtol=1e-6)
+    with pytest.warns(UserWarning, match="mean_absolute_error"):
+        got = losses.MeanAbsoluteError()(torch.tensor(y_true), torch.tensor(y_pred))
+    np.testing.assert_allclose(float(got), np.abs(y_pred - y_true).mean(), rtol=1e-6)
 
 
 def test_categorical_crossentropy_integer_labels_error_suggests_sparse():

@@ -465,8 +465,13 @@ def deserialize_layer(entry: dict[str, Any], custom_objects: dict[str, type] | N
     class_name = entry["class_name"]
     cls = (custom_objects or {}).get(class_name) or registry.get_class(class_name)
     if "custom_objects" in inspect.signature(cls.from_config).parameters:
-        return cls.from_config(entry["config"], custom_objects=custom_objects)
-    return cls.from_config(entry["config"])
+        layer = cls.from_config(entry["config"], custom_objects=custom_objects)
+    else:
+        layer = cls.from_config(entry["config"])
+    build_config = entry.get("build_config")
+    if build_config and not getattr(layer, "built", True):
+        layer.build_from_config(build_config)  # e.g. a `build` that takes more than a shape
+    return layer
 
 
 def functional_config(model: Functional) -> dict[str, Any]:

@@ -64,7 +64,7 @@ class LayerWithCustomAssets(keras.layers.Dense):
             f.write(self.vocab)
 
     def load_assets(self, inner_path):
-        with open(os.path.join(inner_path, "vocabulary.txt"), "r") as f:
+        with open(os.path.join(inner_path, "vocabulary.txt"), "r") as f:  # noqa: UP015
             text = f.read()
         self.vocab = text.replace("<unk>", "little")
 
