@@ -1112,12 +1112,16 @@ from lamina.metrics_probabilistic import (  # noqa: E402, F401
     SquaredHinge,
 )
 from lamina.metrics_regression import (  # noqa: E402, F401
+    ConcordanceCorrelation,
     CosineSimilarity,
     LogCoshError,
     MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError,
+    PearsonCorrelation,
     R2Score,
     Sum,
+    concordance_correlation,
+    pearson_correlation,
 )
 
 # --------------------------------------------------------------------------- registry

@@ -387,6 +387,8 @@ METRIC_CASES = [
     (metrics.SpecificityAtSensitivity, {"sensitivity": 0.5, "class_id": 1}),
     (metrics.PrecisionAtRecall, {"recall": 0.3}),
     (metrics.RecallAtPrecision, {"precision": 0.2}),
+    (metrics.PearsonCorrelation, {"axis": -1}),
+    (metrics.ConcordanceCorrelation, {}),
 ]
 
 

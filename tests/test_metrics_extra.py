@@ -412,3 +412,20 @@ def test_metric_variables_follow_the_data_device_in_place():
     state = iou.total_cm
     iou.update_state(torch.zeros(3, device="meta"), torch.zeros(3, device="meta"))
     assert iou.total_cm is state and state.device.type == "meta"
+
+
+def test_correlation_metrics_match_scipy_style_numpy(rng):
+    y = rng.normal(size=(6, 20))
+    p = 0.7 * y + rng.normal(scale=0.5, size=(6, 20)) + 0.3
+    pearson = [np.corrcoef(a, b)[0, 1] for a, b in zip(y, p)]
+    got = _feed(metrics.PearsonCorrelation(dtype="float64"), (torch.tensor(y), torch.tensor(p)))
+    _close(got, np.mean(pearson), rtol=1e-6)
+    ccc = [
+        2
+        * np.mean((a - a.mean()) * (b - b.mean()))
+        / (a.var() + b.var() + (a.mean() - b.mean()) ** 2)
+        for a, b in zip(y, p)
+    ]
+    got = _feed(metrics.ConcordanceCorrelation(dtype="float64"), (torch.tensor(y), torch.tensor(p)))
+    _close(got, np.mean(ccc), rtol=1e-6)
+    assert type(metrics.get("pearson_correlation")) is metrics.PearsonCorrelation
