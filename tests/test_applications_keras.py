@@ -309,3 +309,116 @@ def test_efficientnet_b0_docstring_example_runs():
     test = parser.get_doctest(applications.EfficientNetB0.__doc__, {}, "EfficientNetB0", None, 0)
     result = doctest.DocTestRunner().run(test)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ---------------------------------------------------------------- parity with Keras
+# Both libraries get the same weights, a deterministic function of (layer name without
+# Keras's automatic `_N` suffix, position, shape) in Keras's layout; the logits of two
+# seeded images were recorded from Keras 3.15 (torch backend) by running this file
+# as a script where Keras is installed: `KERAS_BACKEND=torch python tests/test_applications_keras.py`.
+# Builder keyword arguments, and the batch-norm moving variance that keeps each network's
+# activations near unit scale (so the logits depend on the image).
+_PARITY_CASES = {
+    "VGG16": (dict(input_shape=(32, 32, 3)), 1.0),
+    "ResNet50": (dict(input_shape=(32, 32, 3)), 1.0),
+    "MobileNetV2": (dict(input_shape=(32, 32, 3), alpha=0.35), 1.0),
+    "Xception": (dict(input_shape=(71, 71, 3)), 1.0),
+    "EfficientNetB0": (dict(input_shape=(32, 32, 3)), 0.5),
+}
+_KERAS_LOGITS = {
+    "EfficientNetB0": [
+        [117.37337, 36.577652, -193.43443, 52.854458, 131.60616],
+        [-2.942354, -1.0342686, 6.116385, 4.4365144, 0.32845372],
+    ],
+    "MobileNetV2": [
+        [1.0038849, 1.2159756, -0.23687236, -0.26506266, -0.52081174],
+        [-1.8157387, 1.8925356, -0.18690555, -1.089413, -0.31916854],
+    ],
+    "ResNet50": [
+        [5886.0542, -15443.456, 8065.6162, 14443.85, -14850.605],
+        [3699.2451, -8670.9619, 6087.3154, 9128.6074, -6163.7988],
+    ],
+    "VGG16": [
+        [-64.309639, -166.71928, 88.041672, 392.2428, 76.70031],
+        [-21.908558, -100.17194, 34.159744, 217.72118, 31.64539],
+    ],
+    "Xception": [
+        [-448338.03, 720005.38, -5765224, 20329536, -8880022],
+        [-914109.5, 1678869.4, -3069983.8, 12701042, -6462158.5],
+    ],
+}
+
+
+def _parity_array(
+    layer_name: str, index: int, count: int, shape: tuple[int, ...], bn_variance: float = 1.0
+) -> np.ndarray:
+    """Weight `index` of `count` of a layer, in Keras's layout: kernels scaled by their
+    fan-in, scales and variances (batch norm's 1st and 4th, Normalization's 2nd) near 1
+    (batch-norm variances near `bn_variance`), biases, offsets and means near 0,
+    Normalization's sample count 0."""
+    import re
+    import zlib
+
+    base = re.sub(r"_\d+$", "", layer_name)
+    rng = np.random.default_rng(zlib.crc32(f"{base}/{index}/{shape}".encode()))
+    if len(shape) == 0:
+        return np.zeros(shape, dtype="int64")
+    if len(shape) == 1:
+        noise = rng.uniform(-0.1, 0.1, size=shape)
+        if count == 4 and index == 3:
+            return (bn_variance * (1.0 + noise)).astype("float32")
+        near_one = (count == 4 and index == 0) or (count == 3 and index == 1)
+        return ((1.0 if near_one else 0.0) + noise).astype("float32")
+    depthwise = len(shape) == 4 and shape[-1] == 1
+    fan_in = int(np.prod(shape[:2] if depthwise else shape[:-1]))
+    return (rng.normal(size=shape) * np.sqrt(2.0 / fan_in)).astype("float32")
+
+
+def _parity_images(side: int) -> np.ndarray:
+    """Two seeded noise images, the second darker and tinted (other global statistics)."""
+    images = np.random.default_rng(7).uniform(0, 255, size=(2, side, side, 3)).astype("float32")
+    images[1] *= np.array([0.2, 0.5, 0.9], dtype="float32")
+    return images
+
+
+@pytest.mark.parametrize("name", sorted(_PARITY_CASES))
+def test_applications_logits_match_keras_on_shared_weights(name):
+    from lamina.saving.keras_layout import get_keras_weights, set_keras_weights
+
+    kwargs, bn_variance = _PARITY_CASES[name]
+    model = getattr(applications, name)(classes=5, classifier_activation=None, **kwargs)
+    for layer in model.layers:
+        arrays = get_keras_weights(layer)
+        if arrays:
+            set_keras_weights(
+                layer,
+                [_parity_array(layer.name, i, len(arrays), a.shape, bn_variance) for i, a in enumerate(arrays)],
+            )
+    logits = model.predict(_parity_images(kwargs["input_shape"][0]), verbose=0)
+    expected = np.array(_KERAS_LOGITS[name], dtype="float32")
+    assert not np.allclose(expected[0], expected[1], rtol=0.1)  # the logits depend on the image
+    for got, want in zip(logits, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+def _record_keras_logits() -> None:  # pragma: no cover - needs Keras, run by hand
+    import keras
+
+    print("_KERAS_LOGITS = {")
+    for name, (kwargs, bn_variance) in sorted(_PARITY_CASES.items()):
+        model = getattr(keras.applications, name)(weights=None, classes=5, classifier_activation=None, **kwargs)
+        for layer in model.layers:
+            if layer.weights:
+                layer.set_weights(
+                    [
+                        _parity_array(layer.name, i, len(layer.weights), tuple(w.shape), bn_variance)
+                        for i, w in enumerate(layer.weights)
+                    ]
+                )
+        logits = keras.ops.convert_to_numpy(model(_parity_images(kwargs["input_shape"][0]), training=False))
+        print(f"    {name!r}: {np.asarray(logits, dtype='float64').tolist()!r},")
+    print("}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _record_keras_logits()
