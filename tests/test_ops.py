@@ -824,3 +824,26 @@ def test_ops_in_functional_model_train_with_fit():
     before = [w.detach().clone() for w in model.parameters()]
     model.fit(A, np.ones((3, 1), "float32"), epochs=1, verbose=0)
     assert any(not torch.equal(b, w.detach()) for b, w in zip(before, model.parameters()))
+
+
+# ----------------------------------------------------------------------------- docs
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["core", "control_flow", "numpy", "reductions", "shapes", "creation", "indexing", "linalg",
+     "activations", "nn", "convolution", "math"],
+)
+def test_ops_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"lamina.ops.{module}")
+    globs = {**vars(mod), "ops": ops, "np": np, "torch": torch}
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    tests = doctest.DocTestFinder().find(mod, globs=globs)
+    assert tests
+    for test in tests:
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} docstring example(s) of lamina.ops.{module} failed"

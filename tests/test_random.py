@@ -135,3 +135,14 @@ def test_random_float_functions_shapes_and_dtypes(fn):
 def test_random_bad_arguments_raise_house_errors(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_random_docstring_examples_run():
+    import doctest
+
+    globs = {**vars(random), "np": np, "torch": torch}
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for test in doctest.DocTestFinder().find(random, globs=globs):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted > 10 and result.failed == 0

@@ -237,7 +237,8 @@ def vander(x: Any, N: int | None = None, increasing: bool = False) -> torch.Tens
                 [4, 2, 1],
                 [9, 3, 1]], dtype=torch.int32)
     """
-    return torch.vander(convert_to_tensor(x), N=N, increasing=increasing)
+    x = convert_to_tensor(x)
+    return torch.vander(x, N=N, increasing=increasing).to(x.dtype)
 
 
 def _window(name: str, x: int, fn: Any) -> torch.Tensor:

@@ -272,7 +272,7 @@ def lstsq(a: Any, b: Any, rcond: float | None = None) -> torch.Tensor:
     """Least-squares solution of `a @ x = b`.
 
     Example:
-        >>> ops.lstsq([[1.0], [1.0]], [1.0, 3.0])
+        >>> ops.lstsq([[1.0], [1.0]], [1.0, 3.0]).round(decimals=4)
         tensor([2.])
     """
     a, b = _promoted(a, b)
@@ -318,9 +318,9 @@ def cholesky_inverse(x: Any, upper: bool = False) -> torch.Tensor:
     """Inverse of a matrix from its Cholesky factor `x` (lower unless `upper`).
 
     Example:
-        >>> ops.cholesky_inverse([[2.0, 0.0], [0.0, 1.0]])
-        tensor([[0.2500, 0.0000],
-                [0.0000, 1.0000]])
+        >>> low = torch.tensor([[2.0, 0.0], [1.0, 1.0]])
+        >>> torch.allclose(ops.cholesky_inverse(low), torch.linalg.inv(low @ low.T))
+        True
     """
     return torch.cholesky_inverse(to_float(convert_to_tensor(x)), upper=upper)
 

@@ -193,7 +193,7 @@ def layer_normalization(x: Any, gamma: Any = None, beta: Any = None, axis: int =
 
     Example:
         >>> ops.layer_normalization([[1.0, 3.0]])
-        tensor([[-1.0000,  1.0000]])
+        tensor([[-1.,  1.]])
     """
     x = float_tensor(x)
     eps = 1e-7 if epsilon is None else epsilon

@@ -17,12 +17,14 @@ from lamina.ops.core import FLOATX, convert_to_tensor, tensors, to_float
 
 def _doc(fn: Any, name: str, what: str, example: str) -> Any:
     fn.__name__ = fn.__qualname__ = name
+    fn.__module__ = __name__
     args = (
         "x1: A tensor, NumPy array or Python number.\n"
         "        x2: A tensor, NumPy array or Python number, broadcastable with `x1`."
         if "x1" in example
         else "x: A tensor, NumPy array or Python number."
     )
+    call, _, result = example.partition(" -> ")
     fn.__doc__ = f"""{what}
 
     Args:
@@ -33,7 +35,8 @@ def _doc(fn: Any, name: str, what: str, example: str) -> Any:
 
     Example:
         >>> from lamina import ops
-        >>> {example}
+        >>> {call}
+        {result}
     """
     return fn
 
@@ -69,105 +72,404 @@ def _sign(x: torch.Tensor) -> torch.Tensor:
 
 _UNARY = {
     # name: (torch function, needs float, summary, example)
-    "abs": (torch.abs, False, "Computes the element-wise absolute value.", "ops.abs([-1, 2])"),
-    "negative": (torch.negative, False, "Negates element-wise.", "ops.negative([1.0])"),
-    "square": (torch.square, False, "Squares element-wise.", "ops.square([3])"),
-    "sqrt": (torch.sqrt, True, "Computes the element-wise square root.", "ops.sqrt([4.0])"),
-    "exp": (torch.exp, True, "Computes `e ** x` element-wise.", "ops.exp([0.0])"),
-    "exp2": (torch.exp2, True, "Computes `2 ** x` element-wise.", "ops.exp2([3.0])"),
-    "expm1": (torch.expm1, True, "Computes `exp(x) - 1` element-wise.", "ops.expm1([0.0])"),
-    "log": (torch.log, True, "Computes the natural logarithm element-wise.", "ops.log([1.0])"),
-    "log1p": (torch.log1p, True, "Computes `log(1 + x)` element-wise.", "ops.log1p([0.0])"),
-    "log2": (torch.log2, True, "Computes the base-2 logarithm element-wise.", "ops.log2([8.0])"),
-    "log10": (torch.log10, True, "Computes the base-10 logarithm.", "ops.log10([100.0])"),
-    "sin": (torch.sin, True, "Computes the sine element-wise.", "ops.sin([0.0])"),
-    "cos": (torch.cos, True, "Computes the cosine element-wise.", "ops.cos([0.0])"),
-    "tan": (torch.tan, True, "Computes the tangent element-wise.", "ops.tan([0.0])"),
-    "arcsin": (torch.asin, True, "Computes the inverse sine element-wise.", "ops.arcsin([0.0])"),
-    "arccos": (torch.acos, True, "Computes the inverse cosine element-wise.", "ops.arccos([1.0])"),
-    "arctan": (torch.atan, True, "Computes the inverse tangent element-wise.", "ops.arctan([0.0])"),
-    "sinh": (torch.sinh, True, "Computes the hyperbolic sine.", "ops.sinh([0.0])"),
-    "cosh": (torch.cosh, True, "Computes the hyperbolic cosine.", "ops.cosh([0.0])"),
-    "tanh": (torch.tanh, True, "Computes the hyperbolic tangent.", "ops.tanh([0.0])"),
-    "arcsinh": (torch.asinh, True, "Computes the inverse hyperbolic sine.", "ops.arcsinh([0.0])"),
-    "arccosh": (torch.acosh, True, "Computes the inverse hyperbolic cosine.", "ops.arccosh([1.0])"),
-    "arctanh": (torch.atanh, True, "Computes the inverse hyperbolic tangent.", "ops.arctanh([0.0])"),
-    "floor": (torch.floor, True, "Rounds down element-wise.", "ops.floor([1.5])"),
-    "ceil": (torch.ceil, True, "Rounds up element-wise.", "ops.ceil([1.5])"),
-    "trunc": (torch.trunc, False, "Rounds toward zero element-wise.", "ops.trunc([-1.5])"),
-    "sign": (_sign, False, "Returns the element-wise sign (-1, 0 or 1).", "ops.sign([-2, 0, 3])"),
-    "reciprocal": (torch.reciprocal, True, "Computes `1 / x` element-wise.", "ops.reciprocal([2.0])"),
-    "isnan": (torch.isnan, False, "Tests element-wise for NaN.", "ops.isnan([float('nan')])"),
-    "isinf": (torch.isinf, False, "Tests element-wise for infinity.", "ops.isinf([1.0])"),
-    "isfinite": (torch.isfinite, False, "Tests element-wise for finiteness.", "ops.isfinite([1.0])"),
-    "logical_not": (torch.logical_not, False, "Computes NOT element-wise.", "ops.logical_not([True])"),
-    "conjugate": (torch.conj_physical, False, "Returns the complex conjugate.", "ops.conjugate([1.0])"),
-    "real": (torch.real, False, "Returns the real part.", "ops.real([1.0])"),
-    "imag": (torch.imag, False, "Returns the imaginary part.", "ops.imag(ops.convert_to_tensor([1j]))"),
-    "angle": (torch.angle, True, "Returns the complex argument element-wise.", "ops.angle([-1.0])"),
-    "cbrt": (lambda x: torch.sign(x) * x.abs().pow(1 / 3), True, "Computes the cube root.",
-             "ops.cbrt([8.0])"),
-    "deg2rad": (torch.deg2rad, True, "Converts degrees to radians.", "ops.deg2rad([180.0])"),
-    "isneginf": (torch.isneginf, False, "Tests element-wise for -inf.", "ops.isneginf([1.0])"),
-    "isposinf": (torch.isposinf, False, "Tests element-wise for +inf.", "ops.isposinf([1.0])"),
-    "isreal": (torch.isreal, False, "Tests element-wise for a zero imaginary part.", "ops.isreal([1.0])"),
-    "bitwise_not": (torch.bitwise_not, False, "Computes bitwise NOT.", "ops.bitwise_not([0])"),
-    "copy": (torch.clone, False, "Returns a copy of the tensor.", "ops.copy([1.0])"),
-    "signbit": (torch.signbit, False, "Tests element-wise whether the sign bit is set.",
-                "ops.signbit([-0.0])"),
+    "abs": (
+        torch.abs,
+        False,
+        "Computes the element-wise absolute value.",
+        "ops.abs([-1, 2]) -> tensor([1, 2], dtype=torch.int32)",
+    ),
+    "negative": (
+        torch.negative,
+        False,
+        "Negates element-wise.",
+        "ops.negative([1.0]) -> tensor([-1.])",
+    ),
+    "square": (
+        torch.square,
+        False,
+        "Squares element-wise.",
+        "ops.square([3]) -> tensor([9], dtype=torch.int32)",
+    ),
+    "sqrt": (
+        torch.sqrt,
+        True,
+        "Computes the element-wise square root.",
+        "ops.sqrt([4.0]) -> tensor([2.])",
+    ),
+    "exp": (torch.exp, True, "Computes `e ** x` element-wise.", "ops.exp([0.0]) -> tensor([1.])"),
+    "exp2": (
+        torch.exp2,
+        True,
+        "Computes `2 ** x` element-wise.",
+        "ops.exp2([3.0]) -> tensor([8.])",
+    ),
+    "expm1": (
+        torch.expm1,
+        True,
+        "Computes `exp(x) - 1` element-wise.",
+        "ops.expm1([0.0]) -> tensor([0.])",
+    ),
+    "log": (
+        torch.log,
+        True,
+        "Computes the natural logarithm element-wise.",
+        "ops.log([1.0]) -> tensor([0.])",
+    ),
+    "log1p": (
+        torch.log1p,
+        True,
+        "Computes `log(1 + x)` element-wise.",
+        "ops.log1p([0.0]) -> tensor([0.])",
+    ),
+    "log2": (
+        torch.log2,
+        True,
+        "Computes the base-2 logarithm element-wise.",
+        "ops.log2([8.0]) -> tensor([3.])",
+    ),
+    "log10": (
+        torch.log10,
+        True,
+        "Computes the base-10 logarithm.",
+        "ops.log10([100.0]) -> tensor([2.])",
+    ),
+    "sin": (torch.sin, True, "Computes the sine element-wise.", "ops.sin([0.0]) -> tensor([0.])"),
+    "cos": (torch.cos, True, "Computes the cosine element-wise.", "ops.cos([0.0]) -> tensor([1.])"),
+    "tan": (
+        torch.tan,
+        True,
+        "Computes the tangent element-wise.",
+        "ops.tan([0.0]) -> tensor([0.])",
+    ),
+    "arcsin": (
+        torch.asin,
+        True,
+        "Computes the inverse sine element-wise.",
+        "ops.arcsin([0.0]) -> tensor([0.])",
+    ),
+    "arccos": (
+        torch.acos,
+        True,
+        "Computes the inverse cosine element-wise.",
+        "ops.arccos([1.0]) -> tensor([0.])",
+    ),
+    "arctan": (
+        torch.atan,
+        True,
+        "Computes the inverse tangent element-wise.",
+        "ops.arctan([0.0]) -> tensor([0.])",
+    ),
+    "sinh": (torch.sinh, True, "Computes the hyperbolic sine.", "ops.sinh([0.0]) -> tensor([0.])"),
+    "cosh": (
+        torch.cosh,
+        True,
+        "Computes the hyperbolic cosine.",
+        "ops.cosh([0.0]) -> tensor([1.])",
+    ),
+    "tanh": (
+        torch.tanh,
+        True,
+        "Computes the hyperbolic tangent.",
+        "ops.tanh([0.0]) -> tensor([0.])",
+    ),
+    "arcsinh": (
+        torch.asinh,
+        True,
+        "Computes the inverse hyperbolic sine.",
+        "ops.arcsinh([0.0]) -> tensor([0.])",
+    ),
+    "arccosh": (
+        torch.acosh,
+        True,
+        "Computes the inverse hyperbolic cosine.",
+        "ops.arccosh([1.0]) -> tensor([0.])",
+    ),
+    "arctanh": (
+        torch.atanh,
+        True,
+        "Computes the inverse hyperbolic tangent.",
+        "ops.arctanh([0.0]) -> tensor([0.])",
+    ),
+    "floor": (torch.floor, True, "Rounds down element-wise.", "ops.floor([1.5]) -> tensor([1.])"),
+    "ceil": (torch.ceil, True, "Rounds up element-wise.", "ops.ceil([1.5]) -> tensor([2.])"),
+    "trunc": (
+        torch.trunc,
+        False,
+        "Rounds toward zero element-wise.",
+        "ops.trunc([-1.5]) -> tensor([-1.])",
+    ),
+    "sign": (
+        _sign,
+        False,
+        "Returns the element-wise sign (-1, 0 or 1).",
+        "ops.sign([-2, 0, 3]) -> tensor([-1,  0,  1], dtype=torch.int32)",
+    ),
+    "reciprocal": (
+        torch.reciprocal,
+        True,
+        "Computes `1 / x` element-wise.",
+        "ops.reciprocal([2.0]) -> tensor([0.5000])",
+    ),
+    "isnan": (
+        torch.isnan,
+        False,
+        "Tests element-wise for NaN.",
+        "ops.isnan([float('nan')]) -> tensor([True])",
+    ),
+    "isinf": (
+        torch.isinf,
+        False,
+        "Tests element-wise for infinity.",
+        "ops.isinf([1.0]) -> tensor([False])",
+    ),
+    "isfinite": (
+        torch.isfinite,
+        False,
+        "Tests element-wise for finiteness.",
+        "ops.isfinite([1.0]) -> tensor([True])",
+    ),
+    "logical_not": (
+        torch.logical_not,
+        False,
+        "Computes NOT element-wise.",
+        "ops.logical_not([True]) -> tensor([False])",
+    ),
+    "conjugate": (
+        torch.conj_physical,
+        False,
+        "Returns the complex conjugate.",
+        "ops.conjugate([1.0]) -> tensor([1.])",
+    ),
+    "real": (torch.real, False, "Returns the real part.", "ops.real([1.0]) -> tensor([1.])"),
+    "imag": (
+        torch.imag,
+        False,
+        "Returns the imaginary part.",
+        "ops.imag(ops.convert_to_tensor([1j])) -> tensor([1.])",
+    ),
+    "angle": (
+        torch.angle,
+        True,
+        "Returns the complex argument element-wise.",
+        "ops.angle([-1.0]) -> tensor([3.1416])",
+    ),
+    "cbrt": (
+        lambda x: torch.sign(x) * x.abs().pow(1 / 3),
+        True,
+        "Computes the cube root.",
+        "ops.cbrt([8.0]) -> tensor([2.])",
+    ),
+    "deg2rad": (
+        torch.deg2rad,
+        True,
+        "Converts degrees to radians.",
+        "ops.deg2rad([180.0]) -> tensor([3.1416])",
+    ),
+    "isneginf": (
+        torch.isneginf,
+        False,
+        "Tests element-wise for -inf.",
+        "ops.isneginf([1.0]) -> tensor([False])",
+    ),
+    "isposinf": (
+        torch.isposinf,
+        False,
+        "Tests element-wise for +inf.",
+        "ops.isposinf([1.0]) -> tensor([False])",
+    ),
+    "isreal": (
+        torch.isreal,
+        False,
+        "Tests element-wise for a zero imaginary part.",
+        "ops.isreal([1.0]) -> tensor([True])",
+    ),
+    "bitwise_not": (
+        torch.bitwise_not,
+        False,
+        "Computes bitwise NOT.",
+        "ops.bitwise_not([0]) -> tensor([-1], dtype=torch.int32)",
+    ),
+    "copy": (
+        torch.clone,
+        False,
+        "Returns a copy of the tensor.",
+        "ops.copy([1.0]) -> tensor([1.])",
+    ),
+    "signbit": (
+        torch.signbit,
+        False,
+        "Tests element-wise whether the sign bit is set.",
+        "ops.signbit([-0.0]) -> tensor([True])",
+    ),
 }
 
 
 _BINARY = {
-    "add": (torch.add, "Adds element-wise, with broadcasting.", "ops.add(x1=[1, 2], x2=3)"),
-    "subtract": (torch.subtract, "Subtracts element-wise.", "ops.subtract(x1=[3.0], x2=1.0)"),
-    "multiply": (torch.multiply, "Multiplies element-wise.", "ops.multiply(x1=[2], x2=[3])"),
-    "divide": (_true_div, "Divides element-wise (true division).", "ops.divide(x1=[1], x2=[2])"),
-    "floor_divide": (torch.floor_divide, "Divides element-wise, rounding down.",
-                     "ops.floor_divide(x1=[7], x2=[2])"),
-    "mod": (torch.remainder, "Returns the element-wise remainder, sign of the divisor.",
-            "ops.mod(x1=[-7], x2=[3])"),
-    "power": (_power, "Raises `x1` to the power `x2` element-wise.", "ops.power(x1=[2], x2=3)"),
-    "maximum": (torch.maximum, "Element-wise maximum.", "ops.maximum(x1=[1, 5], x2=[3, 2])"),
-    "minimum": (torch.minimum, "Element-wise minimum.", "ops.minimum(x1=[1, 5], x2=[3, 2])"),
-    "equal": (torch.eq, "Tests `x1 == x2` element-wise.", "ops.equal(x1=[1, 2], x2=1)"),
-    "not_equal": (torch.ne, "Tests `x1 != x2` element-wise.", "ops.not_equal(x1=[1, 2], x2=1)"),
-    "less": (torch.lt, "Tests `x1 < x2` element-wise.", "ops.less(x1=[1, 2], x2=2)"),
-    "less_equal": (torch.le, "Tests `x1 <= x2` element-wise.", "ops.less_equal(x1=[1, 2], x2=1)"),
-    "greater": (torch.gt, "Tests `x1 > x2` element-wise.", "ops.greater(x1=[1, 2], x2=1)"),
-    "greater_equal": (torch.ge, "Tests `x1 >= x2` element-wise.",
-                      "ops.greater_equal(x1=[1, 2], x2=2)"),
-    "logical_and": (torch.logical_and, "Computes AND element-wise.",
-                    "ops.logical_and(x1=[True], x2=[False])"),
-    "logical_or": (torch.logical_or, "Computes OR element-wise.",
-                   "ops.logical_or(x1=[True], x2=[False])"),
-    "logical_xor": (torch.logical_xor, "Computes XOR element-wise.",
-                    "ops.logical_xor(x1=[True], x2=[True])"),
-    "arctan2": (lambda a, b: torch.atan2(to_float(a), to_float(b)),
-                "Computes the quadrant-aware `arctan(x1 / x2)`.", "ops.arctan2(x1=[1.0], x2=[1.0])"),
-    "logaddexp": (lambda a, b: torch.logaddexp(to_float(a), to_float(b)),
-                  "Computes `log(exp(x1) + exp(x2))` stably.", "ops.logaddexp(x1=[0.0], x2=[0.0])"),
-    "hypot": (lambda a, b: torch.hypot(to_float(a), to_float(b)),
-              "Computes `sqrt(x1**2 + x2**2)` element-wise.", "ops.hypot(x1=[3.0], x2=[4.0])"),
-    "logaddexp2": (lambda a, b: torch.logaddexp2(to_float(a), to_float(b)),
-                   "Computes `log2(2**x1 + 2**x2)` stably.", "ops.logaddexp2(x1=[0.0], x2=[0.0])"),
-    "heaviside": (_heaviside, "Heaviside step: 0 below zero, 1 above, `x2` at zero.",
-                  "ops.heaviside(x1=[-1.0, 0.0, 2.0], x2=0.5)"),
-    "nextafter": (lambda a, b: torch.nextafter(to_float(a), to_float(b).to(to_float(a).dtype)),
-                  "The next float after `x1` towards `x2`.", "ops.nextafter(x1=[1.0], x2=2.0)"),
-    "ldexp": (lambda a, b: torch.ldexp(to_float(a), b), "Computes `x1 * 2**x2`.",
-              "ops.ldexp(x1=[1.0], x2=[3])"),
-    "gcd": (torch.gcd, "Greatest common divisor, element-wise.", "ops.gcd(x1=[12], x2=[18])"),
-    "lcm": (torch.lcm, "Least common multiple, element-wise.", "ops.lcm(x1=[4], x2=[6])"),
-    "divide_no_nan": (_divide_no_nan, "Divides element-wise, giving 0 where `x2` is 0.",
-                      "ops.divide_no_nan(x1=[1.0, 1.0], x2=[2.0, 0.0])"),
-    "left_shift": (torch.bitwise_left_shift, "Shifts the bits of `x1` left by `x2`.",
-                   "ops.left_shift(x1=[1], x2=[3])"),
-    "right_shift": (torch.bitwise_right_shift, "Shifts the bits of `x1` right by `x2`.",
-                    "ops.right_shift(x1=[8], x2=[3])"),
-    "bitwise_and": (torch.bitwise_and, "Computes bitwise AND.", "ops.bitwise_and(x1=[6], x2=[3])"),
-    "bitwise_or": (torch.bitwise_or, "Computes bitwise OR.", "ops.bitwise_or(x1=[6], x2=[3])"),
-    "bitwise_xor": (torch.bitwise_xor, "Computes bitwise XOR.", "ops.bitwise_xor(x1=[6], x2=[3])"),
+    "add": (
+        torch.add,
+        "Adds element-wise, with broadcasting.",
+        "ops.add(x1=[1, 2], x2=3) -> tensor([4, 5], dtype=torch.int32)",
+    ),
+    "subtract": (
+        torch.subtract,
+        "Subtracts element-wise.",
+        "ops.subtract(x1=[3.0], x2=1.0) -> tensor([2.])",
+    ),
+    "multiply": (
+        torch.multiply,
+        "Multiplies element-wise.",
+        "ops.multiply(x1=[2], x2=[3]) -> tensor([6], dtype=torch.int32)",
+    ),
+    "divide": (
+        _true_div,
+        "Divides element-wise (true division).",
+        "ops.divide(x1=[1], x2=[2]) -> tensor([0.5000])",
+    ),
+    "floor_divide": (
+        torch.floor_divide,
+        "Divides element-wise, rounding down.",
+        "ops.floor_divide(x1=[7], x2=[2]) -> tensor([3], dtype=torch.int32)",
+    ),
+    "mod": (
+        torch.remainder,
+        "Returns the element-wise remainder, sign of the divisor.",
+        "ops.mod(x1=[-7], x2=[3]) -> tensor([2], dtype=torch.int32)",
+    ),
+    "power": (
+        _power,
+        "Raises `x1` to the power `x2` element-wise.",
+        "ops.power(x1=[2], x2=3) -> tensor([8], dtype=torch.int32)",
+    ),
+    "maximum": (
+        torch.maximum,
+        "Element-wise maximum.",
+        "ops.maximum(x1=[1, 5], x2=[3, 2]) -> tensor([3, 5], dtype=torch.int32)",
+    ),
+    "minimum": (
+        torch.minimum,
+        "Element-wise minimum.",
+        "ops.minimum(x1=[1, 5], x2=[3, 2]) -> tensor([1, 2], dtype=torch.int32)",
+    ),
+    "equal": (
+        torch.eq,
+        "Tests `x1 == x2` element-wise.",
+        "ops.equal(x1=[1, 2], x2=1) -> tensor([ True, False])",
+    ),
+    "not_equal": (
+        torch.ne,
+        "Tests `x1 != x2` element-wise.",
+        "ops.not_equal(x1=[1, 2], x2=1) -> tensor([False,  True])",
+    ),
+    "less": (
+        torch.lt,
+        "Tests `x1 < x2` element-wise.",
+        "ops.less(x1=[1, 2], x2=2) -> tensor([ True, False])",
+    ),
+    "less_equal": (
+        torch.le,
+        "Tests `x1 <= x2` element-wise.",
+        "ops.less_equal(x1=[1, 2], x2=1) -> tensor([ True, False])",
+    ),
+    "greater": (
+        torch.gt,
+        "Tests `x1 > x2` element-wise.",
+        "ops.greater(x1=[1, 2], x2=1) -> tensor([False,  True])",
+    ),
+    "greater_equal": (
+        torch.ge,
+        "Tests `x1 >= x2` element-wise.",
+        "ops.greater_equal(x1=[1, 2], x2=2) -> tensor([False,  True])",
+    ),
+    "logical_and": (
+        torch.logical_and,
+        "Computes AND element-wise.",
+        "ops.logical_and(x1=[True], x2=[False]) -> tensor([False])",
+    ),
+    "logical_or": (
+        torch.logical_or,
+        "Computes OR element-wise.",
+        "ops.logical_or(x1=[True], x2=[False]) -> tensor([True])",
+    ),
+    "logical_xor": (
+        torch.logical_xor,
+        "Computes XOR element-wise.",
+        "ops.logical_xor(x1=[True], x2=[True]) -> tensor([False])",
+    ),
+    "arctan2": (
+        lambda a, b: torch.atan2(to_float(a), to_float(b)),
+        "Computes the quadrant-aware `arctan(x1 / x2)`.",
+        "ops.arctan2(x1=[1.0], x2=[1.0]) -> tensor([0.7854])",
+    ),
+    "logaddexp": (
+        lambda a, b: torch.logaddexp(to_float(a), to_float(b)),
+        "Computes `log(exp(x1) + exp(x2))` stably.",
+        "ops.logaddexp(x1=[0.0], x2=[0.0]) -> tensor([0.6931])",
+    ),
+    "hypot": (
+        lambda a, b: torch.hypot(to_float(a), to_float(b)),
+        "Computes `sqrt(x1**2 + x2**2)` element-wise.",
+        "ops.hypot(x1=[3.0], x2=[4.0]) -> tensor([5.])",
+    ),
+    "logaddexp2": (
+        lambda a, b: torch.logaddexp2(to_float(a), to_float(b)),
+        "Computes `log2(2**x1 + 2**x2)` stably.",
+        "ops.logaddexp2(x1=[0.0], x2=[0.0]) -> tensor([1.])",
+    ),
+    "heaviside": (
+        _heaviside,
+        "Heaviside step: 0 below zero, 1 above, `x2` at zero.",
+        "ops.heaviside(x1=[-1.0, 0.0, 2.0], x2=0.5) -> tensor([0.0000, 0.5000, 1.0000])",
+    ),
+    "nextafter": (
+        lambda a, b: torch.nextafter(to_float(a), to_float(b).to(to_float(a).dtype)),
+        "The next float after `x1` towards `x2`.",
+        "ops.nextafter(x1=[1.0], x2=2.0) -> tensor([1.0000])",
+    ),
+    "ldexp": (
+        lambda a, b: torch.ldexp(to_float(a), b),
+        "Computes `x1 * 2**x2`.",
+        "ops.ldexp(x1=[1.0], x2=[3]) -> tensor([8.])",
+    ),
+    "gcd": (
+        torch.gcd,
+        "Greatest common divisor, element-wise.",
+        "ops.gcd(x1=[12], x2=[18]) -> tensor([6], dtype=torch.int32)",
+    ),
+    "lcm": (
+        torch.lcm,
+        "Least common multiple, element-wise.",
+        "ops.lcm(x1=[4], x2=[6]) -> tensor([12], dtype=torch.int32)",
+    ),
+    "divide_no_nan": (
+        _divide_no_nan,
+        "Divides element-wise, giving 0 where `x2` is 0.",
+        "ops.divide_no_nan(x1=[1.0, 1.0], x2=[2.0, 0.0]) -> tensor([0.5000, 0.0000])",
+    ),
+    "left_shift": (
+        torch.bitwise_left_shift,
+        "Shifts the bits of `x1` left by `x2`.",
+        "ops.left_shift(x1=[1], x2=[3]) -> tensor([8], dtype=torch.int32)",
+    ),
+    "right_shift": (
+        torch.bitwise_right_shift,
+        "Shifts the bits of `x1` right by `x2`.",
+        "ops.right_shift(x1=[8], x2=[3]) -> tensor([1], dtype=torch.int32)",
+    ),
+    "bitwise_and": (
+        torch.bitwise_and,
+        "Computes bitwise AND.",
+        "ops.bitwise_and(x1=[6], x2=[3]) -> tensor([2], dtype=torch.int32)",
+    ),
+    "bitwise_or": (
+        torch.bitwise_or,
+        "Computes bitwise OR.",
+        "ops.bitwise_or(x1=[6], x2=[3]) -> tensor([7], dtype=torch.int32)",
+    ),
+    "bitwise_xor": (
+        torch.bitwise_xor,
+        "Computes bitwise XOR.",
+        "ops.bitwise_xor(x1=[6], x2=[3]) -> tensor([5], dtype=torch.int32)",
+    ),
 }
 
 for _name, (_fn, _floating, _what, _ex) in _UNARY.items():
@@ -199,8 +501,12 @@ bitwise_left_shift = globals()["left_shift"]
 bitwise_right_shift = globals()["right_shift"]
 
 
-round = _doc(_round, "round", "Rounds to the given number of `decimals` (half to even).",  # noqa: A001
-             "ops.round([0.5, 1.5, 2.567], decimals=0)")
+round = _doc(
+    _round,
+    "round",
+    "Rounds to the given number of `decimals` (half to even).",  # noqa: A001
+    "ops.round([0.5, 1.5, 2.567], decimals=0) -> tensor([0., 2., 3.])",
+)
 
 
 def clip(x: Any, x_min: Any, x_max: Any) -> torch.Tensor:
@@ -245,8 +551,9 @@ def where(condition: Any, x1: Any = None, x2: Any = None) -> Any:
     return torch.where(c.bool(), a, b)
 
 
-def nan_to_num(x: Any, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None) -> torch.Tensor:
+def nan_to_num(
+    x: Any, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> torch.Tensor:
     """Replaces NaN and infinities by finite numbers.
 
     Example:
@@ -256,8 +563,9 @@ def nan_to_num(x: Any, nan: float = 0.0, posinf: float | None = None,
     return torch.nan_to_num(convert_to_tensor(x), nan=nan, posinf=posinf, neginf=neginf)
 
 
-def isclose(x1: Any, x2: Any, rtol: float = 1e-5, atol: float = 1e-8,
-            equal_nan: bool = False) -> torch.Tensor:
+def isclose(
+    x1: Any, x2: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> torch.Tensor:
     """Tests element-wise whether `|x1 - x2| <= atol + rtol * |x2|`.
 
     Example:

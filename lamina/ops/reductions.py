@@ -114,11 +114,12 @@ def prod(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) ->
     """
     x, axes = _reduce("prod", x, axis)
     x = out_dtype(x, dtype)
+    keep = x.dtype if x.dtype not in (torch.bool, torch.uint8, torch.int8, torch.int16) else torch.int32
     if axes is None:
-        return _all(torch.prod, x, keepdims)
+        return _all(torch.prod, x, keepdims).to(keep)
     for a in sorted(axes, reverse=True):
         x = torch.prod(x, dim=a, keepdim=keepdims)
-    return x
+    return x.to(keep)
 
 
 def var(x: Any, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
