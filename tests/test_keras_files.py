@@ -323,3 +323,16 @@ def test_save_keras_file_of_uncompiled_model_has_no_compile_config(tmp_path):
     model.save(path)
     with zipfile.ZipFile(path) as zf:
         assert "compile_config" not in json.loads(zf.read("config.json"))
+
+
+def test_load_weights_matches_layers_by_keras_place_not_by_name():
+    # Unnamed layers: Lamina's automatic names differ from the file's; Keras's order decides.
+    a, b = lamina.Input(shape=(4,)), lamina.Input(shape=(3,))
+    ha = layers.Dense(5, activation="relu")(a)
+    hb = layers.Dense(5, activation="relu")(b)
+    out2 = layers.Dense(1, activation="sigmoid")(layers.Multiply()([ha, hb]))
+    out1 = layers.Dense(2)(layers.Concatenate()([ha, hb]))  # built after head_2, listed before
+    model = lamina.Model([a, b], [out1, out2])
+    model.load_weights(os.path.join(HERE, "multi_input.weights.h5"))
+    xs, ys = _data("multi_input")
+    _assert_outputs("multi_input", _predict(model, xs), ys)

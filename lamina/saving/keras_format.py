@@ -132,20 +132,26 @@ def _is_model(layer: Any) -> bool:
     return isinstance(layer, Model) and isinstance(getattr(type(layer), "layers", None), property)
 
 
-def _load_layer(layer: Any, group: Any, where: str, label: str) -> None:
+def _load_layer(
+    layer: Any, group: Any, where: str, label: str, by_name_first: bool = False
+) -> None:
     if _is_model(layer):
+        # Weights loaded into a model are found by their place (`dense`, `dense_1`, ... in
+        # the order of Keras's `model.layers`), as Keras does, else by the layer name the file
+        # records; a whole `.keras` file, whose config and weights were saved together, is
+        # matched by name first.
         layers_group = group.get("layers") if group is not None else None
         by_name: dict[str, str] = {}
-        if layers_group is not None:
-            for key in layers_group:
-                vars_group = layers_group[key].get("vars")
-                if vars_group is not None and "name" in vars_group.attrs:
-                    by_name[str(vars_group.attrs["name"])] = key
-        children = list(layer.layers)
-        for child, fallback in zip(children, container_names(children)):
-            key = by_name.get(getattr(child, "name", ""), fallback)
+        for key in layers_group if layers_group is not None else ():
+            vars_group = layers_group[key].get("vars")
+            if vars_group is not None and "name" in vars_group.attrs:
+                by_name[str(vars_group.attrs["name"])] = key
+        children = _keras_order(layer)
+        for child, key in zip(children, container_names(children)):
+            if layers_group is not None and (by_name_first or key not in layers_group):
+                key = by_name.get(getattr(child, "name", ""), key)
             sub = layers_group[key] if layers_group is not None and key in layers_group else None
-            _load_layer(child, sub, f"{where}layers/{key}/", label)
+            _load_layer(child, sub, f"{where}layers/{key}/", label, by_name_first)
         return
     if _own_variable_hooks(layer):
         _load_hooked(layer, group, where, label)
@@ -197,10 +203,10 @@ def _hooked_children(layer: Any) -> list[tuple[str, Any]]:
     return [(n, c) for n, c in layer.named_children() if isinstance(c, Layer)]
 
 
-def load_h5_into(model: Any, h5: Any, label: str) -> None:
+def load_h5_into(model: Any, h5: Any, label: str, by_name_first: bool = False) -> None:
     """Fills ``model`` from an open Keras weights HDF5 file (all layers, Keras layouts)."""
     try:
-        _load_layer(model, h5, "", label)
+        _load_layer(model, h5, "", label, by_name_first)
     except ValueError as e:
         if "expects" in str(e) and "weight arrays" in str(e):
             raise ValueError(f"{label}: {e}") from e
@@ -262,7 +268,7 @@ def load_keras_model(
                 model.compile_from_config(compile_config)  # the class's own way, as in Keras
         weights = _read_member(zf, "model.weights.h5", MAX_WEIGHTS_BYTES, label)
         with _open_h5(weights, label) as h5:
-            load_h5_into(model, h5, label)
+            load_h5_into(model, h5, label, by_name_first=True)
         with CustomObjectScope(custom_objects):
             _load_assets(model, zf, label)
     model.eval()
