@@ -90,14 +90,24 @@ def _can_require_grad(dtype: torch.dtype) -> bool:
 
 def _initial_value(initializer: Any, shape: Any, dtype: torch.dtype) -> torch.Tensor:
     """A new tensor of ``shape`` filled by ``initializer`` (a name, an `Initializer`, a
-    torch-style in-place function, or a Keras-style ``fn(shape, dtype)``)."""
+    torch-style in-place function, or a Keras-style ``fn(shape, dtype)``).
+
+    ``shape`` is in Keras's layout (a dense kernel `(in, out)`, a convolution kernel
+    `(kh, kw, in, out)`), so fan-based initializers (`he_normal`, `glorot_uniform`,
+    ...) draw with Keras's fans."""
     from lamina import initializers
 
     init = initializers.get(initializer if initializer is not None else "zeros")
-    tensor = torch.empty(tuple(shape), dtype=dtype)
+    shape = tuple(shape)
     if isinstance(init, initializers.Initializer):
-        init(tensor)
-        return tensor
+        if len(shape) < 2:
+            return init(torch.empty(shape, dtype=dtype))
+        # A Keras-layout shape `(*kernel, in, out)`: fill its PyTorch-layout twin
+        # `(out, in, *kernel)`, whose fans are Keras's, then lay it out as Keras does.
+        n = len(shape)
+        twin = init(torch.empty((shape[-1], shape[-2], *shape[:-2]), dtype=dtype))
+        return twin.permute(*range(2, n), 1, 0).contiguous()
+    tensor = torch.empty(shape, dtype=dtype)
     params = _first_param_name(init)
     if params == "shape":  # Keras style: returns a new value
         value = init(tuple(shape), dtype=dtype_name(dtype))

@@ -336,3 +336,17 @@ def test_input_batch_shape():
     assert inputs.shape == (None, 5)
     with pytest.raises(ValueError, match=r"either `shape` or `batch_shape`.*Received: shape=\(5,\), batch_shape=\(None, 5\)"):
         lamina.Input(shape=(5,), batch_shape=(None, 5))
+
+
+def test_add_weight_fans_follow_keras_layout():
+    torch.manual_seed(0)
+    layer = Layer(name="fans")
+    dense_kernel = layer.add_weight(shape=(400, 200), initializer="he_uniform")
+    conv_kernel = layer.add_weight(shape=(3, 3, 4, 8), initializer="he_uniform")
+    # Keras: fan_in = shape[0] for a dense kernel, kh * kw * in for a conv kernel;
+    # he_uniform draws from U(-sqrt(6 / fan_in), sqrt(6 / fan_in)).
+    dense_limit, conv_limit = np.sqrt(6 / 400), np.sqrt(6 / (3 * 3 * 4))
+    assert 0.97 * dense_limit < np.abs(dense_kernel.numpy()).max() <= dense_limit
+    assert 0.9 * conv_limit < np.abs(conv_kernel.numpy()).max() <= conv_limit
+    normal = layer.add_weight(shape=(400, 300), initializer="he_normal")
+    np.testing.assert_allclose(normal.numpy().std(), np.sqrt(2 / 400), rtol=0.03)
