@@ -370,6 +370,7 @@ LOSS_CASES = [
     (losses.CategoricalFocalCrossentropy, {"alpha": [0.2, 0.3, 0.1, 0.4]}, "onehot"),
     (losses.Dice, {"axis": [1]}, "onehot"),
     (losses.Tversky, {"alpha": 0.7, "beta": 0.3, "axis": -1}, "onehot"),
+    (losses.CTC, {"reduction": "sum"}, "ctc"),
 ]
 
 
@@ -382,6 +383,8 @@ def _targets_for(family, gen):
         return F.one_hot(labels, 4).float(), probs
     if family == "sparse":
         return labels, probs
+    if family == "ctc":  # labels 1..3 (0 is the blank), logits over 5 time steps
+        return torch.randint(1, 4, (6, 3), generator=gen), torch.randn(6, 5, 4, generator=gen)
     return torch.randn(6, 4, generator=gen), probs
 
 
