@@ -64,8 +64,13 @@ class SeedGenerator:
         """The generator's state `[seed, counter]`, as Keras keeps it."""
         return torch.tensor([self.seed, self.counter], dtype=torch.int64)
 
-    def next(self) -> int:
-        """Returns the next seed of the sequence and advances the state."""
+    def next(self, ordered: bool = True) -> int:
+        """Returns the next seed of the sequence and advances the state.
+
+        Args:
+            ordered: Accepted for Keras compatibility (draws are always ordered).
+                Defaults to `True`.
+        """
         value = _mix(self.seed, self.counter)
         self.counter += 1
         return value

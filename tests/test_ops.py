@@ -33,6 +33,11 @@ KV = RNG.normal(size=(2, 5, 4, 3)).astype("float32")
 ATT_MASK = RNG.uniform(size=(2, 1, 5, 5)) > 0.3
 ATT_MASK[..., 0] = True  # every query sees at least one key
 DS = RNG.normal(size=(2, 2, 3, 8)).astype("float32")
+# best classes per step: sample 0 -> 1 1 2 0 1, sample 1 -> 2 2 0 (then padding)
+CTC_PROBS = np.array([
+    [[0.1, 0.8, 0.1], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.6, 0.2, 0.2], [0.3, 0.5, 0.2]],
+    [[0.1, 0.2, 0.7], [0.3, 0.1, 0.6], [0.5, 0.4, 0.1], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1]],
+], dtype="float32")
 LABELS = np.array([2, 0, 1], dtype="int32")
 ONEHOT = np.eye(4, dtype="float32")[[2, 0, 1]]
 
@@ -401,6 +406,12 @@ CASES = [
      lambda q, k, v: _attention_ref(q, np.repeat(k, 2, axis=2), np.repeat(v, 2, axis=2))),
     ("ctc_loss", (np.array([[1]]), np.zeros((1, 2, 2), "float32"), np.array([1]), np.array([2])), {},
      lambda t, o, tl, ol: -np.log([0.75])),  # paths "11", "01", "10" of four, each 1/4
+    ("ctc_decode", (np.log(CTC_PROBS), np.array([5, 3])), {},
+     lambda x, n: (np.array([[[1, 2, 1, -1, -1], [2, -1, -1, -1, -1]]]),
+                   -np.log(CTC_PROBS.max(-1) * [[1] * 5, [1, 1, 1, 0, 0]] + [[0] * 5, [0, 0, 0, 1, 1]]).sum(1, keepdims=True))),
+    ("ctc_decode", (np.log(CTC_PROBS), np.array([5, 3])), {"merge_repeated": False},
+     lambda x, n, merge_repeated: (np.array([[[1, 1, 2, 1, -1], [2, 2, -1, -1, -1]]]),
+                                   -np.log(CTC_PROBS.max(-1) * [[1] * 5, [1, 1, 1, 0, 0]] + [[0] * 5, [0, 0, 0, 1, 1]]).sum(1, keepdims=True))),
     ("adaptive_average_pool", (IMG[:, :6, :6], 3), {}, lambda x, s: _pool_ref(x, 2, np.mean)),
     ("adaptive_max_pool", (IMG[:, :6, :6], (2, 3)), {},
      lambda x, s: np.max(x.reshape(2, 2, 3, 3, 2, 3), axis=(2, 4))),
@@ -788,6 +799,7 @@ ERROR_CASES = [
     (lambda: ops.psnr(A, V, 1.0), ValueError, r"same shape"),
     (lambda: ops.view_as_complex(A), ValueError, r"last axis of size 2"),
     (lambda: ops.vectorize(abs, signature="(n)->()"), ValueError, r"Received: signature='\(n\)->\(\)'"),
+    (lambda: ops.ctc_decode(CTC_PROBS, [5, 3], strategy="beam_search"), ValueError, r"Received: strategy='beam_search'"),
     (lambda: ops.conv_transpose(IMG, K, padding="full"), ValueError, r"Received: padding='full'"),
 ]
 

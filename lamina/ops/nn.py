@@ -346,3 +346,53 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any,
     log_probs = torch.log_softmax(to_float(o), dim=-1).transpose(0, 1)  # (time, batch, classes)
     return F.ctc_loss(log_probs, t.long(), ol.long(), tl.long(), blank=mask_index,
                       reduction="none", zero_infinity=False)
+
+
+def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy", beam_width: int = 100,
+               top_paths: int = 1, merge_repeated: bool = True,
+               mask_index: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decodes CTC outputs greedily (best class per step, repeats merged, blanks removed).
+
+    Args:
+        inputs: Logits, shape `(batch, max_time, num_classes)`.
+        sequence_lengths: Valid steps per sample, shape `(batch,)`.
+        strategy: Only `"greedy"` is available. Defaults to `"greedy"`.
+        beam_width: Used by `"beam_search"` (not available). Defaults to `100`.
+        top_paths: Must be 1 for greedy decoding. Defaults to `1`.
+        merge_repeated: Merge repeated classes. Defaults to `True`.
+        mask_index: The blank class. Defaults to `0`.
+
+    Returns:
+        `(decoded, scores)`: int32 labels of shape `(1, batch, max_time)` padded
+        with -1, and scores of shape `(batch, 1)` (minus the summed best log-probabilities).
+
+    Example:
+        >>> logits = torch.log(torch.tensor([[[0.1, 0.9], [0.1, 0.9], [0.9, 0.1]]]))
+        >>> decoded, _ = ops.ctc_decode(logits, [3])
+        >>> decoded
+        tensor([[[ 1, -1, -1]]], dtype=torch.int32)
+    """
+    if strategy != "greedy":
+        raise ValueError(
+            "`ops.ctc_decode` supports strategy='greedy' only. "
+            f"Received: strategy={strategy!r}. Use greedy decoding."
+        )
+    if top_paths != 1:
+        raise ValueError(f"Greedy `ops.ctc_decode` returns one path. Received: top_paths={top_paths}.")
+    x, lengths = tensors(inputs, sequence_lengths)
+    logp = torch.log_softmax(to_float(x), dim=-1)
+    scores, indices = logp.max(dim=-1)
+    steps = torch.arange(x.shape[1], device=x.device)
+    beyond = steps[None, :] >= lengths.long()[:, None]
+    indices = torch.where(beyond, mask_index, indices)
+    scores = torch.where(beyond, 0.0, scores)
+    if merge_repeated:
+        repeat = torch.zeros_like(indices, dtype=torch.bool)
+        repeat[:, 1:] = indices[:, 1:] == indices[:, :-1]
+        indices = torch.where(repeat, mask_index, indices)
+    invalid = indices == mask_index
+    indices = torch.where(invalid, -1, indices)
+    order = torch.where(invalid, x.shape[1], steps[None, :].expand_as(indices))
+    order = torch.sort(order, dim=-1, stable=True).indices  # valid labels first, in order
+    decoded = torch.gather(indices, 1, order).to(torch.int32)
+    return decoded.unsqueeze(0), -scores.sum(dim=1, keepdim=True)
