@@ -821,7 +821,7 @@ class KLDivergence(LossFunctionWrapper):
 
 # The rest of the Keras catalogue lives in sibling modules, re-exported here so that
 # `lamina.losses.<name>` works for every loss.
-from lamina.losses_classification import (  # noqa: E402
+from lamina.losses_classification import (  # noqa: E402, F401 - re-exported
     CTC,
     BinaryFocalCrossentropy,
     CategoricalFocalCrossentropy,
@@ -839,7 +839,7 @@ from lamina.losses_classification import (  # noqa: E402
     squared_hinge,
     tversky,
 )
-from lamina.losses_regression import (  # noqa: E402
+from lamina.losses_regression import (  # noqa: E402, F401 - re-exported
     CosineSimilarity,
     LogCosh,
     MeanAbsolutePercentageError,
@@ -853,29 +853,6 @@ from lamina.losses_regression import (  # noqa: E402
 )
 
 # --------------------------------------------------------------------------- registry
-
-_FUNCTIONS: dict[str, LossFn] = {
-    "binary_crossentropy": binary_crossentropy,
-    "categorical_crossentropy": categorical_crossentropy,
-    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
-    "mean_squared_error": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error,
-    "huber": huber,
-    "kl_divergence": kl_divergence,
-    "hinge": hinge,
-    "squared_hinge": squared_hinge,
-    "categorical_hinge": categorical_hinge,
-    "log_cosh": log_cosh,
-    "poisson": poisson,
-    "cosine_similarity": cosine_similarity,
-    "mean_absolute_percentage_error": mean_absolute_percentage_error,
-    "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
-    "binary_focal_crossentropy": binary_focal_crossentropy,
-    "categorical_focal_crossentropy": categorical_focal_crossentropy,
-    "ctc": ctc,
-    "dice": dice,
-    "tversky": tversky,
-}
 
 _FUNCTION_KINDS: dict[Callable[..., Any], str] = {
     binary_crossentropy: "binary_crossentropy",
@@ -891,67 +868,6 @@ _FUNCTION_KINDS: dict[Callable[..., Any], str] = {
     mean_squared_logarithmic_error: "regression",
     binary_focal_crossentropy: "binary_crossentropy",
     categorical_focal_crossentropy: "categorical_crossentropy",
-}
-
-_NAMES: dict[str, type[Loss]] = {
-    "binary_crossentropy": BinaryCrossentropy,
-    "bce": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "cce": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError,
-    "mae": MeanAbsoluteError,
-    "huber": Huber,
-    "huber_loss": Huber,
-    "kl_divergence": KLDivergence,
-    "kld": KLDivergence,
-    "kullback_leibler_divergence": KLDivergence,
-    "hinge": Hinge,
-    "squared_hinge": SquaredHinge,
-    "categorical_hinge": CategoricalHinge,
-    "log_cosh": LogCosh,
-    "logcosh": LogCosh,
-    "poisson": Poisson,
-    "cosine_similarity": CosineSimilarity,
-    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
-    "mape": MeanAbsolutePercentageError,
-    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
-    "msle": MeanSquaredLogarithmicError,
-    "binary_focal_crossentropy": BinaryFocalCrossentropy,
-    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
-    "ctc": CTC,
-    "dice": Dice,
-    "tversky": Tversky,
-}
-
-_CLASSES: dict[str, type[Loss]] = {
-    cls.__name__: cls
-    for cls in (
-        Loss,
-        LossFunctionWrapper,
-        BinaryCrossentropy,
-        CategoricalCrossentropy,
-        SparseCategoricalCrossentropy,
-        MeanSquaredError,
-        MeanAbsoluteError,
-        Huber,
-        KLDivergence,
-        Hinge,
-        SquaredHinge,
-        CategoricalHinge,
-        LogCosh,
-        Poisson,
-        CosineSimilarity,
-        MeanAbsolutePercentageError,
-        MeanSquaredLogarithmicError,
-        BinaryFocalCrossentropy,
-        CategoricalFocalCrossentropy,
-        CTC,
-        Dice,
-        Tversky,
-    )
 }
 
 
