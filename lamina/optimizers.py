@@ -823,23 +823,9 @@ class Nadam(_AdamFamily):
 # re-exported here so that `lamina.optimizers.<name>` works for every optimizer.
 from lamina.optimizers_extra import Adadelta, Adafactor, Ftrl, Lion  # noqa: E402
 
-_OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "adadelta": Adadelta,
-    "lion": Lion,
-    "ftrl": Ftrl,
-    "adafactor": Adafactor,
-    "sgd": SGD,
-    "rmsprop": RMSprop,
-    "adam": Adam,
-    "adamw": AdamW,
-    "adagrad": Adagrad,
-    "adamax": Adamax,
-    "nadam": Nadam,
-}
-
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
-    """Returns ``{"class_name": ..., "config": ...}`` for an optimizer.
+    """Returns the Keras config of an optimizer (see `lamina.saving.serialize_keras_object`).
 
     Args:
         optimizer: A Lamina ``Optimizer``.
