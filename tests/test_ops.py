@@ -38,6 +38,7 @@ CTC_PROBS = np.array([
     [[0.1, 0.8, 0.1], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.6, 0.2, 0.2], [0.3, 0.5, 0.2]],
     [[0.1, 0.2, 0.7], [0.3, 0.1, 0.6], [0.5, 0.4, 0.1], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1]],
 ], dtype="float32")
+SIGNAL = RNG.normal(size=(2, 40)).astype("float32")
 LABELS = np.array([2, 0, 1], dtype="int32")
 ONEHOT = np.eye(4, dtype="float32")[[2, 0, 1]]
 
@@ -91,6 +92,22 @@ def _depth_to_space_ref(x, bs):
             block = (i % bs) * bs + (j % bs)
             out[:, i, j, :] = x[:, i // bs, j // bs, block * (c // bs**2):(block + 1) * (c // bs**2)]
     return out
+
+
+def _stft_ref(x, length, stride, fft_length, window="hann", center=True):
+    """Frames of the reflect-padded signal times the periodic window centred in fft_length."""
+    if window == "hann":
+        w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / length)
+    else:
+        w = np.ones(length)
+    padded_w = np.zeros(fft_length)
+    padded_w[(fft_length - length) // 2:(fft_length - length) // 2 + length] = w
+    if center:
+        x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(fft_length // 2, fft_length // 2)], mode="reflect")
+    n = 1 + (x.shape[-1] - fft_length) // stride
+    frames = np.stack([x[..., k * stride:k * stride + fft_length] * padded_w for k in range(n)], -2)
+    out = np.fft.rfft(frames, axis=-1)
+    return out.real, out.imag
 
 
 def _bce(t, p):
@@ -483,6 +500,9 @@ CASES = [
     ("rfft", (A,), {}, lambda x: (np.fft.rfft(x).real, np.fft.rfft(x).imag)),
     ("irfft", ((np.fft.rfft(A).real.astype("float32"), np.fft.rfft(A).imag.astype("float32")),), {},
      lambda x: np.fft.irfft(x[0] + 1j * x[1])),
+    ("stft", (SIGNAL, 10, 4, 16), {}, _stft_ref),
+    ("stft", (SIGNAL, 8, 8, 8), {"window": None, "center": False}, _stft_ref),
+    ("istft", (_stft_ref(SIGNAL, 10, 4, 16), 10, 4, 16), {"length": 40}, lambda *a, **k: SIGNAL),
     ("extract_sequences", (V, 2, 1), {}, lambda x, n, s: np.lib.stride_tricks.sliding_window_view(x, n)),
     ("ifft2", ((A, B),), {}, lambda x: (np.fft.ifft2(x[0] + 1j * x[1]).real, np.fft.ifft2(x[0] + 1j * x[1]).imag)),
     ("view_as_complex", (T3[..., :2],), {}, lambda x: x[..., 0] + 1j * x[..., 1]),
@@ -800,6 +820,7 @@ ERROR_CASES = [
     (lambda: ops.view_as_complex(A), ValueError, r"last axis of size 2"),
     (lambda: ops.vectorize(abs, signature="(n)->()"), ValueError, r"Received: signature='\(n\)->\(\)'"),
     (lambda: ops.ctc_decode(CTC_PROBS, [5, 3], strategy="beam_search"), ValueError, r"Received: strategy='beam_search'"),
+    (lambda: ops.stft(SIGNAL, 8, 4, 8, window="kaiser"), ValueError, r"Received: window='kaiser'"),
     (lambda: ops.conv_transpose(IMG, K, padding="full"), ValueError, r"Received: padding='full'"),
 ]
 

@@ -13,6 +13,7 @@ from lamina.ops.reductions import logsumexp
 __all__ = [
     "erf", "erfinv", "extract_sequences", "fft", "fft2", "in_top_k", "irfft", "logsumexp",
     "rfft", "rsqrt", "segment_max", "segment_sum", "top_k", "ifft2", "view_as_complex", "view_as_real",
+    "stft", "istft",
 ]
 
 
@@ -243,3 +244,87 @@ def view_as_real(x: Any) -> torch.Tensor:
         tensor([[1., 2.]])
     """
     return torch.view_as_real(convert_to_tensor(x))
+
+
+def _stft_window(window: Any, sequence_length: int, like: torch.Tensor) -> torch.Tensor | None:
+    if window is None:
+        return None
+    if isinstance(window, str):
+        if window not in ("hann", "hamming"):
+            raise ValueError(
+                "`window` must be 'hann', 'hamming', a 1-D tensor or None. "
+                f"Received: window={window!r}."
+            )
+        fn = torch.hann_window if window == "hann" else torch.hamming_window
+        return fn(sequence_length, periodic=True, dtype=like.dtype, device=like.device)
+    w = convert_to_tensor(window, device=like.device).to(like.dtype)
+    if w.shape != (sequence_length,):
+        raise ValueError(
+            f"`window` must have shape ({sequence_length},) (the sequence length). "
+            f"Received: window.shape={tuple(w.shape)}."
+        )
+    return w
+
+
+def stft(x: Any, sequence_length: int, sequence_stride: int, fft_length: int,
+         window: Any = "hann", center: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Short-time Fourier transform along the last axis; returns `(real, imag)`.
+
+    Args:
+        x: Real signal, shape `(..., samples)`.
+        sequence_length: Window length.
+        sequence_stride: Hop between windows.
+        fft_length: FFT size (>= `sequence_length`; the window is centred in it).
+        window: `"hann"`, `"hamming"` (periodic), a 1-D tensor or None.
+            Defaults to `"hann"`.
+        center: Reflect-pad the signal by `fft_length // 2` on both sides.
+            Defaults to `True`.
+
+    Returns:
+        Two tensors of shape `(..., num_frames, fft_length // 2 + 1)`.
+
+    Example:
+        >>> real, imag = ops.stft(ops.ones(16), 8, 4, 8)
+        >>> real.shape
+        torch.Size([5, 5])
+    """
+    x = to_float(convert_to_tensor(x))
+    shape = x.shape
+    flat = x.reshape(-1, shape[-1])
+    w = _stft_window(window, sequence_length, flat)
+    if w is None:
+        w = torch.ones(sequence_length, dtype=flat.dtype, device=flat.device)
+    out = torch.stft(flat, n_fft=fft_length, hop_length=sequence_stride, win_length=sequence_length,
+                     window=w, center=center, pad_mode="reflect", return_complex=True)
+    out = out.transpose(-1, -2).reshape(*shape[:-1], -1, fft_length // 2 + 1)
+    return out.real, out.imag
+
+
+def istft(x: Any, sequence_length: int, sequence_stride: int, fft_length: int,
+          length: int | None = None, window: Any = "hann", center: bool = True) -> torch.Tensor:
+    """Inverse of `stft`: rebuilds the signal from `x = (real, imag)` by overlap-add.
+
+    Args:
+        x: `(real, imag)`, each of shape `(..., num_frames, fft_length // 2 + 1)`.
+        sequence_length: Window length used by `stft`.
+        sequence_stride: Hop used by `stft`.
+        fft_length: FFT size used by `stft`.
+        length: Samples to return. Defaults to `None` (all).
+        window: The `stft` window. Defaults to `"hann"`.
+        center: Whether `stft` padded the signal. Defaults to `True`.
+
+    Example:
+        >>> signal = ops.sin(ops.arange(32.0))
+        >>> back = ops.istft(ops.stft(signal, 8, 2, 8), 8, 2, 8, length=32)
+        >>> bool(ops.all(ops.abs(back - signal) < 1e-5))
+        True
+    """
+    z = _complex("istft", x)
+    shape = z.shape
+    flat = z.reshape(-1, shape[-2], shape[-1]).transpose(-1, -2)
+    w = _stft_window(window, sequence_length, flat.real)
+    if w is None:
+        w = torch.ones(sequence_length, dtype=flat.real.dtype, device=flat.device)
+    out = torch.istft(flat, n_fft=fft_length, hop_length=sequence_stride, win_length=sequence_length,
+                      window=w, center=center, length=length)
+    return out.reshape(*shape[:-2], out.shape[-1])
