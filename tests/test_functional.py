@@ -339,3 +339,20 @@ def test_from_config_unknown_class_is_refused():
     config["layers"][2]["class_name"] = "Mystery"
     with pytest.raises(ValueError, match=r"Unknown class 'Mystery'"):
         Functional.from_config(config)
+
+
+def test_functional_adjusts_input_rank_by_a_trailing_one_as_keras():
+    images = lamina.Input(shape=(4, 4, 1))
+    model = lamina.Model(images, layers.Flatten()(images))
+    x = np.arange(32, dtype="float32").reshape(2, 4, 4)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x.reshape(2, 16))  # (b, 4, 4) gets the axis
+    vec = lamina.Input(shape=(3,))
+    model = lamina.Model(vec, layers.Dense(1, kernel_initializer="ones")(vec))
+    out = model(torch.ones(2, 3, 1))  # a trailing 1 too many is squeezed
+    np.testing.assert_array_equal(out.detach().numpy(), [[3.0], [3.0]])
+    with pytest.raises(ValueError, match=r"expects shape \(None, 3\).*Received: input with shape \(None, 3, 2\)"):
+        model(torch.ones(2, 3, 2))
+    with pytest.raises(ValueError, match=r"expects shape \(None, 4, 4, 1\).*Received: input with shape \(None, 4\)"):
+        lamina.Model(images, layers.Flatten()(images))(torch.ones(2, 4))
+    with pytest.raises(ValueError, match=r"expects shape \(None, 4, 4, 1\).*Received: input with shape \(None, 5, 5\)\."):
+        lamina.Model(images, layers.Flatten()(images))(torch.ones(2, 5, 5))  # the data's own shape

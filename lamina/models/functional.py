@@ -286,16 +286,25 @@ class Functional(Model):
             )
         return [inputs]
 
-    def _check_input(self, sym: SymbolicTensor, x: Any, name: str) -> None:
+    def _check_input(self, sym: SymbolicTensor, x: Any, name: str) -> Any:
+        """``x`` checked against the input's shape; as in Keras, a rank one off is
+        adjusted when the extra axis is a trailing 1 (`(b, 28, 28)` data for an
+        `Input((28, 28, 1))` gets the axis, `(b, 3, 1)` data for `Input((3,))` loses it)."""
         if not isinstance(x, torch.Tensor):
-            return
+            return x
         shape = sym.shape
+        received = (None, *tuple(x.shape)[1:])
+        if x.ndim == len(shape) - 1 and shape[-1] == 1:
+            x = x.unsqueeze(-1)
+        elif x.ndim == len(shape) + 1 and x.shape[-1] == 1:
+            x = x.squeeze(-1)
         if x.ndim != len(shape) or any(d is not None and d != s for d, s in zip(shape[1:], x.shape[1:])):
             raise ValueError(
                 f"Input '{name}' of model '{self.name}' expects shape {shape} (batch axis first). "
-                f"Received: input with shape {(None, *tuple(x.shape)[1:])}. Reshape the data, or "
+                f"Received: input with shape {received}. Reshape the data, or "
                 "build the model for this shape."
             )
+        return x
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         """Replays the graph on ``inputs`` (tensor, list in input order, or dict by name)."""
@@ -303,13 +312,12 @@ class Functional(Model):
         if isinstance(inputs, torch.Tensor) and len(self.inputs) == 1:  # the common case, checked quickly
             ndim, fixed = self._input_specs[0]
             if inputs.ndim != ndim or any(inputs.shape[axis] != size for axis, size in fixed):
-                self._check_input(self.inputs[0], inputs, self.input_names[0])
+                inputs = self._check_input(self.inputs[0], inputs, self.input_names[0])
             values[0] = inputs
         else:
             given = self._input_list(inputs)
             for i, (sym, x, name) in enumerate(zip(self.inputs, given, self.input_names)):
-                self._check_input(sym, x, name)
-                values[i] = x
+                values[i] = self._check_input(sym, x, name)
         plan = self._run_plan
         if plan is None:
             plan, final = _fuse_runs(self._plan, self._output_slots)
