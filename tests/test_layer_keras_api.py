@@ -204,6 +204,11 @@ def test_several_positional_tensors_eager_and_functional():
     np.testing.assert_allclose(model.predict([a, b], verbose=0), (a + b).sum(axis=1, keepdims=True))
 
 
+def test_list_of_tensors_goes_to_several_call_parameters():
+    a, b = torch.ones(2, 3), torch.full((2, 3), 2.0)
+    np.testing.assert_array_equal(Add()([a, b]).numpy(), np.full((2, 3), 3.0))
+
+
 def test_build_with_several_input_shapes():
     class Weighted(Layer):
         def build(self, a_shape, b_shape):
@@ -350,3 +355,23 @@ def test_add_weight_fans_follow_keras_layout():
     assert 0.9 * conv_limit < np.abs(conv_kernel.numpy()).max() <= conv_limit
     normal = layer.add_weight(shape=(400, 300), initializer="he_normal")
     np.testing.assert_allclose(normal.numpy().std(), np.sqrt(2 / 400), rtol=0.03)
+
+
+def test_several_inputs_get_their_own_masks_by_name():
+    class Pair(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+            self.seen = None
+
+        def call(self, query, value, query_mask=None, value_mask=None):
+            self.seen = (query_mask, value_mask)
+            return query + value
+
+    layer = Pair()
+    q = _masked(torch.ones(1, 3, 2), [True, True, False])
+    v = _masked(torch.ones(1, 3, 2), [True, False, False])
+    out = layer(q, v)
+    assert layer.seen[0].tolist() == [[True, True, False]]
+    assert layer.seen[1].tolist() == [[True, False, False]]
+    assert out._keras_mask.tolist() == [[True, True, False]]  # Keras passes the first input's mask on

@@ -272,13 +272,16 @@ class Layer(nn.Module):
         positional inputs unpacked again (off the single-tensor fast path)."""
         if isinstance(inputs, torch.Tensor):
             return inputs, args
-        if (
-            self._positional_arity
-            and not args
-            and isinstance(inputs, list)
-            and len(inputs) == self._positional_arity
-        ):
-            inputs, args = inputs[0], tuple(inputs[1:])
+        if not args and isinstance(inputs, (list, tuple)):
+            spec = self._lamina_call_spec
+            n = len(inputs)
+            if (self._positional_arity and n == self._positional_arity) or (
+                # `layer([a, b])` for `call(self, a, b)`: the tensors go to their parameters.
+                spec.keras_rules
+                and spec.n_required >= 2
+                and spec.n_required <= n <= (spec.max_positional or n)
+            ):
+                inputs, args = inputs[0], tuple(inputs[1:])
         device = None
         for tensor in self.parameters():
             device = tensor.device
