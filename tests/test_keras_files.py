@@ -172,7 +172,7 @@ def test_load_model_unknown_class_is_refused_with_registration_advice(tmp_path):
     )
     with pytest.raises(
         ValueError,
-        match=r"class `MyDense` \(layer 'dense'\).*Register the class with `@lamina.register`",
+        match=r"uses class `MyDense`, which is neither .* \(layer 'dense'\).*Register the class with `@lamina.register`",
     ):
         lamina.load_model(path)
 
@@ -336,3 +336,42 @@ def test_load_weights_matches_layers_by_keras_place_not_by_name():
     model.load_weights(os.path.join(HERE, "multi_input.weights.h5"))
     xs, ys = _data("multi_input")
     _assert_outputs("multi_input", _predict(model, xs), ys)
+
+
+def test_load_model_keras_builtin_without_lamina_counterpart_says_so(tmp_path):
+    def einsum(config):
+        entry = config["config"]["layers"][1]
+        entry["class_name"], entry["module"] = "EinsumDense", "keras.layers"
+
+    path = _rewrite_config(tmp_path, "mlp", einsum)
+    with pytest.raises(
+        ValueError, match=r"Keras's built-in `EinsumDense`, which Lamina does not have yet"
+    ):
+        lamina.load_model(path)
+
+
+def test_load_model_h5_model_file_is_refused_with_advice(tmp_path):
+    with pytest.raises(
+        ValueError, match=r"reads Keras 3 `.keras` files.*Re-save the model in Keras 3"
+    ):
+        lamina.load_model(os.path.join(HERE, "mlp.weights.h5"))
+
+
+def test_save_keras_file_of_subclassed_model_is_refused(tmp_path):
+    class Net(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Net()
+    model(np.zeros((1, 3), "float32"))
+    with pytest.raises(ValueError, match=r"Only `Sequential` and functional models can be written"):
+        model.save(str(tmp_path / "net.keras"))
+    model.save_weights(str(tmp_path / "net.weights.h5"))  # the weights of any model can be
+    twin = Net()
+    twin(np.zeros((1, 3), "float32"))
+    twin.load_weights(str(tmp_path / "net.weights.h5"))
+    np.testing.assert_array_equal(twin.get_weights()[0], model.get_weights()[0])

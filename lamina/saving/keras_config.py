@@ -60,13 +60,24 @@ def _refuse_lambda(name: str) -> ValueError:
     )
 
 
-def _unknown_class(class_name: str, name: str | None) -> ValueError:
+def _unknown_class(class_name: str, name: str | None, module: Any) -> ValueError:
     where = f"layer '{name}'" if name else "an object"
+    if isinstance(module, str) and module.startswith("keras"):
+        problem = f"Keras's built-in `{class_name}`, which Lamina does not have yet"
+        fix = (
+            f"Write a Lamina layer named `{class_name}` with the same arguments and weights, "
+            "register it with `@lamina.register` (or pass "
+            f"`custom_objects={{'{class_name}': {class_name}}}`), and load again."
+        )
+    else:
+        problem = f"class `{class_name}`, which is neither a Lamina class nor a registered one"
+        fix = (
+            "Register the class with `@lamina.register` (or pass "
+            f"`custom_objects={{'{class_name}': {class_name}}}`) and load again."
+        )
     return ValueError(
-        f"The Keras file uses class `{class_name}` ({where}), which is neither a Lamina class "
-        f"nor a registered one, so it cannot be loaded. Received: class_name={class_name!r}. "
-        "Register the class with `@lamina.register` (or pass "
-        f"`custom_objects={{'{class_name}': {class_name}}}`) and load again."
+        f"The Keras file uses {problem} ({where}), so it cannot be loaded. Received: "
+        f"class_name={class_name!r}. {fix}"
     )
 
 
@@ -86,7 +97,7 @@ def _resolve(entry: dict[str, Any], custom_objects: dict[str, Any] | None) -> ty
             return registry.get_class(key)
         except (KeyError, ValueError, TypeError):
             continue
-    raise _unknown_class(str(class_name), name)
+    raise _unknown_class(str(class_name), name, entry.get("module"))
 
 
 def _accepted(cls: type) -> set[str]:
