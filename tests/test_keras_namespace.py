@@ -42,3 +42,14 @@ def test_config_refuses_what_lamina_does_not_do():
         keras.config.set_image_data_format("channels_first")
     with pytest.raises(ValueError, match=r"never deserializes code"):
         keras.config.enable_unsafe_deserialization()
+
+
+def test_layers_serialize_and_deserialize_round_trip_like_keras():
+    layer = keras.layers.Dense(3, activation="relu", name="probe")
+    config = keras.layers.serialize(layer)
+    assert config["class_name"] == "Dense" and config["config"]["units"] == 3
+    clone = keras.layers.deserialize(config)
+    assert isinstance(clone, keras.layers.Dense) and clone is not layer
+    assert clone.get_config() == layer.get_config()
+    with pytest.raises(ValueError, match=r"`deserialize` expects a layer config"):
+        keras.layers.deserialize({"units": 3})

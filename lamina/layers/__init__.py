@@ -105,8 +105,12 @@ from lamina.layers.separable_conv import (
 from lamina.layers.time_distributed import TimeDistributed
 from lamina.layers.transformer import PositionalEmbedding, TransformerEncoder
 from lamina.layers.wrapper import Wrapper
+from lamina.utils.serialization import deserialize_layer as deserialize  # noqa: E402
+from lamina.utils.serialization import serialize_layer as serialize  # noqa: E402
 
 __all__ = [
+    "deserialize",
+    "serialize",
     "ELU",
     "LeakyReLU",
     "PReLU",
