@@ -396,3 +396,48 @@ def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy", bea
     order = torch.sort(order, dim=-1, stable=True).indices  # valid labels first, in order
     decoded = torch.gather(indices, 1, order).to(torch.int32)
     return decoded.unsqueeze(0), -scores.sum(dim=1, keepdim=True)
+
+
+# The flat `keras.ops.nn` namespace, split by concept into activations and convolution.
+from lamina.ops.activations import (  # noqa: E402, F401, A004 - keras.ops.nn holds these too
+    celu,
+    elu,
+    gelu,
+    glu,
+    hard_shrink,
+    hard_sigmoid,
+    hard_silu,
+    hard_swish,
+    hard_tanh,
+    leaky_relu,
+    log_sigmoid,
+    log_softmax,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    soft_shrink,
+    softmax,
+    softplus,
+    softsign,
+    sparse_plus,
+    sparse_sigmoid,
+    sparsemax,
+    squareplus,
+    swish,
+    tanh_shrink,
+    threshold,
+)
+from lamina.ops.convolution import (  # noqa: E402, F401, A004 - keras.ops.nn holds these too
+    adaptive_average_pool,
+    adaptive_max_pool,
+    average_pool,
+    conv,
+    conv_transpose,
+    depth_to_space,
+    depthwise_conv,
+    max_pool,
+    separable_conv,
+    space_to_depth,
+)
