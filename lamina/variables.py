@@ -158,6 +158,11 @@ class Variable(nn.Parameter):
             Defaults to `None`: a tensor's own dtype, else `"float32"`.
         trainable: Whether training updates it (its `requires_grad`); only
             floating-point variables can be trainable. Defaults to `True`.
+        autocast: Accepted for Keras compatibility (Lamina does not autocast
+            variables). Defaults to `True`.
+        aggregation: Accepted for Keras compatibility (one device: nothing to
+            aggregate). Defaults to `"none"`.
+        synchronization: Accepted for Keras compatibility. Defaults to `"auto"`.
         name: The variable's name. Defaults to `None` (`"variable"`).
         path: Where it lives, as `"layer_name/variable_name"`. Defaults to `None`
             (the name).
@@ -177,6 +182,9 @@ class Variable(nn.Parameter):
         shape: Any = None,
         dtype: Any = None,
         trainable: bool = True,
+        autocast: bool = True,
+        aggregation: str = "none",
+        synchronization: str = "auto",
         name: str | None = None,
         *,
         path: str | None = None,
@@ -214,6 +222,7 @@ class Variable(nn.Parameter):
         var._declared_trainable = bool(trainable)
         var.constraint = constraint
         var.regularizer = regularizer
+        var.aggregation = aggregation
         return var
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # everything is done in __new__

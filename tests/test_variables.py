@@ -123,3 +123,25 @@ def test_variable_torch_compile_matches_eager():
 
     compiled = torch.compile(f)
     torch.testing.assert_close(compiled(x), x @ module.w.detach())
+
+
+def test_variable_keras_guide_patterns_in_a_layer():
+    import lamina
+
+    class ComputeSum(lamina.layers.Layer):
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = Variable(np.zeros((input_dim,)), trainable=False, aggregation="sum")
+
+        def call(self, inputs):
+            self.total.assign_add(inputs.sum(dim=0))
+            return self.total
+
+    my_sum = ComputeSum(2)
+    x = torch.ones(2, 2)
+    np.testing.assert_array_equal(my_sum(x).numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(my_sum(x).numpy(), [4.0, 4.0])
+    assert my_sum.weights == [my_sum.total]
+    assert my_sum.non_trainable_weights == [my_sum.total]
+    assert my_sum.trainable_weights == []
+    assert my_sum.total.aggregation == "sum"
