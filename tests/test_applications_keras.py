@@ -195,6 +195,19 @@ def test_applications_weights_file_restores_predictions_with_other_classes(tmp_p
     assert not np.array_equal(fresh.get_weights()[0], model.get_weights()[0])
 
 
+def test_applications_keras_weights_h5_file_is_accepted(tmp_path):
+    kwargs = dict(include_top=False, input_shape=(32, 32, 3), pooling="max")
+    model = applications.ResNet50(**kwargs)
+    with torch.no_grad():  # non-trivial statistics, so a file that is not read shows
+        for layer in model.layers:
+            if isinstance(layer, layers.BatchNormalization):
+                layer.moving_variance.uniform_(0.5, 1.5)
+    path = tmp_path / "resnet50_notop.weights.h5"
+    model.save_weights(path)
+    restored = applications.ResNet50(weights=path, **kwargs)
+    np.testing.assert_array_equal(restored.predict(_X, verbose=0), model.predict(_X, verbose=0))
+
+
 def test_efficientnet_save_load_model_round_trip(tmp_path):
     model = applications.EfficientNetB0(include_top=False, input_shape=(32, 32, 3), pooling="avg")
     norm = next(layer for layer in model.layers if isinstance(layer, layers.Normalization))

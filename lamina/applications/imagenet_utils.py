@@ -2,7 +2,9 @@
 the weights file, and `preprocess_input` in its three modes (Keras's
 `keras.applications.imagenet_utils`).
 
-Lamina never downloads: `weights` is `None` or the path of a local weights file.
+Lamina never downloads: `weights` is `None` or the path of a local weights file
+(Keras 3's `.weights.h5`, Lamina's `.weights.safetensors` or `.lamina`), read by
+`model.load_weights`.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ def check_arguments(
         raise ValueError(
             f"`{owner}` expects `weights` to be None (random initialization) or the path of a "
             f"local weights file. Received: weights={weights!r}. Lamina never downloads: save "
-            "the pretrained weights to a local file (a `.weights.safetensors` or `.lamina` file) "
-            f"and pass its path, e.g. `{owner}(weights='path/to/file.weights.safetensors')`."
+            "the pretrained weights to a local file (Keras 3's `.weights.h5`, or Lamina's "
+            "`.weights.safetensors` or `.lamina`) and pass its path, e.g. "
+            f"`{owner}(weights='path/to/file.weights.h5')`."
         )
     if weights is not None:
         if not isinstance(weights, (str, os.PathLike)):

@@ -87,7 +87,8 @@ def MobileNetV2(  # noqa: N802 - Keras's spelling of model builders
         include_top: Whether to include the global average pooling and the dense
             classifier (`predictions`). Defaults to `True`.
         weights: `None` (random initialization) or the path of a local weights
-            file (`.weights.safetensors` or `.lamina`) for this architecture.
+            file for this architecture: Keras 3's `.weights.h5`, or Lamina's
+            `.weights.safetensors` or `.lamina`.
             Lamina never downloads, so `"imagenet"` is refused. Defaults to `None`.
         input_tensor: Optional symbolic tensor (output of `lamina.Input()`) to
             use as the image input. Defaults to `None`.
