@@ -1,9 +1,10 @@
 """Loss functions and loss classes, Keras-style, computed with PyTorch kernels.
 
-Every loss function takes ``(y_true, y_pred)`` and returns the *per-sample*
-loss, a tensor of shape ``(batch,)``: the element-wise loss is averaged over all
-non-batch axes, as Keras does. Loss classes wrap these functions and reduce the
-per-sample values to one scalar, applying optional sample weights.
+Every loss function takes ``(y_true, y_pred)`` and reduces the last axis only,
+as Keras's functions do: ``(batch, d)`` inputs give ``(batch,)``, images
+``(batch, h, w, c)`` give ``(batch, h, w)``. Loss classes wrap these functions,
+average the rest per sample and reduce the per-sample values to one scalar,
+applying optional sample weights.
 
 Nothing in the per-step path reads a tensor value on the host (no ``.item()``,
 no Python branching on values), so a training step never waits for the device.
@@ -105,6 +106,12 @@ def _align_shapes(
     raise _shape_error(owner, y_true, y_pred)
 
 
+def _last_axis_mean(values: torch.Tensor) -> torch.Tensor:
+    """An element-wise loss reduced as Keras's loss functions reduce it: the mean over
+    the last axis, so `(batch, h, w, c)` gives `(batch, h, w)` (a `(batch,)` input stays)."""
+    return values.mean(dim=-1) if values.ndim >= 2 else values
+
+
 def _per_sample(values: torch.Tensor) -> torch.Tensor:
     """Averages an element-wise loss over every non-batch axis: shape ``(batch,)``."""
     if values.ndim <= 1:
@@ -150,7 +157,9 @@ def binary_crossentropy(
             ``y * (1 - label_smoothing) + 0.5 * label_smoothing``. Defaults to `0.0`.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _prepare(y_true, y_pred)
     y_true, y_pred = _align_shapes("binary_crossentropy", y_true, y_pred)
@@ -164,7 +173,7 @@ def binary_crossentropy(
         # under autocast; the clamp keeps both logs finite.
         p = y_pred.clamp(EPSILON, 1.0 - EPSILON)
         values = -(y_true * torch.log(p) + (1.0 - y_true) * torch.log1p(-p))
-    return _per_sample(values)
+    return _last_axis_mean(values)
 
 
 def categorical_crossentropy(
@@ -186,7 +195,9 @@ def categorical_crossentropy(
             Defaults to `0.0`.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _prepare(y_true, y_pred)
     _check_probabilities_shape("categorical_crossentropy", y_true, y_pred)
@@ -199,7 +210,7 @@ def categorical_crossentropy(
         p = y_pred / y_pred.sum(dim=-1, keepdim=True)
         p = p.clamp(EPSILON, 1.0 - EPSILON)
         values = -(y_true * torch.log(p)).sum(dim=-1)
-    return _per_sample(values)
+    return values
 
 
 def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
@@ -277,11 +288,12 @@ def sparse_categorical_crossentropy(
             over the other positions, and is 0 when none is left. Defaults to `None`.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss at each position, shape ``y_pred.shape[:-1]``, as Keras returns
+        it; with ``ignore_class``, the per-sample mean, shape ``(batch,)``.
     """
     values, mask = _sparse_elementwise(y_true, y_pred, from_logits, ignore_class)
     if mask is None:
-        return _per_sample(values)
+        return values
     return _masked_per_sample(values, mask)[0]
 
 
@@ -293,11 +305,13 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> torch.Tensor:
         y_pred: Predictions.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _prepare(y_true, y_pred)
     y_true, y_pred = _align_shapes("mean_squared_error", y_true, y_pred, broadcast=True)
-    return _per_sample(F.mse_loss(y_pred, y_true.to(y_pred.dtype), reduction="none"))
+    return _last_axis_mean(F.mse_loss(y_pred, y_true.to(y_pred.dtype), reduction="none"))
 
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> torch.Tensor:
@@ -308,11 +322,13 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> torch.Tensor:
         y_pred: Predictions.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _prepare(y_true, y_pred)
     y_true, y_pred = _align_shapes("mean_absolute_error", y_true, y_pred, broadcast=True)
-    return _per_sample(F.l1_loss(y_pred, y_true.to(y_pred.dtype), reduction="none"))
+    return _last_axis_mean(F.l1_loss(y_pred, y_true.to(y_pred.dtype), reduction="none"))
 
 
 def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> torch.Tensor:
@@ -327,12 +343,14 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> torch.Tensor:
         delta: Where the loss turns from quadratic to linear. Defaults to `1.0`.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _prepare(y_true, y_pred)
     y_true, y_pred = _align_shapes("huber", y_true, y_pred, broadcast=True)
     values = F.huber_loss(y_pred, y_true.to(y_pred.dtype), reduction="none", delta=delta)
-    return _per_sample(values)
+    return _last_axis_mean(values)
 
 
 def kl_divergence(y_true: Any, y_pred: Any) -> torch.Tensor:
@@ -346,14 +364,16 @@ def kl_divergence(y_true: Any, y_pred: Any) -> torch.Tensor:
         y_pred: Predicted distributions, same shape.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _prepare(y_true, y_pred)
     y_true, y_pred = _align_shapes("kl_divergence", y_true, y_pred)
     p = y_true.to(y_pred.dtype).clamp(EPSILON, 1.0)
     q = y_pred.clamp(EPSILON, 1.0)
     values = F.kl_div(torch.log(q), p, reduction="none").sum(dim=-1)
-    return _per_sample(values)
+    return values
 
 
 def check_sparse_labels(y_true: Any, num_classes: int, ignore_class: int | None = None) -> None:
@@ -549,8 +569,9 @@ class LossFunctionWrapper(Loss):
     """Wraps a per-sample loss function ``fn(y_true, y_pred, **kwargs)`` as a :class:`Loss`.
 
     Args:
-        fn: A function returning the per-sample loss, shape ``(batch,)`` (any
-            other shape is averaged over non-batch axes).
+        fn: A function returning the loss per sample, or per position (as
+            Keras's loss functions do, e.g. shape ``(batch, steps)``), which is
+            averaged over the non-batch axes.
         name: Name of the loss. Defaults to ``fn.__name__``.
         reduction: See :class:`Loss`. Defaults to `"sum_over_batch_size"`.
         **kwargs: Extra keyword arguments passed to ``fn`` on every call.

@@ -2,9 +2,9 @@
 squared and categorical hinge, binary and categorical focal crossentropy, Dice,
 Tversky and CTC, with the Keras names, formulas and defaults.
 
-Functions return the per-sample loss, shape ``(batch,)``, except Dice and
-Tversky with ``axis=None`` (Keras' default), which give one value for the whole
-batch. Everything here is also available as ``lamina.losses.<name>``.
+Functions reduce the last axis only, as Keras's do (hinge and focal losses
+give ``y_pred.shape[:-1]``); Dice and Tversky give the per-sample loss, or one
+value for the whole batch with ``axis=None`` (Keras' default). Everything here is also available as ``lamina.losses.<name>``.
 
 Example:
 
@@ -21,7 +21,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina.losses import EPSILON, LossFunctionWrapper, _align_shapes, _per_sample, _prepare
+from lamina.losses import (
+    EPSILON,
+    LossFunctionWrapper,
+    _align_shapes,
+    _last_axis_mean,
+    _per_sample,
+    _prepare,
+)
 from lamina.utils import validation
 
 __all__ = [
@@ -63,10 +70,12 @@ def hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
         y_pred: Predicted scores (not probabilities).
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _hinge_targets("hinge", y_true, y_pred)
-    return _per_sample(torch.relu(1.0 - y_true * y_pred))
+    return _last_axis_mean(torch.relu(1.0 - y_true * y_pred))
 
 
 def squared_hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
@@ -77,10 +86,12 @@ def squared_hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
         y_pred: Predicted scores.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _hinge_targets("squared_hinge", y_true, y_pred)
-    return _per_sample(torch.relu(1.0 - y_true * y_pred) ** 2)
+    return _last_axis_mean(torch.relu(1.0 - y_true * y_pred) ** 2)
 
 
 def categorical_hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
@@ -94,14 +105,16 @@ def categorical_hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
         y_pred: Predicted scores, same shape.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _prepare(y_true, y_pred)
     y_true, y_pred = _align_shapes("categorical_hinge", y_true, y_pred)
     y_true = y_true.to(y_pred.dtype)
     pos = (y_true * y_pred).sum(dim=-1)
     neg = ((1.0 - y_true) * y_pred).amax(dim=-1)
-    return _per_sample(torch.relu(neg - pos + 1.0))
+    return torch.relu(neg - pos + 1.0)
 
 
 def _clamped_bce(y_true: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
@@ -138,7 +151,9 @@ def binary_focal_crossentropy(
         label_smoothing: Squeezes targets towards 0.5. Defaults to `0.0`.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _prepare(y_true, y_pred)
     y_true, y_pred = _align_shapes("binary_focal_crossentropy", y_true, y_pred)
@@ -150,7 +165,7 @@ def binary_focal_crossentropy(
     values = (1.0 - p_t) ** gamma * _clamped_bce(y_true, p)
     if apply_class_balancing:
         values = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * values
-    return _per_sample(values)
+    return _last_axis_mean(values)
 
 
 def categorical_focal_crossentropy(
@@ -176,7 +191,9 @@ def categorical_focal_crossentropy(
         label_smoothing: Mixes targets with the uniform distribution. Defaults to `0.0`.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _prepare(y_true, y_pred)
     y_true, y_pred = _align_shapes("categorical_focal_crossentropy", y_true, y_pred)
@@ -188,7 +205,7 @@ def categorical_focal_crossentropy(
     if isinstance(alpha, (list, tuple)):
         alpha = torch.as_tensor(alpha, dtype=p.dtype, device=p.device)
     values = alpha * (1.0 - p) ** gamma * (-y_true * torch.log(p))
-    return _per_sample(values.sum(dim=-1))
+    return values.sum(dim=-1)
 
 
 def ctc(y_true: Any, y_pred: Any) -> torch.Tensor:

@@ -1,9 +1,9 @@
 """Regression and count losses beyond MSE / MAE / Huber: log-cosh, Poisson,
 cosine similarity, MAPE and MSLE, with the Keras names, formulas and defaults.
 
-Each function returns the per-sample loss, shape ``(batch,)`` (the element-wise
-loss averaged over the non-batch axes, as in :mod:`lamina.losses`); each class
-reduces it and applies sample weights. Everything here is also available as
+Each function reduces the last axis only, as Keras's do (shape
+``y_pred.shape[:-1]``, as in :mod:`lamina.losses`); each class averages the rest
+per sample, reduces it and applies sample weights. Everything here is also available as
 ``lamina.losses.<name>``.
 
 Example:
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina.losses import EPSILON, LossFunctionWrapper, _align_shapes, _per_sample, _prepare
+from lamina.losses import EPSILON, LossFunctionWrapper, _align_shapes, _last_axis_mean, _prepare
 
 __all__ = [
     "log_cosh",
@@ -58,11 +58,13 @@ def log_cosh(y_true: Any, y_pred: Any) -> torch.Tensor:
         y_pred: Predictions.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _aligned("log_cosh", y_true, y_pred)
     x = y_pred - y_true
-    return _per_sample(x + F.softplus(-2.0 * x) - _LOG2)
+    return _last_axis_mean(x + F.softplus(-2.0 * x) - _LOG2)
 
 
 def poisson(y_true: Any, y_pred: Any) -> torch.Tensor:
@@ -78,10 +80,12 @@ def poisson(y_true: Any, y_pred: Any) -> torch.Tensor:
         y_pred: Predicted rates.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _aligned("poisson", y_true, y_pred)
-    return _per_sample(y_pred - y_true * torch.log(y_pred + EPSILON))
+    return _last_axis_mean(y_pred - y_true * torch.log(y_pred + EPSILON))
 
 
 def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
@@ -97,12 +101,14 @@ def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
         axis: The features axis. Defaults to `-1`.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _aligned("cosine_similarity", y_true, y_pred)
     y_true = F.normalize(y_true, p=2.0, dim=axis, eps=1e-6)
     y_pred = F.normalize(y_pred, p=2.0, dim=axis, eps=1e-6)
-    return _per_sample(-(y_true * y_pred).sum(dim=axis))
+    return -(y_true * y_pred).sum(dim=axis)
 
 
 def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> torch.Tensor:
@@ -113,11 +119,12 @@ def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> torch.Tensor:
         y_pred: Predictions.
 
     Returns:
-        The per-sample loss, in percent, shape ``(batch,)``.
+        The loss in percent, with the last axis reduced as Keras does (shape
+        ``y_pred.shape[:-1]``).
     """
     y_true, y_pred = _aligned("mean_absolute_percentage_error", y_true, y_pred)
     diff = (y_true - y_pred).abs() / y_true.abs().clamp_min(EPSILON)
-    return 100.0 * _per_sample(diff)
+    return 100.0 * _last_axis_mean(diff)
 
 
 def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> torch.Tensor:
@@ -132,12 +139,14 @@ def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> torch.Tensor:
         y_pred: Predictions.
 
     Returns:
-        The per-sample loss, shape ``(batch,)``.
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
     """
     y_true, y_pred = _aligned("mean_squared_logarithmic_error", y_true, y_pred)
     first = torch.log1p(y_pred.clamp_min(EPSILON))
     second = torch.log1p(y_true.clamp_min(EPSILON))
-    return _per_sample((first - second) ** 2)
+    return _last_axis_mean((first - second) ** 2)
 
 
 class LogCosh(LossFunctionWrapper):

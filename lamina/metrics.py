@@ -525,7 +525,9 @@ class MeanMetricWrapper(Mean):
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         """Adds one batch: ``fn`` per sample, weighted by ``sample_weight``."""
         y_true, y_pred = self._inputs(y_true, y_pred)
-        super().update_state(self.fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
+        # Loss functions keep Keras's shape (`(batch, ...)`): one value per sample here.
+        values = losses._per_sample(self.fn(y_true, y_pred, **self._fn_kwargs))
+        super().update_state(values, sample_weight)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -1069,7 +1071,7 @@ class RootMeanSquaredError(Mean):
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         y_true, y_pred = self._inputs(y_true, y_pred)
-        super().update_state(losses.mean_squared_error(y_true, y_pred), sample_weight)
+        super().update_state(losses._per_sample(losses.mean_squared_error(y_true, y_pred)), sample_weight)
 
     def result(self) -> torch.Tensor:
         return torch.sqrt(super().result())

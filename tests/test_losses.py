@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import lamina
 from lamina import losses
 
 
@@ -121,8 +122,31 @@ def test_categorical_crossentropy_sequence_is_averaged_per_sample(gen):
     logits = torch.randn(4, 7, 3, generator=gen)
     labels = torch.randint(0, 3, (4, 7), generator=gen)
     onehot = F.one_hot(labels, 3).float()
-    expected = F.cross_entropy(logits.movedim(-1, 1), labels, reduction="none").mean(1)
-    torch.testing.assert_close(losses.categorical_crossentropy(onehot, logits, True), expected)
+    per_step = F.cross_entropy(logits.movedim(-1, 1), labels, reduction="none")
+    # The function keeps Keras's shape (batch, steps); the Loss class averages per sample.
+    torch.testing.assert_close(losses.categorical_crossentropy(onehot, logits, True), per_step)
+    loss = losses.CategoricalCrossentropy(from_logits=True, reduction=None)
+    torch.testing.assert_close(loss(onehot, logits), per_step.mean(1))
+
+
+def test_loss_functions_reduce_the_last_axis_only_as_keras(gen):
+    # Keras's loss functions take the mean (or the class sum) over the last axis:
+    # images of shape (batch, h, w, 1) give (batch, h, w).
+    y = torch.rand(2, 5, 4, 1, generator=gen)
+    p = torch.rand(2, 5, 4, 1, generator=gen).clamp(0.05, 0.95)
+    bce = -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean(-1)
+    torch.testing.assert_close(losses.binary_crossentropy(y, p), bce)
+    torch.testing.assert_close(losses.mean_squared_error(y, p), ((y - p) ** 2).mean(-1))
+    torch.testing.assert_close(losses.mean_absolute_error(y, p), (y - p).abs().mean(-1))
+    assert losses.huber(y, p).shape == (2, 5, 4)
+    assert losses.sparse_categorical_crossentropy(torch.zeros(2, 5, dtype=torch.long),
+                                                  torch.rand(2, 5, 3, generator=gen)).shape == (2, 5)
+    # A (batch,) input keeps one value per sample; classes and metrics still average per sample.
+    assert losses.mean_squared_error(torch.zeros(3), torch.ones(3)).shape == (3,)
+    torch.testing.assert_close(losses.BinaryCrossentropy(reduction=None)(y, p), bce.flatten(1).mean(1))
+    metric = lamina.metrics.MeanSquaredError()
+    metric.update_state(y, p, sample_weight=torch.tensor([1.0, 0.0]))
+    torch.testing.assert_close(metric.result(), ((y[0] - p[0]) ** 2).mean())
 
 
 def test_sparse_categorical_crossentropy_matches_torch(gen):

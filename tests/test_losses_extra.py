@@ -75,7 +75,8 @@ def test_cosine_similarity_axis_and_zero_vectors():
     y = torch.tensor([[[1.0, 0.0], [0.0, 0.0]]])
     p = torch.tensor([[[2.0, 0.0], [1.0, 1.0]]])
     # Along the last axis: -1 for the aligned pair, 0 for the zero vector; mean -0.5.
-    _close(losses.cosine_similarity(y, p), [-0.5])
+    _close(losses.cosine_similarity(y, p), [[-1.0, 0.0]])  # Keras's shape: (batch, steps)
+    _close(losses.CosineSimilarity().call(y, p), [-0.5])
     # Along axis 1: columns [1, 0] vs [2, 1], and [0, 0] vs [0, 1].
     _close(losses.CosineSimilarity(axis=1).call(y, p), [-(2 / np.sqrt(5)) / 2])
 
