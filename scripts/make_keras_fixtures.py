@@ -208,6 +208,27 @@ def _models(keras):  # noqa: ANN001 - keras is the imported module
     h = L.LSTM(4, return_sequences=True)(masked)
     h = L.SimpleRNN(3)(h)
     models["masking"] = keras.Model(seq, L.Dense(1)(h), name="masking")
+    models["augmentation"] = keras.Sequential(
+        [
+            keras.Input((6, 6, 3)),
+            L.RandomFlip(),
+            L.RandomRotation(0.1),
+            L.RandomZoom(0.1),
+            L.RandomTranslation(0.1, 0.1),
+            L.RandomContrast(0.1),
+            L.ActivityRegularization(l1=0.01),
+            L.Flatten(),
+            L.Dense(2),
+        ],
+        name="augmentation",
+    )
+    # (Keras's lookup and hashing layers need TensorFlow, so they are not covered here.)
+    numbers = keras.Input((4,), name="numbers")
+    binned = L.Discretization(bin_boundaries=[-1.0, 0.0, 1.0])(numbers)
+    counts = L.CategoryEncoding(num_tokens=4, output_mode="count")(binned)
+    hot = L.CategoryEncoding(num_tokens=4, output_mode="multi_hot")(binned)
+    merged = L.Concatenate()([counts, hot])
+    models["encoding"] = keras.Model(numbers, L.Dense(2)(merged), name="encoding")
     # A shared layer (two nodes), a nested functional model, a text classifier.
     left, right = keras.Input((5,), name="left"), keras.Input((5,), name="right")
     shared = L.Dense(4, activation="tanh", name="shared")

@@ -26,6 +26,8 @@ MODELS = [
     "mlp",
     "activations",
     "preprocessing",
+    "encoding",
+    "augmentation",
     "conv1d",
     "conv1d_more",
     "conv2d",

@@ -47,7 +47,15 @@ _HARMLESS = {
     "rms_scaling": False,
 }
 # Arguments whose value changes nothing Lamina computes at inference.
-_ANY_VALUE = {"seed", "zero_output_for_mask", "dtype", "flash_attention", "renorm_momentum"}
+# (`epsilon` of `Discretization` only tunes `adapt`'s quantiles.)
+_ANY_VALUE = {
+    "seed",
+    "zero_output_for_mask",
+    "dtype",
+    "flash_attention",
+    "renorm_momentum",
+    "epsilon",
+}
 
 
 def _refuse_lambda(name: str) -> ValueError:

@@ -22,6 +22,7 @@ _NOT_IN_KERAS = {
     "SpatialDropout1D": {"trainable"},
     "SpatialDropout2D": {"trainable"},
     "SpatialDropout3D": {"trainable"},
+    "Discretization": {"trainable"},
 }
 
 
