@@ -3,6 +3,8 @@ gradients, control flow and error messages."""
 
 from __future__ import annotations
 
+import colorsys
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -864,7 +866,7 @@ def test_ops_in_functional_model_train_with_fit():
 
 @pytest.mark.parametrize(
     "module",
-    ["core", "control_flow", "numpy", "reductions", "shapes", "creation", "indexing", "linalg",
+    ["core", "control_flow", "numpy", "reductions", "shapes", "creation", "indexing", "linalg", "image",
      "activations", "nn", "convolution", "math"],
 )
 def test_ops_docstring_examples_run(module):
@@ -880,3 +882,83 @@ def test_ops_docstring_examples_run(module):
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} docstring example(s) of lamina.ops.{module} failed"
+
+
+# ----------------------------------------------------------------------------- ops.image
+
+PIX = RNG.uniform(size=(2, 5, 6, 3)).astype("float32")
+
+
+def _resize_ref(x, th, tw, mode="bilinear"):
+    """Half-pixel-centre resizing (TensorFlow 2's convention), one axis at a time."""
+
+    def axis(n, t):
+        src = (np.arange(t) + 0.5) * n / t
+        if mode == "nearest":
+            i0 = np.minimum(np.floor(src).astype(int), n - 1)
+            return i0, i0, np.zeros(t)
+        src = np.clip(src - 0.5, 0, n - 1)
+        i0 = np.floor(src).astype(int)
+        return i0, np.minimum(i0 + 1, n - 1), src - i0
+
+    r0, r1, fr = axis(x.shape[-3], th)
+    c0, c1, fc = axis(x.shape[-2], tw)
+    rows = x[..., r0, :, :] * (1 - fr)[:, None, None] + x[..., r1, :, :] * fr[:, None, None]
+    return rows[..., c0, :] * (1 - fc)[:, None] + rows[..., c1, :] * fc[:, None]
+
+
+def _patches_ref(x, p):
+    b, h, w, c = x.shape
+    return np.stack([np.stack([x[:, i:i + p, j:j + p, :].reshape(b, -1)
+                               for j in range(0, w - p + 1, p)], 1)
+                     for i in range(0, h - p + 1, p)], 1)
+
+
+IMAGE_CASES = [
+    ("resize", (PIX, (9, 11)), {}, lambda x, s: _resize_ref(x, *s)),
+    ("resize", (PIX, (3, 4)), {}, lambda x, s: _resize_ref(x, *s)),
+    ("resize", (PIX[0], (7, 4)), {"interpolation": "nearest"},
+     lambda x, s, interpolation: _resize_ref(x, *s, mode="nearest")),
+    ("resize", (PIX[:, :4], (2, 3)), {"interpolation": "area"},
+     lambda x, s, interpolation: x.reshape(2, 2, 2, 3, 2, 3).mean(axis=(2, 4))),
+    ("resize", (PIX, (4, 4)), {"crop_to_aspect_ratio": True},
+     lambda x, s, crop_to_aspect_ratio: _resize_ref(x[:, :, :5], 4, 4)),
+    ("resize", (PIX, (3, 2)), {"pad_to_aspect_ratio": True, "fill_value": 0.5},
+     lambda x, s, **k: _resize_ref(np.pad(x, ((0, 0), (2, 2), (0, 0), (0, 0)), constant_values=0.5), 3, 2)),
+    ("resize", (PIX.transpose(0, 3, 1, 2), (9, 11)), {"data_format": "channels_first"},
+     lambda x, s, data_format: _resize_ref(PIX, *s).transpose(0, 3, 1, 2)),
+    ("rgb_to_grayscale", (PIX,), {}, lambda x: (x * [0.2989, 0.5870, 0.1140]).sum(-1, keepdims=True)),
+    ("rgb_to_hsv", (PIX,), {},
+     lambda x: np.apply_along_axis(lambda p: colorsys.rgb_to_hsv(*p), -1, x)),
+    ("hsv_to_rgb", (PIX,), {},
+     lambda x: np.apply_along_axis(lambda p: colorsys.hsv_to_rgb(*p), -1, x)),
+    ("pad_images", (PIX, 1, 2), {"bottom_padding": 3, "right_padding": 0},
+     lambda x, t, lft, bottom_padding, right_padding: np.pad(x, ((0, 0), (1, 3), (2, 0), (0, 0)))),
+    ("pad_images", (PIX[0],), {"top_padding": 1, "target_height": 8, "left_padding": 0, "target_width": 7},
+     lambda x, **k: np.pad(x, ((1, 2), (0, 1), (0, 0)))),
+    ("crop_images", (PIX, 1, 2), {"target_height": 3, "target_width": 2},
+     lambda x, t, lft, target_height, target_width: x[:, 1:4, 2:4]),
+    ("crop_images", (PIX,), {"bottom_cropping": 1, "top_cropping": 2, "left_cropping": 1, "right_cropping": 1},
+     lambda x, **k: x[:, 2:4, 1:5]),
+    ("extract_patches", (PIX, 2), {}, lambda x, p: _patches_ref(x, p)),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs", "reference"), IMAGE_CASES,
+                         ids=[f"{i}-{c[0]}" for i, c in enumerate(IMAGE_CASES)])
+def test_ops_image_match_numpy_reference(name, args, kwargs, reference):
+    _assert_close(getattr(ops.image, name)(*args, **kwargs), reference(*args, **kwargs))
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: ops.image.resize(PIX, (2, 2), interpolation="lanczos9"), r"Received: interpolation='lanczos9'"),
+        (lambda: ops.image.resize(PIX[0, 0], (2, 2)), r"3-D image or a 4-D batch"),
+        (lambda: ops.image.pad_images(PIX, 1), r"exactly two of `top_padding`"),
+        (lambda: ops.image.crop_images(PIX, 4, 0, target_height=3, target_width=2), r"crops outside"),
+    ],
+)
+def test_ops_image_bad_arguments_raise_house_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -25,6 +25,7 @@ Example:
 from lamina.ops import (  # noqa: F401 - submodules, as keras.ops.nn / keras.ops.numpy
     _symbolic,
     core,
+    image,
     linalg,
     math,
     nn,
