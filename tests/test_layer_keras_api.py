@@ -229,6 +229,9 @@ def test_numpy_and_list_inputs_become_float32_tensors():
     assert out.dtype == torch.float32
     np.testing.assert_array_equal(out.detach().numpy(), [[3.0, 3.0]])
     np.testing.assert_array_equal(dense([[1.0, 2.0, 3.0]]).detach().numpy(), [[6.0, 6.0]])
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]})
+    np.testing.assert_array_equal(dense(frame).detach().numpy(), [[6.0, 6.0]])
     merged = layers.Add()([np.ones((1, 2)), np.ones((1, 2))])
     np.testing.assert_array_equal(merged.numpy(), [[2.0, 2.0]])
 

@@ -154,6 +154,8 @@ def convert_inputs(x: Any, device: torch.device | None) -> Any:
         return {k: convert_inputs(v, device) for k, v in x.items()}
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         return _convert_leaf(np.asarray(x), device)
+    if not isinstance(x, (np.ndarray, np.generic, str, bytes)) and hasattr(x, "__array__"):
+        x = np.asarray(x)  # pandas objects and other array-likes
     return _convert_leaf(x, device)
 
 
