@@ -132,7 +132,8 @@ def _convert_leaf(x: Any, device: torch.device | None) -> Any:
     if isinstance(x, np.ndarray) or isinstance(x, np.generic):
         if x.dtype.kind not in "biufc" or isinstance(x, np.ndarray) and type(x) is not np.ndarray:
             return x  # text (and placeholders) stay NumPy for the layers that take text
-        t = torch.as_tensor(np.ascontiguousarray(x))
+        arr = np.ascontiguousarray(x)
+        t = torch.as_tensor(arr if arr.flags.writeable else arr.copy())
         if t.is_floating_point() and t.dtype != torch.get_default_dtype():
             t = t.to(torch.get_default_dtype())
         return t if device is None else t.to(device)
