@@ -111,3 +111,19 @@ def test_functional_model_carries_mask_and_builds_symbolically():
 def test_masking_docstring_examples_run():
     result = doctest.testmod(masking)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_mask_attribute_is_keras_name_with_lamina_alias():
+    x = torch.randn(2, 3, 4)
+    mask = torch.tensor([[True, True, False]] * 2)
+    set_mask(x, mask)
+    assert x._keras_mask is mask and x._lamina_mask is mask
+    y = torch.randn(2, 3, 4)
+    y._keras_mask = mask  # as Keras code attaches it
+    assert get_mask(y) is mask
+    z = torch.randn(2, 3, 4)
+    z._lamina_mask = mask  # the older name still reads
+    assert get_mask(z) is mask
+    # Lamina layers pass a Keras-named mask on under both names.
+    out = Dense(2)(y)
+    assert out._keras_mask is mask and out._lamina_mask is mask
