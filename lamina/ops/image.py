@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -29,7 +30,10 @@ import torch.nn.functional as F
 from lamina.ops._utils import float_tensor
 from lamina.ops.core import convert_to_tensor
 
-__all__ = ["crop_images", "pad_images", "resize", "rgb_to_grayscale"]
+__all__ = [
+    "crop_images", "extract_patches", "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale",
+    "rgb_to_hsv",
+]
 
 # Keras name -> torch interpolation mode.
 _MODES = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic", "area": "area"}
@@ -52,8 +56,8 @@ def _to_batch_cf(op: str, images: torch.Tensor, data_format: str) -> tuple[torch
             "(batch, height, width, channels)"
         )
         raise ValueError(
-            f"`ops.image.{op}` expects images shaped {layout}, or one image without the batch "
-            f"axis. Received: images.shape={tuple(images.shape)}."
+            f"`ops.image.{op}` expects a 3-D image or a 4-D batch {layout}. "
+            f"Received: images.shape={tuple(images.shape)}."
         )
     unbatched = images.ndim == 3
     x = images.unsqueeze(0) if unbatched else images
@@ -178,8 +182,8 @@ def _check_non_negative(op: str, **values: int) -> None:
     for name, value in values.items():
         if value < 0:
             raise ValueError(
-                f"`ops.image.{op}` expects `{name}` >= 0 for these images. Received: {name}={value}. "
-                "Ask for a window that fits the images."
+                f"`ops.image.{op}` expects `{name}` >= 0: the window crops outside the images or "
+                f"is smaller than them. Received: {name}={value}. Ask for a window that fits."
             )
 
 
@@ -227,7 +231,7 @@ def crop_images(
                         left_cropping=left, right_cropping=right)
     if top + bottom >= h or left + right >= w:
         raise ValueError(
-            f"`ops.image.crop_images` would leave no pixels of images of size {h}x{w}. Received: "
+            f"`ops.image.crop_images` crops outside images of size {h}x{w}. Received: "
             f"top_cropping={top}, bottom_cropping={bottom}, left_cropping={left}, right_cropping={right}."
         )
     x = x[:, :, top : h - bottom, left : w - right]
@@ -301,3 +305,134 @@ def rgb_to_grayscale(images: Any, data_format: str | None = None) -> torch.Tenso
     weights = torch.tensor([0.2989, 0.5870, 0.1140], dtype=x.dtype, device=x.device)
     y = (x * weights.view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
     return _from_batch_cf(y, unbatched, fmt)
+
+
+def _channels_last_rgb(op: str, images: Any, data_format: str | None) -> tuple[torch.Tensor, int]:
+    fmt = _data_format(op, data_format)
+    x = float_tensor(images)
+    axis = -1 if fmt == "channels_last" else -3
+    if x.ndim not in (3, 4) or x.shape[axis] != 3:
+        raise ValueError(
+            f"`ops.image.{op}` expects a 3-D image or a 4-D batch with 3 channels. "
+            f"Received: images.shape={tuple(x.shape)}."
+        )
+    return x, axis
+
+
+def rgb_to_hsv(images: Any, data_format: str | None = None) -> torch.Tensor:
+    """Converts RGB images with values in [0, 1] to HSV (hue, saturation, value in [0, 1]).
+
+    Args:
+        images: A batch `(batch, height, width, 3)` or one image `(height, width, 3)`.
+        data_format: `"channels_last"` or `"channels_first"`. Defaults to `None`
+            (channels last).
+
+    Example:
+        >>> rgb_to_hsv(torch.tensor([[[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]]]))
+        tensor([[[0.0000, 1.0000, 1.0000],
+                 [0.5000, 1.0000, 0.5000]]])
+    """
+    x, axis = _channels_last_rgb("rgb_to_hsv", images, data_format)
+    r, g, b = x.unbind(axis)
+    value = torch.maximum(torch.maximum(r, g), b)
+    delta = value - torch.minimum(torch.minimum(r, g), b)
+    safe_delta = torch.where(delta > 0, delta, torch.ones_like(delta))
+    saturation = torch.where(value > 0, delta / torch.where(value > 0, value, torch.ones_like(value)),
+                             torch.zeros_like(value))
+    hue = torch.where(
+        value == r, (g - b) / safe_delta,
+        torch.where(value == g, 2.0 + (b - r) / safe_delta, 4.0 + (r - g) / safe_delta),
+    )
+    hue = torch.where(delta > 0, torch.remainder(hue / 6.0, 1.0), torch.zeros_like(hue))
+    return torch.stack([hue, saturation, value], dim=axis)
+
+
+def hsv_to_rgb(images: Any, data_format: str | None = None) -> torch.Tensor:
+    """Converts HSV images (all channels in [0, 1]) to RGB.
+
+    Args:
+        images: A batch `(batch, height, width, 3)` or one image `(height, width, 3)`.
+        data_format: `"channels_last"` or `"channels_first"`. Defaults to `None`
+            (channels last).
+
+    Example:
+        >>> hsv_to_rgb(torch.tensor([[[0.5, 1.0, 0.5]]]))
+        tensor([[[0.0000, 0.5000, 0.5000]]])
+    """
+    x, axis = _channels_last_rgb("hsv_to_rgb", images, data_format)
+    hue, saturation, value = x.unbind(axis)
+    # The standard closed form: channel n takes v - v*s*clip(min(k, 4 - k), 0, 1),
+    # k = (n + 6h) mod 6, for n = 5 (red), 3 (green), 1 (blue).
+    channels = []
+    for n in (5.0, 3.0, 1.0):
+        k = torch.remainder(n + hue * 6.0, 6.0)
+        channels.append(value - value * saturation * torch.clamp(torch.minimum(k, 4.0 - k), 0.0, 1.0))
+    return torch.stack(channels, dim=axis)
+
+
+def extract_patches(
+    images: Any,
+    size: Any,
+    strides: Any = None,
+    dilation_rate: Any = 1,
+    padding: str = "valid",
+    data_format: str | None = None,
+) -> torch.Tensor:
+    """Extracts patches from images, as Keras's `ops.image.extract_patches`.
+
+    Each patch is flattened in `(patch_height, patch_width, channels)` order.
+
+    Args:
+        images: A batch `(batch, height, width, channels)` or one image.
+        size: Patch size, an int or `(patch_height, patch_width)`.
+        strides: Step between patches, an int or a pair. Defaults to `None`
+            (the patch size: patches do not overlap).
+        dilation_rate: Spacing of the pixels read within a patch. Defaults to `1`.
+        padding: `"valid"` (only whole patches) or `"same"` (zero padding, as
+            TensorFlow pads). Defaults to `"valid"`.
+        data_format: `"channels_last"` or `"channels_first"`. Defaults to `None`
+            (channels last).
+
+    Returns:
+        `(batch, out_height, out_width, patch_height * patch_width * channels)`
+        (channels first: `(batch, patch_height * patch_width * channels, out_height, out_width)`).
+
+    Example:
+        >>> tuple(extract_patches(torch.zeros(2, 8, 8, 3), 4).shape)
+        (2, 2, 2, 48)
+    """
+    fmt = _data_format("extract_patches", data_format)
+    x, unbatched = _to_batch_cf("extract_patches", convert_to_tensor(images), fmt)
+
+    def pair(name: str, value: Any) -> tuple[int, int]:
+        value = (value, value) if isinstance(value, int) else tuple(value)
+        if len(value) != 2 or any(int(v) < 1 for v in value):
+            raise ValueError(
+                f"`ops.image.extract_patches` expects `{name}` to be a positive int or 2 positive "
+                f"ints. Received: {name}={value!r}."
+            )
+        return int(value[0]), int(value[1])
+
+    kernel = pair("size", size)
+    stride = pair("strides", kernel if strides is None else strides)
+    dilation = pair("dilation_rate", dilation_rate)
+    if padding not in ("valid", "same"):
+        raise ValueError(
+            "`ops.image.extract_patches` expects `padding` to be 'valid' or 'same'. "
+            f"Received: padding={padding!r}."
+        )
+    n, c, h, w = x.shape
+    if padding == "same":
+        pads = []
+        for length, k, s, d in ((w, kernel[1], stride[1], dilation[1]), (h, kernel[0], stride[0], dilation[0])):
+            total = max((math.ceil(length / s) - 1) * s + (k - 1) * d + 1 - length, 0)
+            pads += [total // 2, total - total // 2]
+        x = F.pad(x, pads)
+    out_h = (x.shape[2] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    out_w = (x.shape[3] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+    cols = F.unfold(x, kernel, dilation=dilation, stride=stride)  # (n, c*kh*kw, L), (c, kh, kw) order
+    cols = cols.view(n, c, kernel[0] * kernel[1], out_h, out_w).transpose(1, 2)
+    patches = cols.reshape(n, kernel[0] * kernel[1] * c, out_h, out_w)
+    if fmt == "channels_last":
+        patches = patches.permute(0, 2, 3, 1)
+    return patches[0] if unbatched else patches
