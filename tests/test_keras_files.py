@@ -377,3 +377,19 @@ def test_save_keras_file_of_subclassed_model_is_refused(tmp_path):
     twin(np.zeros((1, 3), "float32"))
     twin.load_weights(str(tmp_path / "net.weights.h5"))
     np.testing.assert_array_equal(twin.get_weights()[0], model.get_weights()[0])
+
+
+def test_save_keras_file_with_lamina_only_layers_round_trips_in_lamina(tmp_path):
+    inputs = lamina.Input(shape=(6,), dtype="int32")
+    x = layers.PositionalEmbedding(sequence_length=6, vocab_size=10, embed_dim=8)(inputs)
+    x = layers.TransformerEncoder(intermediate_dim=16, num_heads=2)(x)
+    model = lamina.Model(inputs, layers.Dense(2)(layers.GlobalAveragePooling1D()(x)))
+    path = str(tmp_path / "lamina_only.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        entries = json.loads(zf.read("config.json"))["config"]["layers"]
+    assert {e["class_name"]: e["module"] for e in entries}["TransformerEncoder"] == "lamina.layers"
+    x = np.random.default_rng(0).integers(0, 10, size=(2, 6))
+    np.testing.assert_allclose(
+        _predict(lamina.load_model(path), [x])[0], _predict(model, [x])[0], rtol=1e-6, atol=1e-6
+    )

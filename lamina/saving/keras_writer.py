@@ -17,6 +17,8 @@ from lamina.saving import registry
 from lamina.saving.serialization_lib import serialize_keras_object
 
 _MODULES = {"initializer": "keras.initializers", "regularizer": "keras.regularizers"}
+# Lamina's built-in layers that Keras 3 does not have.
+_LAMINA_ONLY = {"PositionalEmbedding", "TransformerEncoder"}
 # Arguments Lamina writes that Keras's constructor of the same class does not take.
 _NOT_IN_KERAS = {
     "SpatialDropout1D": {"trainable"},
@@ -126,8 +128,10 @@ def layer_entry(layer: Any) -> dict[str, Any]:
         return keras_model_config(layer)
     registered = registry.get_registered_name(type(layer))
     builtin = registered is None or registered == type(layer).__name__
+    # Lamina's own layers that Keras lacks keep Lamina's module: Keras then asks for the class.
+    module = "lamina.layers" if type(layer).__name__ in _LAMINA_ONLY else "keras.layers"
     entry: dict[str, Any] = {
-        "module": "keras.layers" if builtin else None,
+        "module": module if builtin else None,
         "class_name": type(layer).__name__,
         "config": _keras_config(layer),
         "registered_name": None if builtin else registered,
