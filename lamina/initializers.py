@@ -84,26 +84,42 @@ class Initializer:
     """
 
     def __call__(
-        self, tensor: torch.Tensor | Sequence[int], dtype: torch.dtype | None = None
+        self, shape: torch.Tensor | Sequence[int], dtype: Any = None
     ) -> torch.Tensor:
-        """Fills ``tensor`` in place and returns it.
+        """Fills a tensor in place and returns it, or returns a new one of a shape.
 
         Args:
-            tensor: The tensor to fill, or a shape, for which a new tensor is
-                created (as Keras' ``initializer(shape, dtype)``).
-            dtype: The dtype of the new tensor when a shape is given.
-                Defaults to `None` (torch's default dtype).
+            shape: The tensor to fill (PyTorch layout), or a shape, for which a
+                new tensor is created as Keras' ``initializer(shape, dtype)``
+                does: the shape is in Keras's layout (a dense kernel
+                ``(in, out)``, a convolution kernel ``(kh, kw, in, out)``), so
+                fan-based initializers use Keras's fans.
+            dtype: The dtype of the new tensor when a shape is given, a torch
+                dtype or a name such as ``"float32"``. Defaults to `None`
+                (torch's default dtype).
         """
-        if not isinstance(tensor, torch.Tensor):
-            if not isinstance(tensor, (tuple, list, torch.Size)):
-                raise TypeError(
-                    f"`{type(self).__name__}` expects a tensor to fill or a shape. "
-                    f"Received: {tensor!r}."
-                )
-            tensor = torch.empty(tuple(tensor), dtype=dtype)
-        with torch.no_grad():
-            self.fill_(tensor)
-        return tensor
+        if isinstance(shape, torch.Tensor):
+            with torch.no_grad():
+                self.fill_(shape)
+            return shape
+        if isinstance(shape, int) and not isinstance(shape, bool):
+            shape = (shape,)
+        if not isinstance(shape, (tuple, list, torch.Size)):
+            raise TypeError(
+                f"`{type(self).__name__}` expects a tensor to fill or a shape. "
+                f"Received: shape={shape!r}."
+            )
+        shape = tuple(int(s) for s in shape)
+        if isinstance(dtype, str):
+            from lamina.ops.core import to_torch_dtype
+
+            dtype = to_torch_dtype(dtype)
+        if len(shape) < 2:
+            return self(torch.empty(shape, dtype=dtype))
+        # Keras's layout `(*kernel, in, out)`: fill the PyTorch-layout twin
+        # `(out, in, *kernel)`, whose fans are Keras's, then lay it out as Keras does.
+        twin = self(torch.empty((shape[-1], shape[-2], *shape[:-2]), dtype=dtype))
+        return twin.permute(*range(2, len(shape)), 1, 0).contiguous()
 
     def fill_(self, tensor: torch.Tensor) -> None:
         raise NotImplementedError(f"`{type(self).__name__}` must implement `fill_(tensor)`.")

@@ -32,6 +32,27 @@ def test_initializer_fills_in_place_and_returns_tensor():
     assert created.shape == (2, 3) and created.dtype == torch.float64 and torch.all(created == 1)
 
 
+
+def test_initializer_called_with_a_shape_uses_keras_layout_and_keywords():
+    # Keras's `initializer(shape=..., dtype=...)`: a kernel shape (in, out) draws with
+    # fan_in = in, as Keras does (HeUniform's limit is sqrt(6 / fan_in)).
+    wide = initializers.HeUniform(seed=1)(shape=(2, 5000))
+    assert wide.shape == (2, 5000)
+    assert wide.abs().max() > math.sqrt(6 / 5000) * 10  # limit sqrt(6 / 2), not sqrt(6 / 5000)
+    assert wide.abs().max() <= math.sqrt(6 / 2)
+    conv = initializers.HeNormal(seed=0)(shape=(3, 3, 4, 2000))  # (kh, kw, in, out)
+    assert conv.std().item() == pytest.approx(math.sqrt(2 / 36), rel=0.05)
+    assert initializers.Zeros()(shape=(3,), dtype="float16").dtype == torch.float16
+    assert initializers.Ones()(4).shape == (4,)
+    # A seeded initializer gives the same values on every call, as in Keras.
+    first = initializers.GlorotNormal(seed=42)(shape=(3, 5))
+    assert torch.equal(first, initializers.GlorotNormal(seed=42)(shape=(3, 5)))
+    assert float(initializers.RandomNormal(seed=42)(shape=(1, 1))) == float(
+        initializers.RandomNormal(seed=42)(shape=(1, 1)))
+    eye = initializers.Identity()(shape=(2, 3))
+    assert torch.equal(eye, torch.eye(2, 3))
+    with pytest.raises(TypeError, match=r"Received: shape='3'"):
+        initializers.Zeros()(shape="3")
 @pytest.mark.parametrize(
     "init, limit",
     [
