@@ -393,3 +393,16 @@ def test_save_keras_file_with_lamina_only_layers_round_trips_in_lamina(tmp_path)
     np.testing.assert_allclose(
         _predict(lamina.load_model(path), [x])[0], _predict(model, [x])[0], rtol=1e-6, atol=1e-6
     )
+
+
+def test_load_model_truncated_weights_member_gives_clear_error(tmp_path):
+    path = str(tmp_path / "cut_weights.keras")
+    with (
+        zipfile.ZipFile(os.path.join(HERE, "mlp.keras")) as zin,
+        zipfile.ZipFile(path, "w") as zout,
+    ):
+        for item in zin.namelist():
+            data = zin.read(item)
+            zout.writestr(item, data[:400] if item == "model.weights.h5" else data)
+    with pytest.raises(ValueError, match=r"'cut_weights.keras' is not a valid Keras weights file"):
+        lamina.load_model(path)

@@ -15,11 +15,13 @@ unregistered classes are refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -47,7 +49,8 @@ MAX_WEIGHTS_BYTES = 16 * 2**30
 
 
 # =================================================================== reading
-def _read_member(zf: zipfile.ZipFile, name: str, cap: int, label: str) -> bytes:
+def _member_info(zf: zipfile.ZipFile, name: str, cap: int, label: str) -> zipfile.ZipInfo:
+    """The entry ``name`` of the archive, checked to exist and to declare at most ``cap`` bytes."""
     try:
         info = zf.getinfo(name)
     except KeyError:
@@ -61,19 +64,41 @@ def _read_member(zf: zipfile.ZipFile, name: str, cap: int, label: str) -> bytes:
             f"{label}: the member {name!r} is {info.file_size} bytes, more than the {cap} bytes "
             f"Lamina reads. Received: file_size={info.file_size}. Check that the file is a Keras model."
         )
+    return info
+
+
+def _corrupted(label: str, name: str, e: Exception) -> ValueError:
+    return ValueError(
+        f"{label} is not a valid Keras model file (the member {name!r} is corrupted or "
+        f"truncated: {e}). Save the model again."
+    )
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, cap: int, label: str) -> bytes:
+    info = _member_info(zf, name, cap, label)
     try:
         with zf.open(info) as f:
             data = f.read(cap + 1)
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
-        raise ValueError(
-            f"{label} is not a valid Keras model file (the member {name!r} is corrupted or "
-            f"truncated: {e}). Save the model again."
-        ) from e
+        raise _corrupted(label, name, e) from e
     if len(data) > cap:
         raise ValueError(
             f"{label}: the member {name!r} is larger than its declared size. Received a corrupted file."
         )
     return data
+
+
+@contextlib.contextmanager
+def _weights_member(zf: zipfile.ZipFile, label: str) -> Iterator[Any]:
+    """The archive's `model.weights.h5`, open as HDF5 and read in place (never copied
+    whole into memory); a damaged member is a ValueError."""
+    name = "model.weights.h5"
+    info = _member_info(zf, name, MAX_WEIGHTS_BYTES, label)
+    try:
+        with zf.open(info) as f, open_h5(f, label) as h5:
+            yield h5
+    except (zipfile.BadZipFile, EOFError, NotImplementedError) as e:
+        raise _corrupted(label, name, e) from e
 
 
 def _open_zip(path: str) -> zipfile.ZipFile:
@@ -143,8 +168,7 @@ def load_keras_model(
             hooked_compile = "compile_from_config" in _overrides(type(model))
             if compile and hooked_compile and compile_config:
                 model.compile_from_config(compile_config)  # the class's own way, as in Keras
-        weights = _read_member(zf, "model.weights.h5", MAX_WEIGHTS_BYTES, label)
-        with open_h5(weights, label) as h5:
+        with _weights_member(zf, label) as h5:
             load_h5_into(model, h5, label, by_name_first=True)
         with CustomObjectScope(custom_objects):
             _load_assets(model, zf, label)
@@ -180,13 +204,12 @@ def load_keras_weights(model: Any, filepath: str | os.PathLike) -> Any:
     path = os.fspath(filepath)
     label = repr(os.path.basename(path))
     if path.endswith(KERAS_SUFFIX):
-        with _open_zip(path) as zf:
-            data: Any = _read_member(zf, "model.weights.h5", MAX_WEIGHTS_BYTES, label)
-    else:
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"No such file: {path!r}. Check the path.")
-        data = path
-    with open_h5(data, label) as h5:
+        with _open_zip(path) as zf, _weights_member(zf, label) as h5:
+            load_h5_into(model, h5, label)
+        return WeightsReport(loaded=list(model.state_dict()))
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such file: {path!r}. Check the path.")
+    with open_h5(path, label) as h5:
         refuse_legacy(h5, label)
         load_h5_into(model, h5, label)
     return WeightsReport(loaded=list(model.state_dict()))
