@@ -56,8 +56,7 @@ def _data(name, folder=HERE):
 
 
 def _predict(model, xs):
-    inputs = dict(zip(model.input_names, xs)) if len(xs) > 1 else xs[0]
-    out = model.predict(inputs, verbose=0)
+    out = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
     return [np.asarray(o) for o in out] if isinstance(out, (list, tuple)) else [np.asarray(out)]
 
 
