@@ -229,3 +229,15 @@ def test_unregistered_subclassed_model_is_still_refused_for_keras_files(tmp_path
     model(np.zeros((1, 2), dtype="float32"))
     with pytest.raises(ValueError, match="subclassed model"):
         model.save(str(tmp_path / "p.keras"))
+
+
+def test_model_default_compile_config_round_trips():
+    model = lamina.Sequential([lamina.Input(shape=(3,)), layers.Dense(2)])
+    assert model.get_compile_config() is None
+    model.compile(optimizer=lamina.optimizers.Adam(learning_rate=0.005), loss="mse", metrics=["mae"])
+    config = model.get_compile_config()
+    assert config["optimizer"]["class_name"] == "Adam"
+    other = lamina.Sequential([lamina.Input(shape=(3,)), layers.Dense(2)])
+    other.compile_from_config(config)
+    assert other.compiled and type(other.optimizer).__name__ == "Adam"
+    assert float(other.optimizer.learning_rate) == pytest.approx(0.005)

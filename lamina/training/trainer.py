@@ -167,6 +167,30 @@ class Trainer:
         }
         self.compiled = True
 
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """The compile arguments as Keras's `compile_config` (what `model.save("m.keras")`
+        writes): optimizer, loss, metrics and loss weights as serialized objects.
+
+        Returns:
+            The config, or None when the model is not compiled or its compile
+            arguments have no Keras form (a plain function as the loss, ...).
+        """
+        from lamina.saving.keras_compile import compile_to_keras
+
+        return compile_to_keras(self)
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Compiles the model from `get_compile_config()`'s output (or a Keras file's
+        `compile_config`). A class whose `compile` takes other arguments overrides
+        this (and `get_compile_config`), as in Keras.
+
+        Args:
+            config: The compile config.
+        """
+        from lamina.saving.keras_compile import compile_from_keras
+
+        compile_from_keras(self, config)
+
     def _assert_compiled(self, role: str) -> None:
         if not self.compiled:
             raise RuntimeError(
