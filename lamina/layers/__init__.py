@@ -26,6 +26,7 @@ from lamina.layers.convolutional3d import (
 )
 from lamina.layers.core import Activation, Dense, Embedding
 from lamina.layers.input_layer import Input, InputLayer
+from lamina.layers.kernelized import RandomFourierFeatures
 from lamina.layers.layer import Layer
 from lamina.layers.masking import Masking
 from lamina.layers.merging import (
@@ -156,6 +157,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "Input",
+    "RandomFourierFeatures",
     "InputLayer",
     "Layer",
     "LayerNormalization",
