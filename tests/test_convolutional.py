@@ -339,7 +339,7 @@ def test_conv2d_argument_errors(kwargs, match):
 def test_conv2d_padding_is_case_insensitive_like_keras():
     layer = Conv2D(2, 3, padding="SAME")
     assert layer(torch.randn(1, 5, 5, 1)).shape == (1, 5, 5, 2)
-    assert layer.get_config()["padding"] == "SAME"
+    assert layer.get_config()["padding"] == "same"  # Keras stores and saves it lower-cased
 
 
 def test_conv2d_on_2d_input_names_layer_rank_and_shape():
@@ -403,3 +403,115 @@ def test_docstring_examples_run():
     for module in (convolutional, conv_transpose, separable_conv):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+# ---------------------------------------------------------------------------- Keras subclasses
+class _KerasConv2D(Conv2D):  # a subclass written outside Lamina: Keras's kernel layout
+    pass
+
+
+class _StandardizedByOverride(Conv2D):
+    def convolution_op(self, inputs, kernel):
+        mean, var = lamina.ops.moments(kernel, axes=[0, 1, 2], keepdims=True)
+        return lamina.ops.conv(inputs, (kernel - mean) / lamina.ops.sqrt(var + 1e-10), strides=list(self.strides))
+
+
+class _StandardizedByCall(Conv2D):
+    def call(self, inputs):
+        mean, var = lamina.ops.moments(self.kernel, axes=[0, 1, 2], keepdims=True)
+        result = self.convolution_op(inputs, (self.kernel - mean) / lamina.ops.sqrt(var + 1e-10))
+        return result + self.bias if self.use_bias else result
+
+
+def _standardized_reference(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, stride: int = 1) -> torch.Tensor:
+    """NHWC conv with a Keras-layout kernel standardized over (kh, kw, in), in plain torch."""
+    mean = kernel.mean(dim=(0, 1, 2), keepdim=True)
+    var = kernel.var(dim=(0, 1, 2), keepdim=True, unbiased=False)
+    k = ((kernel - mean) / torch.sqrt(var + 1e-10)).permute(3, 2, 0, 1)
+    return _nhwc(F.conv2d(_nchw(x), k, stride=stride)) + bias
+
+
+def test_conv_public_attributes_are_standardized_like_keras():
+    layer = Conv2D(4, 3, padding="SAME", dilation_rate=2)
+    assert (layer.kernel_size, layer.strides, layer.dilation_rate) == ((3, 3), (1, 1), (2, 2))
+    assert (layer.padding, layer.data_format) == ("same", "channels_last")
+    assert layer.get_config()["strides"] == [1, 1]
+    assert Conv1D(2, 3, strides=2).strides == (2,)
+
+
+def test_user_subclass_keeps_keras_kernel_layout_and_matches_conv2d():
+    torch.manual_seed(0)
+    x = torch.randn(2, 7, 6, 3)
+    plain, sub = Conv2D(4, (3, 2), strides=2, padding="same"), _KerasConv2D(4, (3, 2), strides=2, padding="same")
+    plain(x), sub(x)
+    assert tuple(plain.kernel.shape) == (4, 3, 3, 2)  # Lamina's own layer: PyTorch's layout
+    assert tuple(sub.kernel.shape) == (3, 2, 3, 4)  # a user's subclass: Keras's layout
+    sub.set_weights(plain.get_weights())
+    assert [w.shape for w in sub.get_weights()] == [(3, 2, 3, 4), (4,)]
+    torch.testing.assert_close(sub.kernel.detach(), plain.kernel.detach().permute(2, 3, 1, 0))
+    torch.testing.assert_close(sub(x), plain(x))
+
+
+def test_overridden_convolution_op_is_used_with_bias_and_activation():
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 8, 3)
+    layer = _StandardizedByOverride(5, 3, strides=2, activation="relu", bias_initializer="ones")
+    out = layer(x)
+    expected = torch.relu(_standardized_reference(x, layer.kernel.detach(), layer.bias.detach(), stride=2))
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_call_override_uses_convolution_op_without_activation_as_keras():
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 6, 2)
+    layer = _StandardizedByCall(3, 3, activation="relu", bias_initializer="ones")
+    out = layer(x)
+    expected = _standardized_reference(x, layer.kernel.detach(), layer.bias.detach())
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    assert (out < 0).any()  # the overriding call applies no activation, as in Keras
+
+
+def test_keras_subclasses_in_sequential_are_not_fused_into_channels_first_runs():
+    torch.manual_seed(0)
+    x = torch.randn(4, 9, 9, 1)
+    conv = _StandardizedByOverride(4, 3)
+    model = lamina.Sequential([lamina.Input((9, 9, 1)), conv, lamina.layers.MaxPooling2D(), lamina.layers.Flatten()])
+    expected = F.max_pool2d(_nchw(_standardized_reference(x, conv.kernel.detach(), conv.bias.detach())), 2)
+    torch.testing.assert_close(model(x), _nhwc(expected).flatten(1), rtol=1e-5, atol=1e-5)
+
+
+def test_plain_conv_convolution_op_accepts_its_own_kernel():
+    torch.manual_seed(0)
+    x = torch.randn(1, 6, 5, 3)
+    layer = Conv2D(4, 3, padding="same", use_bias=False)
+    out = layer(x)
+    torch.testing.assert_close(layer.convolution_op(x, layer.kernel), out)
+    keras_kernel = layer.kernel.detach().permute(2, 3, 1, 0)
+    torch.testing.assert_close(layer.convolution_op(x, keras_kernel), out)
+
+
+def test_conv1d_subclass_causal_padding_matches_conv1d():
+    class Causal(Conv1D):
+        pass
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 10, 3)
+    plain, sub = Conv1D(4, 3, padding="causal", dilation_rate=2), Causal(4, 3, padding="causal", dilation_rate=2)
+    plain(x), sub(x)
+    sub.set_weights(plain.get_weights())
+    torch.testing.assert_close(sub(x), plain(x))
+
+
+def test_keras_subclass_trains_and_saves_keras_weights(tmp_path):
+    torch.manual_seed(0)
+    model = lamina.Sequential([lamina.Input((6, 6, 1)), _StandardizedByOverride(2, 3), lamina.layers.Flatten(), lamina.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x, y = torch.randn(16, 6, 6, 1), torch.randn(16, 1)
+    before = model.layers[0].kernel.detach().clone()
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not torch.equal(before, model.layers[0].kernel.detach())
+    path = tmp_path / "m.weights.h5"
+    model.save_weights(path)
+    clone = lamina.Sequential([lamina.Input((6, 6, 1)), _StandardizedByOverride(2, 3), lamina.layers.Flatten(), lamina.layers.Dense(1)])
+    clone.load_weights(path)
+    torch.testing.assert_close(clone(x), model(x))

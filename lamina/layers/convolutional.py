@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from lamina import activations, initializers, regularizers
 from lamina.layers import conv_utils
 from lamina.layers.layer import Layer
+from lamina.ops import convolution as ops_convolution
 from lamina.utils import validation
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -38,6 +39,7 @@ class BaseConv(Layer):
     _rank = 2
     _paddings: tuple[str, ...] = ("valid", "same")
     _window_must_fit = True  # False for transposed convolutions, which never shrink
+    _keras_kernel = False  # see `Conv`
 
     def __init__(
         self,
@@ -61,11 +63,12 @@ class BaseConv(Layer):
         self._dilation = validation.int_tuple(owner, "dilation_rate", dilation_rate, n)
         self._padding = conv_utils.standardize_padding(owner, padding, self._paddings)
         self._data_format = conv_utils.standardize_data_format(owner, data_format)
-        self.kernel_size = kernel_size
-        self.strides = strides
-        self.padding = padding
-        self.data_format = data_format
-        self.dilation_rate = dilation_rate
+        # Public attributes hold the standardized values, as Keras's (`strides` is `(1, 1)`).
+        self.kernel_size = self._kernel_size
+        self.strides = self._strides
+        self.padding = self._padding
+        self.data_format = self._data_format
+        self.dilation_rate = self._dilation
         self.activation = activations.get(activation)
         self._act = None if activation is None else activations.kernel(self.activation)
         self.use_bias = validation.boolean(owner, "use_bias", use_bias)
@@ -106,6 +109,8 @@ class BaseConv(Layer):
 
     # ------------------------------------------------------------------ call
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        if self._keras_kernel:
+            return self._keras_call(inputs)
         conv_utils.check_input_shape(
             self, tuple(inputs.shape), self._rank, self._data_format, self._in_channels
         )
@@ -122,6 +127,8 @@ class BaseConv(Layer):
         return out
 
     def _channels_first_rank(self) -> int | None:
+        if self._keras_kernel:
+            return None
         if self._channels_last and (self._act is None or activations.is_elementwise(self.activation)):
             return self._rank
         return None
@@ -251,13 +258,79 @@ class Conv(BaseConv):
                 f"must divide the number of input channels. Received input with {in_channels} "
                 "channels. Use a `groups` that divides the channel count."
             )
-        shape = (self.filters, in_channels // self.groups, *self._kernel_size)
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer, self.kernel_regularizer)
+        if self._keras_kernel:
+            self.kernel = self.add_weight(
+                shape=(*self._kernel_size, in_channels // self.groups, self.filters),
+                initializer=self.kernel_initializer, regularizer=self.kernel_regularizer, name="kernel",
+            )
+        else:
+            shape = (self.filters, in_channels // self.groups, *self._kernel_size)
+            self.kernel = self.add_weight("kernel", shape, self.kernel_initializer, self.kernel_regularizer)
         self.bias = self._add_bias(self.filters)
+
+    # Whether the kernel is kept in Keras's layout `(*kernel_size, in // groups,
+    # filters)`: True for a subclass written outside Lamina (Keras code reads
+    # `self.kernel` and overrides `call` / `convolution_op`); Lamina's own layers keep
+    # PyTorch's layout. Set once per class.
+    _keras_kernel = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._keras_kernel = not cls.__module__.startswith("lamina.")
+
+    def convolution_op(self, inputs: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        """The convolution of `call`, without bias or activation, as Keras's
+        `Conv.convolution_op`: a subclass may override it, or call it from its own `call`.
+
+        Args:
+            inputs: Tensor in the layer's `data_format` (channels-last by default).
+            kernel: Kernel in Keras's layout `(*kernel_size, in_channels // groups,
+                filters)`. The layer's own `kernel` is accepted in either layout.
+
+        Returns:
+            The convolved tensor, in the layer's `data_format`.
+
+        Example:
+            >>> import torch, lamina
+            >>> class Doubled(lamina.layers.Conv2D):
+            ...     def convolution_op(self, inputs, kernel):
+            ...         return super().convolution_op(inputs, 2.0 * kernel)
+            >>> Doubled(4, 3)(torch.ones(1, 5, 5, 2)).shape
+            torch.Size([1, 3, 3, 4])
+        """
+        if kernel is self.kernel and not self._keras_kernel:
+            kernel = kernel.permute(*range(2, 2 + self._rank), 1, 0)  # PyTorch -> Keras layout
+        padding = self._padding
+        if padding == "causal":  # Conv1D: left padding of the time axis, then "valid"
+            time_axis = 1 if self._channels_last else 2
+            pad = [0, 0] * (inputs.ndim - 1 - time_axis) + [self._dilation[0] * (self._kernel_size[0] - 1), 0]
+            inputs, padding = F.pad(inputs, pad), "valid"
+        return ops_convolution.conv(
+            inputs, kernel, strides=self._strides, padding=padding,
+            data_format=self._data_format, dilation_rate=self._dilation,
+        )
+
+    def _keras_call(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Keras's `Conv.call`, which a subclass's `convolution_op` takes part in."""
+        conv_utils.check_input_shape(
+            self, tuple(inputs.shape), self._rank, self._data_format, self._in_channels
+        )
+        outputs = self.convolution_op(inputs, self.kernel)
+        if self.bias is not None:
+            shape = (self.filters,) if self._channels_last else (self.filters, *(1,) * self._rank)
+            outputs = outputs + self.bias.reshape(shape)
+        if self._act is not None:
+            outputs = self._act(outputs)
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
+        return outputs
 
     def _convolve(self, x: torch.Tensor) -> torch.Tensor:
         x, padding = self._pad(x)
-        return _CONV[self._rank](x, self.kernel, self.bias, self._strides, padding, self._dilation, self.groups)
+        kernel = self.kernel
+        if self._keras_kernel:
+            kernel = kernel.permute(self._rank + 1, self._rank, *range(self._rank))
+        return _CONV[self._rank](x, kernel, self.bias, self._strides, padding, self._dilation, self.groups)
 
     def _output_channels(self, in_channels: int | None) -> int:
         return self.filters

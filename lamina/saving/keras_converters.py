@@ -93,14 +93,17 @@ def _dense() -> Converter:
 
 @_converter("Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
 def _conv() -> Converter:
+    # A user's subclass of a convolution keeps its kernel in Keras's layout already.
     def to(layer: Any) -> list[Group]:
-        arrays = [_to_keras_conv(to_numpy(layer.kernel))]
+        kernel = to_numpy(layer.kernel)
+        arrays = [kernel if getattr(layer, "_keras_kernel", False) else _to_keras_conv(kernel)]
         if layer.bias is not None:
             arrays.append(to_numpy(layer.bias))
         return [("", arrays)]
 
     def back(layer: Any, arrays: list[np.ndarray]) -> None:
-        assign(layer.kernel, _from_keras_conv(arrays[0]))
+        keras_kernel = getattr(layer, "_keras_kernel", False)
+        assign(layer.kernel, arrays[0] if keras_kernel else _from_keras_conv(arrays[0]))
         if layer.bias is not None:
             assign(layer.bias, arrays[1])
 
