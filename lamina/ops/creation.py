@@ -1,7 +1,7 @@
 """Tensor creation (`zeros`, `ones`, `full`, `eye`, `arange`, `linspace`, ...) and size queries.
 
-New tensors are float32 unless `dtype` says otherwise (int32 for integer
-`arange` and `full` with an int), on `lamina.get_device()`.
+New tensors are float32 unless `dtype` says otherwise (`arange` with integer
+arguments gives int32), on `lamina.get_device()`.
 """
 
 from __future__ import annotations
@@ -51,13 +51,17 @@ def empty(shape: Any, dtype: Any = None) -> torch.Tensor:
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> torch.Tensor:
-    """Returns a tensor of `shape` filled with `fill_value` (its dtype inferred as a scalar's).
+    """Returns a tensor of `shape` filled with `fill_value`; float32 unless `dtype` is given.
+
+    As in Keras, an integer `fill_value` still gives float32 by default.
 
     Example:
         >>> ops.full((2,), 7)
+        tensor([7., 7.])
+        >>> ops.full((2,), 7, dtype="int32")
         tensor([7, 7], dtype=torch.int32)
     """
-    value = convert_to_tensor(fill_value, dtype=dtype)
+    value = convert_to_tensor(fill_value, dtype=dtype or FLOATX)
     return torch.broadcast_to(value, shape_tuple(shape)).clone()
 
 
