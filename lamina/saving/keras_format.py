@@ -268,7 +268,7 @@ def _load_assets(model: Any, zf: zipfile.ZipFile, label: str) -> None:
                         f"{label}: the asset {name!r} has an unsafe path. Received a corrupted "
                         "or hand-made file. Save the model again."
                     )
-                if any(p.startswith("layers") for p in parts[:1]) and is_model(layer):
+                if len(parts) > 1 and parts[0] == "layers" and is_model(layer):
                     continue  # a sub-layer's assets
                 target = os.path.join(tmp, *parts)
                 os.makedirs(os.path.dirname(target), exist_ok=True)
