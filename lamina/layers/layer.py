@@ -624,7 +624,9 @@ class Layer(nn.Module):
         `model.save("m.keras")` calls this for a layer whose class overrides it or
         `load_own_variables`; other layers are written in Keras's weight layout.
         The default writes `store["0"]`, `store["1"]`, ... in the order of the
-        layer's own `weights` (trainable first), each a NumPy copy of the variable.
+        layer's own `weights` (trainable first), each a NumPy copy of the variable
+        as `weights` holds it (PyTorch's layout: a `Dense` kernel is `(units, in)`),
+        so that `store[str(i)]` fits `self.weights[i]` in an override, as in Keras.
 
         Args:
             store: A dict-like object, keyed by strings, that receives NumPy arrays.
