@@ -151,7 +151,10 @@ class Trainer:
         validation.positive_int("compile", "steps_per_execution", steps_per_execution)
         self.optimizer = optimizers_mod.get(optimizer) if optimizer is not None else None
         self._compile_loss = CompiledLoss(loss, loss_weights) if loss is not None else None
-        self._compile_metrics = CompileMetrics(metrics, weighted_metrics)
+        # As Keras: no `compile_metrics` entry in `model.metrics` when none were given.
+        self._compile_metrics = (
+            CompileMetrics(metrics, weighted_metrics) if metrics is not None or weighted_metrics is not None else None
+        )
         self._loss_tracker = LossTracker(name="loss")
         self._output_loss_trackers = {}
         self.loss = loss
@@ -208,7 +211,8 @@ class Trainer:
         out: list[Any] = []
         if self.compiled:
             out.append(self._loss_tracker)
-            out.append(self._compile_metrics)
+            if self._compile_metrics is not None:
+                out.append(self._compile_metrics)
             out.extend(self._output_loss_trackers.values())
         out.extend(self._tracked_metrics())
         return out
