@@ -263,9 +263,9 @@ def test_conv2d_regularizers_add_losses():
     x = torch.ones(4, 2, 2, 3)
     layer(x)
     losses = layer.losses
-    assert len(losses) == 2
-    torch.testing.assert_close(losses[0], torch.tensor(0.5 * 6))  # 6 kernel entries of 1
-    torch.testing.assert_close(losses[1], torch.tensor(0.1 * 3.0 * 32 / 4))  # divided by batch
+    assert len(losses) == 2  # Keras 3's order: the call's add_loss terms, then weight penalties
+    torch.testing.assert_close(losses[1], torch.tensor(0.5 * 6))  # 6 kernel entries of 1
+    torch.testing.assert_close(losses[0], torch.tensor(0.1 * 3.0 * 32 / 4))  # divided by batch
     pop_call_losses()
 
 

@@ -350,3 +350,39 @@ def test_sequential_trainable_false_freezes_every_layer():
     assert model.trainable_weights == [] and len(model.non_trainable_weights) == 4
     model.add(layers.Dense(1))
     assert model.trainable_weights == []
+
+
+# ---------------------------------------------------------------- losses of the latest call only
+class ActivityPenalty(layers.Layer):
+    def __init__(self, rate, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def call(self, inputs):
+        self.add_loss(self.rate * inputs.abs().sum())
+        return inputs
+
+
+def test_losses_hold_the_latest_calls_terms_only_and_do_not_leak_between_models():
+    a = lamina.Sequential([lamina.Input(shape=(2,)), ActivityPenalty(1.0)])
+    b = lamina.Sequential([lamina.Input(shape=(2,)), ActivityPenalty(10.0)])
+    x = torch.tensor([[1.0, -2.0]])
+    a(x)
+    a(x)  # Keras clears the terms at the start of each outer call
+    assert [float(t) for t in a.losses] == [3.0]
+    b(x)
+    assert [float(t) for t in b.losses] == [30.0] and [float(t) for t in a.losses] == [3.0]
+    # A layer called on its own is an outer call too.
+    layer = ActivityPenalty(2.0)
+    layer(x)
+    layer(2 * x)
+    assert [float(t) for t in layer.losses] == [12.0]
+
+
+def test_add_loss_terms_of_a_fit_step_are_the_steps_own():
+    x, _ = _regression(32)
+    model = lamina.Sequential([lamina.Input(shape=(4,)), ActivityPenalty(1.0)])
+    model.compile(optimizer="sgd")
+    history = model.fit(x, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    expected = np.mean([np.abs(x[:16]).sum(), np.abs(x[16:]).sum()])
+    assert history.history["loss"][0] == pytest.approx(float(expected), rel=1e-5)

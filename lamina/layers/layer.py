@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import weakref
 from collections import defaultdict
 from typing import Any
 
@@ -27,17 +28,38 @@ from lamina.utils import validation
 from lamina.variables import Variable, standardize_dtype
 
 _NAME_COUNTS: defaultdict[str, int] = defaultdict(int)
-# Loss terms added with `Layer.add_loss` during the current forward pass; the
-# training step takes them (`pop_call_losses`) and adds them to the loss.
-_CALL_LOSSES: list[torch.Tensor] = []
+# Layers holding `add_loss` terms of their latest call, by id. A call from outside
+# any layer (an "entry" call: `model(x)`, `layer(x)`, a training step) first clears
+# the terms of the layers under it, so `losses` hold that call's terms only (Keras 3).
+_LOSS_OWNERS: weakref.WeakValueDictionary[int, Layer] = weakref.WeakValueDictionary()
+_CALL_DEPTH = [0]
+
+
+def clear_losses(root: nn.Module) -> None:
+    """Drops the `add_loss` terms held by ``root`` and the layers under it."""
+    if not _LOSS_OWNERS:
+        return
+    under = {id(m) for m in root.modules()}
+    for key in [k for k in list(_LOSS_OWNERS.keys()) if k in under]:
+        owner = _LOSS_OWNERS.pop(key, None)
+        if owner is not None:
+            owner._losses.clear()
+
+
+def collect_losses(root: nn.Module) -> list[torch.Tensor]:
+    """The `add_loss` terms of the latest call, held by ``root`` and the layers under it."""
+    if not _LOSS_OWNERS:
+        return []
+    under = {id(m) for m in root.modules()}
+    return [t for k, owner in list(_LOSS_OWNERS.items()) if k in under for t in owner._losses]
 
 
 def pop_call_losses() -> list[torch.Tensor]:
-    """Returns and clears the loss terms added during the last forward pass."""
-    if not _CALL_LOSSES:
-        return []
-    out = list(_CALL_LOSSES)
-    _CALL_LOSSES.clear()
+    """Returns and clears every layer's pending `add_loss` terms (all models)."""
+    out = [t for owner in list(_LOSS_OWNERS.values()) for t in owner._losses]
+    for owner in list(_LOSS_OWNERS.values()):
+        owner._losses.clear()
+    _LOSS_OWNERS.clear()
     return out
 
 
@@ -58,7 +80,16 @@ def unique_name(base: str) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
-__all__ = ["Layer", "ANY_RANK", "shape_of", "clear_session", "pop_call_losses", "unique_name"]
+__all__ = [
+    "ANY_RANK",
+    "Layer",
+    "clear_losses",
+    "clear_session",
+    "collect_losses",
+    "pop_call_losses",
+    "shape_of",
+    "unique_name",
+]
 
 
 ANY_RANK = -1
@@ -161,7 +192,20 @@ class Layer(nn.Module):
             args, kwargs = self._first_input_from_kwargs(kwargs)
         if args and not isinstance(args[0], torch.Tensor) and _is_symbolic(args[0]):
             return call_symbolic(self, *args, **kwargs)
-        return super().__call__(*args, **kwargs)
+        return self._entry_call(args, kwargs)
+
+    def _entry_call(self, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """`nn.Module.__call__`; a call from outside any layer first clears the
+        `add_loss` terms under this layer (so `losses` are this call's)."""
+        if _CALL_DEPTH[0]:
+            return nn.Module.__call__(self, *args, **kwargs)
+        if _LOSS_OWNERS:
+            clear_losses(self)
+        _CALL_DEPTH[0] = 1
+        try:
+            return nn.Module.__call__(self, *args, **kwargs)
+        finally:
+            _CALL_DEPTH[0] = 0
 
     def _first_input_from_kwargs(self, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
         """Keras binds a call's arguments to `call`'s signature, so the first input may
@@ -702,20 +746,31 @@ class Layer(nn.Module):
         self.built = True
 
     # ------------------------------------------------------------------ losses
-    def add_loss(self, loss: torch.Tensor) -> None:
-        """Adds a loss term (e.g. an activity penalty) to the training loss of this step."""
-        _CALL_LOSSES.append(loss)
+    def add_loss(self, loss: Any) -> None:
+        """Adds a loss term (e.g. an activity penalty) to the loss of the current call.
+
+        The terms of a call are kept until the next call from outside the layer
+        (or the model containing it); `losses` lists them and `fit` adds them to
+        the training loss.
+
+        Args:
+            loss: A scalar tensor (or a number).
+        """
+        if "_losses" not in self.__dict__:
+            self._losses: list[torch.Tensor] = []
+        self._losses.append(loss if isinstance(loss, torch.Tensor) else torch.as_tensor(loss, dtype=torch.float32))
+        _LOSS_OWNERS[id(self)] = self
 
     @property
     def losses(self) -> list[torch.Tensor]:
-        """Weight-regularisation penalties of this layer and its sub-layers, plus the
-        terms added with `add_loss` during the current forward pass."""
-        out: list[torch.Tensor] = []
+        """The `add_loss` terms of the latest call of this layer and its sub-layers,
+        then the weight-regularisation penalties (as Keras 3 orders them)."""
+        out: list[torch.Tensor] = collect_losses(self)
         for module in self.modules():
             if isinstance(module, Layer):
                 for pname, reg in module._weight_regularizers:
                     out.append(reg(getattr(module, pname)))
-        return out + list(_CALL_LOSSES)
+        return out
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
 from lamina.layers import layer as layer_mod
 from lamina.layers.layer import Layer, shape_of
@@ -151,11 +150,10 @@ class Model(Trainer, Layer):
 
     # ------------------------------------------------------------------ losses of a step
     def _clear_call_losses(self) -> None:
-        layer_mod.pop_call_losses()
+        layer_mod.clear_losses(self)
 
     def _has_loss_terms(self) -> bool:
-        self._penalty_terms()
-        return bool(self._weight_penalties) or bool(layer_mod._CALL_LOSSES)
+        return bool(self._penalty_terms()) or bool(layer_mod.collect_losses(self))
 
     def _penalty_terms(self) -> list[tuple[Any, str, Any]]:
         if self._weight_penalties is None:
@@ -170,7 +168,7 @@ class Model(Trainer, Layer):
     def _penalties(self) -> torch.Tensor | None:
         """The weight penalties of the regularizers plus this step's `add_loss` terms."""
         weight_terms = self._penalty_terms()
-        extra = layer_mod.pop_call_losses()
+        extra = layer_mod.collect_losses(self)
         if not weight_terms and not extra:
             return None
         terms = [reg(getattr(m, name)) for m, name, reg in weight_terms] + extra
@@ -207,7 +205,7 @@ class Model(Trainer, Layer):
         if not args and kwargs:
             args, kwargs = self._first_input_from_kwargs(kwargs)
         if args and isinstance(args[0], torch.Tensor):
-            return nn.Module.__call__(self, *args, **kwargs)
+            return self._entry_call(args, kwargs)
         if args and not isinstance(first_leaf(args[0]), torch.Tensor) and not layer_mod._is_symbolic(args[0]):
             from lamina.training.data_adapter import _structure_to_tensors
 

@@ -133,7 +133,8 @@ def _traced_shapes(model: nn.Module, modules: list[nn.Module]) -> dict[int, list
     runs: list[dict[int, list[Any]]] = []
     fills = (3, 4) if _has_free_axis(shape) else (3,)
     was_training = model.training
-    saved_losses = layer_mod.pop_call_losses()
+    # The dummy runs must not replace the terms of the model's latest real call.
+    saved_losses = {id(o): (o, list(o._losses)) for o in layer_mod._LOSS_OWNERS.values()}
     model.eval()
     try:
         for fill in fills:
@@ -152,8 +153,10 @@ def _traced_shapes(model: nn.Module, modules: list[nn.Module]) -> dict[int, list
             runs.append(record)
     finally:
         model.train(was_training)
-        layer_mod.pop_call_losses()
-        layer_mod._CALL_LOSSES.extend(saved_losses)
+        layer_mod.clear_losses(model)
+        for key, (owner, terms) in saved_losses.items():
+            owner._losses[:] = terms
+            layer_mod._LOSS_OWNERS[key] = owner
 
     def shape_of(out: Any, other: Any) -> Any:
         if isinstance(out, dict):
