@@ -963,3 +963,30 @@ def test_ops_image_match_numpy_reference(name, args, kwargs, reference):
 def test_ops_image_bad_arguments_raise_house_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_ops_symbolic_tuple_outputs_and_keyword_inputs():
+    import lamina
+
+    inp = lamina.Input(shape=(4,))
+    left, right = ops.split(inp, 2, axis=-1)
+    values, indices = ops.top_k(inp, 2)
+    kept = ops.where(condition=ops.greater(inp, 0.0), x1=inp, x2=ops.zeros_like(inp))
+    model = lamina.Model(inp, [ops.concatenate([left, right, values], axis=-1), indices, kept])
+    out, idx, pos = model(torch.tensor(A))
+    np.testing.assert_allclose(out.detach().numpy(), np.concatenate([A, -np.sort(-A, axis=1)[:, :2]], 1), rtol=1e-6)
+    assert idx.dtype == torch.int32
+    np.testing.assert_allclose(pos.detach().numpy(), np.maximum(A, 0))
+
+
+def test_ops_functional_model_with_ops_saves_and_loads(tmp_path):
+    import lamina
+
+    inp = lamina.Input(shape=(4,))
+    x = ops.concatenate([lamina.layers.Dense(2)(inp), ops.square(inp)], axis=-1)
+    out = ops.add(ops.sum(x, axis=[-1], keepdims=True), np.array([0.5], "float32"))
+    model = lamina.Model(inp, out)
+    path = tmp_path / "ops_model.lamina"
+    model.save(path)
+    loaded = lamina.load_model(path)
+    torch.testing.assert_close(loaded(torch.tensor(A)), model(torch.tensor(A)))

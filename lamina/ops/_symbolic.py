@@ -60,44 +60,98 @@ def _fill(value: Any, tensors: list[Any]) -> Any:
     return value
 
 
+def _to_config(value: Any) -> Any:
+    """A JSON-able form of an op's constant arguments (symbolic inputs become slots)."""
+    if isinstance(value, _Slot):
+        return {"__input__": value.index}
+    if isinstance(value, (list, tuple)):
+        return [_to_config(v) for v in value]
+    if isinstance(value, dict):
+        return {"__kwargs__": {k: _to_config(v) for k, v in value.items()}}
+    if isinstance(value, torch.Tensor) or type(value).__module__ == "numpy":
+        from lamina.ops.core import convert_to_numpy, dtype
+
+        return {"__tensor__": convert_to_numpy(value).tolist(), "dtype": dtype(value)}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(
+        "A functional model can only hold ops whose constant arguments are numbers, strings, "
+        f"lists or tensors. Received: an argument of type {type(value).__name__}. Wrap the op "
+        "in a custom layer instead."
+    )
+
+
+def _from_config(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_from_config(v) for v in value]
+    if isinstance(value, dict):
+        if "__input__" in value:
+            return _Slot(value["__input__"])
+        if "__tensor__" in value:
+            from lamina.ops.core import convert_to_tensor
+
+            return convert_to_tensor(value["__tensor__"], dtype=value["dtype"])
+        return {k: _from_config(v) for k, v in value["__kwargs__"].items()}
+    return value
+
+
 @functools.cache
 def _op_layer_class() -> type:
     from lamina.layers.layer import Layer
+    from lamina.saving import register_keras_serializable
 
+    @register_keras_serializable(package="lamina", name="OpLayer")
     class OpLayer(Layer):
         """Runs one `lamina.ops` function inside a functional graph.
 
         Args:
-            op: The op's name in `lamina.ops`, e.g. `"concatenate"`.
+            op: The op's name in `lamina.ops`, e.g. `"concatenate"`, or a dotted
+                name read from `lamina` (`"ops.image.resize"`).
+            arguments: The op's arguments as `[args, {"__kwargs__": kwargs}]`, with
+                the symbolic inputs replaced by `{"__input__": i}`. Defaults to
+                `None` (no arguments besides the inputs).
             **kwargs: Layer arguments (`name`, ...).
         """
 
-        def __init__(self, op: str, template: Any = None, **kwargs: Any) -> None:
+        def __init__(self, op: str, arguments: Any = None, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.op = op
-            self._template = template if template is not None else ((), {})
+            self.arguments = arguments if arguments is not None else [[], {"__kwargs__": {}}]
+            self._template = tuple(_from_config(self.arguments))
 
         def call(self, inputs: Any) -> Any:
-            from lamina import ops
-
             tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
             args, kwargs = self._template
             args = _fill(args, tensors)
             kwargs = {k: _fill(v, tensors) for k, v in kwargs.items()}
-            return getattr(ops, self.op).__wrapped__(*args, **kwargs)
+            return _resolve(self.op)(*args, **kwargs)
 
         def get_config(self) -> dict[str, Any]:
-            return {**super().get_config(), "op": self.op}
+            return {**super().get_config(), "op": self.op, "arguments": self.arguments}
 
     return OpLayer
+
+
+def _resolve(op: str) -> Callable[..., Any]:
+    """The function an `OpLayer` runs: `"concatenate"` is `lamina.ops.concatenate`; a
+    dotted name is read from `lamina` (`"ops.image.resize"`, `"activations.sigmoid"`)."""
+    import lamina
+    from lamina import ops
+
+    fn: Any = ops if "." not in op else lamina
+    for part in op.split("."):
+        fn = getattr(fn, part)
+    return getattr(fn, "__wrapped__", fn)
 
 
 def _call_symbolic(name: str, cls: type, args: tuple, kwargs: dict[str, Any]) -> Any:
     from lamina.layers.layer import unique_name
 
     found: list[Any] = []
-    template = (_template(cls, args, found), {k: _template(cls, v, found) for k, v in kwargs.items()})
-    layer = _op_layer_class()(name, template, name=unique_name(name))
+    arguments = _to_config(
+        [_template(cls, args, found), {k: _template(cls, v, found) for k, v in kwargs.items()}]
+    )
+    layer = _op_layer_class()(name, arguments, name=unique_name(name.rsplit(".", 1)[-1]))
     return layer(found if len(found) > 1 else found[0])
 
 
