@@ -386,3 +386,24 @@ def test_add_loss_terms_of_a_fit_step_are_the_steps_own():
     history = model.fit(x, batch_size=16, epochs=1, verbose=0, shuffle=False)
     expected = np.mean([np.abs(x[:16]).sum(), np.abs(x[16:]).sum()])
     assert history.history["loss"][0] == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_custom_step_unpacking_the_wrong_structure_gets_a_clear_error():
+    class NeedsTargets(lamina.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(1)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+        def train_step(self, data):
+            x, y = data
+            return {}
+
+    x, _ = _regression(12)
+    model = NeedsTargets()
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match=r"`train_step` could not unpack its `data` argument .*It received "
+                                         r"`x` alone \(a Tensor, as when `fit` gets no `y`\).*unpack_x_y_sample_weight"):
+        model.fit(x, batch_size=4, epochs=1, verbose=0)

@@ -139,6 +139,33 @@ class EpochIterator:
             yield batch
 
 
+def _unpack_hint(error: ValueError, data: Any, step_name: str) -> ValueError | None:
+    """A clearer error when a custom step unpacks `data` into the wrong number of parts
+    (`x, y = data` when `fit` got only `x`, so `data` is a tensor)."""
+    message = str(error)
+    if "values to unpack" not in message:
+        return None
+    if isinstance(data, tuple):
+        got = f"a tuple of {len(data)} ({', '.join(('x', 'y', 'sample_weight')[: len(data)])})"
+    else:
+        got = f"`x` alone (a {type(data).__name__}, as when `fit` gets no `y`)"
+    return ValueError(
+        f"`{step_name}` could not unpack its `data` argument ({message}). It received {got}. "
+        "`data` is what the data yields: `x`, `(x, y)` or `(x, y, sample_weight)`; use "
+        "`x, y, sample_weight = lamina.utils.unpack_x_y_sample_weight(data)` to accept all three."
+    )
+
+
+def _run_step(step: Any, data: Any, step_name: str) -> Any:
+    try:
+        return step(data)
+    except ValueError as error:
+        hint = _unpack_hint(error, data, step_name)
+        if hint is None:
+            raise
+        raise hint from error
+
+
 def train_epoch(model: Any, batches: Iterator[Any], cbs: CallbackList) -> tuple[Any, int]:
     """Runs `model.train_step` on each batch. Returns the last step's logs and the
     number of steps run (0 when there was no batch)."""
@@ -150,7 +177,13 @@ def train_epoch(model: Any, batches: Iterator[Any], cbs: CallbackList) -> tuple[
     for step, data in enumerate(batches):
         if hooks:
             cbs.on_train_batch_begin(step, {})
-        logs = train_step(data)
+        try:
+            logs = train_step(data)
+        except ValueError as error:
+            hint = _unpack_hint(error, data, "train_step")
+            if hint is None:
+                raise
+            raise hint from error
         steps = step + 1
         if hooks:
             cbs.on_train_batch_end(step, BatchLogs(logs))
@@ -172,7 +205,7 @@ def evaluate_epoch(model: Any, batches: Iterator[Any], cbs: CallbackList) -> tup
             for step, data in enumerate(batches):
                 if hooks:
                     cbs.on_test_batch_begin(step, {})
-                logs = model.test_step(data)
+                logs = _run_step(model.test_step, data, "test_step")
                 steps = step + 1
                 if hooks:
                     cbs.on_test_batch_end(step, BatchLogs(logs))
@@ -192,7 +225,7 @@ def predict_batches(model: Any, batches: Iterator[Any], cbs: CallbackList) -> li
             for step, data in enumerate(batches):
                 if hooks:
                     cbs.on_predict_batch_begin(step, {})
-                out = model.predict_step(data)
+                out = _run_step(model.predict_step, data, "predict_step")
                 outputs.append(out)
                 if hooks:
                     cbs.on_predict_batch_end(step, {"outputs": out})
