@@ -676,3 +676,9 @@ for _name in __all__:
     if _name not in _NOT_GRAPH_OPS:
         globals()[_name] = _symbolic.symbolic_aware(_name, globals()[_name])
 del _name
+
+# Register the graph-node layer now, so `load_model` finds it in a fresh process.
+try:
+    _symbolic._op_layer_class()
+except ImportError:  # pragma: no cover - only while lamina itself is half imported
+    pass
