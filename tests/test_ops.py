@@ -990,3 +990,20 @@ def test_ops_functional_model_with_ops_saves_and_loads(tmp_path):
     model.save(path)
     loaded = lamina.load_model(path)
     torch.testing.assert_close(loaded(torch.tensor(A)), model(torch.tensor(A)))
+
+
+def test_ops_functional_model_loads_in_fresh_process(tmp_path):
+    import subprocess
+    import sys
+
+    import lamina
+
+    inp = lamina.Input(shape=(4,))
+    lamina.Model(inp, ops.sum(ops.relu(inp), axis=-1)).save(tmp_path / "m.lamina")
+    code = (
+        "import lamina, torch; m = lamina.load_model(r'%s'); "
+        "print(float(m(torch.tensor([[1.0, -2.0, 3.0, 4.0]]))[0]))" % (tmp_path / "m.lamina")
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.strip().splitlines()[-1]) == 8.0
