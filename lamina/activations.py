@@ -20,6 +20,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from lamina.ops import _symbolic
 from lamina.saving import registry
 from lamina.utils import serialization
 
@@ -238,6 +239,17 @@ def linear(x: torch.Tensor) -> torch.Tensor:
     """
     return x
 
+
+# As in Keras (whose activations are written with ops), an activation called on a
+# symbolic tensor (`activations.sigmoid(lamina.Input(...))`) records a graph node.
+# Aliases (swish, hard_swish) stay the same object as the function they name.
+_SYMBOLIC: dict[Callable[..., Any], Callable[..., Any]] = {}
+for _name in [n for n in __all__ if n not in ("get", "serialize", "deserialize")]:
+    _fn = globals()[_name]
+    if _fn not in _SYMBOLIC:
+        _SYMBOLIC[_fn] = _symbolic.symbolic_aware(f"activations.{_name}", _fn)
+    globals()[_name] = _SYMBOLIC[_fn]
+del _SYMBOLIC
 
 _ACTIVATIONS: dict[str, Callable[..., torch.Tensor]] = {
     "relu": relu,

@@ -117,6 +117,44 @@ class SymbolicTensor:
         )
 
 
+def _operator(op: str, reflected: bool = False) -> Any:
+    """A Python operator of `SymbolicTensor` that records `lamina.ops.<op>` (as Keras's
+    `KerasTensor` operators do), e.g. `x * 5` in a functional graph."""
+
+    def method(self: SymbolicTensor, other: Any) -> Any:
+        from lamina import ops
+
+        fn = getattr(ops, op)
+        return fn(other, self) if reflected else fn(self, other)
+
+    method.__name__ = f"__{'r' if reflected else ''}{op}__"
+    return method
+
+
+def _unary_operator(op: str) -> Any:
+    def method(self: SymbolicTensor) -> Any:
+        from lamina import ops
+
+        return getattr(ops, op)(self)
+
+    return method
+
+
+for _dunder, _op in (
+    ("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "true_divide"),
+    ("floordiv", "floor_divide"), ("mod", "mod"), ("pow", "power"), ("matmul", "matmul"),
+    ("and", "logical_and"), ("or", "logical_or"), ("xor", "logical_xor"),
+):
+    setattr(SymbolicTensor, f"__{_dunder}__", _operator(_op))
+    setattr(SymbolicTensor, f"__r{_dunder}__", _operator(_op, reflected=True))
+for _dunder, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal")):
+    setattr(SymbolicTensor, f"__{_dunder}__", _operator(_op))
+for _dunder, _op in (("neg", "negative"), ("pos", "copy"), ("abs", "absolute"), ("invert", "logical_not")):
+    setattr(SymbolicTensor, f"__{_dunder}__", _unary_operator(_op))
+SymbolicTensor.__getitem__ = lambda self, key: __import__("lamina").ops.get_item(self, key)  # type: ignore[method-assign]
+del _dunder, _op
+
+
 def _dummy(shape: tuple[int | None, ...], dtype: torch.dtype, fill: int) -> torch.Tensor:
     concrete = [2 if i == 0 and d is None else (fill if d is None else d) for i, d in enumerate(shape)]
     if dtype is STRING:

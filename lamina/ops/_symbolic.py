@@ -64,6 +64,12 @@ def _to_config(value: Any) -> Any:
     """A JSON-able form of an op's constant arguments (symbolic inputs become slots)."""
     if isinstance(value, _Slot):
         return {"__input__": value.index}
+    if isinstance(value, slice):
+        return {"__slice__": [_to_config(value.start), _to_config(value.stop), _to_config(value.step)]}
+    if value is Ellipsis:
+        return {"__ellipsis__": True}
+    if isinstance(value, tuple) and any(v is None or v is Ellipsis or isinstance(v, slice) for v in value):
+        return {"__index__": [_to_config(v) for v in value]}  # an indexing key (`x[:, 0]`) stays a tuple
     if isinstance(value, (list, tuple)):
         return [_to_config(v) for v in value]
     if isinstance(value, dict):
@@ -87,6 +93,12 @@ def _from_config(value: Any) -> Any:
     if isinstance(value, dict):
         if "__input__" in value:
             return _Slot(value["__input__"])
+        if "__slice__" in value:
+            return slice(*(_from_config(v) for v in value["__slice__"]))
+        if "__ellipsis__" in value:
+            return Ellipsis
+        if "__index__" in value:
+            return tuple(_from_config(v) for v in value["__index__"])
         if "__tensor__" in value:
             from lamina.ops.core import convert_to_tensor
 

@@ -40,8 +40,13 @@ def string_array(inputs: Any, owner: str) -> np.ndarray:
 
     A zero batch that Lamina makes to infer shapes (a model built from a saved
     input shape does not know its input is text) stands for empty strings."""
-    if isinstance(inputs, torch.Tensor) and getattr(inputs, "_lamina_placeholder", False):
-        return np.full(tuple(inputs.shape), "", dtype=object)
+    from lamina.layers.symbolic import _TextPlaceholder
+
+    if isinstance(inputs, _TextPlaceholder) or (
+        isinstance(inputs, torch.Tensor) and getattr(inputs, "_lamina_placeholder", False)
+    ):
+        # Stays a `_TextPlaceholder`, so lookups know no real token is in it.
+        return np.full(tuple(inputs.shape), "", dtype=object).view(_TextPlaceholder)
     if isinstance(inputs, str):
         raise TypeError(
             f"`{owner}` expects a batch of strings, e.g. a list or a NumPy array of str. "

@@ -281,8 +281,12 @@ class IndexLookup(PreprocessingLayer):
         unknown = ids == _UNKNOWN
         if unknown.any():
             if self.num_oov_indices == 0:
-                raise self._no_oov_error(flat[unknown][0])
-            if self.num_oov_indices == 1:
+                if not _is_placeholder(arr):
+                    raise self._no_oov_error(flat[unknown][0])
+                # The empty strings of a shape-inference run (a Sequential of a lookup and
+                # an Embedding called on `Input(dtype="string")`) take the first index.
+                ids[unknown] = 0
+            elif self.num_oov_indices == 1:
                 ids[unknown] = self._oov_ids(0)
             else:
                 hashes = np.array([stable_hash.hash_string(t) for t in flat[unknown]], dtype=np.int64)
@@ -365,6 +369,12 @@ class IndexLookup(PreprocessingLayer):
             pad_to_max_tokens=self.pad_to_max_tokens,
         )
         return config
+
+
+def _is_placeholder(arr: Any) -> bool:
+    from lamina.layers.symbolic import _TextPlaceholder
+
+    return isinstance(arr, _TextPlaceholder)
 
 
 class StringLookup(IndexLookup):
