@@ -435,6 +435,8 @@ CASES = [
     ("adaptive_max_pool", (IMG[:, :6, :6], (2, 3)), {},
      lambda x, s: np.max(x.reshape(2, 2, 3, 3, 2, 3), axis=(2, 4))),
     ("depth_to_space", (DS, 2), {}, _depth_to_space_ref),
+    ("unfold", (IMG.transpose(0, 3, 1, 2), 2), {"stride": 2},
+     lambda x, k, stride: x[:, :, :6, :6].reshape(2, 3, 3, 2, 3, 2).transpose(0, 1, 3, 5, 2, 4).reshape(2, 12, 9)),
     ("space_to_depth", (_depth_to_space_ref(DS, 2), 2), {}, lambda x, b: DS),
     ("relu", (A,), {}, lambda x: np.maximum(x, 0)),
     ("relu6", (A * 5,), {}, lambda x: np.clip(x, 0, 6)),
@@ -824,6 +826,7 @@ ERROR_CASES = [
     (lambda: ops.vectorize(abs, signature="(n)->()"), ValueError, r"Received: signature='\(n\)->\(\)'"),
     (lambda: ops.ctc_decode(CTC_PROBS, [5, 3], strategy="beam_search"), ValueError, r"Received: strategy='beam_search'"),
     (lambda: ops.stft(SIGNAL, 8, 4, 8, window="kaiser"), ValueError, r"Received: window='kaiser'"),
+    (lambda: ops.unfold(IMG[0], 2), ValueError, r"4-D input"),
     (lambda: ops.conv_transpose(IMG, K, padding="full"), ValueError, r"Received: padding='full'"),
 ]
 

@@ -9,6 +9,10 @@ Python ints become int32. Python scalars combined with a tensor are "weak": they
 take the tensor's dtype when its kind allows (`int8_tensor + 1` stays int8).
 Index results (`argmax`, `argsort`, `top_k` indices) are int32, as in Keras.
 
+Ops also take symbolic tensors (`lamina.Input(...)` and layer outputs): as in
+Keras, `ops.concatenate([a, b])` between layers records a graph node, so a
+functional model can use ops directly, and such a model saves and loads.
+
 The ops are split by concept: `core` (conversion, dtypes), `control_flow`,
 `numpy` (elementwise math), `reductions`, `shapes`, `creation`, `indexing` (also
 slicing and scattering), `linalg` (products, norms, decompositions), `activations`,
@@ -84,6 +88,7 @@ from lamina.ops.convolution import (  # noqa: A004
     max_pool,
     separable_conv,
     space_to_depth,
+    unfold,
 )
 from lamina.ops.core import (  # noqa: A004
     cast,
@@ -648,6 +653,7 @@ __all__ = [
     "triu",
     "true_divide",
     "trunc",
+    "unfold",
     "unravel_index",
     "unstack",
     "vander",

@@ -309,3 +309,30 @@ def space_to_depth(x: Any, block_size: int, data_format: str = "channels_last") 
     out = x.reshape(b, h // block_size, block_size, w // block_size, block_size, c)
     out = out.permute(0, 1, 3, 2, 4, 5).reshape(b, h // block_size, w // block_size, -1)
     return torch.movedim(out, -1, 1) if data_format == "channels_first" else out
+
+
+def unfold(input: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,  # noqa: A002
+           stride: Any = 1) -> torch.Tensor:
+    """Extracts sliding blocks from a channels-first batch (PyTorch's `unfold`, as Keras).
+
+    Args:
+        input: Tensor of shape `(batch, channels, height, width)`.
+        kernel_size: An int or 2 ints.
+        dilation: An int or 2 ints. Defaults to `1`.
+        padding: An int or 2 ints of zero padding. Defaults to `0`.
+        stride: An int or 2 ints. Defaults to `1`.
+
+    Returns:
+        Tensor of shape `(batch, channels * kh * kw, num_blocks)`.
+
+    Example:
+        >>> ops.unfold(ops.ones((1, 2, 4, 4)), 2, stride=2).shape
+        torch.Size([1, 8, 4])
+    """
+    x = float_tensor(input)
+    if x.ndim != 4:
+        raise ValueError(
+            "`ops.unfold` expects a 4-D input (batch, channels, height, width). "
+            f"Received: input.shape={tuple(x.shape)}."
+        )
+    return F.unfold(x, kernel_size, dilation=dilation, padding=padding, stride=stride)
