@@ -407,3 +407,22 @@ def test_custom_step_unpacking_the_wrong_structure_gets_a_clear_error():
     with pytest.raises(ValueError, match=r"`train_step` could not unpack its `data` argument .*It received "
                                          r"`x` alone \(a Tensor, as when `fit` gets no `y`\).*unpack_x_y_sample_weight"):
         model.fit(x, batch_size=4, epochs=1, verbose=0)
+
+
+def test_add_loss_on_a_symbolic_tensor_is_refused_as_in_keras():
+    inputs = lamina.Input(shape=(4,))
+    z = layers.Dense(2)(inputs)
+    model = lamina.Model(inputs, z)
+    with pytest.raises(ValueError, match=r"`add_loss\(\)` can only be called from inside `build\(\)` or `call\(\)`"):
+        model.add_loss(-0.5 * lamina.ops.mean(z))
+
+
+def test_add_loss_takes_a_list_of_terms():
+    class TwoTerms(layers.Layer):
+        def call(self, inputs):
+            self.add_loss([inputs.sum(), 2 * inputs.sum()])
+            return inputs
+
+    layer = TwoTerms()
+    layer(torch.ones(1, 3))
+    assert [float(t) for t in layer.losses] == [3.0, 6.0]

@@ -754,8 +754,29 @@ class Layer(nn.Module):
         the training loss.
 
         Args:
-            loss: A scalar tensor (or a number).
+            loss: A scalar tensor (or a number), or a list / tuple of them.
+
+        Example:
+
+        ```python
+        class ActivityPenalty(lamina.layers.Layer):
+            def call(self, inputs):
+                self.add_loss(1e-2 * lamina.ops.sum(inputs))
+                return inputs
+        ```
         """
+        if isinstance(loss, (list, tuple)):
+            for term in loss:
+                self.add_loss(term)
+            return
+        if _is_symbolic(loss):
+            # Keras 3 refuses a loss of symbolic tensors (`model.add_loss(kl)` on a graph).
+            raise ValueError(
+                "`add_loss()` can only be called from inside `build()` or `call()`, on a "
+                f"tensor input. Received invalid value: {loss!r} (a symbolic tensor of a "
+                f"functional graph) on layer '{self.name}'. Compute the loss in the `call()` "
+                "of a layer of the graph and call `self.add_loss(...)` there."
+            )
         if "_losses" not in self.__dict__:
             self._losses: list[torch.Tensor] = []
         self._losses.append(loss if isinstance(loss, torch.Tensor) else torch.as_tensor(loss, dtype=torch.float32))
