@@ -263,6 +263,11 @@ CASES = [
     ("trapezoid", (A,), {"x": V[:4], "axis": 1}, np.trapezoid),
     ("trapezoid", (A,), {"dx": 0.5, "axis": 0}, np.trapezoid),
     # shapes
+    ("rearrange", (T3, "b (h w) c -> b h w c"), {"h": 3}, lambda x, p, h: x.reshape(2, 3, 1, 4)),
+    ("rearrange", (T3, "b n c -> c (b n)"), {}, lambda x, p: x.transpose(2, 0, 1).reshape(4, 6)),
+    ("rearrange", (T3, "... c -> c ..."), {}, lambda x, p: np.moveaxis(x, -1, 0)),
+    ("rearrange", (IMG[:, :6, :6], "b (h p1) (w p2) c -> b (h w) (p1 p2 c)"), {"p1": 2, "p2": 3},
+     lambda x, p, p1, p2: x.reshape(2, 3, 2, 2, 3, 3).transpose(0, 1, 3, 2, 4, 5).reshape(2, 6, 18)),
     ("array_split", (V, 3), {}, np.array_split),
     ("vsplit", (M, 2), {}, np.vsplit),
     ("dstack", ([A, B],), {}, np.dstack),
@@ -827,6 +832,10 @@ ERROR_CASES = [
     (lambda: ops.ctc_decode(CTC_PROBS, [5, 3], strategy="beam_search"), ValueError, r"Received: strategy='beam_search'"),
     (lambda: ops.stft(SIGNAL, 8, 4, 8, window="kaiser"), ValueError, r"Received: window='kaiser'"),
     (lambda: ops.unfold(IMG[0], 2), ValueError, r"4-D input"),
+    (lambda: ops.rearrange(T3, "b (h w) c -> b h w c"), ValueError, r"Give all but one of the group's sizes"),
+    (lambda: ops.rearrange(T3, "b c -> c b"), ValueError, r"does not match an input of rank 3"),
+    (lambda: ops.rearrange(T3, "a b c -> a b"), ValueError, r"same axes on both sides"),
+    (lambda: ops.rearrange(T3, "a b c"), ValueError, r"'<input> -> <output>'"),
     (lambda: ops.conv_transpose(IMG, K, padding="full"), ValueError, r"Received: padding='full'"),
 ]
 
