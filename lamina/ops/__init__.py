@@ -99,6 +99,7 @@ from lamina.ops.core import (  # noqa: A004
     saturate_cast,
     shape,
     stop_gradient,
+    view,
 )
 from lamina.ops.creation import (  # noqa: A004
     arange,
@@ -663,6 +664,7 @@ __all__ = [
     "vdot",
     "vectorize",
     "vectorized_map",
+    "view",
     "view_as_complex",
     "view_as_real",
     "vsplit",

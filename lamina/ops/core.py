@@ -315,3 +315,17 @@ def stop_gradient(variable: Any) -> torch.Tensor:
         False
     """
     return convert_to_tensor(variable).detach()
+
+
+def view(x: Any, dtype: Any = None) -> torch.Tensor:
+    """Reinterprets the bytes of `x` as `dtype` (NumPy's `ndarray.view`); the last axis
+    scales by the ratio of the item sizes.
+
+    Example:
+        >>> view(torch.tensor([1.0]), "int32")
+        tensor([1065353216], dtype=torch.int32)
+    """
+    x = convert_to_tensor(x)
+    if dtype is None:
+        return x.view(x.shape)
+    return x.contiguous().view(to_torch_dtype(dtype))
