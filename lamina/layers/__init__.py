@@ -24,7 +24,7 @@ from lamina.layers.convolutional3d import (
     UpSampling3D,
     ZeroPadding3D,
 )
-from lamina.layers.core import Activation, Dense, Embedding
+from lamina.layers.core import Activation, Dense, Embedding, Lambda
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.kernelized import RandomFourierFeatures
 from lamina.layers.layer import Layer
@@ -157,6 +157,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "Input",
+    "Lambda",
     "RandomFourierFeatures",
     "InputLayer",
     "Layer",

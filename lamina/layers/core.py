@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -195,3 +196,135 @@ class Embedding(Layer):
             mask_zero=self.mask_zero,
         )
         return config
+
+
+def _function_config(fn: Any) -> Any:
+    """A JSON form of a callable held by `Lambda`: its registered (or built-in) name, or
+    its `__name__`; a lambda is marked as such (it cannot be loaded back)."""
+    from lamina.saving import registry
+
+    name = registry.get_registered_name(fn) or getattr(fn, "__name__", None)
+    if name is None or name == "<lambda>":
+        return {"class_name": "__lambda__", "config": {"name": "<lambda>"}}
+    return {"class_name": "function", "config": name}
+
+
+def _function_from_config(value: Any, argument: str) -> Any:
+    from lamina.saving import registry
+
+    if not isinstance(value, dict):
+        return value
+    if value.get("class_name") == "__lambda__":
+        raise ValueError(
+            f"A `Lambda` layer's `{argument}` was a Python lambda, which Lamina does not save as "
+            "code: loading never runs code from a file. Received: "
+            f"{argument}=<lambda>. Use a named function registered with "
+            "`lamina.saving.register_keras_serializable()`, or pass it in `custom_objects`."
+        )
+    return registry.get_function(value["config"])
+
+
+class Lambda(Layer):
+    """Wraps a function of tensors as a layer (Keras's `Lambda`).
+
+    The function gets the layer's inputs, then `arguments` as keywords, and `mask` /
+    `training` when its signature names them. Use it for stateless expressions;
+    a layer with weights should subclass `Layer`.
+
+    Args:
+        function: The function, `fn(inputs, **arguments)`.
+        output_shape: The output shape without the batch axis (a tuple, or a
+            callable of the input shape that returns the full shape). Defaults to
+            `None`: inferred by running the function.
+        mask: The output mask, or a callable `fn(inputs, mask)` that computes it.
+            Defaults to `None` (no mask).
+        arguments: Extra keyword arguments for `function`. Defaults to `None`.
+
+    Saving stores the function by name: a named function must be registered
+    (`lamina.saving.register_keras_serializable`) or given in `custom_objects` when
+    loading; a Python lambda is refused when loading (Lamina runs no code from files).
+
+    Example:
+        >>> import torch, lamina
+        >>> layer = lamina.layers.Lambda(lambda x, k: x * k, arguments={"k": 3.0})
+        >>> layer(torch.ones(2, 2))
+        tensor([[3., 3.],
+                [3., 3.]])
+    """
+
+    def __init__(
+        self,
+        function: Any,
+        output_shape: Any = None,
+        mask: Any = None,
+        arguments: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(
+                f"`Lambda` expects `function` to be callable. Received: function={function!r}."
+            )
+        if arguments is not None and not isinstance(arguments, dict):
+            raise TypeError(
+                f"`Lambda` expects `arguments` to be a dict of keyword arguments. "
+                f"Received: arguments={arguments!r}."
+            )
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self.mask = mask
+        self._output_shape = output_shape
+        try:
+            params = inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            params = {}
+        self._fn_expects_training_arg = "training" in params
+        self._fn_expects_mask_arg = "mask" in params
+
+    def call(self, inputs: Any, mask: Any = None, training: bool | None = None) -> Any:
+        kwargs = dict(self.arguments)
+        if self._fn_expects_mask_arg:
+            kwargs["mask"] = mask
+        if self._fn_expects_training_arg:
+            kwargs["training"] = training
+        out = self.function(inputs, **kwargs)
+        if self.mask is not None and isinstance(out, torch.Tensor):
+            out_mask = self.mask(inputs, mask) if callable(self.mask) else self.mask
+            if out_mask is not None:
+                out._keras_mask = out_mask
+        return out
+
+    def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
+        if callable(self.mask):
+            return self.mask(inputs, previous_mask)
+        return self.mask
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if self._output_shape is None:  # run the function on zeros of that shape
+            shape = tuple(input_shape)
+            out = self.call(torch.zeros([1 if d is None else d for d in shape]))
+            return (shape[0], *tuple(out.shape)[1:])
+        if callable(self._output_shape):
+            return self._output_shape(input_shape)
+        return (tuple(input_shape)[0], *self._output_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["function"] = _function_config(self.function)
+        if callable(self._output_shape):
+            config["output_shape"] = _function_config(self._output_shape)
+        else:
+            config["output_shape"] = None if self._output_shape is None else list(self._output_shape)
+        config["mask"] = _function_config(self.mask) if callable(self.mask) else None
+        config["arguments"] = self.arguments
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Lambda:
+        config = dict(config)
+        config["function"] = _function_from_config(config["function"], "function")
+        config["output_shape"] = _function_from_config(config.get("output_shape"), "output_shape")
+        if isinstance(config["output_shape"], list):
+            config["output_shape"] = tuple(config["output_shape"])
+        config["mask"] = _function_from_config(config.get("mask"), "mask")
+        return cls(**config)
