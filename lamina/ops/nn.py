@@ -103,13 +103,26 @@ def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any
 def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = None) -> torch.Tensor:
     """Divides `x` by its `order`-norm along `axis`.
 
+    As in Keras, for `order=2` the squared norm is floored at `epsilon`; for other
+    orders the norm is.
+
+    Args:
+        x: Input tensor.
+        axis: The axis to normalize along. Defaults to `-1`.
+        order: The norm order. Defaults to `2`.
+        epsilon: The floor. Defaults to `None` (1e-7, Keras's `epsilon()`).
+
     Example:
         >>> ops.normalize([3.0, 4.0])
         tensor([0.6000, 0.8000])
     """
     x = float_tensor(x)
-    norm = torch.linalg.vector_norm(x, order, dim=check_axis("normalize", axis, x.ndim), keepdim=True)
-    return x / torch.clamp(norm, min=epsilon if epsilon is not None else 1e-12)
+    dim = check_axis("normalize", axis, x.ndim)
+    eps = 1e-7 if epsilon is None else epsilon
+    if order == 2:
+        return x * torch.rsqrt(torch.clamp(x.square().sum(dim=dim, keepdim=True), min=eps))
+    norm = torch.linalg.vector_norm(x, order, dim=dim, keepdim=True)
+    return x / torch.clamp(norm, min=eps)
 
 
 def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> torch.Tensor:
