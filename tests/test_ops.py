@@ -508,6 +508,8 @@ CASES = [
     ("segment_sum", (A, np.array([0, 0, 2])), {}, lambda d, s: np.stack([A[:2].sum(0), 0 * A[0], A[2]])),
     ("segment_max", (A, np.array([1, 1, 0])), {"num_segments": 2},
      lambda d, s, num_segments: np.stack([A[2], A[:2].max(0)])),
+    ("segment_max", (V, np.array([0, 0, 2, 2, 2])), {},
+     lambda d, s: np.array([3.0, -np.inf, 5.0])),
     ("fft", ((A, B),), {}, lambda x: (np.fft.fft(x[0] + 1j * x[1]).real, np.fft.fft(x[0] + 1j * x[1]).imag)),
     ("fft2", ((A, B),), {}, lambda x: (np.fft.fft2(x[0] + 1j * x[1]).real, np.fft.fft2(x[0] + 1j * x[1]).imag)),
     ("rfft", (A,), {}, lambda x: (np.fft.rfft(x).real, np.fft.rfft(x).imag)),

@@ -123,15 +123,17 @@ def segment_sum(data: Any, segment_ids: Any, num_segments: int | None = None,
 
 def segment_max(data: Any, segment_ids: Any, num_segments: int | None = None,
                 sorted: bool = False) -> torch.Tensor:  # noqa: A002
-    """Maximum of the rows of `data` that share a segment id (empty segments hold the
-    dtype's lowest value, as in TensorFlow).
+    """Maximum of the rows of `data` that share a segment id.
+
+    Empty segments hold `-inf` for floats (as Keras's JAX and PyTorch backends) and
+    the lowest value for integers.
 
     Example:
         >>> ops.segment_max([1.0, 2.0, 3.0], [0, 0, 1])
         tensor([2., 3.])
     """
     d, ids, n = _segments("segment_max", data, segment_ids, num_segments)
-    low = torch.finfo(d.dtype).min if d.is_floating_point() else torch.iinfo(d.dtype).min
+    low = -torch.inf if d.is_floating_point() else torch.iinfo(d.dtype).min
     out = torch.full((n, *d.shape[1:]), low, dtype=d.dtype, device=d.device)
     keep = (ids >= 0) & (ids < n)
     index = ids[keep].reshape(-1, *([1] * (d.ndim - 1))).expand_as(d[keep])
