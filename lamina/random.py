@@ -47,6 +47,7 @@ class SeedGenerator:
 
     def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         from lamina.utils.validation import no_unknown_kwargs
+        from lamina.variables import Variable
 
         no_unknown_kwargs("SeedGenerator", kwargs, ("name", "backend"))
         if seed is None:
@@ -57,12 +58,24 @@ class SeedGenerator:
                 f"Received: seed={seed!r}."
             )
         self.seed = int(seed)
-        self.counter = 0
+        self.name = kwargs.get("name") or "seed_generator"
+        # Keras keeps the state `[seed, counter]` in a non-trainable variable, which a
+        # layer lists in `variables` / `non_trainable_variables` (not in `weights`).
+        self._state = Variable(
+            torch.tensor([self.seed, 0], dtype=torch.int64), trainable=False,
+            name="seed_generator_state", path=f"{self.name}/seed_generator_state",
+        )
 
     @property
-    def state(self) -> torch.Tensor:
-        """The generator's state `[seed, counter]`, as Keras keeps it."""
-        return torch.tensor([self.seed, self.counter], dtype=torch.int64)
+    def state(self) -> Any:
+        """The generator's state `[seed, counter]`: a non-trainable int64
+        `lamina.Variable`, as Keras keeps it (`assign` it to rewind the generator)."""
+        return self._state
+
+    @property
+    def counter(self) -> int:
+        """How many seeds the generator has given."""
+        return int(self._state[1])
 
     def next(self, ordered: bool = True) -> int:
         """Returns the next seed of the sequence and advances the state.
@@ -71,9 +84,15 @@ class SeedGenerator:
             ordered: Accepted for Keras compatibility (draws are always ordered).
                 Defaults to `True`.
         """
-        value = _mix(self.seed, self.counter)
-        self.counter += 1
-        return value
+        state = self._state.detach()
+        if state.device.type == "cpu":  # through NumPy: about 1 us instead of 5
+            values = state.numpy()
+            seed, counter = int(values[0]), int(values[1])
+            values[1] = counter + 1
+        else:
+            seed, counter = state.tolist()
+            state[1] += 1
+        return _mix(seed, counter)
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed}
@@ -84,6 +103,17 @@ class SeedGenerator:
 
     def __repr__(self) -> str:
         return f"SeedGenerator(seed={self.seed}, counter={self.counter})"
+
+    @staticmethod
+    def _found_in(module: Any) -> list[SeedGenerator]:
+        """The generators a layer holds as attributes (directly or in a list / tuple)."""
+        found: list[SeedGenerator] = []
+        for value in module.__dict__.values():
+            if isinstance(value, SeedGenerator):
+                found.append(value)
+            elif isinstance(value, (list, tuple)):
+                found.extend(v for v in value if isinstance(v, SeedGenerator))
+        return found
 
 
 def _mix(seed: int, counter: int) -> int:

@@ -102,6 +102,49 @@ def test_random_seed_generator_reproduces_sequence():
     assert g1.state.tolist() == [123, 2]
 
 
+def test_random_seed_generator_state_is_a_keras_variable():
+    gen = random.SeedGenerator(7)
+    state = gen.state
+    assert isinstance(state, lamina.Variable) and state is gen.state
+    assert state.dtype == torch.int64 and not state.trainable and state.tolist() == [7, 0]
+    assert state.path == "seed_generator/seed_generator_state"
+    first = random.uniform((3,), seed=gen)
+    assert state.tolist() == [7, 1] and gen.counter == 1
+    state.assign([7, 0])  # rewinding the state replays the sequence, as in Keras
+    torch.testing.assert_close(random.uniform((3,), seed=gen), first)
+
+
+def test_random_layer_variables_hold_seed_generator_states_in_keras_order():
+    class MyDropout(lamina.layers.Layer):
+        def __init__(self, rate):
+            super().__init__()
+            self.rate = rate
+            self.seed_generator = random.SeedGenerator(1337)
+
+        def call(self, inputs):
+            return random.dropout(inputs, self.rate, seed=self.seed_generator)
+
+    class Net(lamina.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.first = lamina.layers.Dense(2)
+            self.dp = MyDropout(0.5)
+            self.last = lamina.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.last(self.dp(self.first(inputs)))
+
+    dp = MyDropout(0.5)
+    # Keras: the seed state is layer state (`variables`), not a weight.
+    assert dp.weights == [] and dp.variables == [dp.seed_generator.state]
+    assert dp.non_trainable_variables == [dp.seed_generator.state] and dp.trainable_variables == []
+    net = Net()
+    net(torch.ones(4, 3))
+    names = [v.path.rsplit("/", 1)[-1] for v in net.variables]
+    assert names == ["kernel", "bias", "seed_generator_state", "kernel", "bias"]
+    assert len(net.weights) == 4 and len(net.non_trainable_variables) == 1
+
+
 def test_random_seed_none_follows_set_seed():
     lamina.set_seed(0)
     a = random.normal((3,))

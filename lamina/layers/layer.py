@@ -595,12 +595,19 @@ class Layer(nn.Module):
     def weights(self) -> list[torch.Tensor]:
         """The weights in Keras's order: each layer's own (trainable ones first, then
         the frozen ones and its floating-point buffers), then its sub-layers'."""
+        return self._state_list(with_seeds=False)
+
+    def _state_list(self, with_seeds: bool) -> list[torch.Tensor]:
+        if with_seeds:
+            from lamina.random import SeedGenerator
         out: list[torch.Tensor] = []
         seen: set[int] = set()
         for module in self.modules():
             own = module._own_weights() if isinstance(module, Layer) else [
                 *module._parameters.values(), *(b for b in module._buffers.values() if b is not None
                                                  and b.is_floating_point())]
+            if with_seeds:
+                own = [*own, *(gen.state for gen in SeedGenerator._found_in(module))]
             for w in own:
                 if w is not None and id(w) not in seen:
                     seen.add(id(w))
@@ -617,8 +624,10 @@ class Layer(nn.Module):
 
     @property
     def variables(self) -> list[torch.Tensor]:
-        """All the layer's state (as `weights`)."""
-        return self.weights
+        """All the layer's state: `weights` plus the state variable of each
+        `lamina.random.SeedGenerator` a layer holds, as in Keras (each layer's own,
+        then its sub-layers')."""
+        return self._state_list(with_seeds=True)
 
     @property
     def trainable_variables(self) -> list[torch.Tensor]:
@@ -626,7 +635,8 @@ class Layer(nn.Module):
 
     @property
     def non_trainable_variables(self) -> list[torch.Tensor]:
-        return self.non_trainable_weights
+        """`non_trainable_weights` plus the seed generators' states (see `variables`)."""
+        return [v for v in self.variables if not v.requires_grad]
 
     def count_params(self) -> int:
         """Number of scalars in the layer's weights (trainable and not)."""
