@@ -888,8 +888,8 @@ def test_ops_in_functional_model_train_with_fit():
 
 @pytest.mark.parametrize(
     "module",
-    ["core", "control_flow", "numpy", "reductions", "shapes", "creation", "indexing", "linalg", "image",
-     "activations", "nn", "convolution", "math"],
+    ["core", "control_flow", "numpy", "reductions", "statistics", "shapes", "creation", "indexing", "linalg", "image",
+     "activations", "nn", "convolution", "math", "einops"],
 )
 def test_ops_docstring_examples_run(module):
     import doctest

@@ -127,6 +127,9 @@ from lamina.ops.creation import (  # noqa: A004
     zeros,
     zeros_like,
 )
+from lamina.ops.einops import (  # noqa: A004
+    rearrange,
+)
 from lamina.ops.indexing import (  # noqa: A004
     argpartition,
     bincount,
@@ -314,29 +317,19 @@ from lamina.ops.reductions import (  # noqa: A004
     argmin,
     argsort,
     average,
-    corrcoef,
-    correlate,
     count_nonzero,
     cumprod,
     cumsum,
-    histogram,
     logsumexp,
     max,
     mean,
     median,
     min,
-    nanmax,
-    nanmean,
-    nanmin,
-    nanprod,
-    nansum,
     prod,
-    ptp,
     quantile,
     sort,
     std,
     sum,
-    trapezoid,
     var,
 )
 from lamina.ops.shapes import (  # noqa: A004
@@ -351,7 +344,6 @@ from lamina.ops.shapes import (  # noqa: A004
     moveaxis,
     pad,
     ravel,
-    rearrange,
     repeat,
     reshape,
     roll,
@@ -364,6 +356,18 @@ from lamina.ops.shapes import (  # noqa: A004
     transpose,
     vsplit,
     vstack,
+)
+from lamina.ops.statistics import (  # noqa: A004
+    corrcoef,
+    correlate,
+    histogram,
+    nanmax,
+    nanmean,
+    nanmin,
+    nanprod,
+    nansum,
+    ptp,
+    trapezoid,
 )
 
 __all__ = [

@@ -125,6 +125,10 @@ def _op_layer_class() -> type:
             **kwargs: Layer arguments (`name`, ...).
         """
 
+        # Shape inference runs an op twice (batch 2, then 3): ops may drop or move the
+        # batch axis (`ops.mean(x)`, `ops.stack`), see `lamina.layers.symbolic`.
+        _probe_batch_axis = True
+
         def __init__(self, op: str, arguments: Any = None, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.op = op
