@@ -54,6 +54,8 @@ def test_endpoint_layer_loss_and_metric_drive_fit():
     # Zero logits: the loss is log(2) for every sample; accuracy counts targets equal to (0 > 0.5).
     np.testing.assert_allclose(history.history["loss"], [np.log(2.0)] * 2, rtol=1e-6)
     np.testing.assert_allclose(history.history["accuracy"], [float((targets == 0).mean())] * 2, rtol=1e-6)
+    count = model.layers[-1].accuracy_metric.variables[1]
+    assert count.name == "count" and float(count.value) == 64.0  # reset at the start of each epoch
 
 
 def test_inference_model_shares_weights_and_ignores_missing_targets():
