@@ -63,3 +63,20 @@ def test_string_lookup_without_oov_in_a_sequential_on_a_string_input():
     np.testing.assert_allclose(ids_out, weights[[2, 0]])
     with pytest.raises(ValueError, match=r"num_oov_indices=0.*Received: 'z'"):
         model(np.array(["z"]))
+
+
+def test_symbolic_ops_that_drop_or_move_the_batch_axis_get_keras_shapes():
+    x = lamina.Input(shape=(8,))
+    a, b = lamina.Input(shape=(4,)), lamina.Input(shape=(4,))
+    ops = lamina.ops
+    # Keras: a full reduction is a scalar; a reduction over the batch keeps the features;
+    # stacking puts the new axis first; reshape(-1, n) merges the batch into an unknown axis.
+    assert ops.mean(x).shape == () and ops.sum(x).shape == ()
+    assert ops.mean(x, axis=0).shape == (8,) and ops.mean(x, axis=-1).shape == (None,)
+    assert ops.stack([a, b]).shape == (2, None, 4)
+    assert ops.reshape(lamina.Input(shape=(5, 3)), (-1, 3)).shape == (None, 3)
+    # The graph still runs on real batches.
+    model = lamina.Model(x, [ops.mean(x, axis=0), ops.mean(x)])
+    per_feature, overall = model(torch.arange(24.0).reshape(3, 8))
+    torch.testing.assert_close(per_feature, torch.arange(24.0).reshape(3, 8).mean(0))
+    assert overall.shape == () and float(overall) == pytest.approx(11.5)

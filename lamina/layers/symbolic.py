@@ -155,8 +155,8 @@ SymbolicTensor.__getitem__ = lambda self, key: __import__("lamina").ops.get_item
 del _dunder, _op
 
 
-def _dummy(shape: tuple[int | None, ...], dtype: torch.dtype, fill: int) -> torch.Tensor:
-    concrete = [2 if i == 0 and d is None else (fill if d is None else d) for i, d in enumerate(shape)]
+def _dummy(shape: tuple[int | None, ...], dtype: torch.dtype, fill: int, batch: int = 2) -> torch.Tensor:
+    concrete = [batch if i == 0 and d is None else (fill if d is None else d) for i, d in enumerate(shape)]
     if dtype is STRING:
         return np.full(concrete, "", dtype=str).view(_TextPlaceholder)
     t = torch.zeros(concrete, dtype=dtype)
@@ -180,8 +180,8 @@ def _has_free_axis(struct: Any) -> bool:
     return any(found)
 
 
-def _dummy_for(t: SymbolicTensor, fill: int) -> Any:
-    x = _dummy(t.shape, t.dtype, fill)
+def _dummy_for(t: SymbolicTensor, fill: int, batch: int = 2) -> Any:
+    x = _dummy(t.shape, t.dtype, fill, batch)
     if getattr(t, "has_mask", False) and isinstance(x, torch.Tensor) and x.ndim >= 2:
         # A masked symbolic tensor (after `Embedding(mask_zero=True)`, ...) runs with an
         # all-True mask, so a layer whose `call` takes `mask=` sees one, as in Keras.
@@ -189,8 +189,8 @@ def _dummy_for(t: SymbolicTensor, fill: int) -> Any:
     return x
 
 
-def _run(layer: Any, inputs: Any, kwargs: dict[str, Any], fill: int) -> Any:
-    dummies = _map(lambda t: _dummy_for(t, fill) if isinstance(t, SymbolicTensor) else t, inputs)
+def _run(layer: Any, inputs: Any, kwargs: dict[str, Any], fill: int, batch: int = 2) -> Any:
+    dummies = _map(lambda t: _dummy_for(t, fill, batch) if isinstance(t, SymbolicTensor) else t, inputs)
     was_training = layer.training
     layer.eval()
     try:
@@ -205,12 +205,28 @@ def _shapes(out: Any, other: Any | None) -> Any:
         return {k: _shapes(v, None if other is None else other[k]) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
         return [_shapes(v, None if other is None else other[i]) for i, v in enumerate(out)]
+    if out.ndim == 0:  # a reduction over every axis (`ops.mean(x)`): a scalar, as in Keras
+        return ((), out.dtype)
     shape: list[int | None] = [None, *out.shape[1:]]
     if other is not None:
+        if other.ndim == out.ndim and other.shape[0] == out.shape[0]:
+            shape[0] = int(out.shape[0])  # axis 0 did not follow the batch size
         for i in range(1, len(shape)):
             if i < other.ndim and other.shape[i] != shape[i]:
                 shape[i] = None
     return (tuple(shape), out.dtype)
+
+
+def _needs_second_run(layer: Any, inputs: Any, out: Any) -> bool:
+    """Whether to run again with other sizes (batch 3, free axes 4) to tell which output
+    axes follow the unknown ones: inputs with free axes, an op (`ops.sum(x, axis=0)`,
+    `ops.stack`, `ops.reshape(x, (-1, n))` may move or drop the batch axis), or an
+    output whose first axis is not the batch of 2 the first run used."""
+    if _has_free_axis(inputs) or getattr(layer, "_probe_batch_axis", False):
+        return True
+    leaves: list[Any] = []
+    _map(leaves.append, out)
+    return any(getattr(o, "ndim", 1) == 0 or (getattr(o, "ndim", 0) and o.shape[0] != 2) for o in leaves)
 
 
 def _is_shape(s: Any) -> bool:
@@ -237,7 +253,7 @@ def infer_output_shape(layer: Any, input_shape: Any, dtype: torch.dtype = torch.
     """Output shape of ``layer`` for ``input_shape`` found by a tiny zero-batch run."""
     sym = _to_symbolic(input_shape, dtype)
     out = _run(layer, sym, {}, 3)
-    other = _run(layer, sym, {}, 4) if _has_free_axis(sym) else None
+    other = _run(layer, sym, {}, 4, batch=3) if _needs_second_run(layer, sym, out) else None
     return _strip_dtypes(_shapes(out, other))
 
 
@@ -275,7 +291,7 @@ def call_symbolic(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         from lamina.utils.tree import flatten
 
         masked = [getattr(o, "_keras_mask", None) is not None for o in flatten(out)]
-        other = _run(layer, inputs, kwargs, 4) if _has_free_axis(inputs) else None
+        other = _run(layer, inputs, kwargs, 4, batch=3) if _needs_second_run(layer, inputs, out) else None
         specs = _shapes(out, other)
     counter = [0]
 
