@@ -80,3 +80,18 @@ def test_symbolic_ops_that_drop_or_move_the_batch_axis_get_keras_shapes():
     per_feature, overall = model(torch.arange(24.0).reshape(3, 8))
     torch.testing.assert_close(per_feature, torch.arange(24.0).reshape(3, 8).mean(0))
     assert overall.shape == () and float(overall) == pytest.approx(11.5)
+
+
+def test_batches_from_an_iterable_keep_string_inputs_for_a_string_model():
+    vocabulary = ["a", "b", "c"]
+    inputs = layers.Input(name="item", shape=(), dtype="string")
+    lookup = layers.StringLookup(vocabulary=vocabulary, mask_token=None, num_oov_indices=0)
+    model = lamina.Model(inputs, layers.Embedding(3, 1)(lookup(inputs)))
+    model.compile(optimizer="sgd", loss="mse")
+    items = np.array(["a", "b", "c", "a"])
+    batches = [({"item": items[:2]}, np.ones((2, 1), "float32")),
+               ({"item": items[2:]}, np.ones((2, 1), "float32"))]
+    loader = torch.utils.data.DataLoader(batches, batch_size=None)
+    history = model.fit(loader, epochs=2, validation_data=loader, verbose=0)
+    assert len(history.history["val_loss"]) == 2
+    assert model.predict(loader, verbose=0).shape == (4, 1)

@@ -22,6 +22,7 @@ from torch import nn
 from lamina import initializers as initializers_mod
 from lamina import regularizers as regularizers_mod
 from lamina.layers import call_spec as call_spec_mod
+from lamina.layers import tracking
 from lamina.layers.call_spec import TRAINING_CONTEXT, call_spec, shape_of
 from lamina.layers.symbolic import SymbolicTensor, call_symbolic, infer_output_shape
 from lamina.utils import validation
@@ -552,6 +553,15 @@ class Layer(nn.Module):
         auto = self.__dict__.get("_auto_weight_keys")
         if auto and isinstance(value, Variable) and id(value) in auto:
             self._rename_weight(auto.pop(id(value)), name, value)
+        if name[:1] != "_" and "_modules" in self.__dict__:
+            # Layers in a list / tuple / dict attribute are tracked, as in Keras.
+            previous = self.__dict__.get(name)
+            if type(value) in (list, tuple, dict) or isinstance(previous, tracking.TRACKED):
+                self._modules.pop(name, None)
+                self.__dict__.pop(name, None)
+            if type(value) in (list, tuple, dict):
+                object.__setattr__(self, name, tracking.track(self, name, value))
+                return
         super().__setattr__(name, value)
 
     def _rename_weight(self, old: str, new: str, value: Variable) -> None:

@@ -349,6 +349,10 @@ class IterableAdapter:
 
     def _to_device(self, item: Any, what: str) -> Any:
         def move(a: Any) -> Any:
+            if what == "x" and not isinstance(a, torch.Tensor):
+                text = string_array(a)
+                if text is not None:  # text stays on the host for a first text layer, as in arrays
+                    return text.view(TextArray)
             t = a if isinstance(a, torch.Tensor) else to_tensor(a, what)
             if t.dtype == torch.float64:
                 t = t.float()

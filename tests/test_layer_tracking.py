@@ -1,0 +1,71 @@
+"""Layers held in list / tuple / dict attributes are tracked, as in Keras."""
+
+import copy
+
+import numpy as np
+import torch
+
+import lamina
+from lamina import layers
+
+
+class Blocks(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense_list = []
+        for units in (3, 4):
+            self.dense_list.append(layers.Dense(units))
+        self.by_name = {"out": layers.Dense(2)}
+        self.pair = (layers.Dense(5), "not a layer")
+        self.numbers = [1, 2]
+
+    def call(self, inputs):
+        x = inputs
+        for layer in self.dense_list:
+            x = layer(x)
+        return self.by_name["out"](x) + self.pair[0](x)[:, :2]
+
+
+def test_layers_in_list_dict_tuple_attributes_are_tracked():
+    block = Blocks()
+    out = block(torch.ones(2, 6))
+    assert out.shape == (2, 2)
+    assert isinstance(block.dense_list, list) and isinstance(block.by_name, dict)
+    assert block.numbers == [1, 2]
+    # 4 Dense layers, kernel and bias each.
+    assert len(block.trainable_weights) == 8
+    keys = set(block.state_dict())
+    assert {"dense_list.0.kernel", "dense_list.1.bias", "by_name.out.kernel", "pair.0.kernel"} <= keys
+    params = sum(p.numel() for p in block.parameters())
+    assert params == (6 * 3 + 3) + (3 * 4 + 4) + (4 * 2 + 2) + (4 * 5 + 5)
+
+
+def test_tracked_lists_follow_mutations_and_reassignment():
+    block = Blocks()
+    block(torch.ones(1, 6))
+    extra = layers.Dense(1)
+    extra.build((None, 4))
+    block.dense_list.append(extra)
+    assert any(p is extra.kernel for p in block.parameters())
+    block.dense_list.pop()
+    assert not any(p is extra.kernel for p in block.parameters())
+    block.by_name["more"] = extra
+    assert any(p is extra.kernel for p in block.parameters())
+    block.by_name = None
+    assert "by_name" not in dict(block.named_children())
+    block.numbers += [3]
+    assert block.numbers == [1, 2, 3]
+
+
+def test_tracked_layers_train_and_copy_in_a_model():
+    inputs = lamina.Input(shape=(6,))
+    block = Blocks()
+    model = lamina.Model(inputs, block(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    before = [w.detach().clone() for w in block.dense_list[0].weights]
+    model.fit(np.random.rand(8, 6).astype("float32"), np.random.rand(8, 2).astype("float32"), epochs=1, verbose=0)
+    assert not torch.equal(before[0], block.dense_list[0].kernel.detach())
+    clone = copy.deepcopy(block)
+    assert len(clone.trainable_weights) == 8
+    assert clone.dense_list[0] is not block.dense_list[0]
+    assert clone.dense_list[0] in list(clone.modules())
