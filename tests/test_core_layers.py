@@ -47,6 +47,21 @@ def test_dense_matches_torch_linear():
     torch.testing.assert_close(out, torch.relu(ref(x)))
 
 
+def test_dense_kernel_refuses_a_plain_tensor_as_keras_3_does():
+    # tf.keras's hypernetwork idiom (`dense.kernel = w`, Keras layout) would be read
+    # transposed here; Keras 3 refuses it (read-only property), and so does Lamina.
+    dense = layers.Dense(4)
+    dense.built = True
+    with pytest.raises(AttributeError, match=r"`Dense.kernel` cannot be assigned a tensor.*shape \(4, 4\)"):
+        dense.kernel = torch.randn(4, 4)
+    built = layers.Dense(3)
+    built.build((None, 2))
+    with pytest.raises(AttributeError, match="set_weights"):
+        built.kernel = torch.zeros(2, 3)
+    built.kernel = torch.nn.Parameter(torch.ones(3, 2))  # a Parameter in PyTorch's layout is taken
+    torch.testing.assert_close(built(torch.ones(1, 2)), torch.full((1, 3), 2.0))
+
+
 def test_dense_builds_lazily_without_input_size():
     layer = layers.Dense(64)
     assert not layer.built

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from lamina import activations, initializers, regularizers
 from lamina.layers.layer import ANY_RANK, Layer
@@ -64,6 +65,20 @@ class Dense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._act = None if activation is None else activations.kernel(self.activation)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "kernel" and isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter):
+            # Keras 3's `Dense.kernel` is a read-only property; a tensor assigned here
+            # (tf.keras's hypernetwork idiom, Keras layout (input_dim, units)) would be
+            # read in PyTorch's layout (units, input_dim): square kernels silently transposed.
+            raise AttributeError(
+                f"`Dense.kernel` cannot be assigned a tensor, as in Keras 3 (a read-only "
+                f"property). Received: a tensor of shape {tuple(value.shape)} for layer "
+                f"'{self.name}'. Set weights with `layer.set_weights([kernel, bias])` (Keras "
+                "layout: kernel (input_dim, units)), or compute with generated weights "
+                "directly: `lamina.ops.matmul(x, kernel) + bias`."
+            )
+        super().__setattr__(name, value)
 
     def build(self, input_shape: Any) -> None:
         in_dim = input_shape[-1]
