@@ -29,7 +29,8 @@ Two parts of the guide are not expressible in Keras 3 and are left out: the
 functional VAE's `vae.add_loss(kl_loss)` on a symbolic tensor (Keras 3 raises
 "`add_loss()` can only be called from inside `build()` or `call()`"; that VAE is
 trained on the reconstruction loss only), and the hypernetwork, which assigns
-tensors to `Dense.kernel` / `Dense.bias` (read-only properties in Keras 3).
+tensors to `Dense.kernel` (a read-only property in Keras 3; Lamina raises the same
+AttributeError).
 """
 
 # ruff: noqa: UP008, UP031  (the guide's super(Cls, self) calls and %-formatting are kept)
