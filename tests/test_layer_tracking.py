@@ -3,6 +3,7 @@
 import copy
 
 import numpy as np
+import pytest
 import torch
 
 import lamina
@@ -69,3 +70,22 @@ def test_tracked_layers_train_and_copy_in_a_model():
     assert len(clone.trainable_weights) == 8
     assert clone.dense_list[0] is not block.dense_list[0]
     assert clone.dense_list[0] in list(clone.modules())
+
+
+def test_layer_input_and_output_are_its_first_call_in_the_graph():
+    inputs = lamina.Input(shape=(4,))
+    dense = layers.Dense(3)
+    hidden = dense(inputs)
+    head = layers.Dense(2)
+    outputs = head(hidden)
+    model = lamina.Model(inputs, outputs)
+    assert dense.input is inputs and dense.output is hidden and head.input is hidden
+    assert model.layers[0].output is inputs and model.layers[0].input is inputs
+    merged = layers.Concatenate()([hidden, outputs])
+    assert isinstance(merged.node.layer.input, list)
+    extractor = lamina.Model(inputs=model.input, outputs=head.input)
+    x = np.random.rand(5, 4).astype("float32")
+    np.testing.assert_allclose(extractor.predict(x, verbose=0), dense(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+    unused = layers.Dense(2)
+    with pytest.raises(AttributeError):
+        _ = unused.input

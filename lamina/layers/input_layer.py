@@ -46,7 +46,7 @@ class InputLayer(Layer):
         self._build_input_shape = (None, *self.shape)
         node = Node(self, None, {})
         node.outputs = SymbolicTensor((None, *self.shape), self.dtype, node, 0, name=self.name)
-        self.output = node.outputs
+        self._inbound_nodes = [node]  # `self.output` (and `self.input`) read it
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         return inputs

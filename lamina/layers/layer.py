@@ -336,6 +336,30 @@ class Layer(nn.Module):
             args = tuple(call_spec_mod.convert_inputs(a, device) for a in args)
         return inputs, args
 
+    # ------------------------------------------------------------------ graph nodes
+    @property
+    def input(self) -> Any:
+        """The symbolic input of the layer's first call in a functional graph (Keras's
+        `layer.input`): one tensor, or the list the layer was called on."""
+        return self._first_node_value("inputs", "input")
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of the layer's first call in a functional graph."""
+        return self._first_node_value("outputs", "output")
+
+    def _first_node_value(self, attr: str, what: str) -> Any:
+        nodes = self.__dict__.get("_inbound_nodes")
+        if not nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has never been called on a symbolic input (e.g. "
+                f"`lamina.Input(...)`), so it has no defined {what}."
+            )
+        value = getattr(nodes[0], attr)
+        if value is None:  # an input layer: its input is its output
+            value = nodes[0].outputs
+        return value[0] if isinstance(value, list) and len(value) == 1 else value
+
     # ------------------------------------------------------------------ masks
     @property
     def supports_masking(self) -> bool:

@@ -283,6 +283,7 @@ def call_symbolic(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
                 "(e.g. `layer(query, value, key)`)."
             )
     node = Node(layer, inputs, kwargs)
+    layer.__dict__.setdefault("_inbound_nodes", []).append(node)  # for `layer.input` / `.output`
     masked: list[bool] = []
     if hasattr(layer, "compute_output_spec"):
         specs = layer.compute_output_spec(inputs, **kwargs)
