@@ -26,6 +26,9 @@ _KERAS_COUNTS = {
     "ResNet50": (25_636_712, 25_583_592),
     "ResNet101": (44_707_176, 44_601_832),
     "ResNet152": (60_419_944, 60_268_520),
+    "ResNet50V2": (25_613_800, 25_568_360),
+    "ResNet101V2": (44_675_560, 44_577_896),
+    "ResNet152V2": (60_380_648, 60_236_904),
     "MobileNetV2": (3_538_984, 3_504_872),
     "Xception": (22_910_480, 22_855_952),
     # Keras also counts the int64 `count` scalar of EfficientNet's Normalization layer
@@ -37,6 +40,7 @@ _KERAS_COUNTS = {
 _SMALL = {
     "VGG16": (32, 512),
     "ResNet50": (32, 2048),
+    "ResNet50V2": (32, 2048),
     "MobileNetV2": (32, 1280),
     "Xception": (71, 2048),
     "EfficientNetB0": (32, 1280),
@@ -83,6 +87,9 @@ def test_applications_default_param_counts_match_keras(name):
                       "conv5_block3_3_bn", "avg_pool", "predictions"]),
         ("MobileNetV2", ["Conv1", "bn_Conv1", "Conv1_relu", "expanded_conv_depthwise", "block_1_pad",
                          "block_16_project_BN", "Conv_1", "out_relu", "predictions"]),
+        ("ResNet50V2", ["conv1_conv", "conv2_block1_preact_bn", "conv2_block1_0_conv", "conv2_block3_2_pad",
+                        "conv4_block6_out", "conv5_block3_3_conv", "post_bn", "post_relu", "avg_pool",
+                        "predictions"]),
         ("Xception", ["block1_conv1_bn", "block2_sepconv2_act", "block12_sepconv3_bn", "block14_sepconv2_act",
                       "avg_pool", "predictions"]),
         ("EfficientNetB0", ["stem_conv_pad", "block1a_se_excite", "block2b_drop", "block6d_add",
@@ -310,7 +317,9 @@ def test_preprocess_input_tensor_and_channels_first_agree_with_numpy():
         applications.vgg19.preprocess_input(x[..., :1])
 
 
-@pytest.mark.parametrize("module_name", ["vgg", "resnet_v1", "mobilenet_v2", "xception", "imagenet_utils"])
+@pytest.mark.parametrize(
+    "module_name", ["vgg", "resnet_v1", "resnet_v2", "mobilenet_v2", "xception", "imagenet_utils"]
+)
 def test_applications_keras_docstring_examples_run(module_name):
     module = importlib.import_module(f"lamina.applications.{module_name}")
     result = doctest.testmod(module)
@@ -334,6 +343,7 @@ def test_efficientnet_b0_docstring_example_runs():
 _PARITY_CASES = {
     "VGG16": (dict(input_shape=(32, 32, 3)), 1.0),
     "ResNet50": (dict(input_shape=(32, 32, 3)), 1.0),
+    "ResNet50V2": (dict(input_shape=(32, 32, 3)), 1.0),
     "MobileNetV2": (dict(input_shape=(32, 32, 3), alpha=0.35), 1.0),
     "Xception": (dict(input_shape=(71, 71, 3)), 1.0),
     "EfficientNetB0": (dict(input_shape=(32, 32, 3)), 0.5),
@@ -350,6 +360,10 @@ _KERAS_LOGITS = {
     "ResNet50": [
         [5886.0542, -15443.456, 8065.6162, 14443.85, -14850.605],
         [3699.2451, -8670.9619, 6087.3154, 9128.6074, -6163.7988],
+    ],
+    "ResNet50V2": [
+        [-1424.3384, -6006.7021, -2795.4702, 4328.8872, -10952.031],
+        [-401.93976, -2368.6562, -84.32008, 4599.1548, -5865.6475],
     ],
     "VGG16": [
         [-64.309639, -166.71928, 88.041672, 392.2428, 76.70031],

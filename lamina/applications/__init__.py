@@ -5,10 +5,11 @@ symbolic tensor), so the result can be inspected with `summary()`, trained with
 `fit`, frozen layer by layer and saved with `model.save`.
 
 * Keras's ImageNet architectures, with Keras's signatures and layer names:
-  `VGG16`, `VGG19`, `ResNet50`, `ResNet101`, `ResNet152`, `MobileNetV2`,
+  `VGG16`, `VGG19`, `ResNet50`, `ResNet101`, `ResNet152`, `ResNet50V2`,
+  `ResNet101V2`, `ResNet152V2`, `MobileNetV2`,
   `Xception`, `EfficientNetB0` to `EfficientNetB7`. `weights` is None or the
   path of a local weights file (Lamina never downloads). Each family's module
-  (`vgg16`, `vgg19`, `resnet50`, `resnet`, `mobilenet_v2`, `xception`,
+  (`vgg16`, `vgg19`, `resnet50`, `resnet`, `resnet_v2`, `mobilenet_v2`, `xception`,
   `efficientnet`) has its `preprocess_input`, as in `keras.applications`.
 * `residual_block` and `ResNetSmall`: residual networks for small images
   (He et al., 2016).
@@ -24,6 +25,7 @@ from lamina.applications import (
     mobilenet_v2,
     resnet,
     resnet50,
+    resnet_v2,
     vgg16,
     vgg19,
     xception,
@@ -42,6 +44,7 @@ from lamina.applications.inception import inception_module
 from lamina.applications.mobilenet_v2 import MobileNetV2
 from lamina.applications.resnet import ResNetSmall, residual_block
 from lamina.applications.resnet_v1 import ResNet50, ResNet101, ResNet152
+from lamina.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from lamina.applications.transformer import transformer_text_classifier
 from lamina.applications.vgg import VGG16, VGG19
 from lamina.applications.xception import Xception
@@ -59,6 +62,9 @@ __all__ = [
     "ResNet50",
     "ResNet101",
     "ResNet152",
+    "ResNet50V2",
+    "ResNet101V2",
+    "ResNet152V2",
     "ResNetSmall",
     "VGG16",
     "VGG19",
@@ -69,6 +75,7 @@ __all__ = [
     "mobilenet_v2",
     "resnet",
     "resnet50",
+    "resnet_v2",
     "residual_block",
     "transformer_text_classifier",
     "vgg16",
