@@ -426,3 +426,45 @@ def test_add_loss_takes_a_list_of_terms():
     layer = TwoTerms()
     layer(torch.ones(1, 3))
     assert [float(t) for t in layer.losses] == [3.0, 6.0]
+
+
+# ---------------------------------------------------------------- metrics-only compile, compiled_metrics
+def test_evaluate_of_a_model_compiled_for_metrics_only_reports_loss_zero():
+    x = np.random.rand(8, 4).astype("float32")
+    y = np.arange(8) % 3
+    model = lamina.Sequential([lamina.Input(shape=(4,)), layers.Dense(3)])
+    model.compile(metrics=["accuracy"])
+    loss, accuracy = model.evaluate(x, y, verbose=0)
+    assert loss == 0.0
+    expected = float((model.predict(x, verbose=0).argmax(-1) == y).mean())
+    assert accuracy == pytest.approx(expected)
+    assert model.metrics_names == ["loss", "accuracy"]
+
+
+def test_compiled_metrics_update_state_updates_the_compiled_metrics_with_a_warning():
+    class Student(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(3)
+            self.tracker = lamina.metrics.Mean(name="extra")
+
+        def call(self, x):
+            return self.dense(x)
+
+        def test_step(self, data):
+            x, y = data
+            y_pred = self(x, training=False)
+            self.tracker.update_state(1.0)
+            self.compiled_metrics.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    x = np.random.rand(6, 4).astype("float32")
+    y = np.arange(6) % 3
+    model = Student()
+    model.compile(optimizer="adam", metrics=[lamina.metrics.SparseCategoricalAccuracy()])
+    with pytest.warns(DeprecationWarning, match=r"compiled_metrics\(\)` is deprecated"):
+        logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    expected = float((model.predict(x, verbose=0).argmax(-1) == y).mean())
+    assert logs["sparse_categorical_accuracy"] == pytest.approx(expected)
+    assert logs["extra"] == 1.0  # the other trackers are left alone
+    assert [m.name for m in model.compiled_metrics.metrics] == ["sparse_categorical_accuracy"]

@@ -297,6 +297,16 @@ class Trainer:
             )
         return total
 
+    @property
+    def compiled_metrics(self) -> Any:
+        """Keras 2's `model.compiled_metrics` (deprecated in Keras 3, whose TensorFlow
+        backend keeps it): `compiled_metrics.update_state(y, y_pred, sample_weight=None)`
+        updates the metrics given to `compile`, with a `DeprecationWarning` that says to
+        loop over `self.metrics` instead. Only the compiled metrics are updated (Keras 3's
+        shim also feeds `y_pred` to every `Mean` in `self.metrics`, loss trackers
+        included)."""
+        return _CompiledMetricsShim(self)
+
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Mapping[str, Any]:
         """Updates the compiled metrics with one batch and returns the running
         results of `metrics` (computed when read)."""
@@ -351,7 +361,13 @@ class Trainer:
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         self._clear_call_losses()  # type: ignore[attr-defined]
         y_pred = self._call_fn(x)
-        self._step_loss(x, y, y_pred, sample_weight, training=False)
+        if self._step_loss(x, y, y_pred, sample_weight, training=False) is None:
+            # Compiled for metrics only (no loss, nothing from `add_loss`): the loss is 0,
+            # as Keras 2 reports it (Keras 3 raises "No loss to compute"), so `evaluate`
+            # still returns `[loss, *metrics]`.
+            leaf = first_leaf(y_pred)
+            zero = torch.zeros((), device=leaf.device if isinstance(leaf, torch.Tensor) else None)
+            self._loss_tracker.update_state(zero, sample_weight=int(first_leaf(x).shape[0]))  # type: ignore[union-attr]
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data: Any) -> Any:
@@ -632,3 +648,34 @@ class Trainer:
         if not outputs:
             raise ValueError("`predict` received data that yielded no batches.")
         return loops.concat_to_numpy(outputs)
+
+
+class _CompiledMetricsShim:
+    """What `model.compiled_metrics` returns (see `Trainer.compiled_metrics`)."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    @property
+    def metrics(self) -> list[Any]:
+        cm = self._model._compile_metrics
+        return [] if cm is None else list(cm.metrics)
+
+    def update_state(self, y: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        warnings.warn(
+            "`model.compiled_metrics()` is deprecated. Instead, use e.g.:\n```\n"
+            "for metric in self.metrics:\n    metric.update_state(y, y_pred)\n```\n",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self._model._assert_compiled("compiled_metrics.update_state")
+        self._model.compute_metrics(None, y, y_pred, sample_weight)
+
+    def result(self) -> dict[str, Any]:
+        cm = self._model._compile_metrics
+        return {} if cm is None else dict(cm.result())
+
+    def reset_state(self) -> None:
+        cm = self._model._compile_metrics
+        if cm is not None:
+            cm.reset_state()
