@@ -197,6 +197,7 @@ class Optimizer:
         self._pending_state: dict[str, Any] | None = None
         self._preprocess = False
         self._manual_decay = False
+        self._constrained: list[tuple[torch.Tensor, Any]] = []
 
     # ------------------------------------------------------------------ build
 
@@ -259,6 +260,11 @@ class Optimizer:
             self._manual_decay = True
         self._torch = self._torch_optimizer_class()(trainable, lr=float(lr), **kwargs)
         self._params = trainable
+        # Weights with a `constraint` (Keras's `variable.constraint`), projected after each
+        # update; empty in the common case, so `step` pays nothing for the feature.
+        self._constrained = [
+            (p, p.constraint) for p in trainable if getattr(p, "constraint", None) is not None
+        ]
         self.built = True
         self._preprocess = self._manual_decay or any(
             v is not None for v in (self.clipnorm, self.clipvalue, self.global_clipnorm)
@@ -301,7 +307,16 @@ class Optimizer:
         if self._preprocess:
             self._preprocess_gradients(opt)
         opt.step()
+        if self._constrained:
+            self._apply_constraints()
         self.iterations += 1
+
+    def _apply_constraints(self) -> None:
+        # As Keras: a variable updated by this step is replaced by `constraint(variable)`.
+        with torch.no_grad():
+            for p, constraint in self._constrained:
+                if p.grad is not None:
+                    p.copy_(constraint(p))
 
     def _preprocess_gradients(self, opt: torch.optim.Optimizer) -> None:
         # No host sync here: every operation stays on the device.

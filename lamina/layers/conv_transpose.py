@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina import initializers, regularizers
+from lamina import constraints, initializers, regularizers
 from lamina.layers import conv_utils
 from lamina.layers.convolutional import BaseConv, _serialize
 from lamina.utils import validation
@@ -41,6 +41,8 @@ class ConvTranspose(BaseConv):
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
         activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -54,6 +56,7 @@ class ConvTranspose(BaseConv):
             bias_initializer,
             bias_regularizer,
             activity_regularizer,
+            bias_constraint=bias_constraint,
             **kwargs,
         )
         owner = type(self).__name__
@@ -72,10 +75,15 @@ class ConvTranspose(BaseConv):
                 )
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
 
     def _build_weights(self, in_channels: int) -> None:
         shape = (in_channels, self.filters, *self._kernel_size)
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer, self.kernel_regularizer)
+        self.kernel = self.add_weight(
+            "kernel", shape, self.kernel_initializer, self.kernel_regularizer,
+            # (in, filters, *k) in PyTorch; Keras's (*k, filters, in) is the same permutation.
+            constraint=constraints.conv_layout(self.kernel_constraint, self._rank),
+        )
         self.bias = self._add_bias(self.filters)
 
     def _output_length(self, size: int | None, axis: int) -> int | None:
@@ -126,6 +134,7 @@ class ConvTranspose(BaseConv):
             output_padding=conv_utils.jsonable(self.output_padding),
             kernel_initializer=initializers.serialize(self.kernel_initializer),
             kernel_regularizer=_serialize(regularizers, self.kernel_regularizer),
+            kernel_constraint=constraints.layer_config(self.kernel_constraint),
         )
         return config
 
@@ -164,6 +173,10 @@ class Conv2DTranspose(ConvTranspose):
         bias_regularizer: Optional penalty on the bias. Defaults to `None`.
         activity_regularizer: Optional penalty on the output (divided by the batch
             size, as `Dense`). Defaults to `None`.
+        kernel_constraint: Optional constraint applied to the kernel after each
+            optimizer update; its `axis` refers to Keras's kernel layout
+            `(*kernel_size, filters, in_channels)`. Defaults to `None`.
+        bias_constraint: Optional constraint applied to the bias. Defaults to `None`.
 
     Input shape: `(batch, height, width, channels)`. Output shape:
     `(batch, new_height, new_width, filters)`.
@@ -205,6 +218,10 @@ class Conv1DTranspose(ConvTranspose):
         bias_regularizer: Optional penalty on the bias. Defaults to `None`.
         activity_regularizer: Optional penalty on the output (divided by the batch
             size, as `Dense`). Defaults to `None`.
+        kernel_constraint: Optional constraint applied to the kernel after each
+            optimizer update; its `axis` refers to Keras's kernel layout
+            `(*kernel_size, filters, in_channels)`. Defaults to `None`.
+        bias_constraint: Optional constraint applied to the bias. Defaults to `None`.
 
     Input shape: `(batch, steps, channels)`. Output shape: `(batch, new_steps, filters)`.
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina import activations, initializers, regularizers
+from lamina import activations, constraints, initializers, regularizers
 from lamina.layers import conv_utils
 from lamina.layers.layer import Layer
 from lamina.ops import convolution as ops_convolution
@@ -53,6 +53,7 @@ class BaseConv(Layer):
         bias_initializer: Any = "zeros",
         bias_regularizer: Any = None,
         activity_regularizer: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -75,6 +76,7 @@ class BaseConv(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._channels_last = self._data_format == "channels_last"
         self._to_cf = conv_utils.to_channels_first(self._rank)
         self._to_cl = conv_utils.to_channels_last(self._rank)
@@ -105,7 +107,10 @@ class BaseConv(Layer):
     def _add_bias(self, size: int) -> torch.nn.Parameter | None:
         if not self.use_bias:
             return None
-        return self.add_weight("bias", (size,), self.bias_initializer, self.bias_regularizer)
+        return self.add_weight(
+            "bias", (size,), self.bias_initializer, self.bias_regularizer,
+            constraint=self.bias_constraint,
+        )
 
     # ------------------------------------------------------------------ call
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
@@ -201,6 +206,7 @@ class BaseConv(Layer):
             bias_initializer=initializers.serialize(self.bias_initializer),
             bias_regularizer=_serialize(regularizers, self.bias_regularizer),
             activity_regularizer=_serialize(regularizers, self.activity_regularizer),
+            bias_constraint=constraints.layer_config(self.bias_constraint),
         )
         return config
 
@@ -224,6 +230,8 @@ class Conv(BaseConv):
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
         activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -237,6 +245,7 @@ class Conv(BaseConv):
             bias_initializer,
             bias_regularizer,
             activity_regularizer,
+            bias_constraint=bias_constraint,
             **kwargs,
         )
         owner = type(self).__name__
@@ -250,6 +259,7 @@ class Conv(BaseConv):
             )
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
 
     def _build_weights(self, in_channels: int) -> None:
         if in_channels % self.groups != 0:
@@ -262,10 +272,14 @@ class Conv(BaseConv):
             self.kernel = self.add_weight(
                 shape=(*self._kernel_size, in_channels // self.groups, self.filters),
                 initializer=self.kernel_initializer, regularizer=self.kernel_regularizer, name="kernel",
+                constraint=self.kernel_constraint,
             )
         else:
             shape = (self.filters, in_channels // self.groups, *self._kernel_size)
-            self.kernel = self.add_weight("kernel", shape, self.kernel_initializer, self.kernel_regularizer)
+            self.kernel = self.add_weight(
+                "kernel", shape, self.kernel_initializer, self.kernel_regularizer,
+                constraint=constraints.conv_layout(self.kernel_constraint, self._rank),
+            )
         self.bias = self._add_bias(self.filters)
 
     # Whether the kernel is kept in Keras's layout `(*kernel_size, in // groups,
@@ -342,6 +356,7 @@ class Conv(BaseConv):
             groups=self.groups,
             kernel_initializer=initializers.serialize(self.kernel_initializer),
             kernel_regularizer=_serialize(regularizers, self.kernel_regularizer),
+            kernel_constraint=constraints.layer_config(self.kernel_constraint),
         )
         return config
 
@@ -373,6 +388,10 @@ class Conv1D(Conv):
         bias_regularizer: Optional penalty on the bias. Defaults to `None`.
         activity_regularizer: Optional penalty on the output (divided by the batch
             size, as `Dense`). Defaults to `None`.
+        kernel_constraint: Optional constraint applied to the kernel after each
+            optimizer update; its `axis` refers to Keras's kernel layout
+            `(*kernel_size, in_channels // groups, filters)`. Defaults to `None`.
+        bias_constraint: Optional constraint applied to the bias. Defaults to `None`.
 
     Input shape: `(batch, steps, channels)`. Output shape: `(batch, new_steps, filters)`.
 
@@ -415,6 +434,10 @@ class Conv2D(Conv):
         bias_regularizer: Optional penalty on the bias. Defaults to `None`.
         activity_regularizer: Optional penalty on the output (divided by the batch
             size, as `Dense`). Defaults to `None`.
+        kernel_constraint: Optional constraint applied to the kernel after each
+            optimizer update; its `axis` refers to Keras's kernel layout
+            `(*kernel_size, in_channels // groups, filters)`. Defaults to `None`.
+        bias_constraint: Optional constraint applied to the bias. Defaults to `None`.
 
     Input shape: `(batch, height, width, channels)`. Output shape:
     `(batch, new_height, new_width, filters)`.

@@ -50,6 +50,10 @@ class Conv3D(Conv):
         bias_regularizer: Optional penalty on the bias. Defaults to `None`.
         activity_regularizer: Optional penalty on the output (divided by the batch
             size, as `Dense`). Defaults to `None`.
+        kernel_constraint: Optional constraint applied to the kernel after each
+            optimizer update; its `axis` refers to Keras's kernel layout
+            `(*kernel_size, in_channels // groups, filters)`. Defaults to `None`.
+        bias_constraint: Optional constraint applied to the bias. Defaults to `None`.
 
     Input shape: `(batch, depth, height, width, channels)`. Output shape:
     `(batch, new_depth, new_height, new_width, filters)`.
@@ -92,6 +96,10 @@ class Conv3DTranspose(ConvTranspose):
         bias_regularizer: Optional penalty on the bias. Defaults to `None`.
         activity_regularizer: Optional penalty on the output (divided by the batch
             size, as `Dense`). Defaults to `None`.
+        kernel_constraint: Optional constraint applied to the kernel after each
+            optimizer update; its `axis` refers to Keras's kernel layout
+            `(*kernel_size, filters, in_channels)`. Defaults to `None`.
+        bias_constraint: Optional constraint applied to the bias. Defaults to `None`.
 
     Input shape: `(batch, depth, height, width, channels)`. Output shape:
     `(batch, new_depth, new_height, new_width, filters)`.

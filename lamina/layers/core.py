@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lamina import activations, initializers, regularizers
+from lamina import activations, constraints, initializers, regularizers
 from lamina.layers.layer import ANY_RANK, Layer
 from lamina.utils import validation
 
@@ -33,6 +33,11 @@ class Dense(Layer):
         kernel_regularizer: Optional penalty on the kernel (e.g. `"l2"`, `L2(1e-4)`).
         bias_regularizer: Optional penalty on the bias.
         activity_regularizer: Optional penalty on the layer's output.
+        kernel_constraint: Optional constraint applied to the kernel after each
+            optimizer update (e.g. `"max_norm"`, `MaxNorm(3.0)`); its `axis`
+            refers to Keras's kernel layout `(input_dim, units)`. Defaults to `None`.
+        bias_constraint: Optional constraint applied to the bias after each
+            update. Defaults to `None`.
 
     Input shape: `(batch, ..., input_dim)`. Output shape: `(batch, ..., units)`.
 
@@ -53,6 +58,8 @@ class Dense(Layer):
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
         activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -64,6 +71,8 @@ class Dense(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._act = None if activation is None else activations.kernel(self.activation)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -88,10 +97,14 @@ class Dense(Layer):
                 f"Received input shape {input_shape}."
             )
         self.kernel = self.add_weight(
-            "kernel", (self.units, in_dim), self.kernel_initializer, self.kernel_regularizer
+            "kernel", (self.units, in_dim), self.kernel_initializer, self.kernel_regularizer,
+            constraint=constraints.dense_layout(self.kernel_constraint),
         )
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+            self.bias = self.add_weight(
+                "bias", (self.units,), self.bias_initializer, self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
         else:
             self.bias = None
         self._expected_last_dim = in_dim
@@ -117,6 +130,8 @@ class Dense(Layer):
             kernel_regularizer=_serialize(regularizers, self.kernel_regularizer),
             bias_regularizer=_serialize(regularizers, self.bias_regularizer),
             activity_regularizer=_serialize(regularizers, self.activity_regularizer),
+            kernel_constraint=constraints.layer_config(self.kernel_constraint),
+            bias_constraint=constraints.layer_config(self.bias_constraint),
         )
         return config
 
@@ -157,6 +172,9 @@ class Embedding(Layer):
         output_dim: Dimension of the dense embedding.
         embeddings_initializer: Defaults to `"random_uniform"` (uniform in [-0.05, 0.05], as Keras).
         embeddings_regularizer: Optional penalty on the embedding matrix.
+        embeddings_constraint: Optional constraint applied to the embedding
+            matrix `(input_dim, output_dim)` after each optimizer update.
+            Defaults to `None`.
         mask_zero: Whether index 0 is padding to be masked by later layers.
             Defaults to `False`.
 
@@ -170,6 +188,7 @@ class Embedding(Layer):
         output_dim: int,
         embeddings_initializer: Any = "random_uniform",
         embeddings_regularizer: Any = None,
+        embeddings_constraint: Any = None,
         mask_zero: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -178,6 +197,7 @@ class Embedding(Layer):
         self.output_dim = validation.positive_int("Embedding", "output_dim", output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = validation.boolean("Embedding", "mask_zero", mask_zero)
 
     def build(self, input_shape: Any) -> None:
@@ -186,6 +206,7 @@ class Embedding(Layer):
             (self.input_dim, self.output_dim),
             self.embeddings_initializer,
             self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,  # same layout as Keras's
         )
 
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
@@ -208,6 +229,7 @@ class Embedding(Layer):
             output_dim=self.output_dim,
             embeddings_initializer=initializers.serialize(self.embeddings_initializer),
             embeddings_regularizer=_serialize(regularizers, self.embeddings_regularizer),
+            embeddings_constraint=constraints.layer_config(self.embeddings_constraint),
             mask_zero=self.mask_zero,
         )
         return config

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lamina import constraints as constraints_mod
 from lamina import initializers as initializers_mod
 from lamina import regularizers as regularizers_mod
 from lamina.layers import call_spec as call_spec_mod
@@ -472,8 +473,11 @@ class Layer(nn.Module):
             trainable: Whether training updates it. Defaults to `True`.
             regularizer: A regularizer (name or instance) whose penalty joins
                 `layer.losses`. Defaults to `None`.
-            constraint: A callable applied to the weight after updates; stored on
-                the variable as `constraint`. Defaults to `None`.
+            constraint: A constraint (a name such as `"non_neg"`, a
+                `lamina.constraints.Constraint`, or a callable `w -> w`) that the
+                optimizer applies to the weight after each update, on the weight as
+                `shape` lays it out; stored on the variable as `constraint`.
+                Defaults to `None`.
             name: The weight's name. Defaults to `None`: `"variable"`,
                 `"variable_1"`, ... (the attribute it is assigned to becomes its
                 key in `state_dict()`).
@@ -530,6 +534,7 @@ class Layer(nn.Module):
                 "weight from the known dimensions of `input_shape`."
             )
         validation.boolean(f"{owner}.add_weight", "trainable", trainable)
+        constraint = constraints_mod.get(constraint)
         torch_dtype = standardize_dtype(dtype)
         if initializer is None:
             initializer = "glorot_uniform" if torch_dtype.is_floating_point else "zeros"

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina import initializers, regularizers
+from lamina import constraints, initializers, regularizers
 from lamina.layers.layer import Layer
 from lamina.utils import validation
 
@@ -27,6 +27,12 @@ class BatchNormalization(Layer):
         epsilon: Added to the variance. Defaults to `1e-3`.
         center: Whether to learn an offset `beta`. Defaults to `True`.
         scale: Whether to learn a scale `gamma`. Defaults to `True`.
+        beta_initializer: Defaults to `"zeros"`.
+        gamma_initializer: Defaults to `"ones"`.
+        beta_constraint: Optional constraint applied to `beta` after each
+            optimizer update. Defaults to `None`.
+        gamma_constraint: Optional constraint applied to `gamma` after each
+            optimizer update (e.g. `"non_neg"`). Defaults to `None`.
 
     Input and output shape: the same, any.
     """
@@ -40,6 +46,8 @@ class BatchNormalization(Layer):
         scale: bool = True,
         beta_initializer: Any = "zeros",
         gamma_initializer: Any = "ones",
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -52,6 +60,8 @@ class BatchNormalization(Layer):
         self.scale = scale
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape: Any) -> None:
         dim = input_shape[self.axis]
@@ -60,8 +70,12 @@ class BatchNormalization(Layer):
                 f"Layer '{self.name}' (BatchNormalization) needs a known size on axis {self.axis}. "
                 f"Received input shape {tuple(input_shape)}."
             )
-        self.gamma = self.add_weight("gamma", (dim,), self.gamma_initializer) if self.scale else None
-        self.beta = self.add_weight("beta", (dim,), self.beta_initializer) if self.center else None
+        self.gamma = self.add_weight(
+            "gamma", (dim,), self.gamma_initializer, constraint=self.gamma_constraint
+        ) if self.scale else None
+        self.beta = self.add_weight(
+            "beta", (dim,), self.beta_initializer, constraint=self.beta_constraint
+        ) if self.center else None
         self.register_buffer("moving_mean", torch.zeros(dim))
         self.register_buffer("moving_variance", torch.ones(dim))
         self._ndim = len(input_shape)
@@ -106,6 +120,8 @@ class BatchNormalization(Layer):
             scale=self.scale,
             beta_initializer=initializers.serialize(self.beta_initializer),
             gamma_initializer=initializers.serialize(self.gamma_initializer),
+            beta_constraint=constraints.layer_config(self.beta_constraint),
+            gamma_constraint=constraints.layer_config(self.gamma_constraint),
         )
         return config
 
@@ -118,12 +134,17 @@ class LayerNormalization(Layer):
         epsilon: Added to the variance. Defaults to `1e-3`.
         center: Whether to learn an offset `beta`. Defaults to `True`.
         scale: Whether to learn a scale `gamma`. Defaults to `True`.
+        beta_constraint: Optional constraint applied to `beta` after each
+            optimizer update. Defaults to `None`.
+        gamma_constraint: Optional constraint applied to `gamma` after each
+            optimizer update. Defaults to `None`.
 
     Input and output shape: the same, any.
     """
 
     def __init__(
-        self, axis: int = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True, **kwargs: Any
+        self, axis: int = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+        beta_constraint: Any = None, gamma_constraint: Any = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         if axis != -1:
@@ -135,11 +156,17 @@ class LayerNormalization(Layer):
         self.epsilon = validation.number("LayerNormalization", "epsilon", epsilon, low=0.0, low_inclusive=False)
         self.center = center
         self.scale = scale
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape: Any) -> None:
         dim = input_shape[-1]
-        self.gamma = self.add_weight("gamma", (dim,), "ones") if self.scale else None
-        self.beta = self.add_weight("beta", (dim,), "zeros") if self.center else None
+        self.gamma = self.add_weight(
+            "gamma", (dim,), "ones", constraint=self.gamma_constraint
+        ) if self.scale else None
+        self.beta = self.add_weight(
+            "beta", (dim,), "zeros", constraint=self.beta_constraint
+        ) if self.center else None
         self._expected_last_dim = dim
         self._dim = dim
 
@@ -148,20 +175,16 @@ class LayerNormalization(Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(axis=self.axis, epsilon=self.epsilon, center=self.center, scale=self.scale)
+        config.update(
+            axis=self.axis, epsilon=self.epsilon, center=self.center, scale=self.scale,
+            beta_constraint=constraints.layer_config(self.beta_constraint),
+            gamma_constraint=constraints.layer_config(self.gamma_constraint),
+        )
         return config
 
 
 def _regularizer_config(reg: Any) -> Any:
     return None if reg is None else regularizers.serialize(reg)
-
-
-def _no_constraint(owner: str, name: str, value: Any) -> None:
-    if value is not None:
-        raise ValueError(
-            f"`{owner}` expects `{name}` to be None: Lamina has no weight constraints. "
-            f"Received: {name}={value!r}. Remove the argument."
-        )
 
 
 class GroupNormalization(Layer):
@@ -186,9 +209,10 @@ class GroupNormalization(Layer):
         gamma_initializer: Defaults to `"ones"`.
         beta_regularizer: Optional penalty on `beta`. Defaults to `None`.
         gamma_regularizer: Optional penalty on `gamma`. Defaults to `None`.
-        beta_constraint: Must be None (Lamina has no weight constraints).
-            Defaults to `None`.
-        gamma_constraint: Must be None. Defaults to `None`.
+        beta_constraint: Optional constraint applied to `beta` after each
+            optimizer update. Defaults to `None`.
+        gamma_constraint: Optional constraint applied to `gamma` after each
+            optimizer update. Defaults to `None`.
 
     Input and output shape: the same, any rank >= 2.
 
@@ -223,8 +247,6 @@ class GroupNormalization(Layer):
             raise ValueError(
                 f"`{owner}` expects `axis` to be an integer (the channels axis). Received: axis={axis!r}."
             )
-        _no_constraint(owner, "beta_constraint", beta_constraint)
-        _no_constraint(owner, "gamma_constraint", gamma_constraint)
         self.groups = groups
         self.axis = axis
         self.epsilon = validation.number(owner, "epsilon", epsilon, low=0.0, low_inclusive=False)
@@ -234,6 +256,8 @@ class GroupNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape: Any) -> None:
         shape = tuple(input_shape)
@@ -256,8 +280,14 @@ class GroupNormalization(Layer):
                 f"Use a `groups` that divides {dim}, or groups=-1 for one group per channel."
             )
         self._groups = groups
-        self.gamma = self.add_weight("gamma", (dim,), self.gamma_initializer, self.gamma_regularizer) if self.scale else None
-        self.beta = self.add_weight("beta", (dim,), self.beta_initializer, self.beta_regularizer) if self.center else None
+        self.gamma = self.add_weight(
+            "gamma", (dim,), self.gamma_initializer, self.gamma_regularizer,
+            constraint=self.gamma_constraint,
+        ) if self.scale else None
+        self.beta = self.add_weight(
+            "beta", (dim,), self.beta_initializer, self.beta_regularizer,
+            constraint=self.beta_constraint,
+        ) if self.center else None
         self._ndim = len(shape)
         self._feature_axis = self.axis % self._ndim
         if self._feature_axis == self._ndim - 1:
@@ -298,8 +328,8 @@ class GroupNormalization(Layer):
             gamma_initializer=initializers.serialize(self.gamma_initializer),
             beta_regularizer=_regularizer_config(self.beta_regularizer),
             gamma_regularizer=_regularizer_config(self.gamma_regularizer),
-            beta_constraint=None,
-            gamma_constraint=None,
+            beta_constraint=constraints.layer_config(self.beta_constraint),
+            gamma_constraint=constraints.layer_config(self.gamma_constraint),
         )
         return config
 

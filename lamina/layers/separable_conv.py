@@ -13,18 +13,22 @@ from typing import Any
 
 import torch
 
-from lamina import initializers, regularizers
+from lamina import constraints, initializers, regularizers
 from lamina.layers.convolutional import _CONV, BaseConv, _serialize
 from lamina.utils import validation
 
 
 def _add_depthwise_kernel(
-    layer: BaseConv, name: str, in_channels: int, multiplier: int, initializer: Any, regularizer: Any
+    layer: BaseConv, name: str, in_channels: int, multiplier: int, initializer: Any, regularizer: Any,
+    constraint: Any = None,
 ) -> torch.nn.Parameter:
     """Creates a depthwise kernel whose initial values have Keras's fans
     (`fan_in = kh * kw * in_channels`, `fan_out = kh * kw * depth_multiplier`)."""
     kernel = layer._kernel_size
-    param = layer.add_weight(name, (in_channels * multiplier, 1, *kernel), "zeros", regularizer)
+    param = layer.add_weight(
+        name, (in_channels * multiplier, 1, *kernel), "zeros", regularizer,
+        constraint=constraints.depthwise_layout(constraint, len(kernel), in_channels, multiplier),
+    )
     with torch.no_grad():
         # (multiplier, in, kh, kw) has those fans in PyTorch's (out, in, ...) convention.
         values = initializer(torch.empty(multiplier, in_channels, *kernel, dtype=param.dtype))
@@ -53,6 +57,8 @@ class DepthwiseConv(BaseConv):
         depthwise_regularizer: Any = None,
         bias_regularizer: Any = None,
         activity_regularizer: Any = None,
+        depthwise_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -66,17 +72,19 @@ class DepthwiseConv(BaseConv):
             bias_initializer,
             bias_regularizer,
             activity_regularizer,
+            bias_constraint=bias_constraint,
             **kwargs,
         )
         owner = type(self).__name__
         self.depth_multiplier = validation.positive_int(owner, "depth_multiplier", depth_multiplier)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
 
     def _build_weights(self, in_channels: int) -> None:
         self.kernel = _add_depthwise_kernel(
             self, "kernel", in_channels, self.depth_multiplier, self.depthwise_initializer,
-            self.depthwise_regularizer,
+            self.depthwise_regularizer, self.depthwise_constraint,
         )
         self.bias = self._add_bias(in_channels * self.depth_multiplier)
 
@@ -94,6 +102,7 @@ class DepthwiseConv(BaseConv):
             depth_multiplier=self.depth_multiplier,
             depthwise_initializer=initializers.serialize(self.depthwise_initializer),
             depthwise_regularizer=_serialize(regularizers, self.depthwise_regularizer),
+            depthwise_constraint=constraints.layer_config(self.depthwise_constraint),
         )
         return config
 
@@ -119,6 +128,10 @@ class DepthwiseConv2D(DepthwiseConv):
         bias_regularizer: Optional penalty on the bias. Defaults to `None`.
         activity_regularizer: Optional penalty on the output (divided by the batch
             size, as `Dense`). Defaults to `None`.
+        depthwise_constraint: Optional constraint applied to the kernel after each
+            optimizer update; its `axis` refers to Keras's layout
+            `(*kernel_size, in_channels, depth_multiplier)`. Defaults to `None`.
+        bias_constraint: Optional constraint applied to the bias. Defaults to `None`.
 
     Input shape: `(batch, height, width, channels)`. Output shape:
     `(batch, new_height, new_width, channels * depth_multiplier)`.
@@ -157,6 +170,9 @@ class SeparableConv(BaseConv):
         pointwise_regularizer: Any = None,
         bias_regularizer: Any = None,
         activity_regularizer: Any = None,
+        depthwise_constraint: Any = None,
+        pointwise_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -170,6 +186,7 @@ class SeparableConv(BaseConv):
             bias_initializer,
             bias_regularizer,
             activity_regularizer,
+            bias_constraint=bias_constraint,
             **kwargs,
         )
         owner = type(self).__name__
@@ -179,16 +196,19 @@ class SeparableConv(BaseConv):
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
 
     def _build_weights(self, in_channels: int) -> None:
         mid = in_channels * self.depth_multiplier
         self.depthwise_kernel = _add_depthwise_kernel(
             self, "depthwise_kernel", in_channels, self.depth_multiplier, self.depthwise_initializer,
-            self.depthwise_regularizer,
+            self.depthwise_regularizer, self.depthwise_constraint,
         )
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel", (self.filters, mid, *(1,) * self._rank), self.pointwise_initializer,
             self.pointwise_regularizer,
+            constraint=constraints.conv_layout(self.pointwise_constraint, self._rank),
         )
         self.bias = self._add_bias(self.filters)
 
@@ -213,6 +233,8 @@ class SeparableConv(BaseConv):
             pointwise_initializer=initializers.serialize(self.pointwise_initializer),
             depthwise_regularizer=_serialize(regularizers, self.depthwise_regularizer),
             pointwise_regularizer=_serialize(regularizers, self.pointwise_regularizer),
+            depthwise_constraint=constraints.layer_config(self.depthwise_constraint),
+            pointwise_constraint=constraints.layer_config(self.pointwise_constraint),
         )
         return config
 
@@ -246,6 +268,13 @@ class SeparableConv2D(SeparableConv):
         bias_regularizer: Optional penalty on the bias. Defaults to `None`.
         activity_regularizer: Optional penalty on the output (divided by the batch
             size, as `Dense`). Defaults to `None`.
+        depthwise_constraint: Optional constraint applied to the depthwise kernel
+            after each optimizer update (Keras's layout `(*kernel_size,
+            in_channels, depth_multiplier)`). Defaults to `None`.
+        pointwise_constraint: Optional constraint applied to the pointwise kernel
+            (Keras's layout `(*(1,) * rank, in_channels * depth_multiplier,
+            filters)`). Defaults to `None`.
+        bias_constraint: Optional constraint applied to the bias. Defaults to `None`.
 
     Input shape: `(batch, height, width, channels)`. Output shape:
     `(batch, new_height, new_width, filters)`.
@@ -282,6 +311,10 @@ class DepthwiseConv1D(DepthwiseConv):
         bias_regularizer: Optional penalty on the bias. Defaults to `None`.
         activity_regularizer: Optional penalty on the output (divided by the batch
             size, as `Dense`). Defaults to `None`.
+        depthwise_constraint: Optional constraint applied to the kernel after each
+            optimizer update; its `axis` refers to Keras's layout
+            `(*kernel_size, in_channels, depth_multiplier)`. Defaults to `None`.
+        bias_constraint: Optional constraint applied to the bias. Defaults to `None`.
 
     Input shape: `(batch, steps, channels)`. Output shape:
     `(batch, new_steps, channels * depth_multiplier)`.
@@ -325,6 +358,13 @@ class SeparableConv1D(SeparableConv):
         bias_regularizer: Optional penalty on the bias. Defaults to `None`.
         activity_regularizer: Optional penalty on the output (divided by the batch
             size, as `Dense`). Defaults to `None`.
+        depthwise_constraint: Optional constraint applied to the depthwise kernel
+            after each optimizer update (Keras's layout `(*kernel_size,
+            in_channels, depth_multiplier)`). Defaults to `None`.
+        pointwise_constraint: Optional constraint applied to the pointwise kernel
+            (Keras's layout `(*(1,) * rank, in_channels * depth_multiplier,
+            filters)`). Defaults to `None`.
+        bias_constraint: Optional constraint applied to the bias. Defaults to `None`.
 
     Input shape: `(batch, steps, channels)`. Output shape: `(batch, new_steps, filters)`.
 

@@ -124,7 +124,8 @@ def _accepted(cls: type) -> set[str]:
 
 
 def _sub_object(value: Any) -> Any:
-    """A Keras initializer / regularizer / activation sub-config, without Keras's envelope."""
+    """A Keras initializer / regularizer / constraint / activation sub-config, without
+    Keras's envelope."""
     if isinstance(value, dict) and "class_name" in value:
         out = {"class_name": value["class_name"], "config": dict(value.get("config") or {})}
         out["config"] = {k: v for k, v in out["config"].items() if v is not None or k == "seed"}
@@ -164,7 +165,7 @@ def layer_config_from_keras(
                 continue
         if key == "axis" and isinstance(value, list) and len(value) == 1:
             value = value[0]
-        if key.endswith(("_initializer", "_regularizer", "activation")):
+        if key.endswith(("_initializer", "_regularizer", "_constraint", "activation")):
             value = _sub_object(value)
         if key in accepted:
             out[key] = value

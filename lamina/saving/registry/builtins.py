@@ -20,6 +20,7 @@ _FAMILIES: dict[str, tuple[tuple[str, ...], str | None, str | None]] = {
     "schedule": (("lamina.schedules",), "lamina.schedules:LearningRateSchedule", None),
     "initializer": (("lamina.initializers",), "lamina.initializers:Initializer", None),
     "regularizer": (("lamina.regularizers",), "lamina.regularizers:Regularizer", None),
+    "constraint": (("lamina.constraints",), "lamina.constraints:Constraint", None),
     "activation": (("lamina.activations",), None, "x"),
 }
 FAMILIES: tuple[str, ...] = tuple(_FAMILIES)
@@ -56,7 +57,8 @@ ALIASES: dict[str, dict[str, str]] = {
 # Base and wrapper classes: deserialisable by class name, never made by `get("name")`.
 NOT_BY_NAME: frozenset[str] = frozenset(
     {"Loss", "LossFunctionWrapper", "Metric", "MeanMetricWrapper", "Reduce", "Optimizer",
-     "LearningRateSchedule", "Initializer", "Regularizer", "Layer", "Model"}
+     "LearningRateSchedule", "Initializer", "Regularizer", "Constraint", "Layer",
+     "Model"}
 )
 
 _BUILTINS: dict[str, dict[str, dict[str, Any]]] | None = None
