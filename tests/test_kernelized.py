@@ -80,3 +80,11 @@ def test_random_fourier_features_in_a_hinge_model_trains_the_dense_head_only():
     assert torch.equal(before, rff.unscaled_kernel.detach())
     clone = RandomFourierFeatures.from_config(rff.get_config())
     assert clone.get_config() == rff.get_config()
+
+
+def test_random_fourier_features_kernel_scale_stays_non_negative():
+    layer = RandomFourierFeatures(4, scale=1.0, trainable=True)
+    layer.build((None, 3))
+    assert isinstance(layer.kernel_scale.constraint, lamina.constraints.NonNeg)
+    lamina.optimizers.SGD(1.0).apply([torch.tensor([10.0])], [layer.kernel_scale])
+    assert float(layer.kernel_scale) == 0.0

@@ -20,10 +20,6 @@ def _cauchy(shape: Any, dtype: Any = None) -> torch.Tensor:
     return torch.tan(math.pi * (uniform - 0.5)).to(torch.float32)
 
 
-def _non_negative(value: torch.Tensor) -> torch.Tensor:
-    return value.clamp(min=0.0)
-
-
 class RandomFourierFeatures(Layer):
     """Maps its input to random Fourier features that approximate a shift-invariant kernel.
 
@@ -109,7 +105,7 @@ class RandomFourierFeatures(Layer):
             self.scale = math.sqrt(input_dim / 2.0) if self.kernel_initializer == "gaussian" else 1.0
         self.kernel_scale = self.add_weight(
             name="kernel_scale", shape=(1,), initializer=initializers.Constant(self.scale),
-            trainable=True, constraint=_non_negative,
+            trainable=True, constraint="non_neg",
         )
         self._expected_last_dim = input_dim
 
