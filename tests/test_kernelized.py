@@ -87,4 +87,4 @@ def test_random_fourier_features_kernel_scale_stays_non_negative():
     layer.build((None, 3))
     assert isinstance(layer.kernel_scale.constraint, lamina.constraints.NonNeg)
     lamina.optimizers.SGD(1.0).apply([torch.tensor([10.0])], [layer.kernel_scale])
-    assert float(layer.kernel_scale) == 0.0
+    assert float(layer.kernel_scale.detach()) == 0.0
