@@ -488,3 +488,19 @@ def test_constraint_keras_file_with_kernel_constraint_loads(tmp_path):
     assert isinstance(dense.kernel_constraint, constraints.MaxNorm)
     assert dense.kernel_constraint.get_config() == {"max_value": 2, "axis": 0}
     assert dense.kernel.constraint is not None
+
+
+def test_keras_file_written_by_lamina_names_keras_constraints(tmp_path):
+    """A `.keras` file names constraints by Keras's module, so Keras can rebuild them."""
+    model = lamina.Sequential([lamina.Input(shape=(3,)),
+                               lamina.layers.Dense(2, kernel_constraint=lamina.constraints.MaxNorm(1.5))])
+    path = tmp_path / "c.keras"
+    model.save(str(path))
+    with zipfile.ZipFile(path) as zf:
+        config = json.loads(zf.read("config.json"))
+    dense = [entry for entry in config["config"]["layers"] if entry["class_name"] == "Dense"][0]
+    constraint = dense["config"]["kernel_constraint"]
+    assert constraint["module"] == "keras.constraints" and constraint["class_name"] == "MaxNorm"
+    assert constraint["config"]["max_value"] == 1.5
+    restored = lamina.load_model(str(path))
+    assert restored.layers[0].kernel_constraint.max_value == 1.5

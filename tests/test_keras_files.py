@@ -192,15 +192,12 @@ def test_load_model_custom_objects_resolve_registered_name(tmp_path):
 
 
 def test_load_model_unsupported_keras_argument_is_refused(tmp_path):
-    def constrain(config):
-        config["config"]["layers"][1]["config"]["kernel_constraint"] = {
-            "class_name": "NonNeg",
-            "config": {},
-        }
+    def low_rank(config):
+        config["config"]["layers"][1]["config"]["lora_rank"] = 4  # Keras 3's LoRA, not in Lamina
 
-    path = _rewrite_config(tmp_path, "mlp", constrain)
+    path = _rewrite_config(tmp_path, "mlp", low_rank)
     with pytest.raises(
-        ValueError, match=r"Layer 'dense' \(Dense\) of the Keras file sets `kernel_constraint`"
+        ValueError, match=r"Layer 'dense' \(Dense\) of the Keras file sets `lora_rank`"
     ):
         lamina.load_model(path)
 

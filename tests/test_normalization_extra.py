@@ -111,7 +111,6 @@ def test_group_normalization_groups_must_divide_channels():
         (lambda: L.GroupNormalization(axis=[1, 2]), r"`GroupNormalization` expects `axis` to be an integer"),
         (lambda: L.GroupNormalization(epsilon=0), r"`GroupNormalization` expects `epsilon` to be a number > 0.0"),
         (lambda: L.GroupNormalization(center="yes"), r"`GroupNormalization` expects `center` to be True or False"),
-        (lambda: L.GroupNormalization(gamma_constraint="non_neg"), r"expects `gamma_constraint` to be None"),
         (lambda: L.UnitNormalization(axis="last"), r"`UnitNormalization` expects `axis` to be an integer or a list"),
         (lambda: L.AlphaDropout(1.0), r"`AlphaDropout` expects `rate` to be a number in \[0.0, 1.0\)"),
         (lambda: L.AlphaDropout(0.1, noise_shape=5), r"`AlphaDropout` expects `noise_shape` to be None or a tuple"),

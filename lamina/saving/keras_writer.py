@@ -16,7 +16,11 @@ from lamina.layers.symbolic import SymbolicTensor, dtype_name
 from lamina.saving import registry
 from lamina.saving.serialization_lib import serialize_keras_object
 
-_MODULES = {"initializer": "keras.initializers", "regularizer": "keras.regularizers"}
+_MODULES = {
+    "initializer": "keras.initializers",
+    "regularizer": "keras.regularizers",
+    "constraint": "keras.constraints",
+}
 # Lamina's built-in layers that Keras 3 does not have.
 _LAMINA_ONLY = {"PositionalEmbedding", "TransformerEncoder"}
 # Arguments Lamina writes that Keras's constructor of the same class does not take.
@@ -113,6 +117,8 @@ def _keras_config(layer: Any) -> dict[str, Any]:
             config[key] = _sub_object(value, "initializer")
         elif key.endswith("_regularizer"):
             config[key] = _sub_object(value, "regularizer")
+        elif key.endswith("_constraint"):
+            config[key] = _sub_object(value, "constraint")
         elif key == "activation" and value is None:
             config[key] = "linear"
     for key in ("layer", "backward_layer"):  # wrappers
