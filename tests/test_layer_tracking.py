@@ -89,3 +89,36 @@ def test_layer_input_and_output_are_its_first_call_in_the_graph():
     unused = layers.Dense(2)
     with pytest.raises(AttributeError):
         _ = unused.input
+
+
+class ListAndDict(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense_list = [layers.Dense(3), layers.Dense(2)]
+        self.by_name = {"out": layers.Dense(2)}
+
+    def call(self, x):
+        for layer in self.dense_list:
+            x = layer(x)
+        return x + self.by_name["out"](x)
+
+
+def test_layers_in_containers_use_keras_weight_layout_and_file_paths(tmp_path):
+    import h5py
+
+    inputs = lamina.Input(shape=(4,))
+    model = lamina.Model(inputs, ListAndDict()(inputs))
+    assert [w.shape for w in model.get_weights()] == [(4, 3), (3,), (3, 2), (2,), (2, 2), (2,)]
+    path = tmp_path / "w.weights.h5"
+    model.save_weights(path)
+    with h5py.File(path) as f:
+        found = []
+        f.visit(found.append)
+    # The paths Keras 3 writes for this model (checked against a file written by Keras 3.15).
+    assert {"layers/list_and_dict/dense_list/dense/vars", "layers/list_and_dict/dense_list/dense_1/vars",
+            "layers/list_and_dict/by_name/dense/vars"} <= set(found)
+    inputs = lamina.Input(shape=(4,))
+    clone = lamina.Model(inputs, ListAndDict()(inputs))
+    clone.load_weights(path)
+    x = np.random.rand(3, 4).astype("float32")
+    np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)

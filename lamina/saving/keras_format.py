@@ -36,7 +36,7 @@ from lamina.saving.keras_h5 import (
     open_h5,
     refuse_legacy,
 )
-from lamina.saving.keras_layout import container_names
+from lamina.saving.keras_layout import container_names, named_children
 from lamina.saving.keras_writer import keras_model_config
 from lamina.saving.object_registration import CustomObjectScope
 from lamina.saving.serialization_lib import _overrides
@@ -226,7 +226,7 @@ def _asset_layers(layer: Any, path: str = "") -> list[tuple[Any, str]]:
         children = keras_order(layer)
         pairs = [(f"layers/{n}", c) for c, n in zip(children, container_names(children))]
     else:
-        pairs = [(n, c) for n, c in layer.named_children()]
+        pairs = named_children(layer)
     for name, child in pairs:
         if isinstance(child, Layer):
             out.extend(_asset_layers(child, f"{path}/{name}" if path else name))

@@ -14,7 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from lamina.saving.keras_layout import container_names, keras_weight_groups, set_keras_weight_groups
+from lamina.saving.keras_layout import (
+    container_names,
+    keras_weight_groups,
+    named_children,
+    set_keras_weight_groups,
+)
 from lamina.saving.serialization_lib import _overrides
 
 
@@ -132,7 +137,7 @@ def _load_hooked(layer: Any, group: Any, where: str, label: str) -> None:
 def _hooked_children(layer: Any) -> list[tuple[str, Any]]:
     from lamina.layers.layer import Layer
 
-    return [(n, c) for n, c in layer.named_children() if isinstance(c, Layer)]
+    return [(n, c) for n, c in named_children(layer) if isinstance(c, Layer)]
 
 
 def load_h5_into(model: Any, h5: Any, label: str, by_name_first: bool = False) -> None:

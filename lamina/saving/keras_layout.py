@@ -64,6 +64,22 @@ def container_names(layers: list[Any]) -> list[str]:
     return names
 
 
+def named_children(layer: Any) -> list[tuple[str, Any]]:
+    """A layer's direct sub-modules with their paths in a Keras weights file: the layers
+    in a list / dict attribute (a tracked container) sit under the attribute's name,
+    named as Keras names a container's layers (`blocks/dense`, `blocks/dense_1`, ...)."""
+    from lamina.layers.tracking import _Container
+
+    pairs: list[tuple[str, Any]] = []
+    for name, child in layer.named_children():
+        if isinstance(child, _Container):
+            kids = [c for _, c in child.named_children()]
+            pairs.extend((_join(name, n), c) for n, c in zip(container_names(kids), kids))
+        else:
+            pairs.append((name, child))
+    return pairs
+
+
 def _own_tensors(layer: Any) -> list[torch.Tensor]:
     """A layer's own weights in Keras's order: trainable ones, then the others."""
     params = list(layer.named_parameters(recurse=False))
@@ -95,7 +111,7 @@ def _generic_groups(layer: Any) -> list[Group]:
         names = [_join("layers", n) for n in container_names(children)]
         pairs = list(zip(names, children))
     else:
-        pairs = list(layer.named_children())
+        pairs = named_children(layer)
     for name, child in pairs:
         if isinstance(child, Layer):
             for path, arrays in keras_weight_groups(child):
@@ -203,7 +219,7 @@ def _set_generic(layer: Any, arrays: list[np.ndarray]) -> None:
 
         children = keras_layer_order(layer)
     else:
-        children = [c for _, c in layer.named_children()]
+        children = [c for _, c in named_children(layer)]
     for child in children:
         if isinstance(child, Layer):
             n = len(get_keras_weights(child))
