@@ -295,9 +295,17 @@ class Optimizer:
             "first, or pass `(gradient, parameter)` pairs to `apply_gradients`."
         )
 
+    def build_on_first_step(self, module: torch.nn.Module) -> None:
+        """Defers `build` to the first `step`, over ``module``'s parameters then (for a
+        model whose layers are built by its first training step)."""
+        self._build_source = module
+
     def step(self) -> None:
         """Applies one update from the parameters' ``.grad``: schedule, clipping, torch step."""
         opt = self._torch
+        if opt is None and getattr(self, "_build_source", None) is not None:
+            self.build(self._build_source.parameters())
+            opt = self._torch
         if opt is None:
             raise self._not_built()
         if self._schedule is not None:
