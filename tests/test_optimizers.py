@@ -50,10 +50,6 @@ PARITY_CASES = {
         lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True),
         lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
     ),
-    "rmsprop": (
-        lambda: optimizers.RMSprop(0.01, rho=0.8, momentum=0.5, centered=True),
-        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.8, eps=1e-7, momentum=0.5, centered=True),
-    ),
     "adam": (
         lambda: optimizers.Adam(0.05),
         lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.9, 0.999), eps=1e-7),

@@ -273,3 +273,86 @@ def test_iterations_and_learning_rate_answer_keras_variable_api():
     assert type(opt.get_config()["learning_rate"]) is float
     scheduled = optimizers.SGD(optimizers.schedules.CosineDecayRestarts(0.1, 10))
     assert scheduled.learning_rate == pytest.approx(0.1)
+
+
+# --------------------------------------------------------------------------- RMSprop (Keras's rule)
+def _rmsprop_update(lr, rho, eps, momentum=0.0, centered=False):
+    def update(p, g, s, t):
+        s["v"] = rho * s["v"] + (1 - rho) * g**2
+        if centered:
+            s["a"] = rho * s["a"] + (1 - rho) * g
+            denominator = s["v"] - s["a"] ** 2 + eps
+        else:
+            denominator = s["v"] + eps
+        increment = lr * g / np.sqrt(denominator)
+        if momentum > 0:
+            s["m"] = momentum * s["m"] + increment
+            return p - s["m"]
+        return p - increment
+
+    return update
+
+
+def _rmsprop_init(p):
+    return {"v": np.zeros_like(p), "a": np.zeros_like(p), "m": np.zeros_like(p)}
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"rho": 0.8, "momentum": 0.5}, {"rho": 0.8, "momentum": 0.5, "centered": True}, {"epsilon": 0.1}],
+)
+def test_rmsprop_matches_keras_rule(kwargs):
+    lr, rho, eps = 0.05, kwargs.get("rho", 0.9), kwargs.get("epsilon", 1e-7)
+    update = _rmsprop_update(lr, rho, eps, kwargs.get("momentum", 0.0), kwargs.get("centered", False))
+    expected = _run_numpy(update, _rmsprop_init, steps=6)
+    _assert_close(_run_lamina(optimizers.RMSprop(lr, **kwargs), 6), expected)
+
+
+def test_rmsprop_epsilon_is_inside_the_root_as_keras_not_torch():
+    # For a small gradient torch.optim.RMSprop (eps outside the root) steps ~100x further.
+    g = 1e-5
+    w = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    optimizers.RMSprop(0.1).apply_gradients([(torch.tensor([g], dtype=torch.float64), w)])
+    keras_step = 0.1 * g / np.sqrt(0.1 * g**2 + 1e-7)
+    np.testing.assert_allclose(w.detach().numpy(), [-keras_step], rtol=1e-12)
+    reference = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    reference.grad = torch.tensor([g], dtype=torch.float64)
+    torch.optim.RMSprop([reference], lr=0.1, alpha=0.9, eps=1e-7).step()
+    assert abs(float(reference.detach())) > 50 * keras_step
+
+
+def test_rmsprop_loads_a_torch_rmsprop_state():
+    w = torch.nn.Parameter(torch.ones(3))
+    torch_opt = torch.optim.RMSprop([w], lr=0.01, alpha=0.9, eps=1e-7)
+    w.grad = torch.full((3,), 0.5)
+    torch_opt.step()
+    opt = optimizers.RMSprop(0.01)
+    opt.build([w])
+    opt.torch_optimizer.load_state_dict(torch_opt.state_dict())
+    torch.testing.assert_close(opt.torch_optimizer.state[w]["square_avg"], torch.full((3,), 0.025))
+    opt.apply_gradients([(torch.full((3,), 0.5), w)])  # steps from the loaded velocity
+    v = 0.9 * 0.025 + 0.1 * 0.25
+    expected = 1.0 - 0.01 * 0.5 / (np.sqrt(0.025) + 1e-7) - 0.01 * 0.5 / np.sqrt(v + 1e-7)
+    np.testing.assert_allclose(w.detach().numpy(), np.full(3, expected), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"momentum": 0.5}, {"momentum": 0.5, "centered": True}])
+def test_rmsprop_foreach_kernels_equal_the_per_tensor_loop(kwargs):
+    from lamina.optimizers import _KerasRMSprop
+
+    torch.manual_seed(0)
+    shapes = [(4, 3), (3,), (2, 2, 2)]
+    weights = {flag: [torch.nn.Parameter(torch.ones(s)) for s in shapes] for flag in (False, True)}
+    opts = {
+        flag: _KerasRMSprop(weights[flag], lr=0.01, alpha=0.8, eps=1e-7, momentum=kwargs.get("momentum", 0.0),
+                            centered=kwargs.get("centered", False), foreach=flag)
+        for flag in (False, True)
+    }
+    for _ in range(4):
+        grads = [torch.randn(s) for s in shapes]
+        for flag in (False, True):
+            for w, g in zip(weights[flag], grads):
+                w.grad = g.clone()
+            opts[flag].step()
+    for a, b in zip(weights[False], weights[True]):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
