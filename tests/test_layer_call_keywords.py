@@ -65,3 +65,32 @@ def test_missing_first_input_names_it_in_house_form():
     )
     with pytest.raises(TypeError, match=expected):
         Endpoint(name="ep")(targets=torch.ones(1))
+
+
+def test_functional_call_with_tensors_by_keyword_as_keras():
+    logits, targets, weights = lamina.Input((1,)), lamina.Input((1,)), lamina.Input((1,))
+    out = Endpoint()(logits, targets=targets, sample_weight=weights)
+    model = lamina.Model([logits, targets, weights], out)
+    x, t, w = np.ones((2, 1), "float32"), np.full((2, 1), 3.0, "float32"), np.full((2, 1), 0.5, "float32")
+    np.testing.assert_allclose(model.predict([x, t, w], verbose=0), np.full((2, 1), 2.5))
+    first_by_keyword = Endpoint()(logits=logits, targets=targets)  # every tensor by keyword
+    model = lamina.Model([logits, targets], first_by_keyword)
+    np.testing.assert_allclose(model.predict([x, t], verbose=0), np.full((2, 1), 5.0))
+
+
+def test_functional_keyword_tensor_out_of_call_order_is_refused():
+    logits, weights = lamina.Input((1,)), lamina.Input((1,))
+    with pytest.raises(TypeError, match="received a symbolic tensor as the keyword argument `sample_weight`"):
+        Endpoint()(logits, sample_weight=weights)  # `targets` would sit between them
+
+
+def test_functional_config_replays_several_positional_tensors(tmp_path):
+    logits, targets, weights = lamina.Input((1,)), lamina.Input((1,)), lamina.Input((1,))
+    model = lamina.Model([logits, targets, weights], Endpoint()(logits, targets=targets, sample_weight=weights))
+    x = [np.ones((2, 1), "float32"), np.full((2, 1), 3.0, "float32"), np.full((2, 1), 0.5, "float32")]
+    clone = lamina.Model.from_config(model.get_config(), custom_objects={"Endpoint": Endpoint})
+    np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0))
+    with lamina.saving.custom_object_scope({"Endpoint": Endpoint}):
+        model.save(tmp_path / "m.lamina")
+        loaded = lamina.load_model(tmp_path / "m.lamina")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), np.full((2, 1), 2.5))

@@ -257,6 +257,24 @@ def infer_output_shape(layer: Any, input_shape: Any, dtype: torch.dtype = torch.
     return _strip_dtypes(_shapes(out, other))
 
 
+def _keyword_tensors_to_positions(layer: Any, args: tuple, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
+    """``args`` extended by the symbolic keyword arguments that name the positional
+    parameters of a custom layer's `call` right after the given inputs (in `call`'s
+    order); the others stay keywords (and are refused by the caller)."""
+    from lamina.layers.layer import Layer
+
+    if not isinstance(layer, Layer) or type(layer).forward is not Layer.forward:
+        return args, kwargs
+    names = layer._lamina_call_spec.tensor_args
+    symbolic = [k for k, v in kwargs.items() if isinstance(v, SymbolicTensor)]
+    start = 1 + len(args)
+    wanted = names[start:start + len(symbolic)]
+    if sorted(wanted) != sorted(symbolic):
+        return args, kwargs
+    kwargs = dict(kwargs)
+    return (*args, *(kwargs.pop(k) for k in wanted)), kwargs
+
+
 def call_symbolic(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
     """Calls ``layer`` on symbolic inputs: builds it, infers output shapes, records a node.
 
@@ -267,7 +285,12 @@ def call_symbolic(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
     `call(self, a, b)`) remembers how many it was given, and `Layer.forward`
     unpacks such a list back into positional arguments; Lamina's layers that take
     several tensors (attention, recurrent layers) accept the list themselves.
+    Tensors passed by keyword to such a custom layer (`layer(logits, targets=t)`,
+    as Keras allows) join the positional inputs when `call` takes them as its next
+    positional parameters.
     """
+    if kwargs and any(isinstance(v, SymbolicTensor) for v in kwargs.values()):
+        args, kwargs = _keyword_tensors_to_positions(layer, args, kwargs)
     if args:
         inputs = [inputs, *args]
         from lamina.layers.layer import Layer

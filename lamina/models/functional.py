@@ -482,6 +482,16 @@ def deserialize_layer(entry: dict[str, Any], custom_objects: dict[str, type] | N
     return layer
 
 
+def _node_config(layer: Any, node: Any, ref: Any) -> dict[str, Any]:
+    config = {"args": _replace(node.inputs, ref), "kwargs": dict(node.kwargs)}
+    arity = getattr(layer, "_positional_arity", 0)
+    if arity and isinstance(node.inputs, list) and len(node.inputs) == arity:
+        # A custom layer called as `layer(a, b, c)`: replayed with the tensors as
+        # separate positional arguments (its `call` may take `b`, `c` with defaults).
+        config["positional_inputs"] = arity
+    return config
+
+
 def functional_config(model: Functional) -> dict[str, Any]:
     """The config of a functional model (see `Functional.get_config`)."""
 
@@ -495,7 +505,7 @@ def functional_config(model: Functional) -> dict[str, Any]:
         entry = serialize_layer(layer)
         entry["name"] = _layer_name(layer)
         entry["inbound_nodes"] = [
-            {"args": _replace(node.inputs, ref), "kwargs": dict(node.kwargs)}
+            _node_config(layer, node, ref)
             for node in model._layer_nodes[_layer_name(layer)]
             if not isinstance(layer, InputLayer)
         ]
@@ -557,7 +567,11 @@ def functional_from_config(
             if not ready(node):
                 waiting.append((name, k, node))
                 continue
-            out = created[name](_map_refs(node["args"], tensor), **node.get("kwargs", {}))
+            args = _map_refs(node["args"], tensor)
+            if node.get("positional_inputs"):
+                out = created[name](*args, **node.get("kwargs", {}))
+            else:
+                out = created[name](args, **node.get("kwargs", {}))
             produced[(name, k)] = flatten(out)
         if len(waiting) == len(pending):
             missing = sorted({r[0] for _, _, n in waiting for r in _refs_in(n["args"]) if (r[0], r[1]) not in produced})
