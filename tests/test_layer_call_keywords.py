@@ -94,3 +94,13 @@ def test_functional_config_replays_several_positional_tensors(tmp_path):
         model.save(tmp_path / "m.lamina")
         loaded = lamina.load_model(tmp_path / "m.lamina")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), np.full((2, 1), 2.5))
+
+
+def test_keras_file_replays_several_positional_tensors(tmp_path):
+    logits, targets, weights = lamina.Input((1,)), lamina.Input((1,)), lamina.Input((1,))
+    model = lamina.Model([logits, targets, weights], Endpoint()(logits, targets, weights))
+    x = [np.ones((2, 1), "float32"), np.full((2, 1), 3.0, "float32"), np.full((2, 1), 0.5, "float32")]
+    with lamina.saving.custom_object_scope({"Endpoint": Endpoint}):
+        model.save(tmp_path / "m.keras")
+        loaded = lamina.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), np.full((2, 1), 2.5))

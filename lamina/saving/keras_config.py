@@ -277,6 +277,9 @@ def _node_from_keras(node: Any) -> dict[str, Any]:
         # A recurrent layer's `layer(x, initial_state=[h, c])` is Lamina's `layer([x, h, c])`.
         states = kwargs.pop("initial_state")
         args = [args[0], *(states if isinstance(states, list) else [states])]
+        return {"args": args, "kwargs": kwargs}
+    if len(args) > 1:  # `layer(a, b, c)`: replayed with separate positional arguments
+        return {"args": args, "kwargs": kwargs, "positional_inputs": len(args)}
     return {"args": args[0] if len(args) == 1 else args, "kwargs": kwargs}
 
 

@@ -247,6 +247,9 @@ def _node_entry(model: Any, layer: Any, node: Any) -> dict[str, Any]:
     if isinstance(layer, (RNNBase, Bidirectional)) and isinstance(args, list) and len(args) > 1:
         # Lamina's `lstm([x, h, c])` is Keras's `lstm(x, initial_state=[h, c])`.
         return {"args": [args[0]], "kwargs": {**kwargs, "initial_state": args[1:]}}
+    arity = getattr(layer, "_positional_arity", 0)
+    if arity and isinstance(args, list) and len(args) == arity:
+        return {"args": args, "kwargs": kwargs}  # a custom layer's layer(a, b, c)
     return {"args": [args], "kwargs": kwargs}
 
 
