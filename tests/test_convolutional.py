@@ -515,3 +515,22 @@ def test_keras_subclass_trains_and_saves_keras_weights(tmp_path):
     clone = lamina.Sequential([lamina.Input((6, 6, 1)), _StandardizedByOverride(2, 3), lamina.layers.Flatten(), lamina.layers.Dense(1)])
     clone.load_weights(path)
     torch.testing.assert_close(clone(x), model(x))
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, shape",
+    [
+        (Conv2D, {"data_format": "channels_first", "groups": 2, "strides": 2, "padding": "same"}, (2, 4, 7, 6)),
+        (Conv2D, {"groups": 2, "dilation_rate": 2, "activation": "relu"}, (2, 9, 9, 4)),
+        (lamina.layers.Conv3D, {"padding": "same"}, (2, 5, 5, 5, 2)),
+    ],
+)
+def test_keras_layout_subclass_matches_builtin_for_groups_formats_and_ranks(cls, kwargs, shape):
+    sub_cls = type("UserConv", (cls,), {"__module__": "user_code"})
+    torch.manual_seed(0)
+    x = torch.randn(*shape)
+    plain, sub = cls(6, 3, **kwargs), sub_cls(6, 3, **kwargs)
+    plain(x), sub(x)
+    assert sub._keras_kernel and not plain._keras_kernel
+    sub.set_weights(plain.get_weights())
+    torch.testing.assert_close(sub(x), plain(x), rtol=1e-5, atol=1e-5)
