@@ -47,3 +47,10 @@ def test_keras_calls_are_counted_from_lamina_names(tmp_path):
     )
     # Input, Dense, ops.sum, Model; not the method call m.summary(), np.ones, print or len.
     assert count_calls(script) == 4
+
+
+def test_readme_table_matches_the_scripts():
+    """The README's table is the counter's output for the scripts as they are."""
+    from tests.keras_compat.keras_calls import table
+
+    assert table() in (ROOT / "README.md").read_text()
