@@ -468,3 +468,19 @@ def test_compiled_metrics_update_state_updates_the_compiled_metrics_with_a_warni
     assert logs["sparse_categorical_accuracy"] == pytest.approx(expected)
     assert logs["extra"] == 1.0  # the other trackers are left alone
     assert [m.name for m in model.compiled_metrics.metrics] == ["sparse_categorical_accuracy"]
+
+
+@pytest.mark.parametrize("ext", ["lamina", "keras"])
+def test_input_output_attributes_after_load_model(tmp_path, ext):
+    inputs = lamina.Input(shape=(4,))
+    hidden = layers.Dense(3, name="h")(inputs)
+    model = lamina.Model(inputs, layers.Dense(2, name="o")(hidden))
+    path = str(tmp_path / f"m.{ext}")
+    model.save(path)
+    restored = lamina.load_model(path)
+    assert restored.input.shape == (None, 4) and restored.output.shape == (None, 2)
+    assert restored.get_layer("h").output is restored.get_layer("o").input
+    seq = lamina.Sequential([lamina.Input(shape=(4,)), layers.Dense(3, name="a"), layers.Dense(2, name="b")])
+    seq.save(str(tmp_path / f"s.{ext}"))
+    loaded = lamina.load_model(str(tmp_path / f"s.{ext}"))
+    assert loaded.output.shape == (None, 2) and loaded.get_layer("b").input is loaded.get_layer("a").output
