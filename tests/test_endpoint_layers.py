@@ -69,3 +69,11 @@ def test_inference_model_shares_weights_and_ignores_missing_targets():
     out = inference.predict(np.ones((3, 4), "float32"), verbose=0)
     np.testing.assert_allclose(out, np.full((3, 1), 0.5))
     assert torch.equal(inference.layers[-1].accuracy_metric.result(), torch.tensor(0.0))
+
+
+def test_graph_construction_keeps_no_loss_terms_as_keras():
+    model = _endpoint_model()  # the endpoint's call ran on placeholder data while the graph was written
+    assert model.losses == []
+    data = [torch.ones(2, 4), torch.ones(2, 1), torch.ones(2, 1)]
+    model(data)
+    np.testing.assert_allclose([float(t) for t in model.losses], [np.log(2.0)], rtol=1e-6)

@@ -198,6 +198,10 @@ def _run(layer: Any, inputs: Any, kwargs: dict[str, Any], fill: int, batch: int 
             return torch.nn.Module.__call__(layer, dummies, **kwargs)
     finally:
         layer.train(was_training)
+        # As Keras's symbolic calls: the dummy run's `add_loss` terms are not kept.
+        from lamina.layers.layer import clear_losses
+
+        clear_losses(layer)
 
 
 def _shapes(out: Any, other: Any | None) -> Any:
