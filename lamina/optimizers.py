@@ -317,7 +317,7 @@ class Optimizer:
         opt.step()
         if self._constrained:
             self._apply_constraints()
-        self.iterations += 1
+        self._iterations = self.__dict__.get("_iterations", 0) + 1  # (no wrapper object per step)
 
     def _apply_constraints(self) -> None:
         # As Keras: a variable updated by this step is replaced by `constraint(variable)`.

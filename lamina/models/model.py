@@ -150,7 +150,8 @@ class Model(Trainer, Layer):
 
     # ------------------------------------------------------------------ losses of a step
     def _clear_call_losses(self) -> None:
-        layer_mod.clear_losses(self)
+        if layer_mod._LOSS_OWNERS.data:
+            layer_mod.clear_losses(self)
 
     def _has_loss_terms(self) -> bool:
         return bool(self._penalty_terms()) or bool(layer_mod.collect_losses(self))
@@ -167,8 +168,10 @@ class Model(Trainer, Layer):
 
     def _penalties(self) -> torch.Tensor | None:
         """The weight penalties of the regularizers plus this step's `add_loss` terms."""
-        weight_terms = self._penalty_terms()
-        extra = layer_mod.collect_losses(self)
+        weight_terms = self._weight_penalties
+        if weight_terms is None:
+            weight_terms = self._penalty_terms()
+        extra = layer_mod.collect_losses(self) if layer_mod._LOSS_OWNERS.data else []
         if not weight_terms and not extra:
             return None
         terms = [reg(getattr(m, name)) for m, name, reg in weight_terms] + extra

@@ -323,6 +323,8 @@ class CompileMetrics(metrics_mod.Metric):
         self.unweighted.update(y_true, y_pred, None)
         self.weighted.update(y_true, y_pred, sample_weight)
 
+    update_state._lamina_no_grad = True  # type: ignore[attr-defined]  # each metric runs without grad itself
+
     def result(self) -> dict[str, Any]:  # type: ignore[override]
         out = self.unweighted.results()
         out.update(self.weighted.results())
