@@ -20,7 +20,6 @@ import torch
 
 from lamina.utils.tree import first_leaf, flatten, map_structure
 
-Batch = tuple[Any, Any, Any]
 
 
 def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
