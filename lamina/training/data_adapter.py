@@ -21,7 +21,6 @@ import torch
 from lamina.utils.tree import first_leaf, flatten, map_structure
 
 
-
 def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
     """Packs a batch as Keras does: `x` alone when there are no targets (a list or
     tuple `x`, several inputs, is wrapped as `(x,)`), else `(x, y)` or
