@@ -27,6 +27,7 @@ import torch
 from lamina import losses as losses_mod
 from lamina import optimizers as optimizers_mod
 from lamina import runtime
+from lamina.monitoring import recording
 from lamina.training import data_adapter, loops
 from lamina.training.callbacks import CallbackList, History, ProgbarLogger
 from lamina.training.compile_utils import CompiledLoss, CompileMetrics, LossTracker
@@ -528,6 +529,7 @@ class Trainer:
             val = data_adapter.adapt_validation(validation_data, validation_batch_size or batch_size, device)
 
         self._prepare(train, training=True)
+        recording.remember_training_data(self, train)
         if val is not None and self._uses_default_step(False) and isinstance(val, data_adapter.ArrayAdapter):
             self._check_targets(val.y)
 
@@ -569,6 +571,7 @@ class Trainer:
             if self.stop_training:
                 break
         cbs.on_train_end(logs)
+        recording.remember_fit_logs(self, logs)
         return history
 
     def _run_evaluation(self, batches: loops.EpochIterator, cbs: CallbackList) -> dict[str, Any]:
@@ -615,6 +618,7 @@ class Trainer:
         params = {"steps": steps or adapter.steps, "verbose": verbose, "phase": "evaluate"}
         cbs = self._callbacks(callbacks, verbose, params, None)
         logs = self._run_evaluation(loops.EpochIterator(adapter, steps), cbs)
+        recording.remember_evaluation(self, logs)
         if return_dict:
             return logs
         values = list(logs.values())
