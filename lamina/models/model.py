@@ -204,6 +204,26 @@ class Model(Trainer, Layer):
 
         return load_weights(self, filepath, strict=strict)
 
+    def export(
+        self, filepath: Any, format: str = "onnx", verbose: bool = True, input_signature: Any = None, **kwargs: Any
+    ) -> Any:
+        """Exports the model for inference to ONNX (``format="onnx"``) or to a
+        `torch.export` program (``format="torch"``, a ``.pt2`` file), and checks
+        the exported file against the model before returning. See
+        `lamina.saving.export.export_model`."""
+        from lamina.saving.export import export_model
+
+        return export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+
+    @property
+    def reference_profile(self) -> Any:
+        """The reference profile of the training inputs and predictions that
+        `lamina serve` monitors drift against (a `lamina.monitoring.ReferenceProfile`),
+        or None when the model was not trained with `fit` (nor loaded with one)."""
+        from lamina.monitoring import recording
+
+        return recording.reference_profile(self)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not args and kwargs:
             args, kwargs = self._first_input_from_kwargs(kwargs)

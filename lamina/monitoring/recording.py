@@ -21,3 +21,8 @@ def remember_fit_logs(model: Any, logs: dict[str, Any]) -> None:
 
 def remember_evaluation(model: Any, logs: dict[str, Any]) -> None:
     """Keeps the scores of the latest `evaluate` call."""
+
+
+def reference_profile(model: Any) -> Any:
+    """The model's `ReferenceProfile` (computed on first use), or None."""
+    return None
