@@ -4,25 +4,201 @@
 and `remember_fit_logs` when training ends; `Trainer.evaluate` calls
 `remember_evaluation`. Each must be cheap: the profile itself is computed
 lazily (at save time or when asked for), never inside the training loop.
+
+At fit time only a bounded random sample of the training inputs is kept: up to
+`MAX_ROWS` rows and `MAX_BYTES` bytes, copied to host memory once per `fit`
+(in-memory arrays), or, for a map-style `torch.utils.data.Dataset`, only the
+chosen indices (the items are read when the profile is computed). Generators,
+other iterables and `PyDataset`s give no profile. A new `fit` replaces the
+sample and forgets the scores of earlier `evaluate` calls.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
+
+import numpy as np
+import torch
+
+MAX_ROWS = 2_000
+MAX_BYTES = 64 * 1024 * 1024
+MIN_ROWS = 20
+_ATTR = "_lamina_reference_state"
+
+
+class _State:
+    """The monitoring state kept on a model (outside its `state_dict`)."""
+
+    def __init__(self) -> None:
+        self.sample: Any = None  # inputs on the host, or a callable returning them
+        self.column_names: list[str] | None = None
+        self.fit_logs: dict[str, float] = {}
+        self.eval_logs: dict[str, float] = {}
+        self.profile: Any = None
+        self.failed = False
+
+
+def _state(model: Any, create: bool = True) -> _State | None:
+    state = model.__dict__.get(_ATTR)
+    if state is None and create:
+        state = _State()
+        object.__setattr__(model, _ATTR, state)  # not an nn.Module attribute: no tracking
+    return state
+
+
+def _row_bytes(x: Any) -> int:
+    from lamina.utils.tree import flatten
+
+    total = 0
+    for leaf in flatten(x):
+        if hasattr(leaf, "shape") and len(leaf.shape) and leaf.shape[0]:
+            size = leaf.element_size() * leaf.numel() if isinstance(leaf, torch.Tensor) else leaf.nbytes
+            total += size // leaf.shape[0]
+    return max(total, 1)
+
+
+def _sample_size(n: int, row_bytes: int) -> int:
+    return int(min(n, MAX_ROWS, max(MIN_ROWS, MAX_BYTES // row_bytes)))
+
+
+def _take_rows(x: Any, idx: np.ndarray) -> Any:
+    def take(a: Any) -> Any:
+        if isinstance(a, torch.Tensor):
+            return a[torch.as_tensor(idx, device=a.device)].detach().cpu().numpy()
+        return np.asarray(a[idx])
+
+    if isinstance(x, dict):
+        return {k: take(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [take(v) for v in x]
+    return take(x)
 
 
 def remember_training_data(model: Any, adapter: Any) -> None:
     """Keeps a bounded sample of the training inputs held by `adapter`."""
+    state = _state(model)
+    state.sample, state.profile, state.failed = None, None, False
+    state.fit_logs, state.eval_logs = {}, {}
+    state.column_names = getattr(adapter, "column_names", None)
+    rng = np.random.default_rng(0)  # its own generator: fit's random streams are untouched
+    try:
+        if hasattr(adapter, "num_samples") and hasattr(adapter, "x"):
+            n = int(adapter.num_samples)
+            k = _sample_size(n, _row_bytes(adapter.x))
+            idx = np.sort(rng.choice(n, size=k, replace=False)) if k < n else np.arange(n)
+            state.sample = _take_rows(adapter.x, idx)
+            return
+        dataset = getattr(getattr(adapter, "data", None), "dataset", None)
+        if dataset is not None and hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__"):
+            n = len(dataset)
+            k = min(n, MAX_ROWS)
+            idx = np.sort(rng.choice(n, size=k, replace=False)) if k < n else np.arange(n)
+            state.sample = lambda: _read_dataset(dataset, idx)
+    except Exception as e:  # noqa: BLE001 - monitoring must never break training
+        warnings.warn(f"No reference profile is recorded for this fit: {type(e).__name__}: {e}", stacklevel=3)
+        state.sample = None
+
+
+def _read_dataset(dataset: Any, idx: np.ndarray) -> Any:
+    from torch.utils.data import default_collate
+
+    items = [dataset[int(i)] for i in idx]
+    first = items[0]
+    xs = [it[0] for it in items] if isinstance(first, (tuple, list)) and len(first) in (2, 3) else items
+    batch = default_collate(xs)
+    return _take_rows(batch, np.arange(len(xs)))
 
 
 def remember_fit_logs(model: Any, logs: dict[str, Any]) -> None:
-    """Keeps the last epoch's logs (held-out `val_*` scores)."""
+    """Keeps the last epoch's held-out (``val_*``) scores."""
+    state = _state(model)
+    state.fit_logs = {k: v for k, v in _floats(logs).items() if k.startswith("val_")}
 
 
 def remember_evaluation(model: Any, logs: dict[str, Any]) -> None:
     """Keeps the scores of the latest `evaluate` call."""
+    _state(model).eval_logs = _floats(logs)
+
+
+def _floats(logs: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for k, v in (logs or {}).items():
+        try:
+            value = float(v)
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(value):
+            out[str(k)] = value
+    return out
+
+
+def set_profile(model: Any, profile: Any) -> None:
+    """Attaches a profile read from a file (its scores become the known scores)."""
+    state = _state(model)
+    state.sample, state.profile, state.failed = None, profile, False
+    if profile is not None:
+        state.fit_logs, state.eval_logs = dict(profile.scores["fit"]), dict(profile.scores["evaluate"])
 
 
 def reference_profile(model: Any) -> Any:
     """The model's `ReferenceProfile` (computed on first use), or None."""
-    return None
+    state = _state(model, create=False)
+    if state is None:
+        return None
+    if state.profile is None and state.sample is not None and not state.failed:
+        try:
+            state.profile = _compute(model, state)
+        except Exception as e:  # noqa: BLE001 - a model without a profile still works and saves
+            state.failed = True
+            warnings.warn(
+                f"Could not compute the reference profile of model '{getattr(model, 'name', '?')}': "
+                f"{type(e).__name__}: {e}. Drift monitoring is off for it.",
+                stacklevel=2,
+            )
+    if state.profile is not None:
+        state.profile.scores = {"fit": dict(state.fit_logs), "evaluate": dict(state.eval_logs)}
+    return state.profile
+
+
+def _compute(model: Any, state: _State) -> Any:
+    from lamina.monitoring.reference import ReferenceProfile
+
+    sample = state.sample() if callable(state.sample) else state.sample
+    task, transform = _task_from_loss(getattr(model, "loss", None))
+    try:
+        predictions = model.predict(sample, batch_size=256, verbose=0)
+    except Exception as e:  # noqa: BLE001 - profile the inputs alone
+        warnings.warn(f"The reference profile has no predictions: predict failed ({type(e).__name__}: {e}).", stacklevel=3)
+        predictions = None
+    names = getattr(model, "input_names", None)
+    try:
+        names = list(names) if names else None
+    except TypeError:
+        names = None
+    return ReferenceProfile.from_data(
+        sample, predictions, task=task, prediction_transform=transform, input_names=names,
+        column_names=state.column_names, class_names=getattr(model, "class_names", None),
+    )
+
+
+def _task_from_loss(loss: Any) -> tuple[str | None, str | None]:
+    """``(task, transform)`` from the compiled loss (None when it does not say)."""
+    if loss is None or isinstance(loss, (dict, list, tuple)):
+        return None, None
+    if isinstance(loss, str):
+        from lamina import losses
+
+        try:
+            loss = losses.get(loss)
+        except (ValueError, TypeError):
+            return None, None
+    kind = getattr(loss, "kind", None)
+    logits = bool(getattr(loss, "from_logits", False))
+    if kind == "binary_crossentropy":
+        return "binary", "sigmoid" if logits else None
+    if kind in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+        return "classification", "softmax" if logits else None
+    if kind == "regression":
+        return "regression", None
+    return None, None

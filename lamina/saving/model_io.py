@@ -8,7 +8,9 @@ A `.lamina` file is a zip archive holding:
   versions, creation time in UTC, the input shape and dtype);
 * ``model.safetensors``: the `state_dict` (parameters and buffers);
 * ``optimizer.json`` and ``optimizer.safetensors``: the optimizer's state, its
-  tensors (e.g. Adam's moments) in safetensors and the rest in JSON.
+  tensors (e.g. Adam's moments) in safetensors and the rest in JSON;
+* ``profile.json`` (after `fit`): the reference profile of the training data
+  and predictions (`lamina.monitoring.ReferenceProfile`, at most 5 MB).
 
 Loading reads only these members, never unpickles anything and only
 instantiates Lamina's built-in classes and classes registered with
@@ -45,6 +47,7 @@ CONFIG_MEMBER = "config.json"
 WEIGHTS_MEMBER = "model.safetensors"
 OPTIMIZER_STATE_MEMBER = "optimizer.json"
 OPTIMIZER_TENSORS_MEMBER = "optimizer.safetensors"
+PROFILE_MEMBER = "profile.json"  # the reference profile for drift monitoring (lamina.monitoring)
 
 
 # =========================================================================== save
@@ -127,7 +130,17 @@ def save_model(model: Any, filepath: str | os.PathLike) -> None:
         state = encode_state(model.optimizer.state_dict(), tensors)
         members[OPTIMIZER_STATE_MEMBER] = file_io.dumps_json({"state": state}, indent=None)
         members[OPTIMIZER_TENSORS_MEMBER] = tensors_to_bytes(tensors)
+    profile = _profile_bytes(model)
+    if profile is not None:
+        members[PROFILE_MEMBER] = profile
     file_io.atomic_write(path, lambda f: file_io.write_zip(f, members))
+
+
+def _profile_bytes(model: Any) -> bytes | None:
+    from lamina.monitoring import recording
+
+    profile = recording.reference_profile(model)
+    return None if profile is None else profile.to_json().encode("utf-8")
 
 
 def _model_class_name(model: Any) -> str:
@@ -407,6 +420,8 @@ def load_model(
             model.trainable = False  # after building, so every weight is frozen
         weights = _read_tensors(archive, WEIGHTS_MEMBER)
         apply_state(model, weights, strict=True, source=archive.label)
+        if archive.has(PROFILE_MEMBER):
+            _load_profile(model, archive)
         if compile and config.get("compile_config") is not None:
             try:
                 model.compile(**decode_compile_config(config["compile_config"]))
@@ -536,6 +551,19 @@ def _read_tensors(archive: file_io.Archive, member: str) -> dict[str, torch.Tens
         return bytes_to_tensors(data)
     except (SafetensorsError, ValueError, json.JSONDecodeError) as e:
         raise archive.error(f"{member!r} is not valid safetensors data: {e}") from e
+
+
+def _load_profile(model: Any, archive: file_io.Archive) -> None:
+    from lamina.monitoring import ReferenceProfile, recording
+    from lamina.monitoring.feature_profile import MAX_JSON_BYTES
+
+    size = archive._zip.getinfo(PROFILE_MEMBER).file_size
+    if size > MAX_JSON_BYTES:
+        raise archive.error(
+            f"its {PROFILE_MEMBER!r} holds {size} bytes; a reference profile has at most {MAX_JSON_BYTES}"
+        )
+    profile = ReferenceProfile.from_json(archive.read(PROFILE_MEMBER), f"{PROFILE_MEMBER!r} in {archive.label}")
+    recording.set_profile(model, profile)
 
 
 def _load_optimizer_state(model: Any, archive: file_io.Archive) -> None:
