@@ -104,6 +104,8 @@ def create_app(
         except (ValueError, IndexError) as e:  # the model refused values the schema let through
             return _json(ClientError(422, "inputs", "values the model accepts", type(e).__name__,
                                      f"The model could not predict for these inputs: {_first_line(e)}").body(), 422)
+        except Exception as e:  # noqa: BLE001 - a server fault: a JSON 500, logged, and the server carries on
+            return await _unexpected_error(request, e)
         finally:
             if receiving:
                 batcher.receiving -= 1
@@ -159,7 +161,7 @@ def create_app(
         except ImportError:
             return HTMLResponse("<!doctype html><title>Lamina</title><p>Lamina model server. "
                                 "See <a href='/v1/monitoring'>/v1/monitoring</a> and <a href='/metrics'>/metrics</a>.")
-        return HTMLResponse(render_page())
+        return HTMLResponse(render_page(title=f"Lamina: {getattr(served.model, 'name', 'model')}"))
 
     return app
 

@@ -232,7 +232,7 @@ def _check_leaf(value: Any, spec: InputSpec, path: str) -> None:
             raise ClientError(422, path, f"an integer in [{info.min}, {info.max}]", _describe(value),
                               "Send a value in the range of the input's dtype.")
         return
-    limit = np.finfo(np.float32 if dtype in ("float32", "float16", "bfloat16") else np.float64).max
+    limit = float(np.finfo(np.float32 if dtype in ("float32", "float16", "bfloat16") else np.float64).max)
     try:
         magnitude = abs(float(value))
     except OverflowError:  # an integer beyond any float
