@@ -1,19 +1,33 @@
-"""`Model.predict` throughput against a hand-written batched PyTorch inference loop.
+"""`Model.predict` against a bare `torch.inference_mode()` forward of the same module.
 
 Two models: the MLP of `benchmarks/fit_overhead.py` (64-256-256-10) on the
 bundled digits as vectors, and the convnet of `examples/image_cnn.py`
-(without augmentation) on the digits as ``(n, 8, 8, 1)`` images. The digits
-are tiled to `--samples` rows so that one `predict` takes long enough to
-time. The PyTorch side is what a PyTorch user writes: the same weights in
-`nn` modules, `model.eval()`, `torch.inference_mode()`, the input moved to
-the device once, batches by slicing, outputs concatenated and returned as a
-NumPy array, like `predict`. Both return the same numbers (checked).
+(without augmentation) on the digits as ``(n, 8, 8, 1)`` images.
 
-After one untimed warm-up per side, runs are interleaved (lamina, torch, ...);
-the script prints the median samples per second of each and their ratio
-(Lamina / torch, higher is better for Lamina), for several batch sizes.
+The bare side is what a PyTorch user writes around the very same Lamina model
+(same object, same weights), put in eval mode once beforehand:
 
-    .venv/bin/python benchmarks/predict_throughput.py [--reps 5] [--samples 17970] [--batch-sizes 32 256]
+    with torch.inference_mode():
+        out = model(torch.from_numpy(x)).numpy()                       # one row
+        out = torch.cat([model(xt[i : i + bs]) for i in ...]).numpy()  # n rows, xt = torch.from_numpy(x)
+
+so it includes the NumPy -> tensor and tensor -> NumPy conversions that
+`predict` does. The `predict` side is `model.predict(x, verbose=0)` (and
+`batch_size=bs` where given) on the model in training mode, as `fit` leaves it,
+so `predict` pays for its switch to inference mode and back on every call.
+
+Two measurements, each with the two sides interleaved and repeated:
+
+1. single row: ``--calls`` calls per side per round, ``--rounds`` rounds;
+2. ``--samples`` rows (10,000 by default) at the default batch size (32) and
+   at 256; one call per side per round. Also a hand-written `nn` module with
+   the same weights (the PyTorch model a user would write instead), for reference.
+
+Each round gives a ratio (predict time / bare time); the script prints the
+median time per call of each side and the median ratio with its spread
+(min-max over the rounds). Both sides give the same numbers (checked).
+
+    .venv/bin/python benchmarks/predict_throughput.py [--rounds 15] [--calls 300] [--threads 1]
 """
 
 from __future__ import annotations
@@ -81,62 +95,106 @@ def copy_weights(src: lamina.Model, dst: nn.Module) -> None:
             b.copy_(a)
 
 
-def lamina_predict(model: lamina.Model, x: np.ndarray, batch_size: int) -> tuple[float, np.ndarray]:
-    t0 = time.perf_counter()
-    out = model.predict(x, batch_size=batch_size, verbose=0)
-    return time.perf_counter() - t0, out
-
-
-def torch_predict(model: nn.Module, x: np.ndarray, batch_size: int) -> tuple[float, np.ndarray]:
-    device = lamina.get_device()
-    t0 = time.perf_counter()
-    model.to(device).eval()
-    xt = torch.as_tensor(x).to(device)
+def bare_forward(model: nn.Module, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+    """The bare side: a forward of ``model`` under `torch.inference_mode()`, NumPy in and out."""
     with torch.inference_mode():
-        out = torch.cat([model(xt[i : i + batch_size]) for i in range(0, len(xt), batch_size)])
-    result = out.cpu().numpy()
-    return time.perf_counter() - t0, result
+        xt = torch.from_numpy(x)
+        if batch_size is None or len(x) <= batch_size:
+            return model(xt).numpy()
+        return torch.cat([model(xt[i : i + batch_size]) for i in range(0, len(xt), batch_size)]).numpy()
 
 
-def bench(name: str, make_l: Callable[[], lamina.Model], make_t: Callable[[], nn.Module], x: np.ndarray,
-          batch_size: int, reps: int) -> tuple[float, float]:
-    lamina.set_seed(0)
-    ml, mt = make_l(), make_t()
-    ml.predict(x[:2], verbose=0)  # build
-    copy_weights(ml, mt)
-    _, a = lamina_predict(ml, x[:512], batch_size)  # warm-up, and the same numbers on both sides
-    _, b = torch_predict(mt, x[:512], batch_size)
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-    tl, tt = [], []
-    for _ in range(reps):
-        tl.append(lamina_predict(ml, x, batch_size)[0])
-        tt.append(torch_predict(mt, x, batch_size)[0])
-    sl, st = len(x) / statistics.median(tl), len(x) / statistics.median(tt)
-    print(f"{name:<28} batch {batch_size:>4}  lamina {sl:10,.0f} samples/s  torch {st:10,.0f} samples/s  "
-          f"ratio {sl / st:.3f}", flush=True)
-    return sl, st
+def timed(fn: Callable[[], object], calls: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - t0) / calls
+
+
+def summarize(name: str, tp: list[float], tb: list[float], unit: float, label: str) -> float:
+    ratios = [p / b for p, b in zip(tp, tb)]
+    r = statistics.median(ratios)
+    print(f"  {name:<30} predict {statistics.median(tp) * unit:9.1f} {label}  bare {statistics.median(tb) * unit:9.1f} "
+          f"{label}  ratio {r:5.2f} (min {min(ratios):.2f}, max {max(ratios):.2f}, {len(ratios)} rounds)", flush=True)
+    return r
+
+
+def single_row(name: str, model: lamina.Model, row: np.ndarray, rounds: int, calls: int) -> float:
+    model.eval()
+    np.testing.assert_allclose(model.predict(row, verbose=0), bare_forward(model, row), rtol=1e-6, atol=1e-7)
+    tp, tb = [], []
+    for k in range(rounds):
+        order = ("p", "b") if k % 2 == 0 else ("b", "p")
+        for side in order:
+            if side == "p":
+                model.train()  # as `fit` leaves it
+                tp.append(timed(lambda: model.predict(row, verbose=0), calls))
+            else:
+                model.eval()  # once, as a PyTorch user does
+                tb.append(timed(lambda: bare_forward(model, row), calls))
+    return summarize(name, tp, tb, 1e6, "us/call")
+
+
+def many_rows(name: str, model: lamina.Model, reference: nn.Module, x: np.ndarray, batch_size: int | None,
+              rounds: int) -> float:
+    bs = batch_size or 32
+    kwargs = {} if batch_size is None else {"batch_size": batch_size}
+    model.eval()
+    reference.eval()
+    expected = bare_forward(model, x, bs)
+    np.testing.assert_allclose(model.predict(x, verbose=0, **kwargs), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(bare_forward(reference, x, bs), expected, rtol=1e-4, atol=1e-5)
+    tp, tb, tr = [], [], []
+    for k in range(rounds):
+        order = ("p", "b", "r") if k % 2 == 0 else ("r", "b", "p")
+        for side in order:
+            if side == "p":
+                model.train()
+                tp.append(timed(lambda: model.predict(x, verbose=0, **kwargs), 1))
+            elif side == "b":
+                model.eval()
+                tb.append(timed(lambda: bare_forward(model, x, bs), 1))
+            else:
+                tr.append(timed(lambda: bare_forward(reference, x, bs), 1))
+    label = f"{name}, batch {'32 (default)' if batch_size is None else batch_size}"
+    r = summarize(label, tp, tb, 1e3, "ms")
+    print(f"  {'':<30} (hand-written nn module: {statistics.median(tr) * 1e3:.1f} ms; predict / it "
+          f"{statistics.median([p / q for p, q in zip(tp, tr)]):.2f})", flush=True)
+    return r
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--samples", type=int, default=17970, help="rows (the 1,797 digits tiled)")
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 256])
+    p.add_argument("--rounds", type=int, default=15, help="interleaved rounds per measurement")
+    p.add_argument("--calls", type=int, default=300, help="single-row calls per side per round")
+    p.add_argument("--samples", type=int, default=10_000, help="rows of the large predict (digits tiled)")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[0, 256], help="0 = predict's default (32)")
     p.add_argument("--device", default=None)
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads, for both sides")
     args = p.parse_args()
     if args.device:
         lamina.set_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     digits = (load_digits().data / 16.0).astype(np.float32)
     x = np.resize(digits, (args.samples, 64))
     print(f"device={lamina.get_device()} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"samples={args.samples} reps={args.reps}")
+          f"rounds={args.rounds} calls={args.calls} samples={args.samples}")
+    cases = [("MLP 64-256-256-10", mlp_lamina, mlp_torch, x),
+             ("convnet 32-64 (image_cnn)", convnet_lamina, TorchConvnet, x.reshape(-1, 8, 8, 1))]
+    built = []
+    for name, make_l, make_t, data in cases:
+        lamina.set_seed(0)
+        model, reference = make_l(), make_t()
+        model.predict(data[:2], verbose=0)  # build
+        copy_weights(model, reference)
+        built.append((name, model, reference, data))
+    print("single row (time per call):")
+    for name, model, _, data in built:
+        single_row(name, model, data[:1], args.rounds, args.calls)
+    print(f"{args.samples} rows (time per predict):")
     for batch_size in args.batch_sizes:
-        bench("MLP 64-256-256-10", mlp_lamina, mlp_torch, x, batch_size, args.reps)
-        bench("convnet 32-64 (image_cnn)", convnet_lamina, TorchConvnet, x.reshape(-1, 8, 8, 1), batch_size,
-              args.reps)
+        for name, model, reference, data in built:
+            many_rows(name, model, reference, data, batch_size or None, max(3, args.rounds // 2))
 
 
 if __name__ == "__main__":

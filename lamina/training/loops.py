@@ -215,9 +215,11 @@ def evaluate_epoch(model: Any, batches: Iterator[Any], cbs: CallbackList) -> tup
 
 
 def predict_batches(model: Any, batches: Iterator[Any], cbs: CallbackList) -> list[Any]:
-    """Runs `model.predict_step` on each batch; returns the per-batch outputs."""
+    """Runs `model.predict_step` on each batch, in inference mode; returns the
+    per-batch outputs. (A model already in inference mode is left as it is.)"""
     was_training = model.training
-    model.eval()
+    if was_training:
+        model.eval()
     hooks = cbs.predict_batch_hooks
     outputs: list[Any] = []
     try:
@@ -230,7 +232,8 @@ def predict_batches(model: Any, batches: Iterator[Any], cbs: CallbackList) -> li
                 if hooks:
                     cbs.on_predict_batch_end(step, {"outputs": out})
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train(True)
     return outputs
 
 
@@ -242,5 +245,8 @@ def concat_to_numpy(outputs: list[Any]) -> Any:
     if isinstance(first, (list, tuple)):
         return [concat_to_numpy([o[i] for o in outputs]) for i in range(len(first))]
     if isinstance(first, torch.Tensor):
+        if len(outputs) == 1:  # one batch: its own copy, as `torch.cat` would give
+            t = first.detach()
+            return t.numpy().copy() if t.device.type == "cpu" else t.cpu().numpy()
         return torch.cat(outputs).detach().cpu().numpy()
     return np.concatenate([np.asarray(o) for o in outputs])

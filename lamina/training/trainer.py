@@ -28,7 +28,7 @@ from lamina import losses as losses_mod
 from lamina import optimizers as optimizers_mod
 from lamina import runtime
 from lamina.monitoring import recording
-from lamina.training import data_adapter, loops
+from lamina.training import data_adapter, inference, loops
 from lamina.training.callbacks import CallbackList, History, ProgbarLogger
 from lamina.training.compile_utils import CompiledLoss, CompileMetrics, LossTracker
 from lamina.training.data_adapter import unpack_x_y_sample_weight
@@ -637,21 +637,56 @@ class Trainer:
             steps: Batches to predict (None: all). Defaults to `None`.
             callbacks: List of callbacks; `on_predict_batch_end` gets `{"outputs": ...}`.
         """
+        device = runtime.get_device()
+        if (
+            verbose == 0
+            and type(verbose) is int
+            and not callbacks
+            and steps is None
+            and type(self).predict_step is Trainer.predict_step
+        ):
+            # In-memory arrays, nothing to report: straight to the model (same outputs).
+            result = inference.predict_arrays(self, x, batch_size, device)
+            if result is not None:
+                return result
         verbose = _verbose(verbose, "predict")
         steps = _optional_steps("predict", "steps", steps)
-        device = runtime.get_device()
         adapter = data_adapter.adapt(x, None, None, batch_size=batch_size, shuffle=False, device=device, role="predict")
         x0, _, _ = unpack_x_y_sample_weight(adapter.first_batch())
-        self._ensure_built(x0, device)  # type: ignore[attr-defined]
-        self.to(device)  # type: ignore[attr-defined]
+        if not self.built or not any(True for _ in self.parameters()):  # type: ignore[attr-defined]
+            self._ensure_built(x0, device)  # type: ignore[attr-defined]
         params = {"steps": steps or adapter.steps, "verbose": verbose, "phase": "predict"}
         cbs = self._callbacks(callbacks, verbose if verbose == 1 else 0, params, None)
-        cbs.on_predict_begin({})
-        outputs = loops.predict_batches(self, loops.EpochIterator(adapter, steps).epoch(), cbs)
-        cbs.on_predict_end({})
+        state = inference.prepare(self, device)  # on the device, in inference mode
+        try:
+            cbs.on_predict_begin({})
+            outputs = loops.predict_batches(self, loops.EpochIterator(adapter, steps).epoch(), cbs)
+            cbs.on_predict_end({})
+        finally:
+            inference.restore(state)
         if not outputs:
             raise ValueError("`predict` received data that yielded no batches.")
         return loops.concat_to_numpy(outputs)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """Returns the model's outputs for one batch ``x`` as NumPy arrays: `predict`
+        with all of ``x`` as a single batch, no callbacks and no progress display
+        (`predict_step` is still the override point).
+
+        Args:
+            x: Inputs: a NumPy array or tensor, or a dict / list of them for several inputs.
+
+        Example:
+            >>> import numpy as np, lamina
+            >>> model = lamina.Sequential([lamina.Input(shape=(4,)), lamina.layers.Dense(3)])
+            >>> model.predict_on_batch(np.zeros((2, 4), "float32")).shape
+            (2, 3)
+        """
+        try:
+            rows = len(first_leaf(x))
+        except TypeError:  # a scalar or an object without a length: `predict` explains
+            rows = 1
+        return self.predict(x, batch_size=max(rows, 1), verbose=0)
 
 
 class _CompiledMetricsShim:
