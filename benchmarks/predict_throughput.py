@@ -25,9 +25,10 @@ Two measurements, each with the two sides interleaved and repeated:
 
 Each round gives a ratio (predict time / bare time); the script prints the
 median time per call of each side and the median ratio with its spread
-(min-max over the rounds). Both sides give the same numbers (checked).
+(interquartile range and min-max over the rounds), and the ratio of the best
+times of each side (the least disturbed by other processes). Both sides give the same numbers (checked).
 
-    .venv/bin/python benchmarks/predict_throughput.py [--rounds 15] [--calls 300] [--threads 1]
+    .venv/bin/python benchmarks/predict_throughput.py [--rounds 30] [--calls 100] [--threads 1]
 """
 
 from __future__ import annotations
@@ -112,10 +113,12 @@ def timed(fn: Callable[[], object], calls: int) -> float:
 
 
 def summarize(name: str, tp: list[float], tb: list[float], unit: float, label: str) -> float:
-    ratios = [p / b for p, b in zip(tp, tb)]
+    ratios = sorted(p / b for p, b in zip(tp, tb))
     r = statistics.median(ratios)
-    print(f"  {name:<30} predict {statistics.median(tp) * unit:9.1f} {label}  bare {statistics.median(tb) * unit:9.1f} "
-          f"{label}  ratio {r:5.2f} (min {min(ratios):.2f}, max {max(ratios):.2f}, {len(ratios)} rounds)", flush=True)
+    q1, q3 = np.percentile(ratios, [25, 75])
+    print(f"  {name:<44} predict {statistics.median(tp) * unit:8.1f} {label}  bare {statistics.median(tb) * unit:8.1f} "
+          f"{label}  ratio {r:5.2f} (IQR {q1:.2f}-{q3:.2f}, min-max {ratios[0]:.2f}-{ratios[-1]:.2f}, "
+          f"{len(ratios)} rounds; best times: {min(tp) / min(tb):.2f})", flush=True)
     return r
 
 
@@ -158,15 +161,15 @@ def many_rows(name: str, model: lamina.Model, reference: nn.Module, x: np.ndarra
                 tr.append(timed(lambda: bare_forward(reference, x, bs), 1))
     label = f"{name}, batch {'32 (default)' if batch_size is None else batch_size}"
     r = summarize(label, tp, tb, 1e3, "ms")
-    print(f"  {'':<30} (hand-written nn module: {statistics.median(tr) * 1e3:.1f} ms; predict / it "
+    print(f"  {'':<44} (hand-written nn module: {statistics.median(tr) * 1e3:.1f} ms; predict / it "
           f"{statistics.median([p / q for p, q in zip(tp, tr)]):.2f})", flush=True)
     return r
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=15, help="interleaved rounds per measurement")
-    p.add_argument("--calls", type=int, default=300, help="single-row calls per side per round")
+    p.add_argument("--rounds", type=int, default=30, help="interleaved rounds per measurement")
+    p.add_argument("--calls", type=int, default=100, help="single-row calls per side per round")
     p.add_argument("--samples", type=int, default=10_000, help="rows of the large predict (digits tiled)")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[0, 256], help="0 = predict's default (32)")
     p.add_argument("--device", default=None)

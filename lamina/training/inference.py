@@ -47,15 +47,12 @@ class InferenceState:
 
 
 def _resolve(device: torch.device) -> torch.device:
-    """``cuda`` as ``cuda:<current>``, the device `.to("cuda")` moves to."""
-    if device.type == "cuda" and device.index is None:
+    """The device with its index, as weights report it (``cuda`` is ``cuda:<current>``)."""
+    if device.index is not None or device.type == "cpu":
+        return device
+    if device.type == "cuda":
         return torch.device("cuda", torch.cuda.current_device())
-    return device
-
-
-def _elsewhere(t: torch.Tensor, device: torch.device, exact: bool) -> bool:
-    d = t.device
-    return d != device if exact else d.type != device.type
+    return torch.device(device.type, 0)
 
 
 def prepare(model: nn.Module, device: torch.device) -> InferenceState:
@@ -69,32 +66,36 @@ def prepare(model: nn.Module, device: torch.device) -> InferenceState:
     """
     state = InferenceState(model)
     device = _resolve(device)
-    exact = device.index is not None or device.type == "cpu"
     switched: list[nn.Module] = []
     move = custom_train = has_weights = False
     seen: set[int] = set()
     stack: list[Any] = [model]
     while stack:
         m = stack.pop()
-        if m is None or id(m) in seen:
+        key = id(m)
+        if key in seen or m is None:
             continue
-        seen.add(id(m))
+        seen.add(key)
         d = m.__dict__
-        for p in d["_parameters"].values():
-            if p is not None:
-                has_weights = True
-                if not move and _elsewhere(p, device, exact):
+        params = d["_parameters"]
+        if params:
+            for p in params.values():
+                if p is not None:
+                    has_weights = True
+                    if p.device != device:
+                        move = True
+        buffers = d["_buffers"]
+        if buffers and not move:
+            for b in buffers.values():
+                if b is not None and b.device != device:
                     move = True
-        if not move:
-            for b in d["_buffers"].values():
-                if b is not None and _elsewhere(b, device, exact):
-                    move = True
-                    break
         if type(m).train is not _MODULE_TRAIN:
             custom_train = True
         if d.get("training", False):
             switched.append(m)
-        stack.extend(d["_modules"].values())
+        children = d["_modules"]
+        if children:
+            stack.extend(children.values())
     state.has_weights = has_weights
     if move:
         model.to(device)
@@ -169,10 +170,10 @@ def as_tensors(x: Any) -> tuple[Any, int] | None:
 
 def _to_device(x: Any, device: torch.device) -> Any:
     if isinstance(x, torch.Tensor):
-        return x.to(device, non_blocking=True)
+        return x if x.device == device else x.to(device, non_blocking=True)
     if isinstance(x, dict):
-        return {k: v.to(device, non_blocking=True) for k, v in x.items()}
-    return [v.to(device, non_blocking=True) for v in x]
+        return {k: _to_device(v, device) for k, v in x.items()}
+    return [_to_device(v, device) for v in x]
 
 
 def _rows(x: Any, start: int, stop: int) -> Any:
@@ -197,6 +198,7 @@ def predict_arrays(model: Any, x: Any, batch_size: int | None, device: torch.dev
     if converted is None or converted[1] == 0:
         return None
     xt, n = converted
+    device = _resolve(device)
     state = prepare(model, device)
     try:
         if not state.has_weights:
@@ -205,6 +207,8 @@ def predict_arrays(model: Any, x: Any, batch_size: int | None, device: torch.dev
         with torch.no_grad():
             if n <= batch_size:
                 outputs = [model(xt, training=False)]
+            elif isinstance(xt, torch.Tensor):
+                outputs = [model(xt[i : i + batch_size], training=False) for i in range(0, n, batch_size)]
             else:
                 outputs = [model(_rows(xt, i, i + batch_size), training=False) for i in range(0, n, batch_size)]
     finally:
