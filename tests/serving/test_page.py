@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import threading
 from html.parser import HTMLParser
@@ -334,3 +335,75 @@ def test_page_reports_an_unreachable_endpoint(tmp_path):
     assert by_id["status"].attrs["data-state"] == "error"
     assert "cannot reach /v1/monitoring (HTTP 503)" in by_id["status"].all_text()
     assert "data-rendered" not in by_id["latency-chart"].attrs
+
+
+# ----------------------------------------------------------------------------- the real app
+def test_page_draws_the_real_app_after_traffic(tmp_path):
+    """`lamina serve`'s own page and monitoring document, after predict traffic and feedback."""
+    import time
+
+    import httpx
+    import uvicorn
+
+    import lamina
+    from lamina import layers
+    from lamina.data import load_digits
+    from lamina.serving.app import create_app
+
+    x, y = load_digits()
+    x = (x / 16.0).astype("float32")
+    lamina.set_seed(0)
+    model = lamina.Sequential([lamina.Input(shape=(64,)), layers.Dense(16, activation="relu"),
+                               layers.Dense(10, activation="softmax")], name="digits_page")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:1200], y[:1200], validation_data=(x[1200:], y[1200:]), epochs=2, batch_size=64, verbose=0)
+    model.save(tmp_path / "m.lamina")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(str(tmp_path / "m.lamina")), host="127.0.0.1", port=port,
+                                        log_level="error", access_log=False))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the server did not become ready within 60 s"
+                time.sleep(0.05)
+            assert client.get("/").text == render_page(title="Lamina: digits_page")
+            for i in range(0, 300, 10):
+                r = client.post("/v1/predict", json={"inputs": x[i : i + 10].tolist(), "id": f"r{i}"})
+                assert r.status_code == 200, r.text
+            assert client.post("/v1/predict", json={"inputs": [[1.0]]}).status_code == 422
+            r = client.post("/v1/feedback", json={"id": "r0", "labels": y[:10].tolist()})
+            assert r.status_code == 200, r.text
+            doc = client.get("/v1/monitoring").json()
+            by_id = parse_dom(browser_dom(f"http://127.0.0.1:{port}/", tmp_path))
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=30)
+    assert by_id["status"].attrs["data-state"] == "ok"
+    assert by_id["model-name"].all_text() == "digits_page"
+    for chart in ("latency", "throughput", "drift", "prediction", "feedback"):
+        svg = _chart(by_id, f"{chart}-chart")
+        assert svg.attrs["data-state"] == "ok" and int(svg.attrs["data-marks"]) > 0, (chart, svg.attrs)
+    assert len(by_id["latency-chart"].descendants("polyline")) + len(
+        by_id["latency-chart"].descendants("circle")) >= 2
+    assert len(by_id["throughput-chart"].descendants("rect", "error-bar")) >= 1  # the 422
+    bars = by_id["drift-chart"].descendants("rect", "psi-bar")
+    assert len([b for b in bars if "feature" in b.classes()]) == len(doc["drift"]["features"]) == 64
+    assert {b.attrs["data-feature"] for b in bars if "drift" in b.classes()} == {
+        f["name"] for f in doc["drift"]["features"] if f["drift"]}
+    labels = doc["drift"]["prediction_distribution"]["labels"]
+    assert len(by_id["prediction-chart"].descendants("rect", "ref-bar")) == len(labels)
+    assert len(by_id["prediction-chart"].descendants("rect", "live-bar")) == len(labels)
+    assert len(by_id["feedback-chart"].descendants("circle", "live-mark")) == 1
+    assert "on 10 labelled rows" in by_id["feedback-note"].all_text()
+    assert "300 requests" not in by_id["throughput-note"].all_text()  # 30 predict + 1 refused
+    assert "31 requests, 300 rows, 1 errors" in by_id["throughput-note"].all_text()
