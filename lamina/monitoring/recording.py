@@ -94,20 +94,25 @@ def remember_training_data(model: Any, adapter: Any) -> None:
             n = len(dataset)
             k = min(n, MAX_ROWS)
             idx = np.sort(rng.choice(n, size=k, replace=False)) if k < n else np.arange(n)
-            state.sample = lambda: _read_dataset(dataset, idx)
+            state.sample = _DatasetSample(dataset, idx)
     except Exception as e:  # noqa: BLE001 - monitoring must never break training
         warnings.warn(f"No reference profile is recorded for this fit: {type(e).__name__}: {e}", stacklevel=3)
         state.sample = None
 
 
-def _read_dataset(dataset: Any, idx: np.ndarray) -> Any:
-    from torch.utils.data import default_collate
+class _DatasetSample:
+    """Chosen items of a map-style dataset, read (and collated) only when called."""
 
-    items = [dataset[int(i)] for i in idx]
-    first = items[0]
-    xs = [it[0] for it in items] if isinstance(first, (tuple, list)) and len(first) in (2, 3) else items
-    batch = default_collate(xs)
-    return _take_rows(batch, np.arange(len(xs)))
+    def __init__(self, dataset: Any, idx: np.ndarray) -> None:
+        self.dataset, self.idx = dataset, idx
+
+    def __call__(self) -> Any:
+        from torch.utils.data import default_collate
+
+        items = [self.dataset[int(i)] for i in self.idx]
+        first = items[0]
+        xs = [it[0] for it in items] if isinstance(first, (tuple, list)) and len(first) in (2, 3) else items
+        return _take_rows(default_collate(xs), np.arange(len(xs)))
 
 
 def remember_fit_logs(model: Any, logs: dict[str, Any]) -> None:

@@ -9,7 +9,8 @@ Pure functions on NumPy arrays; `DriftMonitor` applies them to its window.
   reference CDF, rebuilt from the reference's stored quantiles (linear between
   them). The reference is itself a finite sample of ``n_ref`` rows, so the
   p-value is the *two-sample* one (as `scipy.stats.ks_2samp(method="asymp")`):
-  the Kolmogorov distribution at ``n = n_ref * n_live / (n_ref + n_live)``.
+  the Kolmogorov distribution at ``n = n_ref * n_live / (n_ref + n_live)``
+  (Stephens's approximation, see `ks_p_value`).
   Treating the stored quantiles as the true CDF (``n = n_live``) would raise
   false alarms far more often than ``alpha``.
 * **Chi-squared** for categorical features: a 2 x k contingency table of the
@@ -21,7 +22,7 @@ Pure functions on NumPy arrays; `DriftMonitor` applies them to its window.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 PSI_FLOOR = 1e-4
 MIN_EXPECTED = 5.0
@@ -100,9 +101,22 @@ def ks_against_quantiles(values: np.ndarray, quantiles: np.ndarray, n_reference:
     d_right = np.abs(live_right - reference_cdf(w, quantiles, "right"))
     d_left = np.abs(live_left - reference_cdf(w, quantiles, "left"))
     d = float(max(d_right.max(), d_left.max()))
-    m, k = sorted((float(n_reference), float(n)), reverse=True)
-    en = max(1, int(np.round(m * k / (m + k))))
-    return d, float(np.clip(stats.kstwo.sf(d, en), 0.0, 1.0))
+    return d, ks_p_value(d, n_reference, n)
+
+
+def ks_p_value(statistic: float, n_reference: int, n_live: int) -> float:
+    """Two-sided two-sample KS p-value: the Kolmogorov distribution at the effective
+    size ``en = n_reference * n_live / (n_reference + n_live)``, with Stephens's
+    finite-size correction ``(sqrt(en) + 0.12 + 0.11 / sqrt(en)) * statistic``
+    (within about 1 % of `scipy.stats.kstwo` at ``en``, and a fast ufunc).
+
+    Example:
+        >>> round(ks_p_value(0.1, 2000, 500), 4)
+        0.0006
+    """
+    en = n_reference * n_live / (n_reference + n_live)
+    root = np.sqrt(en)
+    return float(np.clip(special.kolmogorov((root + 0.12 + 0.11 / root) * statistic), 0.0, 1.0))
 
 
 def chi2_two_sample(reference_counts: np.ndarray, live_counts: np.ndarray) -> tuple[float, float]:
