@@ -1,0 +1,175 @@
+"""Capturing the model with `torch.export` (shared by both formats), and the
+`.pt2` file.
+
+The model is wrapped in `Entry`, a module that takes the inputs as flat
+tensors and returns a flat tuple of outputs, so both exporters see plain
+tensors. The capture is non-strict `torch.export.export` with the batch axis
+and the free axes declared dynamic; recurrent layers use PyTorch's while-loop
+decompositions so their time axis stays dynamic. A failure is translated into
+an error naming the layer; nothing is retried with another exporter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+from lamina.saving.export.errors import ExportError, UnsupportedLayerError
+from lamina.saving.export.signature import Signature
+
+
+class Entry(nn.Module):
+    """The model with flat tensor inputs and a flat tuple of outputs."""
+
+    def __init__(self, model: nn.Module, signature: Signature) -> None:
+        super().__init__()
+        self.model = model
+        self.signature = signature
+
+    def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(flatten_outputs(self.model(self.signature.pack(tensors))))
+
+
+def flatten_outputs(out: Any) -> list[torch.Tensor]:
+    """The output tensors in order (a dict in insertion order)."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, dict):
+        return [t for v in out.values() for t in flatten_outputs(v)]
+    if isinstance(out, (list, tuple)):
+        return [t for v in out for t in flatten_outputs(v)]
+    raise ExportError(f"The model returned a {type(out).__name__}; export needs tensors (or lists or dicts of them).")
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[io.StringIO]:
+    """Silences the exporters' prints, warnings and log lines; yields what they printed."""
+    buffer = io.StringIO()
+    loggers = [logging.getLogger(n) for n in ("torch", "torch.onnx", "torch.export", "onnxscript", "torch._dynamo")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield buffer
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def layer_paths(entry: nn.Module) -> dict[int, str]:
+    """Module id -> its path in the model (``dense``, ``block.conv``)."""
+    return {id(m): name.removeprefix("model.") for name, m in entry.named_modules() if name.startswith("model.")}
+
+
+def _failing_layer(error: BaseException, paths: dict[int, str]) -> tuple[str, nn.Module] | None:
+    """The innermost model layer on the stack of ``error`` (or of its causes)."""
+    seen: set[int] = set()
+    found: tuple[str, nn.Module] | None = None
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        tb = error.__traceback__
+        while tb is not None:
+            owner = tb.tb_frame.f_locals.get("self")
+            if isinstance(owner, nn.Module) and id(owner) in paths:
+                found = (paths[id(owner)], owner)
+            tb = tb.tb_next
+        if found is not None:
+            return found
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
+
+
+def unsupported(error: BaseException, entry: nn.Module, exporter: str, layer: tuple[str, nn.Module] | None = None) -> ExportError:
+    """The error for a capture or translation failure, naming the layer when it is known."""
+    layer = layer or _failing_layer(error, layer_paths(entry))
+    alternative = "export with format='torch'" if exporter == "ONNX" else "export with format='onnx'"
+    if "Constraints violated" in str(error) or "specialized" in str(error):
+        return ExportError(
+            f"The model cannot be exported with a dynamic batch or free axis: {exporter} tracing fixed "
+            f"its size. {_first_line(error)} Pass `input_signature` with fixed sizes for the free axes "
+            "(the batch axis stays dynamic), or make the layer that fixes the size shape-agnostic."
+        )
+    if layer is None:
+        return ExportError(
+            f"The {exporter} exporter could not handle the model ({_first_line(error)}). No single layer "
+            f"could be blamed; {alternative}, or simplify the model."
+        )
+    path, module = layer
+    cls = type(module).__name__
+    return UnsupportedLayerError(
+        f"The {exporter} exporter cannot handle layer '{path}' ({cls}): {_first_line(error)} "
+        f"Replace the layer with one built from standard operations, or {alternative}.",
+        layer_name=path,
+        layer_class=cls,
+    )
+
+
+_RNN_DECOMPOSITIONS = contextlib.ExitStack()
+
+
+def _use_while_loop_rnns() -> None:
+    """Registers PyTorch's while-loop decompositions of LSTM and GRU for tracing, once
+    for the process. They keep the time axis dynamic (the default decomposition
+    unrolls it). They are left registered: in torch 2.13, a second registration in
+    the same process no longer takes effect and the time axis is silently fixed.
+    Eager execution does not use them."""
+    if not getattr(_use_while_loop_rnns, "done", False):
+        from torch.export._patches import (
+            register_gru_while_loop_decomposition,
+            register_lstm_while_loop_decomposition,
+        )
+
+        _RNN_DECOMPOSITIONS.enter_context(register_lstm_while_loop_decomposition())
+        _RNN_DECOMPOSITIONS.enter_context(register_gru_while_loop_decomposition())
+        _use_while_loop_rnns.done = True  # type: ignore[attr-defined]
+
+
+def capture(entry: Entry, example: list[torch.Tensor], signature: Signature) -> torch.export.ExportedProgram:
+    """`torch.export.export` of ``entry`` on ``example`` with dynamic batch and free axes."""
+    _use_while_loop_rnns()
+    with quiet():
+        try:
+            return torch.export.export(
+                entry, tuple(example), dynamic_shapes=(signature.dynamic_shapes(),), strict=False
+            )
+        except Exception as e:  # noqa: BLE001 - translated into an error naming the layer
+            raise unsupported(e, entry, "torch.export") from e
+
+
+def save_program(
+    program: torch.export.ExportedProgram, path: str | os.PathLike, extra_files: dict[str, str] | None = None
+) -> None:
+    """Saves ``program`` with `torch.export.save` (``extra_files`` go in the archive)."""
+    with quiet():
+        torch.export.save(program, path, extra_files=extra_files)
+
+
+def load_runner(path: str | os.PathLike) -> Any:
+    """A callable running the saved program: list of arrays -> list of arrays."""
+    import numpy as np
+
+    with quiet():
+        module = torch.export.load(path).module()
+
+    def run(arrays: list[np.ndarray]) -> list[np.ndarray]:
+        with torch.inference_mode(), quiet():
+            out = module(*[torch.from_numpy(a) for a in arrays])
+        return [t.detach().numpy() for t in flatten_outputs(out)]
+
+    run.module = module  # type: ignore[attr-defined]
+    return run
