@@ -113,7 +113,8 @@ def _node_path(node: Any) -> str | None:
                 scopes = ast.literal_eval(prop.value)
             except (ValueError, SyntaxError):
                 return None
-            return scope_path(list(scopes[1:-1]))
+            # Each scope is a full module path ('', 'model', 'model.dense', then the op).
+            return scope_path(str(scopes[-2]).split(".")) if len(scopes) >= 3 else ""
     return None
 
 

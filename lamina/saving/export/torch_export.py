@@ -111,9 +111,15 @@ def unsupported(error: BaseException, entry: nn.Module, exporter: str, layer: tu
         )
     path, module = layer
     cls = type(module).__name__
+    fix = (
+        f"Replace the layer with one built from standard operations, or {alternative}."
+        if exporter == "ONNX"
+        else "Both formats capture the model with torch.export, so the layer must be traceable: no "
+        "Python branches on tensor values, no `.item()`, `.tolist()` or NumPy inside `call`. "
+        "Rewrite it with tensor operations (`torch.where` for a branch), or replace it."
+    )
     return UnsupportedLayerError(
-        f"The {exporter} exporter cannot handle layer '{path}' ({cls}): {_first_line(error)} "
-        f"Replace the layer with one built from standard operations, or {alternative}.",
+        f"The {exporter} exporter cannot handle layer '{path}' ({cls}): {_first_line(error)} {fix}",
         layer_name=path,
         layer_class=cls,
     )

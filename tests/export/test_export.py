@@ -1,0 +1,212 @@
+"""Export to ONNX and torch.export, checked against the model (issue #12).
+
+Every exported file is read back and run here (ONNX Runtime, `torch.export.load`)
+and compared with `model.predict` on real or drawn inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+import lamina
+from lamina import layers
+from lamina.saving.export import (
+    ExportError,
+    ExportParityError,
+    UnsupportedLayerError,
+    export_model,
+)
+
+
+def _session(path):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def _metadata(path):
+    return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+
+
+@pytest.fixture(scope="module")
+def digits_model():
+    lamina.set_seed(0)
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)
+    model = lamina.Sequential(
+        [lamina.Input((64,)), layers.Dense(32, activation="relu"), layers.Dropout(0.3),
+         layers.Dense(10, activation="softmax", name="probabilities")]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x[:1000], y[:1000], epochs=2, batch_size=64, verbose=0)
+    model.class_names = [str(d) for d in range(10)]
+    return model, x[1000:]
+
+
+def test_export_mlp_on_digits_matches_predict_at_dynamic_batch_sizes(digits_model, tmp_path):
+    model, x = digits_model
+    model.train()  # export switches to inference mode, and back
+    result = export_model(model, tmp_path / "digits.onnx", verbose=False)
+    assert model.training
+    assert sorted(os.listdir(tmp_path)) == ["digits.onnx"]  # one self-contained file
+    assert result.format == "onnx" and set(result.max_differences) == {"batch=1", "batch=2", "batch=7", "batch=64"}
+    assert result.max_difference <= 1e-5 and result.atol == 1e-5
+    session = _session(tmp_path / "digits.onnx")
+    (name,) = [i.name for i in session.get_inputs()]
+    assert [o.name for o in session.get_outputs()] == ["probabilities"]
+    for batch in (1, 2, 7, 64, 300):
+        (got,) = session.run(None, {name: x[:batch]})
+        np.testing.assert_allclose(got, model.predict(x[:batch], verbose=0), atol=1e-5, rtol=0)
+
+
+def test_export_metadata_carries_versions_specs_and_class_names(digits_model, tmp_path):
+    model, _ = digits_model
+    export_model(model, tmp_path / "m.onnx", verbose=False)
+    meta = _metadata(tmp_path / "m.onnx")
+    assert meta["lamina_version"] == lamina.__version__ and meta["torch_version"] == torch.__version__
+    assert json.loads(meta["inputs"])[0]["shape"] == [None, 64]
+    assert json.loads(meta["inputs"])[0]["dtype"] == "float32"
+    assert json.loads(meta["outputs"]) == [{"name": "probabilities", "shape": [None, 10], "dtype": "float32"}]
+    assert json.loads(meta["class_names"]) == [str(d) for d in range(10)]
+    export_model(model, tmp_path / "n.onnx", verbose=False, class_names=list("abcdefghij"))
+    assert json.loads(_metadata(tmp_path / "n.onnx")["class_names"])[0] == "a"
+
+
+def test_export_functional_model_with_two_inputs_and_two_outputs(tmp_path):
+    lamina.set_seed(1)
+    a = lamina.Input((4,), name="numbers")
+    b = lamina.Input((3,), name="extras")
+    h = layers.Concatenate()([layers.Dense(6, activation="tanh")(a), b])
+    model = lamina.Model([a, b], [layers.Dense(1, name="price")(h), layers.Dense(3, activation="softmax", name="kind")(h)])
+    result = export_model(model, tmp_path / "two.onnx", verbose=False)
+    assert [i["name"] for i in result.inputs] == ["numbers", "extras"]
+    assert [o["name"] for o in result.outputs] == ["price", "kind"]
+    session = _session(tmp_path / "two.onnx")
+    rng = np.random.default_rng(0)
+    xa, xb = rng.normal(size=(9, 4)).astype(np.float32), rng.normal(size=(9, 3)).astype(np.float32)
+    got = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"numbers": xa, "extras": xb})))
+    price, kind = model.predict([xa, xb], verbose=0)
+    np.testing.assert_allclose(got["price"], price, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(got["kind"], kind, atol=1e-5, rtol=0)
+
+
+def test_export_lstm_keeps_batch_and_time_axes_dynamic(tmp_path):
+    lamina.set_seed(2)
+    model = lamina.Sequential([lamina.Input((None, 3)), layers.LSTM(6), layers.Dense(2, name="score")])
+    result = export_model(model, tmp_path / "rnn.onnx", verbose=False)
+    assert result.atol == 1e-4  # recurrent layers
+    assert {"batch=64,length=3", "batch=1,length=11"} <= set(result.max_differences)
+    assert result.inputs[0]["shape"] == [None, None, 3]
+    session = _session(tmp_path / "rnn.onnx")
+    rng = np.random.default_rng(1)
+    for batch, steps in [(1, 3), (5, 11), (2, 30)]:
+        x = rng.normal(size=(batch, steps, 3)).astype(np.float32)
+        (got,) = session.run(None, {session.get_inputs()[0].name: x})
+        np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-4, rtol=0)
+
+
+def test_export_conv2d_model(tmp_path):
+    lamina.set_seed(3)
+    model = lamina.Sequential([
+        lamina.Input((12, 12, 2)), layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(),
+        layers.BatchNormalization(), layers.Flatten(), layers.Dense(3, name="logits"),
+    ])
+    export_model(model, tmp_path / "conv.onnx", verbose=False)
+    x = np.random.default_rng(2).normal(size=(7, 12, 12, 2)).astype(np.float32)
+    session = _session(tmp_path / "conv.onnx")
+    (got,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5, rtol=0)
+
+
+def test_export_torch_program_round_trips_with_torch_export_load(digits_model, tmp_path, capsys):
+    model, x = digits_model
+    result = export_model(model, tmp_path / "digits.pt2")
+    assert result.format == "torch" and "Exported to" in capsys.readouterr().out
+    extra = {"lamina_metadata.json": ""}
+    program = torch.export.load(str(tmp_path / "digits.pt2"), extra_files=extra)
+    assert json.loads(extra["lamina_metadata.json"])["class_names"][3] == "3"
+    for batch in (1, 7, 64):
+        with torch.inference_mode():
+            got = program.module()(torch.from_numpy(x[:batch]))
+        np.testing.assert_allclose(got[0].numpy(), model.predict(x[:batch], verbose=0), atol=1e-5, rtol=0)
+
+
+@lamina.saving.register_keras_serializable(package="tests_export")
+class Skewed(layers.Layer):
+    """Computes differently when traced for export than when run: a deliberate divergence."""
+
+    def call(self, inputs):
+        return inputs + 0.5 if torch.compiler.is_exporting() else inputs
+
+
+@lamina.saving.register_keras_serializable(package="tests_export")
+class Branchy(layers.Layer):
+    """Branches in Python on a tensor's value: torch.export cannot trace it."""
+
+    def call(self, inputs):
+        if inputs.sum() > 0:
+            return inputs
+        return -inputs
+
+
+def _divergent_model():
+    lamina.set_seed(4)
+    return lamina.Sequential([
+        lamina.Input((5,)), layers.Dense(4, name="first"), Skewed(name="skew"), layers.Dense(2, name="head"),
+    ])
+
+
+@pytest.mark.parametrize("suffix", [".onnx", ".pt2"])
+def test_export_divergence_names_output_and_layer_and_writes_nothing(tmp_path, suffix):
+    target = tmp_path / f"model{suffix}"
+    target.write_bytes(b"previous export")
+    with pytest.raises(ExportParityError, match=r"output 'head' differs by .* at batch size 1 .*layer 'skew' \(Skewed\)") as info:
+        export_model(_divergent_model(), target, verbose=False)
+    assert info.value.layer == "skew" and info.value.output == "head" and info.value.max_difference > 1e-3
+    assert target.read_bytes() == b"previous export"  # the previous file is kept
+    assert sorted(os.listdir(tmp_path)) == [target.name]  # no temporary file left
+    with pytest.raises(ExportParityError):
+        export_model(_divergent_model(), tmp_path / f"new{suffix}", verbose=False)
+    assert not (tmp_path / f"new{suffix}").exists()
+
+
+def test_export_layer_the_exporter_cannot_trace_is_named(tmp_path):
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(3, name="dense"), Branchy(name="branchy")])
+    with pytest.raises(UnsupportedLayerError, match=r"layer 'branchy' \(Branchy\).*no Python branches") as info:
+        export_model(model, tmp_path / "m.onnx", verbose=False)
+    assert info.value.layer_class == "Branchy"
+    assert os.listdir(tmp_path) == []
+
+
+def test_export_needs_an_input_spec_or_input_signature(tmp_path):
+    class Scale(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x) * 2.0
+
+    model = Scale()
+    with pytest.raises(ExportError, match=r"does not know its input shape.*input_signature"):
+        export_model(model, tmp_path / "s.onnx", verbose=False)
+    model(torch.zeros(1, 3))
+    result = export_model(model, tmp_path / "s.onnx", verbose=False, input_signature=(None, 3))
+    x = np.random.default_rng(3).normal(size=(4, 3)).astype(np.float32)
+    session = _session(result.path)
+    np.testing.assert_allclose(session.run(None, {session.get_inputs()[0].name: x})[0],
+                               model.predict(x, verbose=0), atol=1e-5, rtol=0)
+
+
+def test_export_format_and_suffix_must_agree(digits_model, tmp_path):
+    model, _ = digits_model
+    with pytest.raises(ExportError, match=r"asks for format='torch' but format='onnx'"):
+        export_model(model, tmp_path / "m.pt2", format="onnx", verbose=False)
+    with pytest.raises(ExportError, match=r"`format` must be 'onnx' or 'torch'. Received: format='tflite'"):
+        export_model(model, tmp_path / "m.bin", format="tflite", verbose=False)
