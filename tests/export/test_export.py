@@ -23,6 +23,7 @@ from lamina.saving.export import (
     ExportParityError,
     UnsupportedLayerError,
     export_model,
+    load_preprocessing,
 )
 
 
@@ -54,28 +55,21 @@ def test_export_mlp_on_digits_matches_predict_at_dynamic_batch_sizes(digits_mode
     model.train()  # export switches to inference mode, and back
     result = export_model(model, tmp_path / "digits.onnx", verbose=False)
     assert model.training
-    assert sorted(os.listdir(tmp_path)) == ["digits.onnx"]  # one self-contained file
+    assert sorted(os.listdir(tmp_path)) == ["digits.onnx"]  # one self-contained file, no .onnx.data
     assert result.format == "onnx" and set(result.max_differences) == {"batch=1", "batch=2", "batch=7", "batch=64"}
     assert result.max_difference <= 1e-5 and result.atol == 1e-5
     session = _session(tmp_path / "digits.onnx")
     (name,) = [i.name for i in session.get_inputs()]
     assert [o.name for o in session.get_outputs()] == ["probabilities"]
+    assert session.get_inputs()[0].shape[1] == 64 and isinstance(session.get_inputs()[0].shape[0], str)
     for batch in (1, 2, 7, 64, 300):
         (got,) = session.run(None, {name: x[:batch]})
         np.testing.assert_allclose(got, model.predict(x[:batch], verbose=0), atol=1e-5, rtol=0)
-
-
-def test_export_metadata_carries_versions_specs_and_class_names(digits_model, tmp_path):
-    model, _ = digits_model
-    export_model(model, tmp_path / "m.onnx", verbose=False)
-    meta = _metadata(tmp_path / "m.onnx")
+    meta = _metadata(tmp_path / "digits.onnx")
     assert meta["lamina_version"] == lamina.__version__ and meta["torch_version"] == torch.__version__
-    assert json.loads(meta["inputs"])[0]["shape"] == [None, 64]
-    assert json.loads(meta["inputs"])[0]["dtype"] == "float32"
+    assert json.loads(meta["inputs"]) == [{"name": name, "shape": [None, 64], "dtype": "float32"}]
     assert json.loads(meta["outputs"]) == [{"name": "probabilities", "shape": [None, 10], "dtype": "float32"}]
     assert json.loads(meta["class_names"]) == [str(d) for d in range(10)]
-    export_model(model, tmp_path / "n.onnx", verbose=False, class_names=list("abcdefghij"))
-    assert json.loads(_metadata(tmp_path / "n.onnx")["class_names"])[0] == "a"
 
 
 def test_export_functional_model_with_two_inputs_and_two_outputs(tmp_path):
@@ -131,6 +125,9 @@ def test_export_torch_program_round_trips_with_torch_export_load(digits_model, t
     extra = {"lamina_metadata.json": ""}
     program = torch.export.load(str(tmp_path / "digits.pt2"), extra_files=extra)
     assert json.loads(extra["lamina_metadata.json"])["class_names"][3] == "3"
+    export_model(model, tmp_path / "named.pt2", verbose=False, class_names=list("abcdefghij"))
+    torch.export.load(str(tmp_path / "named.pt2"), extra_files=extra)
+    assert json.loads(extra["lamina_metadata.json"])["class_names"][0] == "a"
     for batch in (1, 7, 64):
         with torch.inference_mode():
             got = program.module()(torch.from_numpy(x[:batch]))
@@ -185,6 +182,7 @@ def test_export_layer_the_exporter_cannot_trace_is_named(tmp_path):
 
 
 def test_export_needs_an_input_spec_or_input_signature(tmp_path):
+    """A subclassed model that was never called has no input spec."""
     class Scale(lamina.Model):
         def __init__(self):
             super().__init__()
@@ -197,11 +195,12 @@ def test_export_needs_an_input_spec_or_input_signature(tmp_path):
     with pytest.raises(ExportError, match=r"does not know its input shape.*input_signature"):
         export_model(model, tmp_path / "s.onnx", verbose=False)
     model(torch.zeros(1, 3))
-    result = export_model(model, tmp_path / "s.onnx", verbose=False, input_signature=(None, 3))
+    result = export_model(model, tmp_path / "s.pt2", verbose=False, input_signature=(None, 3))
+    assert result.inputs == [{"name": "input", "shape": [None, 3], "dtype": "float32"}]
     x = np.random.default_rng(3).normal(size=(4, 3)).astype(np.float32)
-    session = _session(result.path)
-    np.testing.assert_allclose(session.run(None, {session.get_inputs()[0].name: x})[0],
-                               model.predict(x, verbose=0), atol=1e-5, rtol=0)
+    with torch.inference_mode():
+        got = torch.export.load(result.path).module()(torch.from_numpy(x))[0].numpy()
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5, rtol=0)
 
 
 def test_export_format_and_suffix_must_agree(digits_model, tmp_path):
@@ -210,3 +209,53 @@ def test_export_format_and_suffix_must_agree(digits_model, tmp_path):
         export_model(model, tmp_path / "m.pt2", format="onnx", verbose=False)
     with pytest.raises(ExportError, match=r"`format` must be 'onnx' or 'torch'. Received: format='tflite'"):
         export_model(model, tmp_path / "m.bin", format="tflite", verbose=False)
+
+
+def test_export_splits_off_text_preprocessing_as_json(tmp_path, capsys):
+    lamina.set_seed(5)
+    texts = np.array(["a great film", "an awful film", "great acting and a great plot", "boring", "awful awful plot"])
+    vectorizer = layers.TextVectorization(output_sequence_length=6, name="tokens")
+    vectorizer.adapt(texts)
+    model = lamina.Sequential([
+        lamina.Input((1,), dtype="string"), vectorizer,
+        layers.Embedding(vectorizer.vocabulary_size(), 4, mask_zero=True), layers.GlobalAveragePooling1D(),
+        layers.Dense(1, activation="sigmoid", name="positive"),
+    ])
+    result = export_model(model, tmp_path / "text.onnx")
+    out = capsys.readouterr().out
+    assert "String preprocessing (tokens)" in out and "text.preprocessing.json" in out
+    assert sorted(os.listdir(tmp_path)) == ["text.onnx", "text.preprocessing.json"]
+    assert result.preprocessing_path == str(tmp_path / "text.preprocessing.json")
+    state = json.loads((tmp_path / "text.preprocessing.json").read_text())
+    assert state["format"] == "lamina.preprocessing" and state["outputs"] == ["tokens"]
+    assert state["steps"][0]["layers"][0]["class_name"] == "TextVectorization"
+    assert json.loads(_metadata(tmp_path / "text.onnx")["preprocessing"]) == state
+
+    preprocess = load_preprocessing(tmp_path / "text.preprocessing.json")
+    raw = np.array([["great plot"], ["awful boring film"], ["unseen words here"]])
+    feed = preprocess(raw)
+    assert list(feed) == ["tokens"] and feed["tokens"].dtype == np.int64 and feed["tokens"].shape == (3, 6)
+    (got,) = _session(tmp_path / "text.onnx").run(None, feed)
+    np.testing.assert_allclose(got, model.predict(raw, verbose=0), atol=1e-5, rtol=0)
+    (tmp_path / "other.json").write_text('{"format": "something else"}')
+    with pytest.raises(ExportError, match="is not a Lamina preprocessing file"):
+        load_preprocessing(tmp_path / "other.json")
+
+
+def test_cli_export_writes_the_file_and_reports_errors_in_one_line(digits_model, tmp_path, capsys):
+    from lamina.cli import main
+
+    model, x = digits_model
+    model.save(tmp_path / "digits.lamina")
+    assert main(["export", str(tmp_path / "digits.lamina"), str(tmp_path / "digits.pt2")]) == 0
+    assert "Exported to" in capsys.readouterr().out
+    with torch.inference_mode():
+        got = torch.export.load(str(tmp_path / "digits.pt2")).module()(torch.from_numpy(x[:5]))[0].numpy()
+    np.testing.assert_allclose(got, model.predict(x[:5], verbose=0), atol=1e-5, rtol=0)
+
+    assert main(["export", str(tmp_path / "missing.lamina"), str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lamina export: cannot load") and "Traceback" not in err and err.count("\n") == 1
+    code = main(["export", str(tmp_path / "digits.lamina"), str(tmp_path / "m.pt2"), "--format", "onnx"])
+    assert code == 1
+    assert "asks for format='torch'" in capsys.readouterr().err
