@@ -28,7 +28,7 @@ median time per call of each side and the median ratio with its spread
 (interquartile range and min-max over the rounds), and the ratio of the best
 times of each side (the least disturbed by other processes). Both sides give the same numbers (checked).
 
-    .venv/bin/python benchmarks/predict_throughput.py [--rounds 30] [--calls 100] [--threads 1]
+    .venv/bin/python benchmarks/predict_throughput.py [--rounds 30] [--calls 100] [--threads 1] [--clock wall|cpu]
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ import lamina
 from lamina import layers
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DEVICE = [torch.device("cpu")]  # set once in `main` (not looked up inside the timed calls)
 
 
 def mlp_lamina() -> lamina.Model:
@@ -97,19 +98,30 @@ def copy_weights(src: lamina.Model, dst: nn.Module) -> None:
 
 
 def bare_forward(model: nn.Module, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-    """The bare side: a forward of ``model`` under `torch.inference_mode()`, NumPy in and out."""
+    """The bare side: a forward of ``model`` under `torch.inference_mode()`, NumPy in and out
+    (on an accelerator, the input moved there and the output back, as `predict` does)."""
+    device = DEVICE[0]
     with torch.inference_mode():
-        xt = torch.from_numpy(x)
+        if device.type == "cpu":
+            xt = torch.from_numpy(x)
+            if batch_size is None or len(x) <= batch_size:
+                return model(xt).numpy()
+            return torch.cat([model(xt[i : i + batch_size]) for i in range(0, len(xt), batch_size)]).numpy()
+        xt = torch.from_numpy(x).to(device)
         if batch_size is None or len(x) <= batch_size:
-            return model(xt).numpy()
-        return torch.cat([model(xt[i : i + batch_size]) for i in range(0, len(xt), batch_size)]).numpy()
+            return model(xt).cpu().numpy()
+        return torch.cat([model(xt[i : i + batch_size]) for i in range(0, len(xt), batch_size)]).cpu().numpy()
+
+
+CLOCK = [time.perf_counter]  # or time.thread_time (`--clock cpu`): not counting time the thread waits
 
 
 def timed(fn: Callable[[], object], calls: int) -> float:
-    t0 = time.perf_counter()
+    clock = CLOCK[0]
+    t0 = clock()
     for _ in range(calls):
         fn()
-    return (time.perf_counter() - t0) / calls
+    return (clock() - t0) / calls
 
 
 def summarize(name: str, tp: list[float], tb: list[float], unit: float, label: str) -> float:
@@ -174,14 +186,19 @@ def main() -> None:
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[0, 256], help="0 = predict's default (32)")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads, for both sides")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="wall: time.perf_counter; cpu: the thread's CPU time (time.thread_time), which leaves "
+                        "out the time other processes hold the core (use with --threads 1)")
     args = p.parse_args()
     if args.device:
         lamina.set_device(args.device)
     torch.set_num_threads(args.threads)
+    DEVICE[0] = lamina.get_device()
+    CLOCK[0] = time.thread_time if args.clock == "cpu" else time.perf_counter
     digits = (load_digits().data / 16.0).astype(np.float32)
     x = np.resize(digits, (args.samples, 64))
     print(f"device={lamina.get_device()} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"rounds={args.rounds} calls={args.calls} samples={args.samples}")
+          f"rounds={args.rounds} calls={args.calls} samples={args.samples} clock={args.clock}")
     cases = [("MLP 64-256-256-10", mlp_lamina, mlp_torch, x),
              ("convnet 32-64 (image_cnn)", convnet_lamina, TorchConvnet, x.reshape(-1, 8, 8, 1))]
     built = []

@@ -208,7 +208,7 @@ def predict_arrays(model: Any, x: Any, batch_size: int | None, device: torch.dev
             if n <= batch_size:
                 outputs = [model(xt, training=False)]
             elif isinstance(xt, torch.Tensor):
-                outputs = [model(xt[i : i + batch_size], training=False) for i in range(0, n, batch_size)]
+                outputs = [model(chunk, training=False) for chunk in xt.split(batch_size)]
             else:
                 outputs = [model(_rows(xt, i, i + batch_size), training=False) for i in range(0, n, batch_size)]
     finally:
