@@ -132,9 +132,11 @@ def _leaf_tensor(a: Any) -> torch.Tensor | None:
         if a.ndim == 0:
             return None
         t = data_adapter.to_tensor(a, "x")
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            return None
-        return t
+        if t.dtype == torch.float32 and t.device.type == "cpu":
+            finite = bool(np.isfinite(t.detach().numpy()).all())  # (NumPy's check is quicker on small arrays)
+        else:
+            finite = not t.is_floating_point() or bool(torch.isfinite(t).all())
+        return t if finite else None
     return None
 
 
