@@ -69,11 +69,15 @@ def describe_outputs(model: Any, names: list[str], outputs: list[np.ndarray], pr
         task = getattr(profile, "task", None) if profile is not None else None
         if isinstance(profile, dict):
             task = profile.get("task")
+    if task == "binary":
+        task = "classification"
     if task is None and _ends_in_probabilities(model):
         task = "classification"
     info.task, info.from_logits = task, from_logits
     k = outputs[0].shape[1] if len(outputs) == 1 and outputs[0].ndim == 2 else None
     names_attr = getattr(model, "class_names", None)
+    if names_attr is None and profile is not None:
+        names_attr = getattr(profile, "class_names", None)
     if names_attr is not None and k is not None and len(list(names_attr)) == max(k, 2):
         info.class_names = [str(c) for c in names_attr]
     return info

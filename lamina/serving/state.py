@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -27,7 +28,9 @@ from lamina.serving.outputs import OutputInfo, describe_outputs
 from lamina.serving.schema import ClientError, InputSpec, input_specs, validate_inputs
 
 logger = logging.getLogger("lamina.serving")
-_MAX_PENDING_MONITOR_TASKS = 64
+_MAX_PENDING_MONITOR_TASKS = 16
+_FLUSH_ROWS = 256
+_FLUSH_SECONDS = 0.5
 
 
 class ServedModel:
@@ -54,7 +57,12 @@ class ServedModel:
         self.batcher = MicroBatcher(self._run_batch, max_batch=max_batch, max_wait_ms=max_wait_ms,
                                     on_batch=self._on_batch)
         self.monitor_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lamina-monitor")
-        self._pending_monitor = 0
+        self._pending_batches: list[tuple[dict[str, np.ndarray], list[np.ndarray]]] = []
+        self._pending_records: list[tuple[str, list[np.ndarray]]] = []
+        self._pending_rows = 0
+        self._pending_tasks = 0
+        self._tasks_lock = threading.Lock()
+        self._last_flush = time.monotonic()
         self._drift_report: Any = None
         self._feedback_summary: Any = None
         self.metrics = ServerMetrics(lambda: self._drift_report, lambda: self._feedback_summary)
@@ -88,7 +96,11 @@ class ServedModel:
             self.profile = _profile_of(self.model)
             self.outputs = describe_outputs(self.model, self.backend.output_names or ["output"], outputs, self.profile)
             if self.profile is not None:
-                await asyncio.get_running_loop().run_in_executor(self.monitor_executor, self._make_monitors)
+                try:
+                    await asyncio.get_running_loop().run_in_executor(self.monitor_executor, self._make_monitors)
+                except Exception:  # noqa: BLE001 - serve without monitoring rather than not at all
+                    logger.exception("Could not start drift monitoring; serving without it")
+                    self.monitor = self.tracker = None
             self.ready = True
         except asyncio.CancelledError:
             raise
@@ -116,42 +128,64 @@ class ServedModel:
     def _on_batch(self, inputs: dict[str, np.ndarray], outputs: list[np.ndarray], items: list[Any]) -> None:
         self.metrics.batch_size.observe(sum(it.n_rows for it in items))
         if self.monitor is not None:
-            x = inputs[self.specs[0].name] if len(self.specs) == 1 else inputs
-            y = outputs[0] if len(outputs) == 1 else dict(zip(self.outputs.names, outputs))
-            self._submit_monitor(self.monitor.update, x, y)
+            self._pending_batches.append((inputs, outputs))
+            self._pending_rows += len(outputs[0])
+            self._maybe_flush()
 
     def record_predictions(self, request_id: str, outputs: list[np.ndarray]) -> None:
         """Remembers each row's prediction for later feedback (a no-op without a profile)."""
-        if self.tracker is None:
+        if self.tracker is not None:
+            self._pending_records.append((request_id, outputs))
+            self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        if self._pending_rows >= _FLUSH_ROWS or len(self._pending_records) >= _FLUSH_ROWS or (
+                time.monotonic() - self._last_flush >= _FLUSH_SECONDS):
+            self.flush_monitoring()
+
+    def flush_monitoring(self) -> None:
+        """Hands the batches and predictions gathered since the last call to the monitoring thread.
+
+        Monitoring works on merged chunks (a few hundred rows, or every half second),
+        not per request: its Python overhead would otherwise compete with the
+        event loop for the GIL on every batch.
+        """
+        batches, records = self._pending_batches, self._pending_records
+        self._pending_batches, self._pending_records, self._pending_rows = [], [], 0
+        self._last_flush = time.monotonic()
+        if not batches and not records:
             return
-        n = len(outputs[0])
-        keys = [request_id] if n == 1 else [f"{request_id}:{i}" for i in range(n)]
-        names = self.outputs.names
-
-        def record() -> None:
-            for i, key in enumerate(keys):
-                row = outputs[0][i] if len(outputs) == 1 else {nm: o[i] for nm, o in zip(names, outputs)}
-                self.tracker.record_prediction(key, row)
-
-        self._submit_monitor(record, force=True)
-
-    def _submit_monitor(self, fn: Any, *args: Any, force: bool = False) -> None:
-        if self._pending_monitor >= _MAX_PENDING_MONITOR_TASKS and not force:
-            return  # the monitor lags behind under load: skip this batch rather than queue without bound
-        self._pending_monitor += 1
+        if batches and self._pending_tasks >= _MAX_PENDING_MONITOR_TASKS:
+            batches = []  # the monitor lags behind under load: skip these rows rather than queue without bound
+        single_input, names = len(self.specs) == 1, self.outputs.names
+        first_input = self.specs[0].name if self.specs else None
 
         def run() -> None:
             try:
-                fn(*args)
+                if batches:
+                    x = {k: np.concatenate([b[0][k] for b in batches]) for k in batches[0][0]}
+                    ys = [np.concatenate([b[1][i] for b in batches]) for i in range(len(batches[0][1]))]
+                    self.monitor.update(x[first_input] if single_input else x,
+                                        ys[0] if len(ys) == 1 else dict(zip(names, ys)))
+                for request_id, outputs in records:
+                    n = len(outputs[0])
+                    for i in range(n):
+                        key = request_id if n == 1 else f"{request_id}:{i}"
+                        row = outputs[0][i] if len(outputs) == 1 else {nm: o[i] for nm, o in zip(names, outputs)}
+                        self.tracker.record_prediction(key, row)
             except Exception:  # noqa: BLE001 - monitoring never breaks serving
                 logger.exception("Monitoring update failed")
             finally:
-                self._pending_monitor -= 1
+                with self._tasks_lock:
+                    self._pending_tasks -= 1
 
+        with self._tasks_lock:
+            self._pending_tasks += 1
         try:
             self.monitor_executor.submit(run)
         except RuntimeError:  # shutting down
-            self._pending_monitor -= 1
+            with self._tasks_lock:
+                self._pending_tasks -= 1
 
     # ------------------------------------------------------------------ feedback and reports
     async def record_feedback(self, payload: dict[str, Any]) -> Any:
@@ -166,12 +200,14 @@ class ServedModel:
             raise ClientError(422, "label", "exactly one of 'label' or 'labels'", f"the keys {list(payload)}",
                               "Send `label` for a one-row request, or `labels` (a list) for every row.")
         if "label" in payload:
-            pairs = [(str(request_id), payload["label"])]
+            pairs = [(str(request_id), self._label_index(payload["label"]))]
         else:
             labels = payload["labels"]
             if not isinstance(labels, list) or not labels:
                 raise ClientError(422, "labels", "a non-empty list", type(labels).__name__, "Send one label per row.")
-            pairs = [(f"{request_id}:{i}", y) for i, y in enumerate(labels)]
+            pairs = [(f"{request_id}:{i}", self._label_index(y)) for i, y in enumerate(labels)]
+
+        self.flush_monitoring()  # the predictions it labels reach the tracker first
 
         def record() -> Any:
             for key, label in pairs:
@@ -188,10 +224,18 @@ class ServedModel:
         self._feedback_summary = summary
         return _jsonable(summary)
 
+    def _label_index(self, label: Any) -> Any:
+        """A class name (when the model knows its class names) as its index; anything else as is."""
+        names = self.outputs.class_names
+        if names and isinstance(label, str) and label in names:
+            return names.index(label)
+        return label
+
     async def refresh_reports(self) -> None:
         """Reads the drift report and feedback summary (in the monitoring thread) into the cache."""
         if self.monitor is None and self.tracker is None:
             return
+        self.flush_monitoring()
 
         def read() -> tuple[Any, Any]:
             return (self.monitor.report() if self.monitor is not None else None,

@@ -7,7 +7,6 @@ metrics / monitoring / model documents count what was sent."""
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -316,16 +315,53 @@ def test_readyz_waits_for_warmup_and_healthz_answers_during_a_long_batch(digits)
             assert "the model broke" in r.json()["error"]["message"]
             GATE.mode = "pass"
             assert client.post("/v1/predict", json={"inputs": x[:1].tolist()}).status_code == 200
+            # This model was never fitted: no profile, so no drift report and no feedback.
+            assert client.get("/v1/monitoring").json()["drift"] is None
+            r = client.post("/v1/feedback", json={"id": "x", "label": 1})
+            assert r.status_code == 409 and r.json()["error"]["message"]
     finally:
         GATE.mode = "pass"
         GATE.release.set()
 
 
-def test_feedback_without_profile_is_refused_with_json(classifier_client, digits):
-    r = classifier_client.post("/v1/predict", json={"inputs": digits[0][:1].tolist(), "id": "fb-0"})
-    assert r.status_code == 200
-    r = classifier_client.post("/v1/feedback", content=json.dumps({"id": "fb-0", "label": 3}))
-    if r.status_code == 409:  # no reference profile on this model
-        assert r.json()["error"]["field"] == "id"
-    r = classifier_client.post("/v1/feedback", content=b"[1]")
-    assert r.status_code == 422 and r.json()["error"]["field"] == "body"
+def test_drift_and_feedback_over_http(classifier, digits):
+    x, y = digits
+    with live_server(create_app(classifier, window=200)) as client:
+        many = client.post("/v1/predict", json={"inputs": x[:100].tolist(), "id": "many"}).json()
+        one = client.post("/v1/predict", json={"inputs": x[100:101].tolist(), "id": "one"}).json()
+        predicted = np.array([CLASS_NAMES.index(c) for c in many["classes"] + one["classes"]])
+        # Feedback: a class name or index per row; live accuracy over the labelled rows.
+        r = client.post("/v1/feedback", json={"id": "one", "label": CLASS_NAMES[y[100]]})
+        assert r.status_code == 200 and r.json()["feedback"]["labelled"] == 1
+        r = client.post("/v1/feedback", json={"id": "many", "labels": y[:100].tolist()})
+        summary = r.json()["feedback"]
+        assert summary["labelled"] == 101 and summary["metric"] == "accuracy"
+        assert summary["live"] == pytest.approx(np.mean(predicted == y[:101]))
+        refused = {
+            "unknown id": ({"id": "nope", "label": 1}, 404, "id"),
+            "label and labels": ({"id": "one", "label": 1, "labels": [1]}, 422, "label"),
+            "label not a number": ({"id": "one", "label": "seven"}, 422, "label"),
+            "missing id": ({"label": 1}, 422, "id"),
+        }
+        for name, (payload, status, field) in refused.items():
+            r = client.post("/v1/feedback", json=payload)
+            assert (r.status_code, r.json()["error"]["field"]) == (status, field), name
+        # Drift: the window holds the 101 rows; the live class distribution is ours.
+        doc = client.get("/v1/monitoring").json()
+        drift = doc["drift"]
+        assert drift["window_rows"] == 101
+        assert [f["name"] for f in drift["features"]] == [f.name for f in classifier.reference_profile.features]
+        np.testing.assert_allclose(drift["prediction_distribution"]["live"],
+                                   np.bincount(predicted, minlength=10) / 101, atol=1e-12)
+        assert doc["feedback"]["labelled"] == 101
+        samples = metric_samples(client)
+        psi = {f["name"]: f["psi"] for f in drift["features"] if f["psi"] is not None}
+        assert samples[("lamina_drift_psi", (("feature", "x[1]"),))] == pytest.approx(psi["x[1]"])
+        assert samples[("lamina_feedback", (("metric", "live"),))] == pytest.approx(summary["live"])
+        assert ("lamina_drift_alarm", ()) in samples
+        # A strong shift (every pixel at its maximum) fills the window and raises the alarm.
+        for _ in range(2):
+            assert client.post("/v1/predict", json={"inputs": np.ones((100, 64)).tolist()}).status_code == 200
+        drift = client.get("/v1/monitoring").json()["drift"]
+        assert drift["window_rows"] == 200 and drift["alarm"] is True
+        assert sum(f["drift"] for f in drift["features"]) > 32
