@@ -13,6 +13,7 @@
   from its Keras config dict, through the one registry (`registry`).
 """
 
+from lamina.saving.export import export_model
 from lamina.saving.model_io import load_model, save_model
 from lamina.saving.object_registration import (
     CustomObjectScope,
@@ -39,6 +40,7 @@ __all__ = [
     "WeightsReport",
     "custom_object_scope",
     "deserialize_keras_object",
+    "export_model",
     "get_class",
     "get_custom_objects",
     "get_registered_name",

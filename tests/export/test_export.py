@@ -259,3 +259,21 @@ def test_cli_export_writes_the_file_and_reports_errors_in_one_line(digits_model,
     code = main(["export", str(tmp_path / "digits.lamina"), str(tmp_path / "m.pt2"), "--format", "onnx"])
     assert code == 1
     assert "asks for format='torch'" in capsys.readouterr().err
+
+
+def test_export_splits_string_lookup_off_a_functional_model_with_dict_inputs(tmp_path):
+    lamina.set_seed(6)
+    lookup = layers.StringLookup(name="city_ids")
+    lookup.adapt(np.array(["paris", "rome", "oslo"]))
+    city = lamina.Input((1,), dtype="string", name="city")
+    amount = lamina.Input((2,), name="amount")
+    embedded = layers.Flatten()(layers.Embedding(lookup.vocabulary_size(), 3)(lookup(city)))
+    model = lamina.Model({"city": city, "amount": amount}, layers.Dense(1, name="y")(layers.Concatenate()([embedded, amount])))
+    result = export_model(model, tmp_path / "f.pt2", verbose=False)
+    assert [i["name"] for i in result.inputs] == ["city_ids", "amount"]
+    raw = {"city": np.array([["paris"], ["berlin"], ["oslo"]]), "amount": np.array([[1, 2], [3, 4], [0, 1]], dtype=np.float32)}
+    feed = load_preprocessing(tmp_path / "f.pt2")(raw)  # the exported file's name finds its JSON
+    assert list(feed) == ["city_ids", "amount"] and feed["city_ids"][:, 0].tolist() == [1, 0, 3]
+    with torch.inference_mode():
+        (got,) = torch.export.load(result.path).module()(*[torch.from_numpy(v) for v in feed.values()])
+    np.testing.assert_allclose(got.numpy(), model.predict(raw, verbose=0), atol=1e-5, rtol=0)
