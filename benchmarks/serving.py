@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -50,12 +52,17 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ("plain", "lamina", "onnx")
+# Not run by default: the onnx app with ONNX Runtime on `--server-threads` intra-op threads and
+# without spinning threads (a proposed change to lamina/serving/backends.py, checked here by
+# patching `onnxruntime.SessionOptions` in the server process).
+EXTRA_CONFIGS = ("onnx_nospin",)
 CONCURRENCY = (1, 8, 32)
 
 
 # ----------------------------------------------------------------------------- the model
-def build_model(path: Path) -> np.ndarray:
-    """Trains the tour's MLP for 3 epochs on digits, saves it to `path`; returns some rows."""
+def build_model(path: Path, hidden: int = 256) -> np.ndarray:
+    """Trains the tour's MLP (64-hidden-hidden-10) for 3 epochs on digits, saves it to `path`;
+    returns the inputs."""
     import lamina
     from lamina import layers
     from lamina.data import load_digits
@@ -63,8 +70,8 @@ def build_model(path: Path) -> np.ndarray:
     x, y = load_digits()
     x = (x / 16.0).astype("float32")
     lamina.set_seed(0)
-    model = lamina.Sequential([lamina.Input(shape=(64,)), layers.Dense(256, activation="relu"),
-                               layers.Dense(256, activation="relu"), layers.Dense(10, activation="softmax")],
+    model = lamina.Sequential([lamina.Input(shape=(64,)), layers.Dense(hidden, activation="relu"),
+                               layers.Dense(hidden, activation="relu"), layers.Dense(10, activation="softmax")],
                               name="digits_mlp")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x[:1400], y[:1400], validation_data=(x[1400:], y[1400:]), epochs=3, batch_size=64, verbose=0)
@@ -95,19 +102,47 @@ def plain_app(path: str):  # noqa: ANN201 (FastAPI is imported lazily)
     return app
 
 
-def serve(kind: str, path: str, port: int, threads: int) -> None:
-    """Runs one server in this process (the child side of `start_server`)."""
+def serve(kind: str, path: str, port: int, threads: int, profile: str | None = None) -> None:
+    """Runs one server in this process (the child side of `start_server`); with `profile`,
+    under cProfile (the event-loop thread), the statistics written there at exit."""
     import torch
     import uvicorn
 
     torch.set_num_threads(threads)
     if kind == "plain":
         app = plain_app(path)
+    elif kind == "onnx_nospin":
+        import onnxruntime as ort
+
+        from lamina.serving.app import create_app
+
+        class Options(ort.SessionOptions):
+            def __init__(self) -> None:
+                super().__init__()
+                self.intra_op_num_threads = threads
+                self.add_session_config_entry("session.intra_op.allow_spinning", "0")
+
+        ort.SessionOptions = Options
+        app = create_app(path, backend="onnx")
     else:
         from lamina.serving.app import create_app
 
         app = create_app(path, backend="torch" if kind == "lamina" else "onnx")
-    uvicorn.run(app, host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
+    if profile is None:
+        with contextlib.suppress(KeyboardInterrupt):
+            uvicorn.run(app, host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        uvicorn.run(app, host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        profiler.disable()
+        profiler.dump_stats(profile)
 
 
 def free_port() -> int:
@@ -116,10 +151,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(kind: str, path: Path, threads: int) -> tuple[subprocess.Popen, int]:
+def start_server(kind: str, path: Path, threads: int, profile: str | None = None) -> tuple[subprocess.Popen, int]:
     port = free_port()
+    extra = [] if profile is None else ["--profile", profile]
     proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--model", str(path), "--port", str(port),
-                             "--server-threads", str(threads)], cwd=ROOT)
+                             "--server-threads", str(threads), *extra], cwd=ROOT)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -162,7 +198,8 @@ def _request(row: list[float]) -> bytes:
             + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
 
 
-async def _connection(port: int, requests: list[bytes], start: float, stop: float, out: list[float]) -> None:
+async def _connection(port: int, requests: list[bytes], start: float, stop: float, out: list[float],
+                      done: list[int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     i, first = 0, True
     try:
@@ -173,6 +210,7 @@ async def _connection(port: int, requests: list[bytes], start: float, stop: floa
             writer.write(requests[i % len(requests)])
             status, body = await _read_answer(reader)
             t1 = time.perf_counter()
+            done[0] += 1
             if status != 200:
                 raise RuntimeError(f"answer {status}: {body[:300]!r}")
             if first:
@@ -186,19 +224,40 @@ async def _connection(port: int, requests: list[bytes], start: float, stop: floa
         writer.close()
 
 
-async def _load(port: int, concurrency: int, requests: list[bytes], warmup: float, seconds: float) -> list[float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _load(port: int, pid: int, concurrency: int, requests: list[bytes], warmup: float,
+                seconds: float) -> tuple[list[float], float, float]:
+    """Latencies of the requests sent in the measured window, and the server's and this
+    client's CPU milliseconds per answered request over that window."""
     now = time.perf_counter()
     start, stop = now + warmup, now + warmup + seconds
     per_connection: list[list[float]] = [[] for _ in range(concurrency)]
-    await asyncio.gather(*(_connection(port, requests[k::concurrency] or requests, start, stop, per_connection[k])
-                           for k in range(concurrency)))
-    return [t for lat in per_connection for t in lat]
+    done = [0]
+
+    async def sample() -> tuple[float, float]:
+        await asyncio.sleep(max(0.0, start - time.perf_counter()))
+        server0, client0, n0 = cpu_seconds(pid), time.process_time(), done[0]
+        await asyncio.sleep(max(0.0, stop - time.perf_counter()))
+        n = max(done[0] - n0, 1)
+        return 1e3 * (cpu_seconds(pid) - server0) / n, 1e3 * (time.process_time() - client0) / n
+
+    sampler = asyncio.ensure_future(sample())
+    await asyncio.gather(*(_connection(port, requests[k::concurrency] or requests, start, stop, per_connection[k],
+                                       done) for k in range(concurrency)))
+    server_ms, client_ms = await sampler
+    return [t for lat in per_connection for t in lat], server_ms, client_ms
 
 
-def measure(port: int, concurrency: int, requests: list[bytes], warmup: float, seconds: float) -> dict:
-    latencies = np.array(asyncio.run(_load(port, concurrency, requests, warmup, seconds))) * 1e3
-    p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
-    return {"rps": len(latencies) / seconds, "p50": p50, "p95": p95, "p99": p99, "n": len(latencies)}
+def measure(port: int, pid: int, concurrency: int, requests: list[bytes], warmup: float, seconds: float) -> dict:
+    latencies, server_ms, client_ms = asyncio.run(_load(port, pid, concurrency, requests, warmup, seconds))
+    p50, p95, p99 = np.percentile(np.array(latencies) * 1e3, [50, 95, 99])
+    return {"rps": len(latencies) / seconds, "p50": p50, "p95": p95, "p99": p99, "n": len(latencies),
+            "server_cpu_ms": server_ms, "client_cpu_ms": client_ms}
 
 
 # ----------------------------------------------------------------------------- the report
@@ -206,12 +265,13 @@ def summarise(results: dict) -> dict:
     out = {}
     for key, runs in results.items():
         out[key] = {m: (statistics.median(r[m] for r in runs), min(r[m] for r in runs), max(r[m] for r in runs))
-                    for m in ("rps", "p50", "p95", "p99")}
+                    for m in ("rps", "p50", "p95", "p99", "server_cpu_ms", "client_cpu_ms")}
     return out
 
 
 def report(summary: dict, configs: list[str]) -> str:
-    lines = ["| server | concurrency | requests/s | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| server | concurrency | requests/s | p50 ms | p95 ms | p99 ms | server CPU ms/req | client CPU ms/req |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for kind in configs:
         for c in CONCURRENCY:
             s = summary.get((kind, c))
@@ -219,12 +279,15 @@ def report(summary: dict, configs: list[str]) -> str:
                 continue
             cells = [f"{s[m][0]:.0f} ({s[m][1]:.0f}-{s[m][2]:.0f})" if m == "rps" else
                      f"{s[m][0]:.2f} ({s[m][1]:.2f}-{s[m][2]:.2f})" for m in ("rps", "p50", "p95", "p99")]
+            cells += [f"{s[m][0]:.3f}" for m in ("server_cpu_ms", "client_cpu_ms")]
             lines.append(f"| {kind} | {c} | " + " | ".join(cells) + " |")
     lines.append("")
     if ("plain", 32) in summary and ("lamina", 32) in summary:
         a, b = summary[("plain", 32)], summary[("lamina", 32)]
         lines.append(f"- concurrency 32: lamina / plain throughput = {b['rps'][0] / a['rps'][0]:.2f}x "
-                     f"(target >= 2.5x); p95 ratio = {b['p95'][0] / a['p95'][0]:.2f}x (target <= 1.2x)")
+                     f"(target >= 2.5x); p95 ratio = {b['p95'][0] / a['p95'][0]:.2f}x (target <= 1.2x); "
+                     f"server CPU per request plain / lamina = "
+                     f"{a['server_cpu_ms'][0] / b['server_cpu_ms'][0]:.2f}x")
     if ("lamina", 1) in summary and ("onnx", 1) in summary:
         b, c = summary[("lamina", 1)], summary[("onnx", 1)]
         lines.append(f"- concurrency 1: onnx p50 {c['p50'][0]:.2f} ms vs lamina p50 {b['p50'][0]:.2f} ms "
@@ -238,24 +301,32 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per cell")
     parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds before each cell")
     parser.add_argument("--server-threads", type=int, default=1, help="torch threads in each server")
-    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of plain,lamina,onnx")
+    parser.add_argument("--configs", default=",".join(CONFIGS),
+                        help="comma-separated subset of plain,lamina,onnx,onnx_nospin")
     parser.add_argument("--json", default=None, help="also write the raw results to this JSON file")
-    parser.add_argument("--serve", choices=CONFIGS, help=argparse.SUPPRESS)
+    parser.add_argument("--profile", default=None, help="folder: run the servers under cProfile and print where "
+                        "their event loop spends its time")
+    parser.add_argument("--hidden", type=int, default=256, help="units of the MLP's two hidden layers (default 256)")
+    parser.add_argument("--serve", choices=CONFIGS + EXTRA_CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.model, args.port, args.server_threads)
+        serve(args.serve, args.model, args.port, args.server_threads, args.profile)
         return
     configs = [c for c in args.configs.split(",") if c]
     workdir = Path(tempfile.mkdtemp(prefix="lamina-bench-serving-"))
     path = workdir / "digits_mlp.lamina"
-    x = build_model(path)
+    x = build_model(path, args.hidden)
     requests = [_request([round(float(v), 4) for v in row]) for row in x[:512]]
     servers = {}
     try:
+        profiles = {}
         for kind in configs:
-            servers[kind] = start_server(kind, path, args.server_threads)
+            if args.profile:
+                os.makedirs(args.profile, exist_ok=True)
+                profiles[kind] = os.path.join(args.profile, f"{kind}.prof")
+            servers[kind] = start_server(kind, path, args.server_threads, profiles.get(kind))
         results: dict = {}
         cells = [(k, c) for c in CONCURRENCY for k in configs]
         for r in range(args.rounds):
@@ -263,18 +334,25 @@ def main() -> None:
             order = [(k, c) for c in CONCURRENCY for k in configs[shift:] + configs[:shift]]
             assert sorted(order) == sorted(cells)
             for kind, c in order:
-                res = measure(servers[kind][1], c, requests, args.warmup, args.seconds)
+                proc, port = servers[kind]
+                res = measure(port, proc.pid, c, requests, args.warmup, args.seconds)
                 results.setdefault((kind, c), []).append(res)
                 print(f"round {r + 1} {kind:6s} c={c:2d}: {res['rps']:7.0f} req/s  p50 {res['p50']:6.2f}  "
-                      f"p95 {res['p95']:6.2f}  p99 {res['p99']:6.2f} ms", flush=True)
+                      f"p95 {res['p95']:6.2f}  p99 {res['p99']:6.2f} ms  server CPU {res['server_cpu_ms']:.3f} ms/req  "
+                      f"client CPU {res['client_cpu_ms']:.3f} ms/req", flush=True)
     finally:
         for proc, _ in servers.values():
-            proc.terminate()
+            proc.send_signal(signal.SIGINT)  # uvicorn shuts down, then re-raises it: KeyboardInterrupt
         for proc, _ in servers.values():
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    for kind, prof in (profiles.items() if args.profile else []):
+        import pstats
+
+        print(f"\n--- {kind}: the event loop's time, by own time (cProfile) ---")
+        pstats.Stats(prof).sort_stats("tottime").print_stats(18)
     summary = summarise(results)
     print(f"\nmedian (min-max) over {args.rounds} rounds of {args.seconds:g} s per cell, "
           f"{os.cpu_count()} CPUs shared by client and servers, {args.server_threads} torch thread(s) per server:\n")
