@@ -83,12 +83,12 @@ class OnnxBackend:
                            for i, (n, _) in enumerate(self._inputs)]
 
     def run(self, arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
-        if self.preprocess is not None:
-            arrays = self.preprocess(arrays)
-            if not isinstance(arrays, dict):
-                arrays = {self._feed_from[0]: arrays}
-        feed = {name: np.ascontiguousarray(arrays[src], dtype=dtype)
-                for (name, dtype), src in zip(self._inputs, self._feed_from)}
+        if self.preprocess is not None:  # strings to numbers, keyed by the exported inputs' names
+            ready = self.preprocess(arrays)
+            feed = {name: np.ascontiguousarray(ready[name], dtype=dtype) for name, dtype in self._inputs}
+        else:
+            feed = {name: np.ascontiguousarray(arrays[src], dtype=dtype)
+                    for (name, dtype), src in zip(self._inputs, self._feed_from)}
         return list(self.session.run(None, feed))
 
 

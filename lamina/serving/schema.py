@@ -142,7 +142,7 @@ def _to_array(rows: Any, spec: InputSpec, field: str, body_has_bools: bool) -> n
     shape = spec.shape
     if len(shape) >= 1 and shape[-1] == 1 and not isinstance(rows[0], list):
         rows = [[r] for r in rows]  # one scalar per row for an input of shape (1,), as Keras accepts
-    if not body_has_bools:
+    if not body_has_bools and spec.dtype != "string":  # NumPy would turn numbers into strings: walk those
         arr = _fast_array(rows, spec)
         if arr is not None:
             return arr
