@@ -277,3 +277,18 @@ def test_export_splits_string_lookup_off_a_functional_model_with_dict_inputs(tmp
     with torch.inference_mode():
         (got,) = torch.export.load(result.path).module()(*[torch.from_numpy(v) for v in feed.values()])
     np.testing.assert_allclose(got.numpy(), model.predict(raw, verbose=0), atol=1e-5, rtol=0)
+
+
+def test_export_draws_inputs_from_the_first_normalization_statistics():
+    from lamina.saving.export.signature import resolve
+
+    data = np.random.default_rng(7).normal([100.0, -5.0], [20.0, 0.5], size=(400, 2)).astype(np.float32)
+    norm = layers.Normalization()
+    norm.adapt(data)
+    drawn = resolve(lamina.Sequential([lamina.Input((2,)), norm, layers.Dense(1)])).sample(
+        4000, None, torch.Generator().manual_seed(0))[0].numpy()
+    np.testing.assert_allclose(drawn.mean(0), data.mean(0), atol=1.5)
+    np.testing.assert_allclose(drawn.std(0), data.std(0), rtol=0.1)
+    ids = resolve(lamina.Sequential([lamina.Input((5,), dtype="int64"), layers.Embedding(7, 2)])).sample(
+        500, None, torch.Generator().manual_seed(0))[0]
+    assert ids.dtype == torch.int64 and int(ids.min()) == 0 and int(ids.max()) == 6  # valid ids only

@@ -27,6 +27,8 @@ class TensorSpec:
     shape: tuple[int | None, ...]
     dtype: torch.dtype
     high: int | None = None
+    loc: torch.Tensor | None = dataclasses.field(default=None, compare=False, repr=False)
+    scale: torch.Tensor | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def free_axes(self) -> list[int]:
@@ -80,15 +82,18 @@ class Signature:
         return tuple(out)
 
     def sample(self, batch: int, length: int | None, generator: torch.Generator) -> list[torch.Tensor]:
-        """A batch drawn from the spec: floats from a standard normal, integer ids in
-        ``[0, high)``, free axes of size ``length``."""
+        """A batch drawn from the spec: floats from a standard normal (moved to ``loc``
+        and ``scale`` when set), integer ids in ``[0, high)``, free axes of size ``length``."""
         tensors = []
         for spec in self.specs:
             shape = [batch] + [length if d is None else d for d in spec.shape[1:]]
             if any(d is None for d in shape):
                 raise ExportError(f"Input '{spec.name}' has a free axis but no length was given.")
             if spec.dtype.is_floating_point:
-                tensors.append(torch.randn(shape, generator=generator).to(spec.dtype))
+                x = torch.randn(shape, generator=generator)
+                if spec.loc is not None and spec.scale is not None:
+                    x = x * spec.scale + spec.loc
+                tensors.append(x.to(spec.dtype))
             elif spec.dtype == torch.bool:
                 tensors.append(torch.randint(0, 2, shape, generator=generator).bool())
             else:
@@ -178,6 +183,24 @@ def _vocabulary_size(model: nn.Module) -> int | None:
     return min(sizes) if sizes else None
 
 
+def _input_statistics(model: nn.Module, spec: TensorSpec) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The mean and standard deviation of a `Normalization` layer that takes the
+    model's only input directly (a Sequential's first layer), when they broadcast."""
+    from lamina.layers.preprocessing.normalization import Normalization
+
+    stack = getattr(model, "_stack", None)
+    first = stack[0] if stack else None
+    if not isinstance(first, Normalization) or first.invert or getattr(first, "mean", None) is None:
+        return None
+    try:
+        mean = first.mean.detach().float().reshape(first._broadcast_shape).cpu()
+        std = first.variance.detach().float().reshape(first._broadcast_shape).sqrt().cpu()
+        torch.broadcast_shapes(mean.shape, tuple(3 if d is None else d for d in spec.shape))
+    except (AttributeError, RuntimeError, TypeError):
+        return None
+    return mean, std
+
+
 def resolve(model: nn.Module, input_signature: Any = None) -> Signature:
     """The export's input signature: ``input_signature`` if given, else the model's
     own. Integer inputs get the vocabulary bound of the model's embeddings."""
@@ -198,6 +221,10 @@ def resolve(model: nn.Module, input_signature: Any = None) -> Signature:
         dataclasses.replace(s, high=high) if not s.dtype.is_floating_point and s.dtype != torch.bool else s
         for s in signature.specs
     ]
+    if len(signature.specs) == 1 and signature.specs[0].dtype.is_floating_point:
+        stats = _input_statistics(model, signature.specs[0])
+        if stats is not None:
+            signature.specs = [dataclasses.replace(signature.specs[0], loc=stats[0], scale=stats[1])]
     return signature
 
 
