@@ -292,3 +292,23 @@ def test_export_draws_inputs_from_the_first_normalization_statistics():
     ids = resolve(lamina.Sequential([lamina.Input((5,), dtype="int64"), layers.Embedding(7, 2)])).sample(
         500, None, torch.Generator().manual_seed(0))[0]
     assert ids.dtype == torch.int64 and int(ids.min()) == 0 and int(ids.max()) == 6  # valid ids only
+
+
+@lamina.saving.register_keras_serializable(package="tests_export")
+class Spectrum(layers.Layer):
+    """Eigenvalues of a small symmetric matrix: torch.export captures it, ONNX has no such operator."""
+
+    def call(self, inputs):
+        outer = inputs[:, :3, None] * inputs[:, None, :3]
+        return torch.linalg.eigvalsh(outer + torch.eye(3))
+
+
+def test_export_onnx_translation_failure_names_the_layer_and_the_torch_format_works(tmp_path):
+    lamina.set_seed(8)
+    model = lamina.Sequential([lamina.Input((4,)), layers.Dense(4, name="dense"), Spectrum(name="spectrum")])
+    with pytest.raises(UnsupportedLayerError, match=r"ONNX exporter cannot handle layer 'spectrum' \(Spectrum\): "
+                       r"DispatchError: No ONNX function found for .*linalg_eigh.*format='torch'"):
+        export_model(model, tmp_path / "m.onnx", verbose=False)
+    assert os.listdir(tmp_path) == []
+    result = export_model(model, tmp_path / "m.pt2", verbose=False)
+    assert result.max_difference <= 1e-5

@@ -15,6 +15,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -90,8 +91,20 @@ def _failing_layer(error: BaseException, paths: dict[int, str]) -> tuple[str, nn
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"
+    """The gist of an exporter error: its first line, or for the ONNX exporter the
+    innermost cause of its exception summary (``DispatchError: No ONNX function ...``)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
+    if "## Exception summary" in text:
+        for line in text.split("## Exception summary", 1)[1].splitlines():
+            found = re.match(r"<class '(?:[\w.]+\.)?(\w+)'>: (.*)", line.strip())
+            if found:
+                return f"{found.group(1)}: {found.group(2)}"
+    lines = text.splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def unsupported(error: BaseException, entry: nn.Module, exporter: str, layer: tuple[str, nn.Module] | None = None) -> ExportError:
@@ -101,7 +114,7 @@ def unsupported(error: BaseException, entry: nn.Module, exporter: str, layer: tu
     if "Constraints violated" in str(error) or "specialized" in str(error):
         return ExportError(
             f"The model cannot be exported with a dynamic batch or free axis: {exporter} tracing fixed "
-            f"its size. {_first_line(error)} Pass `input_signature` with fixed sizes for the free axes "
+            f"its size. {_sentence(_first_line(error))} Pass `input_signature` with fixed sizes for the free axes "
             "(the batch axis stays dynamic), or make the layer that fixes the size shape-agnostic."
         )
     if layer is None:
@@ -119,7 +132,7 @@ def unsupported(error: BaseException, entry: nn.Module, exporter: str, layer: tu
         "Rewrite it with tensor operations (`torch.where` for a branch), or replace it."
     )
     return UnsupportedLayerError(
-        f"The {exporter} exporter cannot handle layer '{path}' ({cls}): {_first_line(error)} {fix}",
+        f"The {exporter} exporter cannot handle layer '{path}' ({cls}): {_sentence(_first_line(error))} {fix}",
         layer_name=path,
         layer_class=cls,
     )
