@@ -152,7 +152,10 @@ def export_model(
     lengths = tuple(lengths) if lengths is not None else ((3, 11) if rank <= 3 else (16, 24))
     tolerance = atol if atol is not None else (1e-4 if parity.has_recurrent_layers(numeric) else 1e-5)
     was_training = model.training
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
     model.eval()
+    if device.type != "cpu":
+        model.to("cpu")  # the exported file runs on CPU (ONNX Runtime's CPU provider, a CPU .pt2)
     try:
         entry = Entry(numeric, sig)
         generator = torch.Generator().manual_seed(seed)
@@ -178,6 +181,8 @@ def export_model(
         diffs = writer(path, numeric, entry, program, example, sig, output_names, metadata, tolerance, lengths, optimize, seed)
     finally:
         model.train(was_training)
+        if device.type != "cpu":
+            model.to(device)
     pre_path = None
     if split is not None:
         pre_path = str(preprocessing.write(split.state, path))

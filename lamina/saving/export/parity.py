@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lamina.saving.export.errors import ExportParityError
+from lamina.saving.export.errors import ExportError, ExportParityError
 from lamina.saving.export.signature import Signature
 
 BATCH_SIZES = (1, 2, 7, 64)
@@ -129,7 +129,16 @@ def check(
     for batch, length in cases:
         tensors = signature.sample(batch, length, generator)
         expected = reference(entry, tensors)
-        got = run([t.numpy() for t in tensors])
+        try:
+            got = run([t.numpy() for t in tensors])
+        except Exception as e:  # noqa: BLE001 - reported as a failed check, with its cause
+            size = f"batch size {batch}" + (f", free-axis length {length}" if length is not None else "")
+            gist = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise ExportError(
+                f"The {label} export of '{getattr(model, 'name', type(model).__name__)}' fails to run at "
+                f"{size}: {type(e).__name__}: {gist} Nothing was written. The exporter probably fixed a size "
+                "the model leaves free; pass `input_signature` with fixed sizes, or export with the other format."
+            ) from e
         case = f"batch={batch}" + (f",length={length}" if length is not None else "")
         worst = 0.0
         for name, e, g in zip(output_names, expected, got):
