@@ -209,6 +209,13 @@ def test_export_format_and_suffix_must_agree(digits_model, tmp_path):
         export_model(model, tmp_path / "m.pt2", format="onnx", verbose=False)
     with pytest.raises(ExportError, match=r"`format` must be 'onnx' or 'torch'. Received: format='tflite'"):
         export_model(model, tmp_path / "m.bin", format="tflite", verbose=False)
+    with pytest.raises(ExportError, match=r"`atol` must be a number >= 0. Received: atol=-1"):
+        export_model(model, tmp_path / "m.onnx", atol=-1, verbose=False)
+    with pytest.raises(ExportError, match=r"`lengths` must be two positive integers.*Received: lengths=\(3,\)"):
+        export_model(model, tmp_path / "m.onnx", lengths=(3,), verbose=False)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tolerance'"):
+        export_model(model, tmp_path / "m.onnx", tolerance=1e-3)
+    assert os.listdir(tmp_path) == []
 
 
 def test_export_splits_off_text_preprocessing_as_json(tmp_path, capsys):

@@ -141,6 +141,13 @@ def export_model(
     from lamina.saving.export import preprocessing
 
     started = time.perf_counter()
+    if atol is not None and not (isinstance(atol, (int, float)) and atol >= 0):
+        raise ExportError(f"`atol` must be a number >= 0. Received: atol={atol!r}.")
+    if lengths is not None and not (
+        isinstance(lengths, (tuple, list)) and len(lengths) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in lengths)
+    ):
+        raise ExportError(f"`lengths` must be two positive integers, such as (3, 11). Received: lengths={lengths!r}.")
     path = Path(filepath)
     fmt = _format_for(path, format)
     if not path.parent.exists():
