@@ -103,6 +103,8 @@ def pick(x: Any, structure: dict[str, Any], key: str | int | None) -> Any:
             return x[0]
         return x
     names = structure["names"]
+    if len(names) == 1 and not isinstance(x, (dict, list, tuple)):
+        return x  # one named input, passed as a bare array
     if isinstance(x, dict):
         name = key if isinstance(key, str) else names[key]
         if name not in x:

@@ -73,8 +73,9 @@ class FeedbackTracker:
         self._lock = threading.Lock()
 
     def record_prediction(self, request_id: str, prediction_row: Any) -> None:
-        """Remembers the prediction made for ``request_id`` (one row of model output)."""
-        row = feats.as_array(prediction_row).reshape(1, -1)
+        """Remembers the prediction made for ``request_id``: one row of model output
+        (for a model with several outputs, a dict or list of rows: the first is used)."""
+        row = feats.as_array(feats.first_output(prediction_row)).reshape(1, -1)
         values = feats.prediction_values(row, self.task, self._transform)
         value = float(values["value" if self.task == "regression" else "class"][0])
         with self._lock:

@@ -63,7 +63,7 @@ def test_rates_through_fit_and_reference_profile():
     rng = np.random.default_rng(20)
     x = _draw(rng, 3000)
     y = (x[:, 0] + 0.5 * x[:, 2] - x[:, 4] > 0).astype(np.int64)
-    lamina.random.set_seed(0) if hasattr(lamina.random, "set_seed") else None
+    lamina.utils.set_random_seed(0)
     model = lamina.Sequential([lamina.Input(shape=(N_FEATURES,)), lamina.layers.Dense(16, activation="relu"),
                                lamina.layers.Dense(2, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])

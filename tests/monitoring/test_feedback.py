@@ -107,3 +107,12 @@ def test_concurrent_labels(rng):
 def test_tracker_needs_a_task():
     with pytest.raises(ValueError, match="needs the task"):
         FeedbackTracker()
+
+
+def test_multi_output_rows_use_the_first_output():
+    tracker = FeedbackTracker(task="classification")
+    tracker.record_prediction("a", {"label": np.array([0.1, 0.9]), "score": np.array([3.0])})
+    tracker.record_prediction("b", [np.array([0.7, 0.3]), np.array([1.0])])
+    tracker.record_label("a", 1)
+    tracker.record_label("b", 1)
+    assert tracker.summary()["live"] == 0.5

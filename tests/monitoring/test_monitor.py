@@ -142,3 +142,12 @@ def test_input_errors_are_clear(rng, classifier_profile):
     tabular = DriftMonitor(ReferenceProfile.from_data(rng.normal(size=(100, 3))))
     with pytest.raises(ValueError, match=r"column 2 of a 2-D input.*shape \(4, 2\)"):
         tabular.update(rng.normal(size=(4, 2)))
+
+
+def test_single_named_input_accepts_a_bare_array(rng):
+    profile = ReferenceProfile.from_data({"pixels": rng.normal(size=(300, 3))}, rng.normal(size=300))
+    monitor = DriftMonitor(profile)
+    monitor.update(rng.normal(size=(60, 3)), rng.normal(size=60))
+    monitor.update({"pixels": rng.normal(size=(60, 3))}, {"out": rng.normal(size=60), "aux": rng.normal(size=60)})
+    report = monitor.report()
+    assert report["window_rows"] == 120 and [f["name"] for f in report["features"]] == ["pixels[0]", "pixels[1]", "pixels[2]"]
