@@ -319,3 +319,12 @@ def test_export_onnx_translation_failure_names_the_layer_and_the_torch_format_wo
     assert os.listdir(tmp_path) == []
     result = export_model(model, tmp_path / "m.pt2", verbose=False)
     assert result.max_difference <= 1e-5
+
+
+def test_export_model_docstring_example_runs():
+    import doctest
+
+    from lamina.saving.export import api
+
+    result = doctest.testmod(api, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0

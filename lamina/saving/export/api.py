@@ -133,10 +133,12 @@ def export_model(
 
     Example:
 
-    >>> model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(2)])
-    >>> result = export_model(model, "m.onnx", verbose=False)  # doctest: +SKIP
-    >>> result.max_difference < 1e-5  # doctest: +SKIP
-    True
+    >>> import os, tempfile, lamina
+    >>> model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(2, name="scores")])
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.pt2")  # or "m.onnx"
+    >>> result = export_model(model, path, verbose=False)
+    >>> result.format, result.outputs, result.max_difference <= 1e-5
+    ('torch', [{'name': 'scores', 'shape': [None, 2], 'dtype': 'float32'}], True)
     """
     from lamina.saving.export import preprocessing
 
