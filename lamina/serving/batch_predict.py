@@ -8,9 +8,11 @@ end: a failure leaves no half-written file.
 
 Output columns:
 
-* a classifier (softmax / categorical cross-entropy, or one sigmoid unit /
-  binary cross-entropy): ``class`` then ``prob_<name>`` per class, the names
-  being ``model.class_names`` when the model has them, else ``0 .. k-1``;
+* a classifier (decided as `lamina serve` decides: a classification loss,
+  the reference profile's task, or a softmax / sigmoid last layer): ``class``
+  then ``prob_<name>`` per class (two for one sigmoid unit), the names being
+  the model's class names when it has them (``model.class_names`` or its
+  reference profile's), else ``0 .. k-1``;
 * otherwise one output value: ``prediction``; a vector: ``pred_0 .. pred_{k-1}``;
   a model with several outputs: ``<output>_<i>`` per output.
 
@@ -27,8 +29,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
-
-_LINEAR_ACTIVATIONS = {None, "linear"}
 
 
 class PredictError(Exception):
@@ -116,10 +116,11 @@ def predict_csv(model: Any, input_path: str, output_path: str, *, batch_size: in
             picks = _pick_columns(header, columns, width, row_shape)
             writer = csv.writer(out)
             names = [header[i] for i in picks]
+            cache: dict[str, Any] = {}
             for chunk, first_line in _chunks(reader, batch_size, len(header)):
                 x = _to_array(chunk, picks, names, first_line).reshape((len(chunk), *row_shape))
                 outputs = model.predict(x, batch_size=len(chunk), verbose=0)
-                columns_out, values = _format(model, outputs, raw)
+                columns_out, values = _format(model, outputs, raw, cache)
                 if rows == 0:
                     writer.writerow(columns_out)
                 writer.writerows(values)
@@ -234,7 +235,7 @@ def _to_array(chunk: list[list[str]], picks: list[int], names: list[str], first_
 
 
 # ----------------------------------------------------------------------------- output
-def _format(model: Any, outputs: Any, raw: bool) -> tuple[list[str], list[list[str]]]:
+def _format(model: Any, outputs: Any, raw: bool, cache: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     import numpy as np
 
     if isinstance(outputs, dict):
@@ -251,9 +252,14 @@ def _format(model: Any, outputs: Any, raw: bool) -> tuple[list[str], list[list[s
     for name, value in parts:
         a = np.asarray(value)
         a = a.reshape(a.shape[0], -1)
-        kind = None if raw or name is not None else _classifier_kind(model, a.shape[1])
-        if kind is not None:
-            h, a = _class_columns(model, a, *kind)
+        probs = None if raw or name is not None else _probabilities(model, a, cache)
+        if probs is not None:
+            names = cache["info"].class_names or [str(i) for i in range(probs.shape[1])]
+            h = ["class"] + [f"prob_{n}" for n in names]
+            table = np.empty((a.shape[0], 1 + probs.shape[1]), dtype=object)
+            table[:, 0] = np.array(names, dtype=object)[probs.argmax(axis=1)]
+            table[:, 1:] = probs.astype(np.float32)
+            a = table
         elif name is not None:
             h = [name] if a.shape[1] == 1 else [f"{name}_{i}" for i in range(a.shape[1])]
         else:
@@ -264,6 +270,22 @@ def _format(model: Any, outputs: Any, raw: bool) -> tuple[list[str], list[list[s
     return header, [[_cell(v) for v in row] for row in table.tolist()]
 
 
+def _probabilities(model: Any, a: Any, cache: dict[str, Any]) -> Any:
+    """Class probabilities when the model is a classifier (decided on the first chunk, by
+    the same rules as `lamina serve`: the loss, the reference profile, a softmax / sigmoid
+    last layer), else None."""
+    if "info" not in cache:
+        from lamina.serving.outputs import describe_outputs
+
+        try:
+            profile = getattr(model, "reference_profile", None)
+        except Exception:  # noqa: BLE001 - without a profile the loss and last layer decide
+            profile = None
+        cache["info"] = describe_outputs(model, ["output"], [a], profile)
+    info = cache["info"]
+    return info.probabilities(a) if info.task == "classification" else None
+
+
 def _cell(v: Any) -> str:
     """The shortest text that reads back as the same value (float32 outputs stay short)."""
     import numpy as np
@@ -272,53 +294,6 @@ def _cell(v: Any) -> str:
         v = float(v)
         return str(np.float32(v)) if float(np.float32(v)) == v else repr(v)
     return str(v)
-
-
-def _classifier_kind(model: Any, width: int) -> tuple[str, bool] | None:
-    """``("multiclass" | "binary", from_logits)`` when the model is a classifier, else None."""
-    loss = getattr(model, "loss", None)
-    name, logits = "", False
-    if loss is not None and not isinstance(loss, (dict, list, tuple)):
-        config = loss.get_config() if hasattr(loss, "get_config") else {}
-        name = str(config.get("name") if isinstance(config, dict) and config.get("name") else loss).lower()
-        logits = bool(isinstance(config, dict) and config.get("from_logits"))
-    if "categorical_crossentropy" in name and width > 1 and "binary" not in name:
-        return "multiclass", logits
-    if "binary" in name and "crossentropy" in name and width == 1:
-        return "binary", logits
-    layers = getattr(model, "layers", None) or []
-    activation = None
-    if layers and hasattr(layers[-1], "get_config"):
-        activation = layers[-1].get_config().get("activation")
-    if activation == "softmax" and width > 1:
-        return "multiclass", False
-    if activation == "sigmoid" and width == 1:
-        return "binary", False
-    return None
-
-
-def _class_columns(model: Any, a: Any, kind: str, logits: bool) -> tuple[list[str], Any]:
-    import numpy as np
-
-    a = a.astype(np.float64)
-    if kind == "binary":
-        p1 = 1.0 / (1.0 + np.exp(-a[:, 0])) if logits else a[:, 0]
-        probs = np.stack([1.0 - p1, p1], axis=1)
-    else:
-        probs = a
-        if logits:
-            z = np.exp(a - a.max(axis=1, keepdims=True))
-            probs = z / z.sum(axis=1, keepdims=True)
-    names = [str(n) for n in (getattr(model, "class_names", None) or [])]
-    if len(names) != probs.shape[1]:
-        names = [str(i) for i in range(probs.shape[1])]
-    cls = np.array(names, dtype=object)[probs.argmax(axis=1)]
-    shown = probs[:, 1:] if kind == "binary" else probs
-    header = ["class"] + [f"prob_{n}" for n in (names[1:] if kind == "binary" else names)]
-    out = np.empty((a.shape[0], 1 + shown.shape[1]), dtype=object)
-    out[:, 0] = cls
-    out[:, 1:] = shown.astype(np.float32)
-    return header, out
 
 
 def _short(header: list[str]) -> str:

@@ -192,3 +192,22 @@ def test_predict_failure_leaves_no_partial_file(digits, tmp_path, capsys):
     assert "row 451" in err
     assert out.read_text() == "previous results\n"
     assert sorted(os.listdir(tmp_path)) == ["late.csv", "out.csv"]
+
+
+def test_predict_binary_classifier_writes_both_probabilities(tmp_path):
+    """One sigmoid unit trained with binary cross-entropy from logits: `class`, `prob_0`, `prob_1`."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(230, 3)).astype("float32")
+    lamina.set_seed(2)
+    model = lamina.Sequential([lamina.Input(shape=(3,)), layers.Dense(1)])
+    model.compile(optimizer="adam", loss=lamina.losses.BinaryCrossentropy(from_logits=True))
+    path = _write_csv(tmp_path / "in.csv", ["a", "b", "c"], x.tolist())
+    assert predict_csv(model, path, tmp_path / "out.csv", batch_size=100) == 230
+    header, rows = _read_csv(tmp_path / "out.csv")
+    assert header == ["class", "prob_0", "prob_1"]
+    logits = model.predict(x, verbose=0)[:, 0].astype(np.float64)
+    p1 = 1.0 / (1.0 + np.exp(-logits))
+    got = np.array([r[1:] for r in rows], dtype=np.float64)
+    np.testing.assert_allclose(got[:, 1], p1, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-6)
+    assert [int(r[0]) for r in rows] == (p1 >= 0.5).astype(int).tolist()
