@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 MAX_ROWS = 2_000
-MAX_BYTES = 64 * 1024 * 1024
+MAX_BYTES = 32 * 1024 * 1024
 MIN_ROWS = 20
 _ATTR = "_lamina_reference_state"
 
@@ -65,7 +65,10 @@ def _sample_size(n: int, row_bytes: int) -> int:
 def _take_rows(x: Any, idx: np.ndarray) -> Any:
     def take(a: Any) -> Any:
         if isinstance(a, torch.Tensor):
-            return a[torch.as_tensor(idx, device=a.device)].detach().cpu().numpy()
+            if a.device.type == "cpu" and a.dtype != torch.bfloat16:
+                return a.detach().numpy()[idx]  # NumPy's take: no torch thread pool for 2,000 rows
+            rows = a[torch.as_tensor(idx, device=a.device)].detach()  # on the device, then one copy
+            return (rows.float() if rows.dtype == torch.bfloat16 else rows).cpu().numpy()
         return np.asarray(a[idx])
 
     if isinstance(x, dict):
@@ -163,6 +166,9 @@ def reference_profile(model: Any) -> Any:
             )
     if state.profile is not None:
         state.profile.scores = {"fit": dict(state.fit_logs), "evaluate": dict(state.eval_logs)}
+        names = getattr(model, "class_names", None)
+        if names is not None:  # may be set after fit (e.g. just before saving)
+            state.profile.class_names = [str(c) for c in names]
     return state.profile
 
 

@@ -179,3 +179,26 @@ def test_profile_from_data_matches_the_fit_profile(data):
     fitted = model.reference_profile
     assert [f.to_dict() for f in direct.features] == [f.to_dict() for f in fitted.features]
     assert direct.prediction == fitted.prediction
+
+
+def test_class_names_set_after_fit_reach_the_profile(tmp_path, data):
+    x, y = data
+    model = _classifier()
+    model.fit(x[:300], y[:300], epochs=1, verbose=0)
+    assert model.reference_profile.class_names is None
+    model.class_names = ["low", "mid", "high"]
+    model.save(tmp_path / "m.lamina")
+    assert lamina.load_model(tmp_path / "m.lamina").reference_profile.class_names == ["low", "mid", "high"]
+
+
+def test_sample_of_images_is_bounded_in_bytes(monkeypatch):
+    monkeypatch.setattr(recording, "MAX_BYTES", 1_000_000)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 16, 16, 3)).astype(np.float32)  # 3 kB a row: 325 rows fit in 1 MB
+    model = lamina.Sequential([lamina.Input(shape=(16, 16, 3)), lamina.layers.Flatten(), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, rng.normal(size=600), epochs=1, verbose=0)
+    profile = model.reference_profile
+    assert profile.n_rows == 1_000_000 // (16 * 16 * 3 * 4)
+    assert profile.feature_names() == ["x:mean", "x:std"]
+    assert profile.task == "regression" and profile.prediction.kind == "numeric"
