@@ -122,6 +122,8 @@ def remember_fit_logs(model: Any, logs: dict[str, Any]) -> None:
     """Keeps the last epoch's held-out (``val_*``) scores."""
     state = _state(model)
     state.fit_logs = {k: v for k, v in _floats(logs).items() if k.startswith("val_")}
+    if state.sample is not None:  # a profile taken during fit (a checkpoint) had earlier weights
+        state.profile, state.failed = None, False
 
 
 def remember_evaluation(model: Any, logs: dict[str, Any]) -> None:

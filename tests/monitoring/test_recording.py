@@ -202,3 +202,21 @@ def test_sample_of_images_is_bounded_in_bytes(monkeypatch):
     assert profile.n_rows == 1_000_000 // (16 * 16 * 3 * 4)
     assert profile.feature_names() == ["x:mean", "x:std"]
     assert profile.task == "regression" and profile.prediction.kind == "numeric"
+
+
+def test_profile_taken_during_fit_is_recomputed_with_the_final_weights(tmp_path, data):
+    x, y = data
+    model = _classifier()
+    seen = []
+
+    class Peek(lamina.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model.reference_profile)  # e.g. ModelCheckpoint saving the whole model
+
+    model.fit(x[:600], y[:600], epochs=2, verbose=0, callbacks=[Peek(), lamina.callbacks.ModelCheckpoint(
+        str(tmp_path / "ckpt.lamina"))])
+    assert len(seen) == 2 and seen[0] is not None
+    final = model.reference_profile
+    sample = model.__dict__[recording._ATTR].sample
+    assert final.prediction.counts == np.bincount(model.predict(sample, verbose=0).argmax(1), minlength=3).tolist()
+    assert final.confidence.mean == pytest.approx(model.predict(sample, verbose=0).max(1).mean(), rel=1e-5)
