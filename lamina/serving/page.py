@@ -171,7 +171,7 @@ function drawThroughput(d) {
   const errors = err.reduce((a, b) => a + (num(b) ? b : 0), 0);
   const secs = Math.max(5, n * 5);
   note("throughput", `${total} requests, ${rows.reduce((a, b) => a + (num(b) ? b : 0), 0)} rows, ` +
-    `${errors} errors over the last ${Math.round(secs / 60 * 10) / 10} min`);
+    `${errors} error${errors === 1 ? "" : "s"} over the last ${Math.round(secs / 60 * 10) / 10} min`);
   done(svg, marks, "ok");
 }
 
