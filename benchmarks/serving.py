@@ -20,13 +20,22 @@ answered requests per second; latency is per request, from writing the
 request to reading the whole answer. Every answer must be a 200 (checked),
 and the first answer on each connection must hold one prediction.
 
+Beside the wall-clock numbers, the script reads each server process's CPU
+time (user + system, all threads, from /proc) over every measured window and
+reports the server's CPU milliseconds per answered request (and the
+client's): on a shared machine the load moves throughput a lot and this much
+less. ``--profile DIR`` runs the servers under cProfile and prints where their
+event loop spends its time; ``--hidden N`` widens the MLP (a model whose
+forward dominates the HTTP cost); ``--configs ...,onnx_nospin`` adds the ONNX
+app with ONNX Runtime on ``--server-threads`` threads without spinning.
+
 The cells (configuration x concurrency 1, 8, 32) run interleaved, in a
 rotated order each round, for ``--rounds`` rounds; the script prints the
 median over rounds and the spread (min-max) of each number, and the targets of
 issue #12: at concurrency 32 ``lamina`` >= 2.5x the throughput of ``plain``
 with p95 <= 1.2x plain's; at concurrency 1, ``onnx`` p50 <= ``lamina`` p50.
 
-    .venv/bin/python benchmarks/serving.py [--rounds 3] [--seconds 3] [--server-threads 1]
+    .venv/bin/python benchmarks/serving.py [--rounds 3] [--seconds 3] [--server-threads 1] [--hidden 256]
 
 On a 2-core machine the client and the server compete for the CPU: the
 numbers are lower bounds for a server with its own cores.
