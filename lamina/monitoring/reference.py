@@ -199,6 +199,8 @@ class ReferenceProfile:
                     for i, f in enumerate(r.list_of(d, "features", "", max_len=feats.MAX_FEATURES))]
         if not features:
             raise r.fail("features", "a non-empty list", [])
+        for i, f in enumerate(features):
+            _check_source(f, i, structure, names, r)
         pred = d.get("prediction")
         conf = d.get("confidence")
         class_names = d.get("class_names")
@@ -206,12 +208,18 @@ class ReferenceProfile:
             class_names = r.labels(d, "class_names", "", max_len=MAX_CLASSES)
             class_names = [str(c) for c in class_names]
         scores = r.mapping(d.get("scores", {}), "scores")
+        task = r.string(d, "task", "", TASKS, optional=True)
+        prediction = None if pred is None else FeatureProfile.from_dict(pred, "prediction", r)
+        if prediction is not None:
+            kind = "numeric" if task == "regression" else "categorical"
+            if task is None or prediction.kind != kind:
+                raise r.fail("prediction.kind", f"{kind!r} for task {task!r}", prediction.kind)
         return cls(
-            task=r.string(d, "task", "", TASKS, optional=True),
+            task=task,
             n_rows=r.integer(d, "n_rows", "", low=1),
             inputs={"structure": structure, "names": names},
             features=features,
-            prediction=None if pred is None else FeatureProfile.from_dict(pred, "prediction", r),
+            prediction=prediction,
             confidence=None if conf is None else FeatureProfile.from_dict(conf, "confidence", r),
             prediction_transform=r.string(d, "prediction_transform", "", TRANSFORMS, optional=True),
             class_names=class_names,
@@ -234,6 +242,20 @@ class ReferenceProfile:
             if f"val_{n}" in self.scores.get("fit", {}):
                 return f"val_{n}", self.scores["fit"][f"val_{n}"]
         return None, None
+
+
+def _check_source(f: FeatureProfile, i: int, structure: str, names: list[str], r: ProfileReader) -> None:
+    key = f.source.input
+    if structure == "single":
+        ok = key is None
+    elif structure == "dict":
+        ok = isinstance(key, str) and key in names
+    else:
+        ok = isinstance(key, int) and key < len(names)
+    if not ok:
+        raise r.fail(f"features[{i}].input", f"an input of `inputs.names` ({structure} structure)", key)
+    if f.source.summary not in (None, *feats.SUMMARIES):
+        raise r.fail(f"features[{i}].summary", f"null or one of {list(feats.SUMMARIES)}", f.source.summary)
 
 
 def _reject_constant(name: str) -> Any:

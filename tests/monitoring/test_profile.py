@@ -106,6 +106,9 @@ def _valid(rng) -> dict:
         (lambda d: d.update(scores={"fit": {"val_loss": "low"}}), r"scores.fit.val_loss` must be a finite number"),
         (lambda d: d.update(prediction=[1, 2]), r"`prediction` must be an object"),
         (lambda d: d.update(version=99), r"`version` must be at most 1"),
+        (lambda d: d.update(task="classification"), r"`prediction.kind` must be 'categorical' for task 'classification'"),
+        (lambda d: d["features"][0].update(input=3), r"features\[0\].input` must be an input of `inputs.names`"),
+        (lambda d: d["features"][0].update(summary="class"), r"features\[0\].summary` must be null or one of"),
     ],
 )
 def test_hostile_json_gives_clear_value_error(rng, mutate, message):
