@@ -73,6 +73,11 @@ class OnnxBackend:
         self.preprocess = _load_preprocessing(self.export_result, self.path)
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # As many threads as torch uses here, and no busy-waiting between runs: ORT's
+        # spinning threads would take the CPU that the event loop needs between batches.
+        options.intra_op_num_threads = max(1, torch.get_num_threads())
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
         self.specs = specs
         self._inputs = [(i.name, _ORT_TYPES.get(i.type, np.float32)) for i in self.session.get_inputs()]
