@@ -180,7 +180,7 @@ def _compute(model: Any, state: _State) -> Any:
     sample = state.sample() if callable(state.sample) else state.sample
     task, transform = _task_from_loss(getattr(model, "loss", None))
     try:
-        predictions = model.predict(sample, batch_size=256, verbose=0)
+        predictions = _predict(model, sample)
     except Exception as e:  # noqa: BLE001 - profile the inputs alone
         warnings.warn(f"The reference profile has no predictions: predict failed ({type(e).__name__}: {e}).", stacklevel=3)
         predictions = None
@@ -193,6 +193,21 @@ def _compute(model: Any, state: _State) -> Any:
         sample, predictions, task=task, prediction_transform=transform, input_names=names,
         column_names=state.column_names, class_names=getattr(model, "class_names", None),
     )
+
+
+def _predict(model: Any, sample: Any) -> Any:
+    """The model's outputs on the sample: straight through the inference path that
+    `predict` takes for arrays (internal bookkeeping: no callbacks, no progress, and
+    not counted as a user's `predict` call), else `predict` itself."""
+    from lamina import runtime
+    from lamina.training import inference
+    from lamina.training.trainer import Trainer
+
+    if type(model).predict_step is Trainer.predict_step:
+        result = inference.predict_arrays(model, sample, 256, runtime.get_device())
+        if result is not None:
+            return result
+    return model.predict(sample, batch_size=256, verbose=0)
 
 
 def _task_from_loss(loss: Any) -> tuple[str | None, str | None]:
