@@ -92,30 +92,40 @@ def remember_training_data(model: Any, adapter: Any) -> None:
             idx = np.sort(rng.choice(n, size=k, replace=False)) if k < n else np.arange(n)
             state.sample = _take_rows(adapter.x, idx)
             return
-        dataset = getattr(getattr(adapter, "data", None), "dataset", None)
-        if dataset is not None and hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__"):
+        loader = getattr(adapter, "data", None)
+        dataset = getattr(loader, "dataset", None)
+        if _map_style(dataset):
             n = len(dataset)
             k = min(n, MAX_ROWS)
             idx = np.sort(rng.choice(n, size=k, replace=False)) if k < n else np.arange(n)
-            state.sample = _DatasetSample(dataset, idx)
+            state.sample = _DatasetSample(dataset, idx, getattr(loader, "collate_fn", None))
     except Exception as e:  # noqa: BLE001 - monitoring must never break training
         warnings.warn(f"No reference profile is recorded for this fit: {type(e).__name__}: {e}", stacklevel=3)
         state.sample = None
 
 
-class _DatasetSample:
-    """Chosen items of a map-style dataset, read (and collated) only when called."""
+def _map_style(dataset: Any) -> bool:
+    from torch.utils.data import IterableDataset
 
-    def __init__(self, dataset: Any, idx: np.ndarray) -> None:
-        self.dataset, self.idx = dataset, idx
+    return (dataset is not None and not isinstance(dataset, IterableDataset)
+            and hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__"))
+
+
+class _DatasetSample:
+    """Chosen items of a map-style dataset, read and collated (with the loader's
+    `collate_fn`) only when called; the inputs ``x`` of the batch are returned."""
+
+    def __init__(self, dataset: Any, idx: np.ndarray, collate_fn: Any = None) -> None:
+        self.dataset, self.idx, self.collate_fn = dataset, idx, collate_fn
 
     def __call__(self) -> Any:
         from torch.utils.data import default_collate
 
-        items = [self.dataset[int(i)] for i in self.idx]
-        first = items[0]
-        xs = [it[0] for it in items] if isinstance(first, (tuple, list)) and len(first) in (2, 3) else items
-        return _take_rows(default_collate(xs), np.arange(len(xs)))
+        from lamina.training.data_adapter import unpack_x_y_sample_weight
+
+        batch = (self.collate_fn or default_collate)([self.dataset[int(i)] for i in self.idx])
+        x = unpack_x_y_sample_weight(batch)[0]
+        return _take_rows(x, np.arange(len(self.idx)))
 
 
 def remember_fit_logs(model: Any, logs: dict[str, Any]) -> None:

@@ -220,3 +220,26 @@ def test_profile_taken_during_fit_is_recomputed_with_the_final_weights(tmp_path,
     sample = model.__dict__[recording._ATTR].sample
     assert final.prediction.counts == np.bincount(model.predict(sample, verbose=0).argmax(1), minlength=3).tolist()
     assert final.confidence.mean == pytest.approx(model.predict(sample, verbose=0).max(1).mean(), rel=1e-5)
+
+
+def test_column_names_kept_by_the_adapter_name_the_features(data):
+    x, y = data
+    adapter = lamina.training.data_adapter.ArrayAdapter(x[:100], y[:100], device=torch.device("cpu"))
+    adapter.column_names = ["age", "income", "height", "weight"]  # what an adapter of a DataFrame may keep
+    model = _classifier()
+    model.build((None, 4))
+    recording.remember_training_data(model, adapter)
+    assert model.reference_profile.feature_names() == ["age", "income", "height", "weight"]
+
+
+def test_iterable_dataset_gives_no_profile(data):
+    x, y = data
+
+    class Stream(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            for i in range(200):
+                yield torch.from_numpy(x[i]), torch.tensor(y[i])
+
+    model = _classifier()
+    model.fit(Stream(), epochs=1, verbose=0, batch_size=50)
+    assert model.reference_profile is None
