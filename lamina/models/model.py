@@ -205,11 +205,12 @@ class Model(Trainer, Layer):
         return load_weights(self, filepath, strict=strict)
 
     def export(
-        self, filepath: Any, format: str = "onnx", verbose: bool = True, input_signature: Any = None, **kwargs: Any
+        self, filepath: Any, format: str | None = None, verbose: bool = True, input_signature: Any = None, **kwargs: Any
     ) -> Any:
         """Exports the model for inference to ONNX (``format="onnx"``) or to a
         `torch.export` program (``format="torch"``, a ``.pt2`` file), and checks
-        the exported file against the model before returning. See
+        the exported file against the model before returning. The format
+        defaults to the file's suffix (``.onnx`` or ``.pt2``). See
         `lamina.saving.export.export_model`."""
         from lamina.saving.export import export_model
 
