@@ -249,3 +249,70 @@ def test_fuzz_server_still_answers_afterwards(server, schema):
     assert len(r.json()["predictions"]) == 3
     metrics = server.get("/metrics").text
     assert "lamina" in metrics
+
+
+@pytest.fixture(scope="module")
+def two_input_server():
+    """A functional regressor with two named inputs, served the same way."""
+    lamina.set_seed(1)
+    a, b = lamina.Input(shape=(3,), name="age"), lamina.Input(shape=(2,), name="dose")
+    out = layers.Dense(1)(layers.Concatenate()([layers.Dense(4)(a), b]))
+    model = lamina.Model(inputs=[a, b], outputs=out, name="two_inputs")
+    app = create_app(model, max_batch=8, max_wait_ms=1.0)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if client.get("/readyz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the server did not become ready within 60 s"
+        time.sleep(0.05)
+    try:
+        yield client, model
+    finally:
+        client.close()
+        srv.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_fuzz_named_inputs(two_input_server):
+    client, model = two_input_server
+    specs = {s["name"]: s["shape"][1:] for s in client.get("/v1/model").json()["inputs"]}
+    assert specs == {"age": [3], "dose": [2]}
+
+    @st.composite
+    def body(draw):
+        n = draw(st.integers(1, 5))
+        inputs = {k: draw(rows(w, n, n)) for k, (w,) in specs.items()}
+        kind = draw(st.sampled_from(["valid", "valid", "missing", "extra", "rows", "list", "width"]))
+        if kind == "missing":
+            del inputs[draw(st.sampled_from(sorted(inputs)))]
+        elif kind == "extra":
+            inputs[draw(st.text(min_size=1, max_size=6).filter(lambda k: k not in specs))] = inputs["age"]
+        elif kind == "rows":
+            inputs["dose"] = inputs["dose"] + draw(rows(2, 1, 2))
+        elif kind == "list":
+            return {"inputs": list(inputs.values())}, False
+        elif kind == "width":
+            inputs["age"] = [r[:2] for r in inputs["age"]]
+        return {"inputs": inputs}, kind == "valid"
+
+    @settings(max_examples=40, **SETTINGS)
+    @given(case=body())
+    def check(case):
+        payload, valid = case
+        r = _post(client, "/v1/predict", payload)
+        _check(r, refused=not valid)
+        if valid:
+            inputs = payload["inputs"]
+            expected = model.predict([np.array(inputs["age"], "float32"), np.array(inputs["dose"], "float32")],
+                                     verbose=0)
+            np.testing.assert_allclose(np.array(r.json()["predictions"]), expected, rtol=1e-5, atol=1e-4)
+
+    check()
