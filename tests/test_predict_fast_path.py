@@ -276,3 +276,62 @@ def test_prepare_and_restore():
     assert inference.as_tensors({"a": np.ones((2, 1)), "b": np.ones((3, 1))}) is None
     t, n = inference.as_tensors([np.ones((2, 1), np.float64), torch.ones(2, 3, dtype=torch.int32)])
     assert n == 2 and t[0].dtype == torch.float32 and t[1].dtype == torch.int64
+
+
+def test_concurrent_predictions_keep_inference_mode_and_restore():
+    """Threads predicting on one model (a server's thread pool): each forward pass runs
+    in inference mode until the last prediction ends, then the flags come back. (Before
+    the shared switch, one thread's restore put the others' passes in training mode and
+    the model could end in eval mode.)"""
+    import threading
+
+    class Net(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = layers.Dense(16, activation="relu")
+            self.drop = nn.Dropout(0.9)  # a PyTorch module: it reads its own `training` flag
+            self.out = layers.Dense(3)
+
+        def call(self, inputs, training=None):
+            return self.out(self.drop(self.hidden(inputs)))
+
+    lamina.set_seed(0)
+    model = Net()
+    model.predict(np.ones((2, 6), np.float32), verbose=0)  # build
+    model.train()
+    x = np.random.default_rng(3).normal(size=(40, 6)).astype(np.float32)
+    expected = _reference(model, x)
+    start = threading.Barrier(4)
+    results, errors = [], []
+
+    def work():
+        start.wait()
+        try:
+            for i in range(30):
+                results.append(np.allclose(model.predict(x[i % 3 :], verbose=0, batch_size=8), expected[i % 3 :],
+                                           rtol=1e-5, atol=1e-6))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(results) == 120 and all(results)
+    assert all(m.training for m in model.modules())
+    assert not inference._ACTIVE
+
+
+def test_nested_predict_in_a_callback():
+    model = _mlp(dropout=0.9)
+    model.train()
+    x = np.ones((5, 6), np.float32)
+    expected = _reference(model, x)
+
+    class Nested(lamina.callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6)
+
+    np.testing.assert_allclose(model.predict(x, verbose=0, callbacks=[Nested()]), expected, rtol=1e-6)
+    assert all(m.training for m in model.modules())

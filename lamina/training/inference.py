@@ -7,7 +7,8 @@ the forward pass itself:
 * `prepare(model, device)` switches the model to inference mode and checks
   where its weights are in one walk over the modules (no `model.eval()` /
   `model.train()` / `model.to(device)` walks when nothing has to change);
-  `restore(state)` puts the training flags back as they were;
+  `restore(state)` puts the training flags back as they were (concurrent or
+  nested predictions on one model share the switch: the last one restores);
 * `as_tensors(x)` converts NumPy arrays / tensors (or a dict / list of them)
   as the data adapter does, or returns None when ``x`` needs the general path
   (text, pandas, datasets, NaN, mismatched lengths: the adapter then explains);
@@ -21,6 +22,7 @@ each other.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -55,6 +57,14 @@ def _resolve(device: torch.device) -> torch.device:
     return torch.device(device.type, 0)
 
 
+# Models inside `prepare` ... `restore`: id -> [calls in progress, the first call's state].
+# Concurrent (or nested) predictions on one model share the first call's switch, and the
+# last one to finish restores the flags, so no thread's forward pass runs in training mode
+# because another thread's `predict` ended.
+_ACTIVE: dict[int, list[Any]] = {}
+_LOCK = threading.Lock()
+
+
 def prepare(model: nn.Module, device: torch.device) -> InferenceState:
     """Moves ``model`` to ``device`` when any weight or buffer is elsewhere and puts
     every module in inference mode (``training = False``); returns what to restore.
@@ -62,8 +72,38 @@ def prepare(model: nn.Module, device: torch.device) -> InferenceState:
     One walk over the modules (`model.eval()` and `model.to()` take one each, even
     when nothing changes). A module whose class overrides `train()` is honoured:
     the whole model then goes through `model.eval()` and, in `restore`,
-    `model.train(was_training)`.
+    `model.train(was_training)`. Thread-safe: while several calls are in
+    progress on one model, only the last `restore` puts the flags back.
     """
+    key = id(model)
+    with _LOCK:
+        active = _ACTIVE.get(key)
+        if active is not None and active[1].model is model:
+            active[0] += 1
+            return active[1]
+        state = _switch(model, device)
+        _ACTIVE[key] = [1, state]
+        return state
+
+
+def restore(state: InferenceState) -> None:
+    """Puts back the training flags `prepare` changed (when the last call in progress ends)."""
+    key = id(state.model)
+    with _LOCK:
+        active = _ACTIVE.get(key)
+        if active is not None and active[1] is state:
+            active[0] -= 1
+            if active[0]:
+                return
+            del _ACTIVE[key]
+        if state.switched is None:
+            state.model.train(state.was_training)
+            return
+        for m in state.switched:
+            m.__dict__["training"] = True
+
+
+def _switch(model: nn.Module, device: torch.device) -> InferenceState:
     state = InferenceState(model)
     device = _resolve(device)
     switched: list[nn.Module] = []
@@ -107,15 +147,6 @@ def prepare(model: nn.Module, device: torch.device) -> InferenceState:
         m.__dict__["training"] = False
     state.switched = switched
     return state
-
-
-def restore(state: InferenceState) -> None:
-    """Puts back the training flags `prepare` changed."""
-    if state.switched is None:
-        state.model.train(state.was_training)
-        return
-    for m in state.switched:
-        m.__dict__["training"] = True
 
 
 def _leaf_tensor(a: Any) -> torch.Tensor | None:
