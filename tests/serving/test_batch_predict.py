@@ -177,6 +177,11 @@ def test_predict_errors_name_the_problem(digits, diabetes, tmp_path, capsys):
     assert "not in the header: ['height']" in err
     err = _error(capsys, model, _write_csv(tmp_path / "header_only.csv", header, []), out)
     assert "no data rows" in err
+    (tmp_path / "empty.csv").write_bytes(b"")
+    assert "is empty; it needs a header row" in _error(capsys, model, tmp_path / "empty.csv", out)
+    (tmp_path / "latin1.csv").write_bytes(",".join(header).encode() + b"\n" + b"0.5," * 63 + b"caf\xe9\n")
+    err = _error(capsys, model, tmp_path / "latin1.csv", out)
+    assert "line 2 is not UTF-8 text" in err and "Save the CSV file as UTF-8" in err
     assert not out.exists()
 
 
