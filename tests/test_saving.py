@@ -100,7 +100,7 @@ def test_save_sequential_round_trip_predictions_identical(tmp_path, data):
     assert zipfile.is_zipfile(path)
     with zipfile.ZipFile(path) as zf:
         assert sorted(zf.namelist()) == [
-            "config.json", "model.safetensors", "optimizer.json", "optimizer.safetensors"
+            "config.json", "model.safetensors", "optimizer.json", "optimizer.safetensors", "profile.json"
         ]
     loaded = lamina.load_model(path)
     assert type(loaded) is lamina.Sequential

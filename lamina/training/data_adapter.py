@@ -205,6 +205,8 @@ class ArrayAdapter:
         device: torch.device,
         check_finite: bool = True,
     ) -> None:
+        # A DataFrame's column names, for the reference profile's feature names.
+        self.column_names = [str(c) for c in x.columns] if hasattr(x, "columns") and hasattr(x, "to_numpy") else None
         self.x = _structure_to_tensors(x, "x")
         self.y = None if y is None else _structure_to_tensors(y, "y", strings=False)
         self.sample_weight = None if sample_weight is None else to_tensor(sample_weight, "sample_weight").float()
