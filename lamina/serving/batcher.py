@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity (`carry.remove`), never by their arrays
 class _Item:
     arrays: dict[str, np.ndarray]
     n_rows: int
@@ -74,6 +74,7 @@ class MicroBatcher:
         self.receiving = 0  # requests being received or validated: worth waiting for
         self._queue: asyncio.Queue | None = None
         self._task: asyncio.Task | None = None
+        self._waiter: asyncio.Future | None = None
 
     async def start(self) -> None:
         """Starts the collector task on the running event loop."""
@@ -84,6 +85,8 @@ class MicroBatcher:
         """Finishes the queued requests, then stops the collector and the worker thread."""
         if self._queue is not None and self._task is not None:
             self._queue.put_nowait(None)
+            if self._waiter is not None and not self._waiter.done():
+                self._waiter.set_result(None)
             await self._task
         self.executor.shutdown(wait=True)
 
@@ -99,7 +102,20 @@ class MicroBatcher:
         key = tuple((name, a.shape[1:]) for name, a in arrays.items())
         item = _Item(arrays, n_rows, loop.create_future(), loop.time(), key)
         self._queue.put_nowait(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
         return await item.future
+
+    async def _arrival(self, timeout: float) -> None:
+        """Waits until a request is queued or ``timeout`` seconds pass."""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(timeout, lambda: waiter.done() or waiter.set_result(None))
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
 
     async def _collect(self) -> None:
         assert self._queue is not None
@@ -132,10 +148,8 @@ class MicroBatcher:
                     timeout = deadline - loop.time()
                     if timeout <= 0 or self.receiving <= 0:
                         break
-                    try:
-                        item = await asyncio.wait_for(queue.get(), timeout)
-                    except asyncio.TimeoutError:
-                        break
+                    await self._arrival(timeout)  # not wait_for(queue.get()): before 3.12 it can lose the item
+                    continue
                 if item is None:
                     stopping = True
                     break
@@ -146,16 +160,20 @@ class MicroBatcher:
                     carry.append(item)
                     if item.key == first.key:
                         break  # full
-            await self._run(batch)
+            try:
+                await self._run(batch)
+            except Exception as e:  # noqa: BLE001 - the collector must outlive any one batch
+                for it in batch:
+                    if not it.future.done():
+                        it.future.set_exception(e)
 
     async def _run(self, batch: list[_Item]) -> None:
-        names = list(batch[0].arrays)
-        if len(batch) == 1:
-            merged = batch[0].arrays
-        else:
-            merged = {n: np.concatenate([it.arrays[n] for it in batch]) for n in names}
         loop = asyncio.get_running_loop()
         try:
+            if len(batch) == 1:
+                merged = batch[0].arrays
+            else:
+                merged = {n: np.concatenate([it.arrays[n] for it in batch]) for n in batch[0].arrays}
             outputs = await loop.run_in_executor(self.executor, self.run_batch, merged)
             total = sum(it.n_rows for it in batch)
             bad = [o.shape for o in outputs if o.ndim == 0 or o.shape[0] != total]

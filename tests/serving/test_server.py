@@ -170,6 +170,27 @@ def test_multi_input_regression_by_name(regressor):
             assert r.json()["error"]["field"] == field, (name, r.json())
 
 
+def test_free_axis_requests_of_different_lengths_batched_apart():
+    torch.manual_seed(4)
+    seq = lamina.Input(shape=(None, 2), name="seq")
+    model = lamina.Model(seq, lamina.layers.Dense(1)(lamina.layers.GlobalAveragePooling1D()(seq)))
+    rng = np.random.default_rng(0)
+    xs = [rng.random((2, length, 2)).astype("float32") for length in [1, 2, 3, 5, 7, 2, 3, 1] * 3]
+    expected = [model.predict(x, verbose=0) for x in xs]
+    with live_server(create_app(model, max_wait_ms=20)) as client:
+        def post(i):
+            return client.post("/v1/predict", json={"inputs": xs[i].tolist()}).json()
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(post, range(len(xs))))
+        for body, want in zip(answers, expected):
+            np.testing.assert_allclose(body["predictions"], want, atol=1e-6, rtol=0)
+        r = client.post("/v1/predict", json={"inputs": [[[1, 2], [3, 4]], [[1, 2]]]})
+        assert r.status_code == 422 and r.json()["error"]["field"] == "inputs[1]"
+        assert client.get("/v1/model").json()["inputs"] == [{"name": "seq", "shape": [None, None, 2],
+                                                             "dtype": "float32"}]
+
+
 # ---------------------------------------------------------------------------- validation
 ROW = ",".join(["0.5"] * 64)
 BAD_BODIES = {

@@ -66,3 +66,31 @@ def test_batcher_isolates_a_failing_request():
 def test_batcher_rejects_bad_settings(kwargs):
     with pytest.raises(ValueError, match="Received"):
         MicroBatcher(lambda a: [a], **kwargs)
+
+
+def test_batcher_answers_every_request_of_mixed_shapes_arriving_while_it_waits():
+    """Requests of several sequence lengths arrive while the collector waits for more
+    (regression: equal-looking leftovers were compared by their arrays, which stopped
+    the collector, and every later request hung)."""
+    rng = np.random.default_rng(1)
+
+    def run(arrays):
+        return [arrays["x"].sum(axis=(1, 2))]
+
+    async def main():
+        batcher = MicroBatcher(run, max_batch=64, max_wait_ms=20)
+        await batcher.start()
+
+        async def client(i):
+            for j in range(15):
+                x = np.full((2, int(rng.choice([1, 2, 3, 5])), 2), float(i * 100 + j))
+                batcher.receiving += 1  # as the app does while a body is being read
+                await asyncio.sleep(float(rng.random()) * 0.003)
+                batcher.receiving -= 1
+                out = await asyncio.wait_for(batcher.submit({"x": x}, 2), 10)
+                np.testing.assert_array_equal(out[0], x.sum(axis=(1, 2)))
+
+        await asyncio.gather(*(client(i) for i in range(6)))
+        await batcher.stop()
+
+    asyncio.run(main())
