@@ -258,6 +258,18 @@ class ServedModel:
             "feedback": _jsonable(self._feedback_summary),
         }
 
+    def _versions(self, lamina_version: str, torch_version: str) -> dict[str, str]:
+        return {"lamina": lamina_version, "torch": torch_version, **_versions_of(self.backend)}
+
+    def _export_check(self) -> Any:
+        """For the ONNX backend: the export's parity check (largest difference, tolerance)."""
+        result = getattr(self.backend, "export_result", None)
+        if result is None:
+            return None
+        return _jsonable({"max_difference": getattr(result, "max_difference", None),
+                          "atol": getattr(result, "atol", None),
+                          "preprocessing": getattr(result, "preprocessing_path", None) is not None})
+
     def describe(self) -> dict[str, Any]:
         import torch
 
@@ -270,10 +282,19 @@ class ServedModel:
             "backend": self.backend_name,
             "inputs": [s.to_json() for s in self.specs],
             "outputs": self.outputs.to_json(),
-            "versions": {"lamina": getattr(lamina, "__version__", None), "torch": torch.__version__},
+            "versions": self._versions(lamina.__version__, torch.__version__),
+            "export": self._export_check(),
             "batching": {"max_batch": self.batcher.max_batch, "max_wait_ms": self.batcher.max_wait_ms},
             "training": _jsonable(_profile_scores(self.profile)),
         }
+
+
+def _versions_of(backend: Any) -> dict[str, str]:
+    if getattr(backend, "name", None) != "onnx":
+        return {}
+    import onnxruntime
+
+    return {"onnxruntime": onnxruntime.__version__}
 
 
 def _profile_of(model: Any) -> Any:

@@ -265,6 +265,7 @@ def test_metrics_monitoring_and_model_documents(classifier, digits):
         assert info["outputs"][0]["shape"] == [None, 10]
         assert info["class_names"] == CLASS_NAMES and info["task"] == "classification"
         assert info["versions"] == {"lamina": lamina.__version__, "torch": torch.__version__}
+        assert info["export"] is None and info["backend"] == "torch"
         page = client.get("/")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert "v1/monitoring" in page.text

@@ -94,3 +94,13 @@ def test_batcher_answers_every_request_of_mixed_shapes_arriving_while_it_waits()
         await batcher.stop()
 
     asyncio.run(main())
+
+
+def test_serving_docstring_examples_run():
+    import doctest
+
+    from lamina.serving import app, batcher
+
+    for module in (app, batcher):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

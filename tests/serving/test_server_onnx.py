@@ -36,6 +36,8 @@ def test_onnx_backend_serves_string_model_equal_to_predict(text_classifier):
     with live_server(create_app(text_classifier, backend="onnx")) as client:
         info = client.get("/v1/model").json()
         assert info["backend"] == "onnx"
+        assert info["export"]["max_difference"] <= info["export"]["atol"] and info["export"]["preprocessing"]
+        assert set(info["versions"]) == {"lamina", "torch", "onnxruntime"}
         assert info["inputs"] == [{"name": "review", "shape": [None, 1], "dtype": "string"}]
         r = client.post("/v1/predict", json={"inputs": rows})  # one string per row
         assert r.status_code == 200, r.text
