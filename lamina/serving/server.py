@@ -38,7 +38,8 @@ class DrainingServer(uvicorn.Server):
 
 def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
           drain_seconds: float = DRAIN_SECONDS) -> int:
-    """Serves ``app`` until SIGTERM / SIGINT, drains the requests in flight, returns 0.
+    """Serves ``app`` until SIGTERM / SIGINT, drains the requests in flight, returns 0
+    (1 when the server could not start, or the model could not be loaded or exported).
 
     Args:
         app: The ASGI app (from `lamina.serving.app.create_app`).
@@ -50,5 +51,10 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, log_level: str = 
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
                             timeout_graceful_shutdown=int(drain_seconds), access_log=False)
     server = DrainingServer(config)
+    served = getattr(getattr(app, "state", None), "served", None)
+    if served is not None:  # a model that cannot be loaded or exported stops the command
+        served.on_load_failure = lambda: setattr(server, "should_exit", True)
     server.run()
-    return 0 if server.started else 1
+    if not server.started or (served is not None and served.load_error is not None):
+        return 1
+    return 0

@@ -67,6 +67,7 @@ class ServedModel:
         self._feedback_summary: Any = None
         self.metrics = ServerMetrics(lambda: self._drift_report, lambda: self._feedback_summary)
         self._loader: asyncio.Task | None = None
+        self.on_load_failure: Any = None  # `lamina serve` stops the server (exit 1) when set
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
@@ -107,6 +108,8 @@ class ServedModel:
         except Exception as e:  # reported by /readyz; the process stays up to say why
             logger.exception("Could not load the model")
             self.load_error = f"{type(e).__name__}: {e}"
+            if self.on_load_failure is not None:
+                self.on_load_failure()
 
     def _make_monitors(self) -> None:
         from lamina.monitoring import DriftMonitor, FeedbackTracker

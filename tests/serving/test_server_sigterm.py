@@ -122,3 +122,14 @@ def test_cli_refuses_bad_arguments(tmp_path, capsys):
     assert "--max-batch must be >= 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["serve", "m.lamina", "--backend", "tensorflow"])
+
+
+def test_serve_returns_1_when_the_model_cannot_be_loaded(tmp_path):
+    from lamina.serving.app import create_app
+    from lamina.serving.server import serve
+
+    broken = tmp_path / "broken.lamina"
+    broken.write_bytes(b"not a zip file")
+    app = create_app(str(broken))
+    assert serve(app, host="127.0.0.1", port=0, log_level="critical") == 1
+    assert "broken.lamina" in app.state.served.load_error or "zip" in app.state.served.load_error
