@@ -74,7 +74,9 @@ class BasePooling(Layer):
 
     def _call_channels_first(self, x: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         sizes = tuple(x.shape[2:])
-        padding = self._padding_for.get(sizes)
+        # Under torch.export a free axis is a SymInt, which cannot be a dict key: no cache then.
+        cacheable = all(type(n) is int for n in sizes)
+        padding = self._padding_for.get(sizes) if cacheable else None
         if padding is None:
             ones = (1,) * self._rank
             if self._padding == "valid":
@@ -83,7 +85,8 @@ class BasePooling(Layer):
             padding = conv_utils.torch_padding(pairs)
             if len(self._padding_for) >= 64:  # inputs of many sizes (free spatial axes)
                 self._padding_for.clear()
-            self._padding_for[sizes] = padding
+            if cacheable:
+                self._padding_for[sizes] = padding
         return self._pool(x, *padding)
 
     def _pool(self, x: torch.Tensor, op_padding: tuple[int, ...], pad: list[int] | None) -> torch.Tensor:

@@ -253,6 +253,8 @@ class RNNBase(Layer):
     def _run_masked(
         self, x: torch.Tensor, mask: torch.Tensor, hx: list[torch.Tensor]
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        if torch.compiler.is_exporting():
+            return self._run_masked_traceable(x, mask, hx)
         steps = x.shape[1]
         mask_cpu = mask.to("cpu")  # pack_padded_sequence needs the lengths on the host
         lengths = mask_cpu.sum(1)
@@ -281,6 +283,39 @@ class RNNBase(Layer):
             empty = (lengths == 0).to(x.device)[None, :, None]
             states = [torch.where(empty, h, s) for h, s in zip(hx, states)]
         return out, states
+
+    def _run_masked_traceable(
+        self, x: torch.Tensor, mask: torch.Tensor, hx: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The masked run for `torch.export` / ONNX export, with the same results as
+        the packed run: packing reads the lengths on the host and branches on them,
+        which a graph with a dynamic batch and time axis cannot do.
+
+        The real steps of each row are moved to the front in their order (a scatter;
+        the padding follows them), the fused op runs on the whole padded tensor, the
+        outputs go back to their steps (a gather) with zeros at padded steps, and the
+        final state is the output at each row's last real step (the initial state
+        for a fully padded row). Steps after the last real one cannot change
+        earlier outputs, so this equals skipping the padded steps.
+        """
+        if self._num_states > 1 and self.return_state:
+            raise NotImplementedError(
+                f"Layer '{self.name}' ({type(self).__name__}) cannot be exported with a padding mask and "
+                "`return_state=True`: the exported graph reads the final state from the outputs, and "
+                "the cell state `c` is not among them. Export the model without `return_state` on "
+                "masked LSTM layers, or without the mask (no `mask_zero` / `Masking` before it)."
+            )
+        real = mask.to(torch.int64)
+        lengths = real.sum(1, keepdim=True)
+        dest = torch.where(mask, real.cumsum(1) - 1, lengths + (1 - real).cumsum(1) - 1)
+        front = torch.zeros_like(x).scatter(1, dest[..., None].expand_as(x), x)
+        out_front, _ = self._fused(front, None, hx)
+        index = dest[..., None].expand(-1, -1, out_front.shape[-1])
+        out = out_front.gather(1, index) * mask[..., None].to(out_front.dtype)
+        last = (lengths - 1).clamp(min=0)[..., None].expand(-1, 1, out_front.shape[-1])
+        final = out_front.gather(1, last).transpose(0, 1)  # (1, batch, units), as the fused op's
+        h = torch.where((lengths == 0)[None], hx[0], final)
+        return out, [h, *hx[1:]]
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -368,6 +403,8 @@ class SimpleRNN(RNNBase):
     def _fused(
         self, x: torch.Tensor, batch_sizes: torch.Tensor | None, hx: list[torch.Tensor]
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        if batch_sizes is None and torch.compiler.is_exporting():
+            return self._scan(x, hx)
         op = torch.rnn_tanh if self.activation == "tanh" else torch.rnn_relu
         params, has_bias = self._params(), self.bias is not None
         if batch_sizes is None:
@@ -375,6 +412,24 @@ class SimpleRNN(RNNBase):
         else:
             out, h = op(x, batch_sizes, hx[0], params, has_bias, 1, 0.0, self.training, False)
         return out, [h]
+
+    def _scan(self, x: torch.Tensor, hx: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The same recurrence as `torch.rnn_tanh` / `torch.rnn_relu`, as a `scan` over
+        the time axis, for export: PyTorch keeps no while-loop form of these two ops
+        (it has ones for LSTM and GRU), so exporting them unrolls the steps and fixes
+        the sequence length. Agrees with the fused op to float32 rounding."""
+        from torch._higher_order_ops.scan import scan
+
+        activation = torch.tanh if self.activation == "tanh" else torch.relu
+        inputs = torch.nn.functional.linear(x, self.kernel, self.bias).transpose(0, 1)  # (steps, batch, units)
+        recurrent_kernel = self.recurrent_kernel
+
+        def step(h: torch.Tensor, projected: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            h = activation(projected + torch.nn.functional.linear(h, recurrent_kernel))
+            return h, h.clone()
+
+        h, out = scan(step, hx[0][0], inputs)
+        return out.transpose(0, 1), [h[None]]
 
 
 class LSTM(RNNBase):

@@ -118,7 +118,9 @@ class CategoryEncoding(PreprocessingLayer):
                 "`CategoryEncoding` uses `count_weights` only with output_mode='count'. "
                 f"Received: count_weights with output_mode={self.output_mode!r}."
             )
-        if inputs.numel():
+        # The range check reads values on the host; an exported graph (torch.export / ONNX)
+        # cannot branch on data, so it is left out there (out-of-range ids are dropped).
+        if inputs.numel() and not torch.compiler.is_exporting():
             low, high = int(inputs.min()), int(inputs.max())
             if low < 0 or high >= self.num_tokens:
                 raise ValueError(

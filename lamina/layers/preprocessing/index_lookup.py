@@ -304,7 +304,12 @@ class IndexLookup(PreprocessingLayer):
         """Ids (int64) of an integer tensor, computed on its device."""
         keys, values = self._int_table(x.device)
         x = x.contiguous()
-        if keys.numel():
+        if keys.numel() and torch.compiler.is_exporting():
+            # ONNX has no searchsorted: compare with every key instead (same ids; the
+            # exported graph does O(vocabulary) work per value).
+            hit = x[..., None] == keys
+            ids = torch.where(hit.any(-1), (hit * values).sum(-1), _UNKNOWN)
+        elif keys.numel():
             pos = torch.searchsorted(keys, x).clamp(max=keys.numel() - 1)
             ids = torch.where(keys[pos] == x, values[pos], _UNKNOWN)
         else:
