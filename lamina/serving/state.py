@@ -165,9 +165,12 @@ class ServedModel:
 
         def run() -> None:
             try:
-                if batches:
-                    x = {k: np.concatenate([b[0][k] for b in batches]) for k in batches[0][0]}
-                    ys = [np.concatenate([b[1][i] for b in batches]) for i in range(len(batches[0][1]))]
+                groups: dict[tuple, list] = {}  # batches of one row shape (free axes differ between groups)
+                for b in batches:
+                    groups.setdefault(tuple(a.shape[1:] for a in (*b[0].values(), *b[1])), []).append(b)
+                for group in groups.values():
+                    x = {k: np.concatenate([b[0][k] for b in group]) for k in group[0][0]}
+                    ys = [np.concatenate([b[1][i] for b in group]) for i in range(len(group[0][1]))]
                     self.monitor.update(x[first_input] if single_input else x,
                                         ys[0] if len(ys) == 1 else dict(zip(names, ys)))
                 for request_id, outputs in records:
