@@ -78,7 +78,7 @@ def create_app(
             await served.stop()
 
     app = FastAPI(title="Lamina model server", version=_lamina_version(), lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url="/docs", redoc_url=None, **_no_telemetry())
     app.state.served = served
     app.add_middleware(_MetricsMiddleware, served=served, max_body_bytes=max_body_bytes)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -205,6 +205,16 @@ async def _http_error(request: Request, exc: Any) -> Response:
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("Unexpected error while answering %s %s", request.method, request.url.path)
     return _json(internal_error(exc), 500)
+
+
+def _no_telemetry() -> dict[str, Any]:
+    """FastAPI's own OpenTelemetry hooks off (the server exports Prometheus metrics; the
+    check costs every request), where this FastAPI version has them."""
+    import inspect
+
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    return {}
 
 
 def _lamina_version() -> str:

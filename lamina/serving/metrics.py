@@ -60,11 +60,17 @@ class ServerMetrics:
         self.registry.register(_MonitoringCollector(drift_report or (lambda: None), feedback_summary or (lambda: None)))
         self._lock = threading.Lock()
         self._buckets: dict[int, _Bucket] = {}
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     def observe(self, endpoint: str, status: int, seconds: float, rows: int = 0) -> None:
         """Records one answered request (``rows`` predicted for `/v1/predict`)."""
-        self.requests.labels(endpoint, str(status)).inc()
-        self.latency.labels(endpoint).observe(seconds)
+        key = (endpoint, status)
+        children = self._children.get(key)
+        if children is None:  # label lookups cost more than the counting itself: done once
+            children = self._children[key] = (self.requests.labels(endpoint, str(status)),
+                                              self.latency.labels(endpoint))
+        children[0].inc()
+        children[1].observe(seconds)
         if endpoint != "/v1/predict":
             return
         t = int(time.time()) // BUCKET_SECONDS * BUCKET_SECONDS
