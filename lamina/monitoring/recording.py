@@ -10,7 +10,8 @@ At fit time only a bounded random sample of the training inputs is kept: up to
 (in-memory arrays), or, for a map-style `torch.utils.data.Dataset`, only the
 chosen indices (the items are read when the profile is computed). Generators,
 other iterables and `PyDataset`s give no profile. A new `fit` replaces the
-sample and forgets the scores of earlier `evaluate` calls.
+sample and forgets the scores of earlier `evaluate` calls. `set_reference_data`
+replaces the sample with other inputs (e.g. the data before augmentation).
 """
 
 from __future__ import annotations
@@ -102,6 +103,54 @@ def remember_training_data(model: Any, adapter: Any) -> None:
     except Exception as e:  # noqa: BLE001 - monitoring must never break training
         warnings.warn(f"No reference profile is recorded for this fit: {type(e).__name__}: {e}", stacklevel=3)
         state.sample = None
+
+
+def set_reference_data(model: Any, x: Any) -> None:
+    """Profiles ``x`` instead of the inputs `fit` saw: the data live traffic should
+    look like, when training saw something else (augmented copies, oversampled
+    classes, synthetic rows). A bounded random sample is kept as in `fit`; the
+    profile (with the model's predictions on it, its current weights) is computed
+    when next asked for. The scores `fit` and `evaluate` recorded are kept.
+
+    Args:
+        model: A Lamina model.
+        x: The reference inputs as the model takes them: an array, a torch tensor,
+            a DataFrame, or a dict / list of them (rows first).
+
+    Example:
+        >>> import numpy as np, lamina
+        >>> from lamina.monitoring import set_reference_data
+        >>> model = lamina.Sequential([lamina.Input(shape=(2,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> x = np.random.default_rng(0).normal(size=(100, 2)).astype("float32")
+        >>> _ = model.fit(np.concatenate([x, x + 5.0]), np.zeros((200, 1)), epochs=1, verbose=0)
+        >>> set_reference_data(model, x)
+        >>> model.reference_profile.n_rows
+        100
+    """
+    from lamina.utils.tree import flatten
+
+    columns = [str(c) for c in x.columns] if hasattr(x, "columns") and hasattr(x, "to_numpy") else None
+    if columns is not None:
+        x = x.to_numpy()
+    leaves = [leaf for leaf in flatten(x) if hasattr(leaf, "shape")] if not isinstance(x, np.ndarray) else [x]
+    if not leaves or any(len(leaf.shape) == 0 for leaf in leaves):
+        raise ValueError(
+            "`set_reference_data` expects the inputs as the model takes them: an array, a tensor, "
+            f"a DataFrame, or a dict / list of arrays, rows first. Received: {type(x).__name__}."
+        )
+    rows = {int(leaf.shape[0]) for leaf in leaves}
+    if len(rows) != 1 or min(rows) < 2:
+        raise ValueError(
+            "`set_reference_data` needs at least 2 rows, the same number in every input. "
+            f"Received: {sorted(rows)} rows. Pass the reference inputs, rows first."
+        )
+    n = rows.pop()
+    k = _sample_size(n, _row_bytes(x))
+    idx = np.sort(np.random.default_rng(0).choice(n, size=k, replace=False)) if k < n else np.arange(n)
+    state = _state(model)
+    state.sample, state.profile, state.failed = _take_rows(x, idx), None, False
+    state.column_names = columns
 
 
 def _map_style(dataset: Any) -> bool:

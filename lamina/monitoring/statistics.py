@@ -15,7 +15,7 @@ Pure functions on NumPy arrays; `DriftMonitor` applies them to its window.
   false alarms far more often than ``alpha``.
 * **Chi-squared** for categorical features: a 2 x k contingency table of the
   reference counts and the window counts (again two-sample), with the
-  categories whose expected window count is below 5 pooled into one.
+  categories whose expected count is below 5 pooled until the pooled cell has 5.
 * **Benjamini–Hochberg** adjusted p-values across the features and predictions.
 """
 
@@ -122,8 +122,11 @@ def ks_p_value(statistic: float, n_reference: int, n_live: int) -> float:
 def chi2_two_sample(reference_counts: np.ndarray, live_counts: np.ndarray) -> tuple[float, float]:
     """Chi-squared test of homogeneity between reference and live category counts.
 
-    Categories whose expected live count is below 5 are pooled into one column
-    (dropped if it is still empty); fewer than two columns left gives ``(0, 1)``.
+    Categories whose expected count in the smaller sample is below 5 are pooled
+    into one column; while that column's expected count is still below 5, the
+    next rarest category joins it (a sparse pooled cell makes the chi-squared
+    approximation reject far more often than its nominal level). Empty columns are
+    dropped; fewer than two columns left gives ``(0, 1)``.
 
     Example:
         >>> stat, p = chi2_two_sample(np.array([500, 500]), np.array([50, 50]))
@@ -132,15 +135,21 @@ def chi2_two_sample(reference_counts: np.ndarray, live_counts: np.ndarray) -> tu
     """
     ref = np.asarray(reference_counts, dtype=np.float64)
     cur = np.asarray(live_counts, dtype=np.float64)
-    total = ref + cur
-    expected_live = total * cur.sum() / max(total.sum(), 1.0)
-    small = expected_live < MIN_EXPECTED
-    if small.any():
-        ref = np.append(ref[~small], ref[small].sum())
-        cur = np.append(cur[~small], cur[small].sum())
     keep = (ref + cur) > 0
     ref, cur = ref[keep], cur[keep]
     if len(ref) < 2 or ref.sum() == 0 or cur.sum() == 0:
+        return 0.0, 1.0
+    total = ref + cur
+    expected = total * min(ref.sum(), cur.sum()) / total.sum()  # in the smaller sample
+    order = np.argsort(expected, kind="stable")
+    n_small = int(np.sum(expected < MIN_EXPECTED))
+    if n_small:
+        reach = int(np.searchsorted(np.cumsum(expected[order]), MIN_EXPECTED, side="left")) + 1
+        pooled = order[: max(n_small, reach)]
+        rest = np.setdiff1d(np.arange(len(ref)), pooled)
+        ref = np.append(ref[rest], ref[pooled].sum())
+        cur = np.append(cur[rest], cur[pooled].sum())
+    if len(ref) < 2:
         return 0.0, 1.0
     result = stats.chi2_contingency(np.stack([ref, cur]), correction=False)
     return float(result.statistic), float(result.pvalue)

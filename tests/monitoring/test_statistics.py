@@ -87,9 +87,26 @@ def test_chi2_two_sample_matches_contingency_table():
 
 def test_chi2_pools_rare_categories():
     ref = np.array([900, 90, 5, 5])
-    live = np.array([90, 9, 1, 0])  # expected live counts of the last two are < 5: pooled
-    stat, p = st.chi2_two_sample(ref, live)
-    expected = stats.chi2_contingency(np.array([[900, 90, 10], [90, 9, 1]]), correction=False)
+    live = np.array([90, 9, 1, 0])  # expected live counts 9.9, 1 and 0.45: the last two pooled (1.45),
+    stat, p = st.chi2_two_sample(ref, live)  # still < 5, so the next rarest joins them
+    expected = stats.chi2_contingency(np.array([[900, 100], [90, 10]]), correction=False)
     assert stat == pytest.approx(expected.statistic)
     assert p == pytest.approx(expected.pvalue)
+    ref, live = np.array([600, 300, 60, 30, 10]), np.array([60, 30, 6, 3, 1])
+    stat, p = st.chi2_two_sample(ref, live)  # 3.3 + 1.1 < 5, + 6.6: three cells pooled
+    expected = stats.chi2_contingency(np.array([[600, 300, 100], [60, 30, 10]]), correction=False)
+    assert stat == pytest.approx(expected.statistic) and p == pytest.approx(expected.pvalue)
     assert st.chi2_two_sample(np.array([10, 0]), np.array([5, 0])) == (0.0, 1.0)
+    assert st.chi2_two_sample(np.array([990, 10]), np.array([99, 1])) == (0.0, 1.0)  # one column left
+
+
+def test_chi2_false_alarm_rate_on_sparse_counts():
+    """Poisson(0.3) counts (rare values 2, 3, 4...): the pooled test rejects a true
+    null at about its level, over fresh reference and live samples."""
+    rng = np.random.default_rng(0)
+    n_trials, rejected = 2000, 0
+    for _ in range(n_trials):
+        ref = np.bincount(rng.poisson(0.3, 2000), minlength=12)[:12]
+        live = np.bincount(rng.poisson(0.3, 300), minlength=12)[:12]
+        rejected += st.chi2_two_sample(ref, live)[1] < 0.05
+    assert 0.03 <= rejected / n_trials <= 0.07
