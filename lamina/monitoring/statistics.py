@@ -15,7 +15,8 @@ Pure functions on NumPy arrays; `DriftMonitor` applies them to its window.
   false alarms far more often than ``alpha``.
 * **Chi-squared** for categorical features: a 2 x k contingency table of the
   reference counts and the window counts (again two-sample), with the
-  categories whose expected count is below 5 pooled until the pooled cell has 5.
+  categories whose expected count is below 5 pooled until the pooled cell has 5
+  (Fisher's exact test for a 2 x 2 table that stays sparse).
 * **Benjamini–Hochberg** adjusted p-values across the features and predictions.
 """
 
@@ -125,8 +126,14 @@ def chi2_two_sample(reference_counts: np.ndarray, live_counts: np.ndarray) -> tu
     Categories whose expected count in the smaller sample is below 5 are pooled
     into one column; while that column's expected count is still below 5, the
     next rarest category joins it (a sparse pooled cell makes the chi-squared
-    approximation reject far more often than its nominal level). Empty columns are
-    dropped; fewer than two columns left gives ``(0, 1)``.
+    approximation reject far more often than its nominal level), but the most
+    frequent category always stays apart. A 2 x 2 table that still has an
+    expected count below 5 (a value the reference never had, now in a few rows)
+    gets Fisher's exact p-value. Empty columns are dropped; fewer than two
+    columns gives ``(0, 1)``.
+
+    Returns:
+        ``(statistic, p_value)``; the statistic is the chi-squared one of the pooled table.
 
     Example:
         >>> stat, p = chi2_two_sample(np.array([500, 500]), np.array([50, 50]))
@@ -145,13 +152,14 @@ def chi2_two_sample(reference_counts: np.ndarray, live_counts: np.ndarray) -> tu
     n_small = int(np.sum(expected < MIN_EXPECTED))
     if n_small:
         reach = int(np.searchsorted(np.cumsum(expected[order]), MIN_EXPECTED, side="left")) + 1
-        pooled = order[: max(n_small, reach)]
+        pooled = order[: min(max(n_small, reach), len(ref) - 1)]
         rest = np.setdiff1d(np.arange(len(ref)), pooled)
         ref = np.append(ref[rest], ref[pooled].sum())
         cur = np.append(cur[rest], cur[pooled].sum())
-    if len(ref) < 2:
-        return 0.0, 1.0
-    result = stats.chi2_contingency(np.stack([ref, cur]), correction=False)
+    table = np.stack([ref, cur])
+    result = stats.chi2_contingency(table, correction=False)
+    if table.shape[1] == 2 and result.expected_freq.min() < MIN_EXPECTED:
+        return float(result.statistic), float(stats.fisher_exact(table.astype(np.int64)).pvalue)
     return float(result.statistic), float(result.pvalue)
 
 

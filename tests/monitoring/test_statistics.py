@@ -97,7 +97,17 @@ def test_chi2_pools_rare_categories():
     expected = stats.chi2_contingency(np.array([[600, 300, 100], [60, 30, 10]]), correction=False)
     assert stat == pytest.approx(expected.statistic) and p == pytest.approx(expected.pvalue)
     assert st.chi2_two_sample(np.array([10, 0]), np.array([5, 0])) == (0.0, 1.0)
-    assert st.chi2_two_sample(np.array([990, 10]), np.array([99, 1])) == (0.0, 1.0)  # one column left
+    stat, p = st.chi2_two_sample(np.array([990, 10]), np.array([99, 1]))  # a sparse 2 x 2: Fisher
+    assert p == pytest.approx(stats.fisher_exact([[990, 10], [99, 1]]).pvalue)
+
+
+def test_chi2_new_value_in_a_constant_feature():
+    """A feature constant in the reference: a new value in 9 of 300 rows is drift
+    (Fisher's exact test on the sparse 2 x 2 table), in 1 row it is not."""
+    stat, p = st.chi2_two_sample(np.array([1200, 0]), np.array([291, 9]))
+    assert p == pytest.approx(stats.fisher_exact([[1200, 0], [291, 9]]).pvalue) and p < 1e-5
+    assert stat == pytest.approx(stats.chi2_contingency([[1200, 0], [291, 9]], correction=False).statistic)
+    assert st.chi2_two_sample(np.array([1200, 0]), np.array([299, 1]))[1] == pytest.approx(0.2)
 
 
 def test_chi2_false_alarm_rate_on_sparse_counts():
