@@ -43,6 +43,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"lamina serve: no such model file. Received: {args.model!r}. Save one with model.save('m.lamina').",
               file=sys.stderr)
         return 2
+    from lamina.extras import require
+
+    try:
+        require("serve", "`lamina serve`")
+    except ImportError as e:
+        print(f"lamina serve: {e}", file=sys.stderr)
+        return 2
     import lamina
     from lamina.serving.app import create_app
     from lamina.serving.server import serve
