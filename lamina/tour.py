@@ -16,7 +16,10 @@ package), in the order a careful practitioner works:
 7. error analysis on the dev set: the confusion matrix, the most confident
    mistakes as images;
 8. the test set, used once, at the very end;
-9. an HTML report (plots embedded) with a JSON file of every number.
+9. an HTML report (plots embedded) with a JSON file of every number;
+10. ship it: the final network saved to `digits_mlp.lamina` and exported to
+    ONNX (`digits_mlp.onnx`), the export checked against the model before it
+    is written; the tour ends with the `lamina serve` command that serves it.
 
 It prints a table of train / validation / test accuracy and writes the
 training curves of the final network as a PNG, next to the report.
@@ -87,6 +90,9 @@ class TourResult:
     error_analysis: Any = None
     test_evaluations: int = 0
     quick: bool = False
+    model_path: Path | None = None
+    onnx_path: Path | None = None
+    export: Any = None
 
 
 class _LockedTestSet:
@@ -445,6 +451,16 @@ def _run(
     say(
         f"Report: [bold]{files.html}[/bold] (open it in a browser; every number is also in {files.json.name})"
     )
+
+    # 10. Ship it.
+    step("10. Ship it: save, export to ONNX (checked against the model), serve")
+    model.class_names = [str(digit) for digit in range(10)]
+    result.model_path = out / "digits_mlp.lamina"
+    model.save(result.model_path)
+    result.onnx_path = out / "digits_mlp.onnx"
+    result.export = model.export(result.onnx_path, format="onnx", verbose=bool(verbose))
+    say(f"Model: {result.model_path}; ONNX: {result.onnx_path}")
+    say(f"Serve it (HTTP on 127.0.0.1:8000, monitoring page at /): [bold]lamina serve {result.model_path}[/bold]")
     result.seconds = time.perf_counter() - t0
     say(f"Done in {result.seconds:.1f}s.")
     return result

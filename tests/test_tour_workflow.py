@@ -133,3 +133,24 @@ def test_shift_images_and_augment():
     np.testing.assert_array_equal(left[:, :-1], x.reshape(8, 8)[:, 1:])
     xa, ya = augment(np.ones((3, 64), np.float32), np.array([0, 1, 2]))
     assert xa.shape == (15, 64) and ya.tolist() == [0, 1, 2] * 5
+
+
+def test_tour_ships_the_model_as_lamina_and_checked_onnx(tour):
+    import onnx
+    import onnxruntime as ort
+
+    result, _ = tour
+    assert result.model_path.name == "digits_mlp.lamina" and result.onnx_path.name == "digits_mlp.onnx"
+    assert result.export.max_difference <= 1e-5
+    assert sorted(p.name for p in result.onnx_path.parent.glob("digits_mlp*")) == [
+        "digits_mlp.lamina", "digits_mlp.onnx"
+    ]  # one self-contained ONNX file, no .onnx.data beside it
+    loaded = lamina.load_model(result.model_path)
+    x_dev = np.asarray(result.splits.dev[0], dtype=np.float32)
+    expected = loaded.predict(x_dev, verbose=0)
+    session = ort.InferenceSession(str(result.onnx_path), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {session.get_inputs()[0].name: x_dev})
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    metadata = {p.key: p.value for p in onnx.load(str(result.onnx_path)).metadata_props}
+    assert json.loads(metadata["class_names"]) == [str(d) for d in range(10)]
+    assert loaded.reference_profile is not None
