@@ -347,6 +347,9 @@ def _run(
         callbacks=[stop],
         verbose=1 if verbose else 0,
     )
+    # Training saw shifted copies (80 % of x_aug); live traffic looks like the real images,
+    # so the reference profile that `lamina serve` watches for drift is made of those.
+    lamina.monitoring.set_reference_data(model, x_train)
     result.curves_path = save_curves(history, out / "training_curves.png")
     result.plots["training_curves"] = result.curves_path
     final = result.diagnoses["regularised"] = workflow.diagnose(
