@@ -4,10 +4,7 @@ left out."""
 
 import base64
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -26,42 +23,13 @@ from lamina.workflow import (
     report,
     run_baselines,
 )
-
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[1]
+from tests.browser import dump_dom
 
 
 def _browser_dom(html_path: Path, tmp_path: Path) -> str:
     """The page's DOM after headless Chromium loaded it and ran its scripts."""
-    if os.environ.get("LAMINA_SKIP_BROWSER") == "1":
-        pytest.skip("LAMINA_SKIP_BROWSER=1: the browser check of the report is skipped")
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        pytest.fail(
-            f"Headless Chromium ({CHROMIUM}) is needed to check that the report's images load. "
-            f"Run `bash {ROOT / 'scripts' / 'ensure_chromium.sh'}` (as root it installs Debian's "
-            "chromium package; `make test` runs it), or set LAMINA_SKIP_BROWSER=1 to skip this check."
-        )
-    binary = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    profile = tmp_path / f"chromium-profile-{html_path.stem}"
-    cmd = [
-        binary,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-        html_path.resolve().as_uri(),
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout
+    return dump_dom(html_path.resolve().as_uri(), tmp_path / f"chromium-profile-{html_path.stem}",
+                    "that the report's images load")
 
 
 def _images_loaded(dom: str) -> str:

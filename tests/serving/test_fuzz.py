@@ -15,29 +15,20 @@ requests, without a deadline per example.
 
 import json
 import math
-import socket
-import threading
-import time
 
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lamina
 from lamina import layers
 from lamina.serving.app import create_app
+from tests.serving.live import live_server
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,27 +39,8 @@ def server():
                                layers.Dense(10, activation="softmax")], name="fuzzed")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     app = create_app(model, max_batch=16, max_wait_ms=2.0, max_body_bytes=256 * 1024)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if client.get("/readyz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server did not become ready within 60 s"
-        time.sleep(0.05)
-    try:
+    with live_server(app) as client:
         yield client
-    finally:
-        client.close()
-        srv.should_exit = True
-        thread.join(timeout=30)
-        assert not thread.is_alive()
 
 
 @pytest.fixture(scope="module")
@@ -259,26 +231,8 @@ def two_input_server():
     out = layers.Dense(1)(layers.Concatenate()([layers.Dense(4)(a), b]))
     model = lamina.Model(inputs=[a, b], outputs=out, name="two_inputs")
     app = create_app(model, max_batch=8, max_wait_ms=1.0)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if client.get("/readyz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server did not become ready within 60 s"
-        time.sleep(0.05)
-    try:
+    with live_server(app) as client:
         yield client, model
-    finally:
-        client.close()
-        srv.should_exit = True
-        thread.join(timeout=30)
 
 
 def test_fuzz_named_inputs(two_input_server):

@@ -6,56 +6,22 @@ predict traffic)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import socket
-import subprocess
 import threading
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
-
 from lamina.serving.page import render_page
-
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
+from tests.browser import dump_dom
+from tests.serving.live import live_server
 
 
 def browser_dom(url: str, tmp_path: Path, budget_ms: int = 5000) -> str:
     """The DOM of the page at `url` after headless Chromium ran its scripts for
-    `budget_ms` of virtual time (the flags of tests/test_report.py)."""
-    if os.environ.get("LAMINA_SKIP_BROWSER") == "1":
-        pytest.skip("LAMINA_SKIP_BROWSER=1: the browser check of the monitoring page is skipped")
-    binary = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if binary is None:
-        pytest.fail(
-            f"Headless Chromium ({CHROMIUM}) is needed to check that the monitoring page draws. "
-            f"Run `bash {ROOT / 'scripts' / 'ensure_chromium.sh'}` (as root it installs Debian's "
-            "chromium package; `make test` runs it), or set LAMINA_SKIP_BROWSER=1 to skip this check."
-        )
-    profile = tmp_path / f"chromium-profile-{abs(hash(url))}"
-    cmd = [
-        binary,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        f"--virtual-time-budget={budget_ms}",
-        "--dump-dom",
-        url,
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout
+    `budget_ms` of virtual time."""
+    return dump_dom(url, tmp_path / f"chromium-profile-{abs(hash(url))}",
+                    "that the monitoring page draws", budget_ms)
 
 
 class Element:
@@ -340,10 +306,7 @@ def test_page_reports_an_unreachable_endpoint(tmp_path):
 # ----------------------------------------------------------------------------- the real app
 def test_page_draws_the_real_app_after_traffic(tmp_path):
     """`lamina serve`'s own page and monitoring document, after predict traffic and feedback."""
-    import time
 
-    import httpx
-    import uvicorn
 
     import lamina
     from lamina import layers
@@ -358,38 +321,18 @@ def test_page_draws_the_real_app_after_traffic(tmp_path):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x[:1200], y[:1200], validation_data=(x[1200:], y[1200:]), epochs=2, batch_size=64, verbose=0)
     model.save(tmp_path / "m.lamina")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(str(tmp_path / "m.lamina")), host="127.0.0.1", port=port,
-                                        log_level="error", access_log=False))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not become ready within 60 s"
-                time.sleep(0.05)
-            page = client.get("/")
-            assert page.headers["content-type"].startswith("text/html")
-            assert 'id="latency-chart"' in page.text and "digits_page" in page.text
-            for i in range(0, 300, 10):
-                r = client.post("/v1/predict", json={"inputs": x[i : i + 10].tolist(), "id": f"r{i}"})
-                assert r.status_code == 200, r.text
-            assert client.post("/v1/predict", json={"inputs": [[1.0]]}).status_code == 422
-            r = client.post("/v1/feedback", json={"id": "r0", "labels": y[:10].tolist()})
+    with live_server(create_app(str(tmp_path / "m.lamina"))) as client:
+        page = client.get("/")
+        assert page.headers["content-type"].startswith("text/html")
+        assert 'id="latency-chart"' in page.text and "digits_page" in page.text
+        for i in range(0, 300, 10):
+            r = client.post("/v1/predict", json={"inputs": x[i : i + 10].tolist(), "id": f"r{i}"})
             assert r.status_code == 200, r.text
-            doc = client.get("/v1/monitoring").json()
-            by_id = parse_dom(browser_dom(f"http://127.0.0.1:{port}/", tmp_path))
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=30)
+        assert client.post("/v1/predict", json={"inputs": [[1.0]]}).status_code == 422
+        r = client.post("/v1/feedback", json={"id": "r0", "labels": y[:10].tolist()})
+        assert r.status_code == 200, r.text
+        doc = client.get("/v1/monitoring").json()
+        by_id = parse_dom(browser_dom(f"{client.base_url}/", tmp_path))
     assert by_id["status"].attrs["data-state"] == "ok"
     assert by_id["model-name"].all_text() == "digits_page"
     for chart in ("latency", "throughput", "drift", "prediction", "feedback"):

@@ -6,7 +6,6 @@ metrics / monitoring / model documents count what was sent."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -16,39 +15,14 @@ import httpx
 import numpy as np
 import pytest
 import torch
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 from sklearn.datasets import load_digits
 
 import lamina
 from lamina.serving.app import create_app
+from tests.serving.live import live_server
 
 CLASS_NAMES = [f"digit-{i}" for i in range(10)]
-
-
-@contextlib.contextmanager
-def live_server(app, wait_ready: bool = True) -> Iterator[httpx.Client]:
-    """Runs ``app`` with uvicorn on a free loopback port in a thread; yields a client."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    try:
-        if wait_ready:
-            while client.get("/readyz").status_code != 200:
-                assert time.monotonic() < deadline, client.get("/readyz").json()
-                time.sleep(0.02)
-        yield client
-    finally:
-        client.close()
-        server.should_exit = True
-        thread.join(15)
-        assert not thread.is_alive(), "the server did not stop"
 
 
 @pytest.fixture(scope="module")

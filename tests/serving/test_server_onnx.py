@@ -10,7 +10,7 @@ import torch
 
 import lamina
 from lamina.serving.app import create_app
-from tests.serving.test_server import live_server
+from tests.serving.live import live_server
 
 pytest.importorskip("onnxruntime")
 
