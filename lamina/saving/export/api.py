@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -12,10 +13,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina.saving.export import parity
+from lamina.saving.export import parity, shapes
 from lamina.saving.export import signature as signatures
 from lamina.saving.export.errors import ExportError
-from lamina.saving.export.torch_export import Entry, capture
+from lamina.saving.export.torch_export import Entry, capture, while_loop_rnns
 
 _FORMATS = {".onnx": "onnx", ".pt2": "torch"}
 
@@ -34,6 +35,9 @@ class ExportResult:
         outputs: The same for each output.
         preprocessing_path: The JSON file with the string preprocessing the export
             split off (see `load_preprocessing`), or None.
+        axis_ranges: The lengths the free axes accept where the capture needs a
+            range (``{"axis1": {"min": 5, "max": None}}`` for a `valid` convolution);
+            empty when every length is accepted.
     """
 
     path: str
@@ -43,6 +47,7 @@ class ExportResult:
     inputs: list[dict[str, Any]]
     outputs: list[dict[str, Any]]
     preprocessing_path: str | None = None
+    axis_ranges: dict[str, dict[str, int | None]] = dataclasses.field(default_factory=dict)
 
     @property
     def max_difference(self) -> float:
@@ -76,6 +81,26 @@ def _output_specs(entry: nn.Module, sig: signatures.Signature, names: list[str],
         shape = [None if i == 0 or x.shape[i] != y.shape[i] else int(x.shape[i]) for i in range(x.ndim)]
         specs.append({"name": name, "shape": shape, "dtype": dtype_name(torch.from_numpy(x[:0].copy()).dtype)})
     return specs
+
+
+def _lengths_within(ranges: shapes.Ranges, lengths: tuple[int, ...], explicit: bool) -> tuple[int, ...]:
+    """The checked lengths of the free axes, inside the range the capture needs:
+    default lengths are moved into it; lengths the caller chose must lie in it."""
+    low, high = shapes.length_bounds(ranges)
+    if low is None and high is None:
+        return lengths
+    inside = [n for n in lengths if (low is None or n >= low) and (high is None or n <= high)]
+    if explicit and len(inside) < len(lengths):
+        bounds = f"from {low if low is not None else 1} to {high if high is not None else 'any length'}"
+        raise ExportError(
+            f"The exported model accepts free-axis lengths {bounds} (a layer needs them), so it cannot be "
+            f"checked at lengths={tuple(lengths)}. Pass `lengths` inside that range."
+        )
+    clamp = [max(n, low or 1) if high is None else min(max(n, low or 1), high) for n in lengths]
+    first, second = clamp[0], clamp[-1]
+    if first == second:
+        second = first + 1 if high is None or first + 1 <= high else max(first - 1, low or 1)
+    return (first, second)
 
 
 def _class_names(model: nn.Module, class_names: Any) -> list[str] | None:
@@ -158,6 +183,7 @@ def export_model(
     numeric = split.model if split is not None else model
     sig = signatures.resolve(numeric, input_signature if split is None else None)
     rank = max(len(s.shape) for s in sig.specs)
+    explicit_lengths = lengths is not None
     lengths = tuple(lengths) if lengths is not None else ((3, 11) if rank <= 3 else (16, 24))
     tolerance = atol if atol is not None else (1e-4 if parity.has_recurrent_layers(numeric) else 1e-5)
     was_training = model.training
@@ -165,13 +191,19 @@ def export_model(
     model.eval()
     if device.type != "cpu":
         model.to("cpu")  # the exported file runs on CPU (ONNX Runtime's CPU provider, a CPU .pt2)
+    decompositions = contextlib.ExitStack()
     try:
+        # The program is decomposed again when it is translated to ONNX: the while-loop
+        # RNN decompositions must stay registered until the file is written.
+        decompositions.enter_context(while_loop_rnns())
         entry = Entry(numeric, sig)
         generator = torch.Generator().manual_seed(seed)
         trace_length = (lengths[0] + lengths[1]) // 2 if sig.has_free_axes else None
         example = sig.sample(3, trace_length, generator)
         parity.reference(entry, example)  # a plain error if the model cannot run on its own spec
         output_names = signatures.output_names(numeric, len(parity.reference(entry, example)))
+        program, ranges = capture(entry, example, sig)
+        lengths = _lengths_within(ranges, lengths, explicit=explicit_lengths)
         outputs = _output_specs(entry, sig, output_names, lengths)
         metadata = {
             "lamina_version": _lamina_version(),
@@ -185,17 +217,21 @@ def export_model(
             metadata["class_names"] = names
         if split is not None:
             metadata["preprocessing"] = split.state
-        program = capture(entry, example, sig)
+        if ranges:
+            metadata["axis_ranges"] = shapes.to_json(ranges)
         writer = _write_onnx if fmt == "onnx" else _write_torch
         diffs = writer(path, numeric, entry, program, example, sig, output_names, metadata, tolerance, lengths, optimize, seed)
     finally:
+        decompositions.close()
         model.train(was_training)
         if device.type != "cpu":
             model.to(device)
     pre_path = None
     if split is not None:
         pre_path = str(preprocessing.write(split.state, path))
-    result = ExportResult(str(path), fmt, diffs, tolerance, metadata["inputs"], outputs, pre_path)
+    result = ExportResult(
+        str(path), fmt, diffs, tolerance, metadata["inputs"], outputs, pre_path, metadata.get("axis_ranges", {})
+    )
     if verbose:
         _report(result, time.perf_counter() - started, split)
     return result
@@ -251,6 +287,10 @@ def _report(result: ExportResult, seconds: float, split: Any) -> None:
         f"{size / 1024:.1f} kB, {seconds:.1f} s): matches the model within {result.atol:g} "
         f"(largest difference {result.max_difference:.2g}; checked {cases})."
     )
+    for name, bounds in result.axis_ranges.items():
+        low, high = bounds["min"], bounds["max"]
+        span = f"{low} to {high}" if low is not None and high is not None else f">= {low}" if low is not None else f"<= {high}"
+        print(f"The free axis {name.removeprefix('axis')} accepts lengths {span} (the layers need it); the file records this range.")
     if split is not None:
         print(
             f"String preprocessing ({', '.join(split.layer_names)}) cannot be expressed in "

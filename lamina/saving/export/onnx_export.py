@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -59,15 +60,76 @@ def translate(
                 tuple(example),
                 dynamo=True,
                 external_data=False,
-                input_names=input_names,
-                output_names=output_names,
                 optimize=optimize,
                 verbose=False,
             )
     except Exception as e:  # noqa: BLE001 - translated into an error naming the layer
         error = unsupported(e, entry, "ONNX", _layer_of_failure(e, program, entry))
         raise error from e
-    return onnx_program.model_proto
+    proto = onnx_program.model_proto
+    name_inputs_and_outputs(proto, input_names, output_names)
+    return proto
+
+
+def _graphs(graph: Any) -> Iterator[Any]:
+    """``graph`` and the graphs nested in its nodes' attributes (loop bodies, branches)."""
+    yield graph
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("g"):
+                yield from _graphs(attribute.g)
+            for sub in attribute.graphs:
+                yield from _graphs(sub)
+
+
+def _rename(proto: Any, mapping: dict[str, str]) -> None:
+    """Renames values everywhere they are defined or used, nested graphs included."""
+    for graph in _graphs(proto.graph):
+        for node in graph.node:
+            node.input[:] = [mapping.get(n, n) for n in node.input]
+            node.output[:] = [mapping.get(n, n) for n in node.output]
+        for value in [*graph.input, *graph.output, *graph.value_info, *graph.initializer]:
+            value.name = mapping.get(value.name, value.name)
+        for sparse in graph.sparse_initializer:
+            sparse.values.name = mapping.get(sparse.values.name, sparse.values.name)
+
+
+def name_inputs_and_outputs(proto: Any, input_names: list[str], output_names: list[str]) -> None:
+    """Gives the graph's inputs and outputs the model's names.
+
+    The exporter names inner values after the FX nodes (``conv1d_1``), so a model
+    output named after its layer can clash with an inner value; a file with two
+    definitions of one name is invalid. Inner values with a wanted name are
+    renamed first, then the inputs and outputs (an output that is an input or
+    repeats another output gets an ``Identity`` node)."""
+    import onnx
+
+    graph = proto.graph
+    wanted = set(input_names) | set(output_names)
+    used = {n for g in _graphs(graph) for node in g.node for n in (*node.input, *node.output)}
+    used |= {v.name for g in _graphs(graph) for v in (*g.input, *g.output, *g.initializer, *g.value_info)}
+    taken = used | wanted
+    clashes: dict[str, str] = {}
+    for name in sorted(used & wanted):
+        fresh, i = f"{name}__inner", 0
+        while fresh in taken:
+            i += 1
+            fresh = f"{name}__inner{i}"
+        clashes[name] = fresh
+        taken.add(fresh)
+    _rename(proto, clashes)
+    _rename(proto, {v.name: n for v, n in zip(graph.input, input_names)})
+    inputs = {v.name for v in graph.input}
+    produced_by_node = {n for node in graph.node for n in node.output}
+    seen: set[str] = set()
+    for output, name in zip(graph.output, output_names):
+        current = output.name
+        if current in inputs or current in seen or current not in produced_by_node:
+            graph.node.append(onnx.helper.make_node("Identity", [current], [name]))
+            output.name = name
+        else:
+            _rename(proto, {current: name})
+        seen.add(name)
 
 
 def add_metadata(proto: Any, metadata: dict[str, Any]) -> None:

@@ -66,18 +66,26 @@ class Signature:
             return tensors
         return tensors[0]
 
-    def dynamic_shapes(self) -> tuple[dict[int, Any], ...]:
+    def dynamic_shapes(self, ranges: dict[str, tuple[int | None, int | None]] | None = None) -> tuple[dict[int, Any], ...]:
         """`torch.export` dynamic shapes: the batch axis, and each free axis (one
-        dimension per axis position, shared by the inputs)."""
+        dimension per axis position, ``axis1``, ..., shared by the inputs), within
+        ``ranges`` (name -> (min, max), None for no bound) where given."""
         from torch.export import Dim
 
-        batch = Dim("batch")
+        def dim(name: str) -> Any:
+            low, high = (ranges or {}).get(name, (None, None))
+            bounds = {k: v for k, v in (("min", low), ("max", high)) if v is not None}
+            return Dim(name, **bounds)
+
+        batch = dim("batch")
         free: dict[int, Any] = {}
         out = []
         for spec in self.specs:
             dims = {0: batch}
             for axis in spec.free_axes:
-                dims[axis] = free.setdefault(axis, Dim(f"axis{axis}"))
+                if axis not in free:
+                    free[axis] = dim(f"axis{axis}")
+                dims[axis] = free[axis]
             out.append(dims)
         return tuple(out)
 

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina.saving.export import shapes
 from lamina.saving.export.errors import ExportError, UnsupportedLayerError
 from lamina.saving.export.signature import Signature
 
@@ -107,16 +108,35 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-def unsupported(error: BaseException, entry: nn.Module, exporter: str, layer: tuple[str, nn.Module] | None = None) -> ExportError:
-    """The error for a capture or translation failure, naming the layer when it is known."""
-    layer = layer or _failing_layer(error, layer_paths(entry))
-    alternative = "export with format='torch'" if exporter == "ONNX" else "export with format='onnx'"
-    if "Constraints violated" in str(error) or "specialized" in str(error):
+def _fixed_size(error: BaseException, exporter: str, layer: tuple[str, nn.Module] | None) -> ExportError:
+    """The error for a capture that fixed the batch or a free axis to one size."""
+    fix = (
+        "Pass `input_signature` with fixed sizes for the free axes (the batch axis stays dynamic), "
+        "or make the layer that fixes the size shape-agnostic."
+    )
+    detail = re.search(r"^\s*- (.+?\.)(?: |$)", str(error), re.MULTILINE)
+    gist = detail.group(1) if detail else _sentence(_first_line(error))
+    if layer is None:
         return ExportError(
             f"The model cannot be exported with a dynamic batch or free axis: {exporter} tracing fixed "
-            f"its size. {_sentence(_first_line(error))} Pass `input_signature` with fixed sizes for the free axes "
-            "(the batch axis stays dynamic), or make the layer that fixes the size shape-agnostic."
+            f"its size. {gist} {fix}"
         )
+    path, module = layer
+    cls = type(module).__name__
+    return UnsupportedLayerError(
+        f"The model cannot be exported with a dynamic batch or free axis: {exporter} tracing fixed "
+        f"its size in layer '{path}' ({cls}). {gist} {fix}",
+        layer_name=path,
+        layer_class=cls,
+    )
+
+
+def unsupported(error: BaseException, entry: nn.Module, exporter: str, layer: tuple[str, nn.Module] | None = None) -> ExportError:
+    """The error for a capture or translation failure, naming the layer when it is known."""
+    alternative = "export with format='torch'" if exporter == "ONNX" else "export with format='onnx'"
+    if shapes.fixes_a_size(error):
+        return _fixed_size(error, exporter, layer)
+    layer = layer or _failing_layer(error, layer_paths(entry))
     if layer is None:
         return ExportError(
             f"The {exporter} exporter could not handle the model ({_first_line(error)}). No single layer "
@@ -138,36 +158,90 @@ def unsupported(error: BaseException, entry: nn.Module, exporter: str, layer: tu
     )
 
 
-_RNN_DECOMPOSITIONS = contextlib.ExitStack()
+def _rnn_ops() -> tuple[Any, ...]:
+    return (torch.ops.aten.lstm.input, torch.ops.aten.gru.input)
 
 
-def _use_while_loop_rnns() -> None:
-    """Registers PyTorch's while-loop decompositions of LSTM and GRU for tracing, once
-    for the process. They keep the time axis dynamic (the default decomposition
-    unrolls it). They are left registered: in torch 2.13, a second registration in
-    the same process no longer takes effect and the time axis is silently fixed.
-    Eager execution does not use them."""
-    if not getattr(_use_while_loop_rnns, "done", False):
-        from torch.export._patches import (
-            register_gru_while_loop_decomposition,
-            register_lstm_while_loop_decomposition,
-        )
-
-        _RNN_DECOMPOSITIONS.enter_context(register_lstm_while_loop_decomposition())
-        _RNN_DECOMPOSITIONS.enter_context(register_gru_while_loop_decomposition())
-        _use_while_loop_rnns.done = True  # type: ignore[attr-defined]
+def _forget_dispatch(ops: tuple[Any, ...]) -> None:
+    """Drops the cached kernel choice of ``ops``: an operator remembers the kernel it
+    dispatched to the first time it ran under a key, so a kernel registered later
+    (or removed) is ignored until the cache is cleared."""
+    for op in ops:
+        op._dispatch_cache.clear()
 
 
-def capture(entry: Entry, example: list[torch.Tensor], signature: Signature) -> torch.export.ExportedProgram:
-    """`torch.export.export` of ``entry`` on ``example`` with dynamic batch and free axes."""
-    _use_while_loop_rnns()
-    with quiet():
-        try:
+def _forget_loop_bodies() -> None:
+    """Drops Dynamo's compiled versions of the decompositions' loop functions (the
+    code of `torch._higher_order_ops` and `torch.export._patches` Dynamo has seen).
+
+    `torch.while_loop` compiles its ``cond_fn`` and ``body_fn`` with Dynamo, which
+    caches them by code object with guards on the values they close over. After a
+    capture at a fixed length (a model with a fixed time axis), a later capture
+    traced at the same length would reuse that graph, in which the length is a
+    constant, and the free time axis would be fixed."""
+    from torch._dynamo import convert_frame, reset_code
+
+    with convert_frame.compile_lock:
+        for weak in convert_frame.input_codes.seen + convert_frame.output_codes.seen:
+            code = weak()
+            if code is not None and re.search(r"torch[/\\](_higher_order_ops|export[/\\]_patches)", code.co_filename):
+                reset_code(code)
+
+
+@contextlib.contextmanager
+def while_loop_rnns() -> Iterator[None]:
+    """Registers PyTorch's while-loop decompositions of LSTM and GRU while tracing,
+    so their time axis stays dynamic (the default decomposition unrolls it).
+
+    `torch.export._patches` swaps the operators' Python kernels but not their
+    dispatch caches; whichever kernel ran first (an LSTM traced before, the patch
+    of an earlier export) would stay in use and the time axis would be fixed.
+    The caches are cleared on entry and on exit, so every capture gets the
+    while-loop kernels and eager execution gets its own back; the loop bodies
+    Dynamo compiled for an earlier capture are dropped too. The ONNX
+    translation decomposes the program again, so it runs inside this too."""
+    from torch.export._patches import (
+        register_gru_while_loop_decomposition,
+        register_lstm_while_loop_decomposition,
+    )
+
+    ops = _rnn_ops()
+    _forget_dispatch(ops)
+    _forget_loop_bodies()
+    try:
+        with register_lstm_while_loop_decomposition(), register_gru_while_loop_decomposition():
+            _forget_dispatch(ops)
+            yield
+    finally:
+        _forget_dispatch(ops)
+
+
+def capture(
+    entry: Entry, example: list[torch.Tensor], signature: Signature
+) -> tuple[torch.export.ExportedProgram, shapes.Ranges]:
+    """`torch.export.export` of ``entry`` on ``example`` with dynamic batch and free
+    axes; returns the program and the length ranges the free axes were given.
+
+    When the capture needs a range for a free axis (``axis1 >= 5``), it is retried
+    with that range; when it fixes an axis to one size, the error names the layer."""
+    ranges: shapes.Ranges = {}
+
+    def run() -> torch.export.ExportedProgram:
+        with quiet(), while_loop_rnns():
             return torch.export.export(
-                entry, tuple(example), dynamic_shapes=(signature.dynamic_shapes(),), strict=False
+                entry, tuple(example), dynamic_shapes=(signature.dynamic_shapes(ranges),), strict=False
             )
-        except Exception as e:  # noqa: BLE001 - translated into an error naming the layer
-            raise unsupported(e, entry, "torch.export") from e
+
+    for _ in range(5):
+        try:
+            return run(), ranges
+        except Exception as e:  # noqa: BLE001 - retried with a range, or translated into an error naming the layer
+            merged = shapes.narrowed(e, ranges)
+            if merged is None or merged == ranges:
+                layer = shapes.layer_fixing_a_size(entry, run) if shapes.fixes_a_size(e) else None
+                raise unsupported(e, entry, "torch.export", layer) from e
+            ranges = merged
+    raise ExportError(f"torch.export kept asking for narrower ranges of the free axes ({ranges}); pass `input_signature` with fixed sizes.")
 
 
 def save_program(
