@@ -328,3 +328,60 @@ def test_export_model_docstring_example_runs():
 
     result = doctest.testmod(api, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 4 and result.failed == 0
+
+
+def test_export_onnx_output_named_like_an_inner_value_gives_a_valid_file(tmp_path):
+    """The exporter names inner values after the FX nodes (``conv1d_1``); a Sequential's
+    output takes its last layer's name (also ``conv1d_1``). The file must still
+    define each name once."""
+    lamina.clear_session()
+    lamina.set_seed(5)
+    model = lamina.Sequential([lamina.Input((8, 4)), layers.Conv1D(5, 3), layers.Conv1D(3, 2, dilation_rate=2)])
+    export_model(model, tmp_path / "c.onnx", verbose=False)
+    proto = onnx.load(str(tmp_path / "c.onnx"))
+    onnx.checker.check_model(proto, full_check=True)
+    assert [o.name for o in proto.graph.output] == [model.layers[-1].name]
+    defined = [n for node in proto.graph.node for n in node.output] + [i.name for i in proto.graph.initializer]
+    assert len(defined) == len(set(defined))
+    x = np.random.default_rng(3).normal(size=(5, 8, 4)).astype(np.float32)
+    session = _session(tmp_path / "c.onnx")
+    (got,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5, rtol=0)
+
+
+def test_export_accepts_the_length_range_a_valid_convolution_needs(tmp_path):
+    """Two `valid` convolutions need a free length >= 6 (an output of length 1 is a
+    special size for torch.export, so length 5 is excluded too): the range is
+    accepted, recorded, and the gate checks lengths inside it."""
+    lamina.set_seed(6)
+    model = lamina.Sequential([lamina.Input((None, 4)), layers.Conv1D(5, 3), layers.Conv1D(3, 2, dilation_rate=2)])
+    result = export_model(model, tmp_path / "v.onnx", verbose=False)
+    assert result.axis_ranges == {"axis1": {"min": 6, "max": None}}
+    assert set(result.max_differences) >= {"batch=7,length=6", "batch=7,length=11"}
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "v.onnx")).metadata_props}
+    assert json.loads(meta["axis_ranges"]) == {"axis1": {"min": 6, "max": None}}
+    session = _session(tmp_path / "v.onnx")
+    for steps in (6, 9, 40):
+        x = np.random.default_rng(steps).normal(size=(3, steps, 4)).astype(np.float32)
+        (got,) = session.run(None, {session.get_inputs()[0].name: x})
+        np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5, rtol=0)
+    with pytest.raises(ExportError, match=r"lengths from 6 to any length.*lengths=\(5, 11\).*inside that range"):
+        export_model(model, tmp_path / "w.onnx", verbose=False, lengths=(5, 11))
+    assert not (tmp_path / "w.onnx").exists()
+
+
+def test_export_lstm_time_axis_stays_free_after_a_fixed_length_lstm_export(tmp_path):
+    """An LSTM exported at a fixed length 8 used to leave Dynamo's compiled loop
+    body behind, and a later free-axis capture traced at length 8 reused it with
+    the length fixed."""
+    lamina.set_seed(7)
+    fixed = lamina.Sequential([lamina.Input((8, 3)), layers.LSTM(4)])
+    export_model(fixed, tmp_path / "fixed.onnx", verbose=False)
+    free = lamina.Sequential([lamina.Input((None, 3)), layers.LSTM(4)])
+    result = export_model(free, tmp_path / "free.pt2", verbose=False, lengths=(5, 11))  # traced at length 8
+    assert result.axis_ranges == {} and result.inputs[0]["shape"] == [None, None, 3]
+    program = torch.export.load(str(tmp_path / "free.pt2")).module()
+    x = np.random.default_rng(4).normal(size=(2, 30, 3)).astype(np.float32)
+    with torch.inference_mode():
+        got = program(torch.from_numpy(x))
+    np.testing.assert_allclose(got[0].numpy(), free.predict(x, verbose=0), atol=1e-4, rtol=0)
