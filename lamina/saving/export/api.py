@@ -177,6 +177,10 @@ def export_model(
         raise ExportError(f"`lengths` must be two positive integers, such as (3, 11). Received: lengths={lengths!r}.")
     path = Path(filepath)
     fmt = _format_for(path, format)
+    if fmt == "onnx":
+        from lamina.extras import require
+
+        require("export", "ONNX export")
     if not path.parent.exists():
         raise ExportError(f"The folder of {str(path)!r} does not exist. Create it first.")
     split = preprocessing.split(model)
