@@ -19,5 +19,5 @@ def _training_context_is_restored():
     """Every call that sets Keras's training call context restores it: a test that
     leaves it set would silently switch dropout / batch norm in the tests after it."""
     yield
-    leaked, TRAINING_CONTEXT[0] = TRAINING_CONTEXT[0], None
+    leaked, TRAINING_CONTEXT.value = TRAINING_CONTEXT.value, None
     assert leaked is None, f"the layer training context was left at {leaked!r}"

@@ -104,3 +104,44 @@ def test_keras_file_replays_several_positional_tensors(tmp_path):
         model.save(tmp_path / "m.keras")
         loaded = lamina.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), np.full((2, 1), 2.5))
+
+
+def test_training_context_is_per_thread():
+    """A sub-layer inherits the training flag of its caller in the same thread only: a
+    server's worker predicting while another thread trains sees its own flag."""
+    import threading
+
+    import torch
+
+    import lamina
+    from lamina.layers.call_spec import TRAINING_CONTEXT
+
+    seen = {}
+    inside = threading.Event()
+    release = threading.Event()
+
+    class Probe(lamina.layers.Layer):
+        def call(self, inputs, training=None):
+            seen[threading.current_thread().name] = training
+            if threading.current_thread().name == "trainer":
+                inside.set()
+                release.wait(10)
+            return inputs
+
+    class Outer(lamina.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.probe = Probe()
+
+        def call(self, inputs, training=None):
+            return self.probe(inputs)  # no `training=`: inherited from the caller
+
+    outer = Outer()
+    trainer = threading.Thread(target=lambda: outer(torch.ones(1, 2), training=True), name="trainer")
+    trainer.start()
+    assert inside.wait(10)
+    outer(torch.ones(1, 2), training=False)  # while the trainer thread is inside its call
+    release.set()
+    trainer.join(10)
+    assert seen == {"trainer": True, threading.current_thread().name: False}
+    assert TRAINING_CONTEXT.value is None

@@ -12,6 +12,7 @@ mask rules for custom layers.
 from __future__ import annotations
 
 import inspect
+import threading
 import warnings
 from typing import Any
 
@@ -21,9 +22,17 @@ import torch
 MASK_ATTR = "_keras_mask"
 LEGACY_MASK_ATTR = "_lamina_mask"
 
-# The training flag of the outermost call that was given one: a sub-layer called
-# without `training=` inherits it, as in Keras.
-TRAINING_CONTEXT: list[bool | None] = [None]
+
+class _TrainingContext(threading.local):
+    """The training flag of the outermost call that was given one: a sub-layer called
+    without `training=` inherits it, as in Keras. One per thread, so that a server's
+    worker thread predicting while another thread trains (or several threads
+    predicting at once) never see each other's flag."""
+
+    value: bool | None = None
+
+
+TRAINING_CONTEXT = _TrainingContext()
 
 
 class CallSpec:

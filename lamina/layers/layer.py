@@ -253,16 +253,16 @@ class Layer(nn.Module):
         training = kwargs.get("training") if kwargs else None
         if training is None:
             # A sub-layer called without `training=` inherits its caller's (Keras's call context).
-            if spec.takes_training and TRAINING_CONTEXT[0] is not None:
-                kwargs["training"] = TRAINING_CONTEXT[0]
+            if spec.takes_training and TRAINING_CONTEXT.value is not None:
+                kwargs["training"] = TRAINING_CONTEXT.value
             out = self.call(inputs, *args, **kwargs)
         elif self._modules:
-            outer = TRAINING_CONTEXT[0]
-            TRAINING_CONTEXT[0] = training
+            outer = TRAINING_CONTEXT.value
+            TRAINING_CONTEXT.value = training
             try:
                 out = self.call(inputs, *args, **kwargs)
             finally:
-                TRAINING_CONTEXT[0] = outer
+                TRAINING_CONTEXT.value = outer
         else:
             out = self.call(inputs, *args, **kwargs)
         # Masks (see lamina/layers/masking.py): a mask set in `call` (under either name)
@@ -301,15 +301,15 @@ class Layer(nn.Module):
                 if key in (spec.keywords or ()) and kwargs.get(key) is None:
                     kwargs[key] = call_spec_mod.read_mask(value)
         training = kwargs.get("training")
-        if training is None and spec.takes_training and TRAINING_CONTEXT[0] is not None:
-            kwargs["training"] = training = TRAINING_CONTEXT[0]
-        outer = TRAINING_CONTEXT[0]
+        if training is None and spec.takes_training and TRAINING_CONTEXT.value is not None:
+            kwargs["training"] = training = TRAINING_CONTEXT.value
+        outer = TRAINING_CONTEXT.value
         if training is not None:
-            TRAINING_CONTEXT[0] = training
+            TRAINING_CONTEXT.value = training
         try:
             out = self.call(inputs, *args, **kwargs)
         finally:
-            TRAINING_CONTEXT[0] = outer
+            TRAINING_CONTEXT.value = outer
         call_spec_mod.apply_keras_mask_rules(self, inputs, out, previous_mask)
         return out
 
