@@ -237,7 +237,7 @@ def _compute(model: Any, state: _State) -> Any:
     from lamina.monitoring.reference import ReferenceProfile
 
     sample = state.sample() if callable(state.sample) else state.sample
-    task, transform = _task_from_loss(getattr(model, "loss", None))
+    task, transform = task_from_loss(getattr(model, "loss", None))
     try:
         predictions = _predict(model, sample)
     except Exception as e:  # noqa: BLE001 - profile the inputs alone
@@ -269,8 +269,10 @@ def _predict(model: Any, sample: Any) -> Any:
     return model.predict(sample, batch_size=256, verbose=0)
 
 
-def _task_from_loss(loss: Any) -> tuple[str | None, str | None]:
-    """``(task, transform)`` from the compiled loss (None when it does not say)."""
+def task_from_loss(loss: Any) -> tuple[str | None, str | None]:
+    """``(task, transform)`` from the compiled loss (None when it does not say): the task
+    is "binary", "classification" or "regression", the transform "sigmoid" / "softmax"
+    when the loss takes logits. `lamina serve` reads its outputs the same way."""
     if loss is None or isinstance(loss, (dict, list, tuple)):
         return None, None
     if isinstance(loss, str):

@@ -15,8 +15,6 @@ from typing import Any
 
 import numpy as np
 
-_CLASSIFICATION = ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy")
-
 
 @dataclass
 class OutputInfo:
@@ -84,21 +82,11 @@ def describe_outputs(model: Any, names: list[str], outputs: list[np.ndarray], pr
 
 
 def _task_from_loss(loss: Any) -> tuple[str | None, bool]:
-    if loss is None or isinstance(loss, (dict, list, tuple)):
-        return None, False
-    try:
-        from lamina import losses
+    """``(task, from_logits)``: binary and multi-class losses are both "classification" here."""
+    from lamina.monitoring.recording import task_from_loss
 
-        obj = losses.get(loss)
-    except (TypeError, ValueError):
-        return None, False
-    kind = getattr(obj, "kind", None)
-    from_logits = bool(getattr(obj, "from_logits", False))
-    if kind in _CLASSIFICATION:
-        return "classification", from_logits
-    if kind == "regression":
-        return "regression", False
-    return None, False
+    task, transform = task_from_loss(loss)
+    return ("classification" if task == "binary" else task), transform is not None
 
 
 def _ends_in_probabilities(model: Any) -> bool:

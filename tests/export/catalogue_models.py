@@ -10,11 +10,7 @@ that inference-mode arithmetic is really exercised.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import torch
@@ -22,16 +18,7 @@ from catalogue_harness import Entry, In
 
 import lamina
 from lamina import applications, layers
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def _example(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"lamina_catalogue_example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.test_examples import load_example as _example
 
 
 def seq(input_shape: tuple, *stack: Any, dtype: str = "float32") -> Callable[[], Any]:
