@@ -13,6 +13,7 @@
   from its Keras config dict, through the one registry (`registry`).
 """
 
+from lamina.saving.errors import InvalidFileError
 from lamina.saving.export import export_model
 from lamina.saving.model_io import load_model, save_model
 from lamina.saving.object_registration import (
@@ -37,6 +38,7 @@ from lamina.saving.weights import WeightsReport, load_weights, save_weights
 
 __all__ = [
     "CustomObjectScope",
+    "InvalidFileError",
     "WeightsReport",
     "custom_object_scope",
     "deserialize_keras_object",
