@@ -25,6 +25,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -118,6 +120,48 @@ class _LearningRate(float):
         return (float, (float(self),))
 
 
+def check_learning_rate(owner: str, value: Any, *, allow_zero: bool = False) -> Any:
+    """Checks a number given as ``learning_rate``: a finite real number > 0 (>= 0 with
+    ``allow_zero``, as when a callback decays the rate). Returns it unchanged.
+
+    Raises a ``TypeError`` for something that is not a number (a string, a bool, a
+    function, a tensor) and a ``ValueError`` for NaN, infinities, 0 and negatives.
+    """
+    expected = "a finite number > 0 or a `LearningRateSchedule`"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        if isinstance(value, str):
+            try:
+                float(value)
+                fix = f"Pass a number: `learning_rate=float({value!r})`."
+            except ValueError:
+                fix = "Pass a number, e.g. `learning_rate=1e-3`."
+        elif isinstance(value, (np.ndarray, torch.Tensor)):
+            fix = "Pass a Python number: `learning_rate=float(lr)`."
+        elif callable(value):
+            fix = (
+                "To vary the rate during training, subclass "
+                "`lamina.optimizers.schedules.LearningRateSchedule` (its `__call__(step)` "
+                "returns the rate) or use a `LearningRateScheduler` callback."
+            )
+        else:
+            fix = "Pass a number, e.g. `learning_rate=1e-3`."
+        raise TypeError(f"`{owner}` expects `learning_rate` to be {expected}. Received: learning_rate={value!r}. {fix}")
+    if math.isnan(value) or math.isinf(value):
+        raise ValueError(
+            f"`{owner}` expects `learning_rate` to be {expected}. Received: learning_rate={value!r}. "
+            "Check how the value was computed (a learning-rate search or a schedule)."
+        )
+    if value < 0 or (value == 0 and not allow_zero):
+        fix = (
+            "A learning rate of 0 never changes the weights; to freeze them set "
+            "`layer.trainable = False`. Typical rates are 1e-4 to 1e-2."
+            if value == 0
+            else "A negative rate climbs the loss instead of descending it. Typical rates are 1e-4 to 1e-2."
+        )
+        raise ValueError(f"`{owner}` expects `learning_rate` to be {expected}. Received: learning_rate={value!r}. {fix}")
+    return value
+
+
 class Optimizer:
     """Base class of Lamina optimizers.
 
@@ -160,13 +204,13 @@ class Optimizer:
             self._lr: float | None = None
         else:
             self._schedule = None
-            self._lr = validation.number(owner, "learning_rate", learning_rate, low=0.0)
+            self._lr = check_learning_rate(owner, learning_rate)
         for arg, value in (
             ("clipnorm", clipnorm),
             ("clipvalue", clipvalue),
             ("global_clipnorm", global_clipnorm),
         ):
-            validation.number(owner, arg, value, low=0.0, low_inclusive=False, allow_none=True)
+            _hyper(owner, arg, value, low=0.0, low_inclusive=False, allow_none=True)
         given = [
             f"{k}={v!r}"
             for k, v in (
@@ -184,7 +228,7 @@ class Optimizer:
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
         self.global_clipnorm = global_clipnorm
-        self.weight_decay = validation.number(
+        self.weight_decay = _hyper(
             owner, "weight_decay", weight_decay, low=0.0, allow_none=True
         )
         if name is not None and not isinstance(name, str):
@@ -451,7 +495,8 @@ class Optimizer:
             self._schedule, self._lr = value, None
             lr = float(value(self.iterations))
         else:
-            validation.number(type(self).__name__, "learning_rate", value, low=0.0)
+            # 0 is allowed here: a schedule callback may decay the rate to 0 at the end.
+            check_learning_rate(type(self).__name__, value, allow_zero=True)
             self._schedule, self._lr = None, value
             lr = float(value)
         if self._torch is not None:
@@ -526,18 +571,31 @@ class Optimizer:
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
+        lr = config.get("learning_rate")
+        if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr == 0:
+            # A rate a callback decayed to 0 before saving: valid state, refused only as a
+            # constructor argument (where 0 is a mistake), so it is set after construction.
+            optimizer = cls(**{**config, "learning_rate": 1.0})
+            optimizer.learning_rate = 0.0
+            return optimizer
         return cls(**config)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, learning_rate={self.learning_rate!r})"
 
 
+def _hyper(owner: str, name: str, value: Any, **bounds: Any) -> Any:
+    """Checks one optimizer hyper-parameter: a finite real number inside ``bounds``
+    (see `validation.number`); NaN, infinities, strings and booleans are refused."""
+    return validation.number(owner, name, value, finite=True, **bounds)
+
+
 def _beta(owner: str, name: str, value: Any) -> Any:
-    return validation.number(owner, name, value, low=0.0, high=1.0, high_inclusive=False)
+    return _hyper(owner, name, value, low=0.0, high=1.0, high_inclusive=False)
 
 
 def _epsilon(owner: str, value: Any) -> Any:
-    return validation.number(owner, "epsilon", value, low=0.0)
+    return _hyper(owner, "epsilon", value, low=0.0, low_inclusive=False)
 
 
 class SGD(Optimizer):
@@ -565,7 +623,7 @@ class SGD(Optimizer):
         name: str | None = None,
     ) -> None:
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
-        self.momentum = validation.number("SGD", "momentum", momentum, low=0.0, high=1.0)
+        self.momentum = _hyper("SGD", "momentum", momentum, low=0.0, high=1.0)
         self.nesterov = validation.boolean("SGD", "nesterov", nesterov)
 
     def _torch_kwargs(self) -> dict[str, Any]:
@@ -697,8 +755,8 @@ class RMSprop(Optimizer):
         name: str | None = None,
     ) -> None:
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
-        self.rho = validation.number("RMSprop", "rho", rho, low=0.0, high=1.0)
-        self.momentum = validation.number("RMSprop", "momentum", momentum, low=0.0)
+        self.rho = _hyper("RMSprop", "rho", rho, low=0.0, high=1.0)
+        self.momentum = _hyper("RMSprop", "momentum", momentum, low=0.0, high=1.0)
         self.epsilon = _epsilon("RMSprop", epsilon)
         self.centered = validation.boolean("RMSprop", "centered", centered)
 
@@ -808,7 +866,7 @@ class AdamW(Adam):
         global_clipnorm: float | None = None,
         name: str | None = None,
     ) -> None:
-        validation.number("AdamW", "weight_decay", weight_decay, low=0.0)
+        _hyper("AdamW", "weight_decay", weight_decay, low=0.0)
         super().__init__(
             learning_rate,
             beta_1,
@@ -855,7 +913,7 @@ class Adagrad(Optimizer):
         name: str | None = None,
     ) -> None:
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
-        self.initial_accumulator_value = validation.number(
+        self.initial_accumulator_value = _hyper(
             "Adagrad", "initial_accumulator_value", initial_accumulator_value, low=0.0
         )
         self.epsilon = _epsilon("Adagrad", epsilon)

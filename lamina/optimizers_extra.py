@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from lamina.optimizers import Optimizer, _epsilon
+from lamina.optimizers import Optimizer, _epsilon, _hyper
 from lamina.schedules import LearningRateSchedule
 from lamina.utils import validation
 
@@ -176,7 +176,7 @@ class Adadelta(Optimizer):
         name: str | None = None,
     ) -> None:
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
-        self.rho = validation.number("Adadelta", "rho", rho, low=0.0, high=1.0)
+        self.rho = _hyper("Adadelta", "rho", rho, low=0.0, high=1.0)
         self.epsilon = _epsilon("Adadelta", epsilon)
 
     def _torch_kwargs(self) -> dict[str, Any]:
@@ -221,9 +221,9 @@ class Lion(Optimizer):
         name: str | None = None,
     ) -> None:
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
-        validation.number("Lion", "beta_1", beta_1, low=0.0, high=1.0, low_inclusive=False)
+        _hyper("Lion", "beta_1", beta_1, low=0.0, high=1.0, low_inclusive=False)
         self.beta_1 = beta_1
-        self.beta_2 = validation.number("Lion", "beta_2", beta_2, low=0.0, high=1.0)
+        self.beta_2 = _hyper("Lion", "beta_2", beta_2, low=0.0, high=1.0)
 
     def _torch_kwargs(self) -> dict[str, Any]:
         return {"beta_1": self.beta_1, "beta_2": self.beta_2}
@@ -278,25 +278,25 @@ class Ftrl(Optimizer):
     ) -> None:
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
         owner = "Ftrl"
-        self.learning_rate_power = validation.number(
+        self.learning_rate_power = _hyper(
             owner, "learning_rate_power", learning_rate_power, high=0.0
         )
-        self.initial_accumulator_value = validation.number(
+        self.initial_accumulator_value = _hyper(
             owner, "initial_accumulator_value", initial_accumulator_value, low=0.0
         )
-        self.l1_regularization_strength = validation.number(
+        self.l1_regularization_strength = _hyper(
             owner, "l1_regularization_strength", l1_regularization_strength, low=0.0
         )
-        self.l2_regularization_strength = validation.number(
+        self.l2_regularization_strength = _hyper(
             owner, "l2_regularization_strength", l2_regularization_strength, low=0.0
         )
-        self.l2_shrinkage_regularization_strength = validation.number(
+        self.l2_shrinkage_regularization_strength = _hyper(
             owner,
             "l2_shrinkage_regularization_strength",
             l2_shrinkage_regularization_strength,
             low=0.0,
         )
-        self.beta = validation.number(owner, "beta", beta, low=0.0)
+        self.beta = _hyper(owner, "beta", beta, low=0.0)
         if learning_rate_power < 0 and initial_accumulator_value == 0:
             raise ValueError(
                 "`Ftrl` needs `initial_accumulator_value` > 0 when `learning_rate_power` < 0 "
@@ -370,10 +370,10 @@ class Adafactor(Optimizer):
     ) -> None:
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, weight_decay, name)
         owner = "Adafactor"
-        self.beta_2_decay = validation.number(owner, "beta_2_decay", beta_2_decay, high=0.0)
-        self.epsilon_1 = validation.number(owner, "epsilon_1", epsilon_1, low=0.0)
-        self.epsilon_2 = validation.number(owner, "epsilon_2", epsilon_2, low=0.0)
-        self.clip_threshold = validation.number(
+        self.beta_2_decay = _hyper(owner, "beta_2_decay", beta_2_decay, high=0.0)
+        self.epsilon_1 = _hyper(owner, "epsilon_1", epsilon_1, low=0.0)
+        self.epsilon_2 = _hyper(owner, "epsilon_2", epsilon_2, low=0.0)
+        self.clip_threshold = _hyper(
             owner, "clip_threshold", clip_threshold, low=0.0, low_inclusive=False
         )
         self.relative_step = validation.boolean(owner, "relative_step", relative_step)

@@ -28,26 +28,12 @@ from lamina import losses as losses_mod
 from lamina import optimizers as optimizers_mod
 from lamina import runtime
 from lamina.monitoring import recording
-from lamina.training import data_adapter, inference, loops
+from lamina.training import arguments, data_adapter, inference, loops
 from lamina.training.callbacks import CallbackList, History, ProgbarLogger
 from lamina.training.compile_utils import CompiledLoss, CompileMetrics, LossTracker
 from lamina.training.data_adapter import unpack_x_y_sample_weight
 from lamina.utils import validation
 from lamina.utils.tree import first_leaf, map_structure
-
-
-def _verbose(verbose: Any, role: str) -> int:
-    if verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-        raise ValueError(f"`{role}` expects `verbose` to be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}.")
-    return int(verbose)
-
-
-def _optional_steps(role: str, name: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    return validation.positive_int(role, name, value)
 
 
 class MetricsResult(Mapping):
@@ -503,13 +489,17 @@ class Trainer:
             validation_freq: Validate every this many epochs. Defaults to `1`.
         """
         self._assert_compiled("fit")
-        validation.positive_int("fit", "epochs", epochs)
-        validation.non_negative_int("fit", "initial_epoch", initial_epoch)
-        validation.number("fit", "validation_split", validation_split, low=0.0, high=1.0, high_inclusive=False)
-        steps_per_epoch = _optional_steps("fit", "steps_per_epoch", steps_per_epoch)
-        validation_steps = _optional_steps("fit", "validation_steps", validation_steps)
-        validation.positive_int("fit", "validation_freq", validation_freq)
-        verbose = _verbose(verbose, "fit")
+        args = arguments.fit_arguments(
+            y=y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+            validation_split=validation_split, shuffle=shuffle, class_weight=class_weight,
+            sample_weight=sample_weight, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps, validation_batch_size=validation_batch_size,
+            validation_freq=validation_freq,
+        )
+        batch_size, epochs, verbose, callbacks = args.batch_size, args.epochs, args.verbose, args.callbacks
+        validation_split, shuffle, class_weight = args.validation_split, args.shuffle, args.class_weight
+        initial_epoch, steps_per_epoch, validation_steps = args.initial_epoch, args.steps_per_epoch, args.validation_steps
+        validation_batch_size, validation_freq = args.validation_batch_size, args.validation_freq
         device = runtime.get_device()
 
         train = data_adapter.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, device=device, role="fit")
@@ -610,8 +600,13 @@ class Trainer:
             `metrics_names` (a dict with `return_dict=True`).
         """
         self._assert_compiled("evaluate")
-        verbose = _verbose(verbose, "evaluate")
-        steps = _optional_steps("evaluate", "steps", steps)
+        args = arguments.evaluate_arguments(
+            y=y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight, steps=steps,
+            callbacks=callbacks, return_dict=return_dict,
+        )
+        batch_size, verbose, steps, callbacks, return_dict = (
+            args.batch_size, args.verbose, args.steps, args.callbacks, args.return_dict
+        )
         adapter = data_adapter.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False,
                                      device=runtime.get_device(), role="evaluate")
         self._prepare(adapter, training=False)
@@ -648,10 +643,13 @@ class Trainer:
             >>> model.predict(np.zeros((5, 4), "float32"), verbose=0).shape
             (5, 3)
         """
+        verbose = arguments.check_verbose("predict", verbose)
+        batch_size = arguments.check_optional_positive_int("predict", "batch_size", batch_size)
+        steps = arguments.check_optional_positive_int("predict", "steps", steps)
+        callbacks = arguments.check_callbacks("predict", callbacks)
         device = runtime.get_device()
         if (
             verbose == 0
-            and type(verbose) is int
             and not callbacks
             and steps is None
             and type(self).predict_step is Trainer.predict_step
@@ -660,8 +658,6 @@ class Trainer:
             result = inference.predict_arrays(self, x, batch_size, device)
             if result is not None:
                 return result
-        verbose = _verbose(verbose, "predict")
-        steps = _optional_steps("predict", "steps", steps)
         adapter = data_adapter.adapt(x, None, None, batch_size=batch_size, shuffle=False, device=device, role="predict")
         x0, _, _ = unpack_x_y_sample_weight(adapter.first_batch())
         if not self.built or not any(True for _ in self.parameters()):  # type: ignore[attr-defined]

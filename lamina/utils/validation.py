@@ -9,9 +9,13 @@ optionally followed by a sentence that says how to fix it.
 
 from __future__ import annotations
 
+import math
 import numbers
+import operator
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 
 def _message(owner: str, name: str, expected: str, value: Any, fix: str | None) -> str:
@@ -21,19 +25,44 @@ def _message(owner: str, name: str, expected: str, value: Any, fix: str | None) 
     return msg
 
 
+def _as_int(value: Any) -> int | None:
+    """The value as a plain int when it is integer-like (an int, a NumPy integer,
+    a 0-d integer array or tensor), else None. Booleans are not integers here."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _int_fix(name: str, value: Any) -> str | None:
+    """How to fix a float that holds a whole number (``epochs=3.0``)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        if math.isfinite(value) and float(value) == int(value):
+            return f"Pass an integer, e.g. `{name}=int({value!r})`."
+    return None
+
+
 def positive_int(owner: str, name: str, value: Any, *, allow_none: bool = False) -> Any:
-    """Checks that ``value`` is an integer > 0 (or None when allowed)."""
+    """Checks that ``value`` is an integer > 0 (or None when allowed); returns it as a plain int.
+
+    NumPy integers and 0-d integer arrays are accepted; booleans and floats are not.
+    """
     if value is None and allow_none:
         return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(_message(owner, name, "a positive integer", value, None))
-    return value
+    as_int = _as_int(value)
+    if as_int is None or as_int <= 0:
+        raise ValueError(_message(owner, name, "a positive integer", value, _int_fix(name, value)))
+    return as_int
 
 
 def non_negative_int(owner: str, name: str, value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(_message(owner, name, "an integer >= 0", value, None))
-    return value
+    """Checks that ``value`` is an integer >= 0; returns it as a plain int (see `positive_int`)."""
+    as_int = _as_int(value)
+    if as_int is None or as_int < 0:
+        raise ValueError(_message(owner, name, "an integer >= 0", value, _int_fix(name, value)))
+    return as_int
 
 
 def number(
@@ -46,11 +75,19 @@ def number(
     low_inclusive: bool = True,
     high_inclusive: bool = True,
     allow_none: bool = False,
+    finite: bool = False,
 ) -> Any:
-    """Checks that ``value`` is a real number inside the given bounds."""
+    """Checks that ``value`` is a real number inside the given bounds.
+
+    NaN is always refused; ``finite=True`` refuses infinities too.
+    """
     if value is None and allow_none:
         return value
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if ok and math.isnan(value):
+        raise ValueError(_message(owner, name, "a number (not NaN)", value, "Check how the value was computed."))
+    if ok and finite and math.isinf(value):
+        raise ValueError(_message(owner, name, "a finite number", value, None))
     if ok and low is not None:
         ok = value >= low if low_inclusive else value > low
     if ok and high is not None:
@@ -80,9 +117,10 @@ def one_of(owner: str, name: str, value: Any, options: Iterable[Any]) -> Any:
 
 
 def boolean(owner: str, name: str, value: Any) -> Any:
-    if not isinstance(value, bool):
+    """Checks that ``value`` is True or False (a NumPy bool too); returns a plain bool."""
+    if not isinstance(value, (bool, np.bool_)):
         raise TypeError(_message(owner, name, "True or False", value, None))
-    return value
+    return bool(value)
 
 
 def int_tuple(owner: str, name: str, value: Any, n: int) -> tuple[int, ...]:
