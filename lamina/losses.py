@@ -376,7 +376,9 @@ def kl_divergence(y_true: Any, y_pred: Any) -> torch.Tensor:
     return values
 
 
-def check_sparse_labels(y_true: Any, num_classes: int, ignore_class: int | None = None) -> None:
+def check_sparse_labels(
+    y_true: Any, num_classes: int, ignore_class: int | None = None, what: str | None = None
+) -> None:
     """Checks, once before training, that sparse labels are integers in ``[0, num_classes)``.
 
     This reads the labels on the host, so call it on the whole label tensor
@@ -387,12 +389,14 @@ def check_sparse_labels(y_true: Any, num_classes: int, ignore_class: int | None 
         num_classes: The number of classes the model outputs.
         ignore_class: A label value that is allowed anyway (see
             :func:`sparse_categorical_crossentropy`). Defaults to `None`.
+        what: How the error names the labels (e.g. "`y` from batch 3 of the
+            DataLoader"). Defaults to `None` ("Labels").
 
     Raises:
         ValueError: When labels are not integers, or lie outside the range.
     """
     validation.positive_int("check_sparse_labels", "num_classes", num_classes)
-    owner = "Labels for `sparse_categorical_crossentropy`"
+    owner = f"{what or 'Labels'} for `sparse_categorical_crossentropy`"
     labels = torch.as_tensor(y_true).detach().cpu()
     if labels.numel() == 0:
         return

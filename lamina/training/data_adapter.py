@@ -4,9 +4,17 @@ Two paths:
 
 * In-memory arrays (NumPy, torch tensors, pandas, lists, or dicts/lists of
   them) take the fast path: converted and moved to the device once, checked
-  once (same length, finite values), then batches are taken by index.
+  once (same length, and the `DataValidator` on the whole arrays, in blocks),
+  then batches are taken by index.
 * A `torch.utils.data.Dataset`, a `DataLoader` or any re-iterable of batches
-  `(x, y)` / `(x, y, sample_weight)` is iterated, each batch moved to the device.
+  `(x, y)` / `(x, y, sample_weight)` is iterated; each batch is checked by the
+  same `DataValidator` (on the host when it comes from the CPU) and moved to
+  the device.
+
+The validator (`lamina.training.data_checks`) starts with the checks that need
+no model (finite values, real dtypes, features); the trainer hands each adapter
+the model's checks (targets against the loss, `Embedding` indices) with
+`set_validator` once the model is built.
 """
 
 from __future__ import annotations
@@ -18,6 +26,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from lamina.training import data_checks
+from lamina.training.data_checks import DataValidator
+from lamina.utils import validation
 from lamina.utils.tree import first_leaf, flatten, map_structure
 
 
@@ -82,13 +93,22 @@ def is_array_data(x: Any) -> bool:
 
 
 def to_tensor(a: Any, what: str) -> torch.Tensor:
-    """Converts one array-like to a torch tensor: floats to float32, integers to int64."""
+    """Converts one array-like to a torch tensor: floats to float32, integers to int64.
+
+    Complex numbers and ragged nested lists are refused with an error that says
+    where the problem is and how to fix it."""
     if isinstance(a, torch.Tensor):
         t = a
+        data_checks.check_dtype(t, what)
     else:
         if hasattr(a, "to_numpy"):
             a = a.to_numpy()
+        if isinstance(a, (list, tuple)):
+            ragged = data_checks.ragged_error(a, what)
+            if ragged is not None:
+                raise ragged
         arr = np.asarray(a)
+        data_checks.check_dtype(arr, what)
         if arr.dtype == object or arr.dtype.kind in "USO":
             raise TypeError(
                 f"`{what}` must hold numbers; received an array of dtype {arr.dtype}. "
@@ -166,21 +186,6 @@ def _take(a: Any, idx: torch.Tensor) -> Any:
     return a[idx.cpu().numpy()] if isinstance(a, np.ndarray) else a[idx]
 
 
-def _check_finite(t: torch.Tensor, what: str) -> None:
-    if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-        return
-    bad = ~torch.isfinite(t)
-    count = int(bad.sum())
-    if count:
-        first = tuple(int(i) for i in torch.nonzero(bad)[0].tolist())
-        where = first[0] if len(first) == 1 else first
-        raise ValueError(
-            f"`{what}` contains {count} NaN or infinite value(s); the first is at index {where}. "
-            "Clean or impute the data before training (for example with "
-            "sklearn.impute.SimpleImputer), or drop those rows."
-        )
-
-
 def _leaves_named(struct: Any, what: str) -> list[tuple[str, torch.Tensor]]:
     if isinstance(struct, dict):
         return [(f"{what}['{k}']", v) for k, v in struct.items()]
@@ -204,6 +209,7 @@ class ArrayAdapter:
         shuffle: bool = False,
         device: torch.device,
         check_finite: bool = True,
+        validator: DataValidator | None = None,
     ) -> None:
         # A DataFrame's column names, for the reference profile's feature names.
         self.column_names = [str(c) for c in x.columns] if hasattr(x, "columns") and hasattr(x, "to_numpy") else None
@@ -225,9 +231,10 @@ class ArrayAdapter:
         self.num_samples = next(iter(sizes.values()))
         if self.num_samples == 0:
             raise ValueError("The data is empty: `x` has 0 samples. Pass at least one sample.")
+        # The checks that need no model, once, on the whole arrays (in blocks of rows).
+        self.validator = validator or DataValidator()
         if check_finite:
-            for name, t in named:
-                _check_finite(t, name)
+            self.validator.check_basic(self.x, self.y, self.sample_weight)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.device = device
@@ -241,8 +248,14 @@ class ArrayAdapter:
     def steps(self) -> int:
         return math.ceil(self.num_samples / self.batch_size)
 
+    def set_validator(self, validator: DataValidator) -> None:
+        """Takes the model's checks and applies them once, to the whole arrays."""
+        self.validator = validator
+        validator.check_model(self.x, self.y)
+
     def apply_class_weight(self, class_weight: dict[int, float]) -> None:
         """Folds a `{class: weight}` dict into per-sample weights, once."""
+        class_weight = data_checks.check_class_weight(class_weight)
         if self.y is None or not isinstance(self.y, torch.Tensor):
             raise ValueError(
                 "`class_weight` needs a single label array `y`. For multi-output models "
@@ -257,12 +270,7 @@ class ArrayAdapter:
         n_classes = int(labels.max()) + 1
         table = torch.ones(max(n_classes, max(class_weight) + 1), device=y.device)
         for k, w in class_weight.items():
-            if not isinstance(k, (int, np.integer)) or k < 0 or w < 0:
-                raise ValueError(
-                    "`class_weight` must map class indices (integers >= 0) to weights >= 0. "
-                    f"Received: class_weight={class_weight!r}."
-                )
-            table[int(k)] = float(w)
+            table[k] = w
         weights = table[labels]
         self.sample_weight = weights if self.sample_weight is None else self.sample_weight * weights
 
@@ -283,6 +291,7 @@ class ArrayAdapter:
         val.y = None if self.y is None else map_structure(tail, self.y)
         val.sample_weight = None if self.sample_weight is None else tail(self.sample_weight)
         val.num_samples, val.batch_size, val.shuffle, val.device = n_val, self.batch_size, False, self.device
+        val.column_names, val.validator = self.column_names, self.validator
         self.x = map_structure(head, self.x)
         self.y = None if self.y is None else map_structure(head, self.y)
         if self.sample_weight is not None:
@@ -323,12 +332,74 @@ class ArrayAdapter:
         return int(first_leaf(unpack_x_y_sample_weight(batch)[0]).shape[0])
 
 
-class IterableAdapter:
-    """A Dataset, DataLoader or re-iterable of batches, moved to the device batch by batch."""
+def host_leaf(a: Any, what: str, keep_text: bool) -> Any:
+    """One leaf of a batch as a tensor still where it came from (float64 to float32);
+    text for a first text layer stays a NumPy array."""
+    if keep_text and not isinstance(a, torch.Tensor):
+        text = string_array(a)
+        if text is not None:
+            return text.view(TextArray)
+    t = a if isinstance(a, torch.Tensor) else to_tensor(a, what)
+    data_checks.check_dtype(t, what)
+    if t.dtype == torch.float64:
+        t = t.float()
+    return t
 
-    def __init__(self, data: Any, *, batch_size: int = 32, shuffle: bool = False, device: torch.device) -> None:
+
+def checked_batch(
+    x: Any, y: Any, w: Any, validator: DataValidator, where: str, device: torch.device
+) -> Any:
+    """Converts a batch's parts on the host, checks them with ``validator`` and moves
+    them to ``device``; returns the batch packed as `x`, `(x, y)` or `(x, y, sample_weight)`."""
+    x = _named_map(x, "x", lambda a, n: host_leaf(a, n, True))
+    y = None if y is None else _named_map(y, "y", lambda a, n: host_leaf(a, n, False))
+    w = None if w is None else _named_map(w, "sample_weight", lambda a, n: host_leaf(a, n, False).float())
+    validator.check_batch(x, y, w, where)
+    to_dev = lambda t: t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t  # noqa: E731
+    return pack_x_y_sample_weight(
+        map_structure(to_dev, x),
+        None if y is None else map_structure(to_dev, y),
+        None if w is None else map_structure(to_dev, w),
+    )
+
+
+def _named_map(struct: Any, name: str, fn: Any) -> Any:
+    """``fn(leaf, leaf_name)`` over a leaf, or a dict / list / tuple of leaves."""
+    if isinstance(struct, dict):
+        return {k: _named_map(v, f"{name}['{k}']", fn) for k, v in struct.items()}
+    if isinstance(struct, (list, tuple)) and struct and (
+        _is_array_like(struct[0]) or isinstance(struct[0], (dict, tuple))
+    ):  # several arrays (a plain list of numbers is one array)
+        return [_named_map(v, f"{name}[{i}]", fn) for i, v in enumerate(struct)]
+    return fn(struct, name)
+
+
+ACCEPTED_BATCHES = "`x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`"
+
+
+class IterableAdapter:
+    """A Dataset, DataLoader or re-iterable of batches, moved to the device batch by batch.
+
+    Each batch is checked by `validator` on the host (before the move when it
+    comes from the CPU); errors name the batch ("`x` from batch 3 of the DataLoader").
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        device: torch.device,
+        validator: DataValidator | None = None,
+        role: str = "fit",
+    ) -> None:
         from torch.utils.data import DataLoader, Dataset, IterableDataset
 
+        self.source = data_checks.describe_source(data)
+        self.validator = validator or DataValidator()
+        self.role = role
+        self._index = 0
         if isinstance(data, Dataset):
             shuffle = shuffle and not isinstance(data, IterableDataset)
             data = DataLoader(data, batch_size=batch_size, shuffle=shuffle)
@@ -347,37 +418,40 @@ class IterableAdapter:
     def steps(self) -> int | None:
         return self._steps
 
-    def _to_device(self, item: Any, what: str) -> Any:
-        def move(a: Any) -> Any:
-            if what == "x" and not isinstance(a, torch.Tensor):
-                text = string_array(a)
-                if text is not None:  # text stays on the host for a first text layer, as in arrays
-                    return text.view(TextArray)
-            t = a if isinstance(a, torch.Tensor) else to_tensor(a, what)
-            if t.dtype == torch.float64:
-                t = t.float()
-            return t.to(self.device, non_blocking=True)
+    def set_validator(self, validator: DataValidator) -> None:
+        """Takes the model's checks, for every batch from now on (and the first
+        batch, when a generator's is kept for the next pass)."""
+        self.validator = validator
+        if self._peeked is not None:
+            x, y, _ = unpack_x_y_sample_weight(self._peeked)
+            validator.check_model(x, y, data_checks.batch_origin(self._peeked_index, self.source))
 
-        return map_structure(move, item)
-
-    def _unpack(self, batch: Any) -> Any:
-        # Batches are `(x, y)` or `(x, y, sample_weight)`; anything else is `x` alone.
+    def _unpack(self, batch: Any, index: int) -> Any:
+        # Batches are `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`; a list counts as a
+        # tuple; anything else (an array, a dict) is `x` alone.
+        where = data_checks.batch_origin(index, self.source)
+        if isinstance(batch, (tuple, list)) and len(batch) not in (1, 2, 3):
+            raise ValueError(
+                f"`{self.role}` expects each batch to be {ACCEPTED_BATCHES}. Received: batch {index} "
+                f"of {self.source} (counting from 0) is a {type(batch).__name__} of {len(batch)} "
+                "elements. Group several inputs in a list or dict inside the tuple: "
+                "`([x1, x2], y)`, or several outputs: `(x, [y1, y2])`."
+            )
         w = None
         if isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
             x, y = batch[0], batch[1]
             w = batch[2] if len(batch) == 3 else None
-        elif isinstance(batch, (tuple, list)) and len(batch) == 1:
+        elif isinstance(batch, (tuple, list)):
             x, y = batch[0], None
         else:
             x, y = batch, None
-        return pack_x_y_sample_weight(
-            self._to_device(x, "x"),
-            None if y is None else self._to_device(y, "y"),
-            None if w is None else self._to_device(w, "sample_weight").float(),
-        )
+        if self.role == "predict":
+            y = w = None  # predict uses `x` only
+        return checked_batch(x, y, w, self.validator, where, self.device)
 
     def _raw_iterator(self) -> Iterator[Any]:
         if not self.one_shot:
+            self._index = 0
             return iter(self.data)
         if self._stream is None:
             self._stream = iter(self.data)
@@ -390,7 +464,8 @@ class IterableAdapter:
             peeked, self._peeked = self._peeked, None
             yield peeked
         for batch in self._raw_iterator():
-            yield self._unpack(batch)
+            index, self._index = self._index, self._index + 1
+            yield self._unpack(batch, index)
 
     def first_batch(self) -> Any:
         """The first batch. For a one-shot iterator it is kept and handed out again
@@ -398,11 +473,15 @@ class IterableAdapter:
         if self._peeked is not None:
             return self._peeked
         try:
-            batch = self._unpack(next(self._raw_iterator()))
+            raw = next(self._raw_iterator())
         except StopIteration:
             raise ValueError("The data yielded no batches. Check that it is not empty.") from None
+        index = self._index
         if self.one_shot:
-            self._peeked = batch
+            self._index += 1
+        batch = self._unpack(raw, index)
+        if self.one_shot:
+            self._peeked, self._peeked_index = batch, index
         return batch
 
     def batch_size_of(self, batch: Any) -> int:
@@ -422,8 +501,9 @@ def adapt(
     """Chooses the adapter for ``x`` and checks the arguments that go with it."""
     if batch_size is None:
         batch_size = 32
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"`{role}` expects `batch_size` to be a positive integer. Received: batch_size={batch_size!r}.")
+    # Any integer-like (a NumPy integer too); floats, bools and values <= 0 are refused.
+    batch_size = int(validation.positive_int(role.split("(")[0], "batch_size", batch_size))
+    validator = DataValidator(role="predict" if role == "predict" else role.split("(")[0])
     if x is None:
         raise ValueError(f"`{role}` needs input data: pass `x`. Received: x=None.")
     if is_array_data(x):
@@ -432,7 +512,9 @@ def adapt(
                 f"`{role}` received arrays for `x` but {type(y).__name__} for `y`. Pass `y` as an "
                 "array (or a dict/list of arrays for several outputs)."
             )
-        return ArrayAdapter(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, device=device)
+        return ArrayAdapter(
+            x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, device=device, validator=validator
+        )
     if y is not None:
         raise ValueError(
             f"`{role}` received a {type(x).__name__} for `x` and also `y`. When `x` is a dataset, "
@@ -449,7 +531,7 @@ def adapt(
     if isinstance(x, PyDataset):
         from lamina.training.py_dataset_adapter import PyDatasetAdapter
 
-        return PyDatasetAdapter(x, shuffle=shuffle, device=device, role=role)
+        return PyDatasetAdapter(x, shuffle=shuffle, device=device, role=role, validator=validator)
     try:
         iter(x)
     except TypeError:
@@ -458,19 +540,26 @@ def adapt(
             "pandas objects, a dict/list of those, a torch Dataset or DataLoader, or an iterable "
             "of (x, y) batches."
         ) from None
-    return IterableAdapter(x, batch_size=batch_size, shuffle=shuffle, device=device)
+    return IterableAdapter(x, batch_size=batch_size, shuffle=shuffle, device=device, validator=validator, role=role)
 
 
 def adapt_validation(validation_data: Any, batch_size: int | None, device: torch.device) -> Any:
-    """The adapter for `fit`'s `validation_data`: a tuple of arrays or a dataset / iterable."""
-    if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and is_array_data(validation_data[0]):
+    """The adapter for `fit`'s `validation_data`: a tuple of arrays or a dataset / iterable.
+
+    A list `[x_val, y_val]` (or `[x_val, y_val, sample_weight]`) of arrays is
+    taken like the tuple, as Keras 3 does."""
+    packed = isinstance(validation_data, tuple) or (
+        isinstance(validation_data, list) and len(validation_data) in (2, 3) and is_array_data(validation_data[0])
+    )
+    if packed and len(validation_data) in (2, 3) and is_array_data(validation_data[0]):
         vx, vy = validation_data[0], validation_data[1]
         vw = validation_data[2] if len(validation_data) == 3 else None
         return adapt(vx, vy, vw, batch_size=batch_size, shuffle=False, device=device, role="fit(validation_data)")
-    if isinstance(validation_data, tuple):
+    if packed:
         raise ValueError(
             "`validation_data` must be a tuple `(x_val, y_val)` or `(x_val, y_val, sample_weight)` "
-            f"of arrays, or a dataset/iterable of batches. Received a tuple of {len(validation_data)}."
+            "of arrays (a list of 2 or 3 arrays is taken the same way), or a dataset/iterable of "
+            f"batches. Received a {type(validation_data).__name__} of {len(validation_data)}."
         )
     return adapt(validation_data, batch_size=batch_size, shuffle=False, device=device, role="fit(validation_data)")
 

@@ -2,8 +2,9 @@
 
 Batches are fetched by index in order (shuffled order with `fit(shuffle=True)`),
 prefetched by a thread pool or forked processes when the dataset has
-`workers > 1`, moved to the device one by one, and `on_epoch_begin` /
-`on_epoch_end` of the dataset are called around each pass.
+`workers > 1`, checked by the adapter's `DataValidator` on the host, moved to
+the device one by one, and `on_epoch_begin` / `on_epoch_end` of the dataset are
+called around each pass.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from typing import Any
 
 import torch
 
+from lamina.training import data_checks
 from lamina.training.data_adapter import (
-    TextArray,
+    checked_batch,
     pack_x_y_sample_weight,
-    string_array,
-    to_tensor,
     unpack_x_y_sample_weight,
 )
-from lamina.utils.tree import first_leaf, map_structure
+from lamina.training.data_checks import DataValidator
+from lamina.utils.tree import first_leaf
 
 # Datasets handed to forked worker processes (inherited through fork, never pickled).
 _FORKED: dict[int, Any] = {}
@@ -123,7 +124,15 @@ class PyDatasetAdapter:
 
     one_shot = False
 
-    def __init__(self, dataset: Any, *, shuffle: bool = False, device: torch.device, role: str = "fit") -> None:
+    def __init__(
+        self,
+        dataset: Any,
+        *,
+        shuffle: bool = False,
+        device: torch.device,
+        role: str = "fit",
+        validator: DataValidator | None = None,
+    ) -> None:
         steps = dataset.num_batches
         if isinstance(steps, numbers.Integral) and not isinstance(steps, bool) and steps > 0:
             steps = int(steps)
@@ -141,17 +150,17 @@ class PyDatasetAdapter:
         self.batch_size = None
         self.class_weight: dict[int, float] | None = None
         self._steps = steps
+        self.validator = validator or DataValidator(role="predict" if role == "predict" else "fit")
+        self.source = f"the {type(dataset).__name__} (PyDataset)"
+
+    def set_validator(self, validator: DataValidator) -> None:
+        """Takes the model's checks, for every batch from now on."""
+        self.validator = validator
 
     def apply_class_weight(self, class_weight: dict[int, float]) -> None:
         """Weights each batch's samples by the weight of their class (`y` as class
         indices, or one-hot / probabilities, whose argmax is taken), as Keras does."""
-        for k, v in class_weight.items():
-            if isinstance(k, bool) or not isinstance(k, int) or k < 0 or v < 0:
-                raise ValueError(
-                    "`class_weight` must map class indices (integers >= 0) to weights >= 0. "
-                    f"Received: class_weight={class_weight!r}."
-                )
-        self.class_weight = dict(class_weight)
+        self.class_weight = data_checks.check_class_weight(class_weight, self.role)
 
     def _class_weights(self, y: Any) -> torch.Tensor:
         if not isinstance(y, torch.Tensor):
@@ -170,19 +179,6 @@ class PyDatasetAdapter:
     def steps(self) -> int | None:
         return self._steps
 
-    def _move(self, item: Any, what: str) -> Any:
-        def move(a: Any) -> Any:
-            if what == "x" and not isinstance(a, torch.Tensor):
-                text = string_array(a)
-                if text is not None:  # strings stay on the host, for a first TextVectorization layer
-                    return text.view(TextArray)
-            t = a if isinstance(a, torch.Tensor) else to_tensor(a, what)
-            if t.dtype == torch.float64:
-                t = t.float()
-            return t.to(self.device, non_blocking=True)
-
-        return map_structure(move, item)
-
     def _unpack(self, batch: Any, index: int) -> Any:
         # `(x,)`, `(x, y)` or `(x, y, sample_weight)`; a list counts as a tuple (as in Keras);
         # anything else (an array, a dict) is `x` alone.
@@ -200,20 +196,20 @@ class PyDatasetAdapter:
                 f"`{type(self.data).__name__}.__getitem__({index})` returned no inputs. "
                 "Received: x=None. Return `x`, `(x, y)` or `(x, y, sample_weight)`."
             )
-        y = None if y is None else self._move(y, "y")
+        if self.role == "predict":
+            y = w = None  # predict uses `x` only
+        if self.class_weight is not None and y is not None and w is not None:
+            raise ValueError(
+                f"`{self.role}` cannot use `class_weight` together with sample weights from "
+                f"`{type(self.data).__name__}.__getitem__`. Received: class_weight and "
+                "`(x, y, sample_weight)` batches. Fold the class weights into the sample weights."
+            )
+        where = data_checks.batch_origin(index, self.source)
+        batch = checked_batch(x, y, w, self.validator, where, self.device)
         if self.class_weight is not None and y is not None:
-            if w is not None:
-                raise ValueError(
-                    f"`{self.role}` cannot use `class_weight` together with sample weights from "
-                    f"`{type(self.data).__name__}.__getitem__`. Received: class_weight and "
-                    "`(x, y, sample_weight)` batches. Fold the class weights into the sample weights."
-                )
-            w = self._class_weights(y)
-        return pack_x_y_sample_weight(
-            self._move(x, "x"),
-            y,
-            None if w is None else self._move(w, "sample_weight").float(),
-        )
+            x, y, _ = unpack_x_y_sample_weight(batch)
+            batch = pack_x_y_sample_weight(x, y, self._class_weights(y))
+        return batch
 
     def first_batch(self) -> Any:
         """Batch 0, to build the model (no epoch hooks, no random numbers drawn)."""

@@ -24,11 +24,10 @@ from typing import Any
 
 import torch
 
-from lamina import losses as losses_mod
 from lamina import optimizers as optimizers_mod
 from lamina import runtime
 from lamina.monitoring import recording
-from lamina.training import arguments, data_adapter, inference, loops
+from lamina.training import arguments, data_adapter, data_checks, inference, loops
 from lamina.training.callbacks import CallbackList, History, ProgbarLogger
 from lamina.training.compile_utils import CompiledLoss, CompileMetrics, LossTracker
 from lamina.training.data_adapter import unpack_x_y_sample_weight
@@ -382,12 +381,14 @@ class Trainer:
     def _prepare(self, adapter: Any, *, training: bool) -> None:
         """Builds the model, the loss and the metrics on a first batch (only for the
         default steps: a custom `train_step` is never run through the model just
-        to build it), moves the model to the device and builds the optimizer."""
+        to build it), hands the adapter the model's data checks, moves the model to
+        the device and builds the optimizer."""
         device = adapter.device
         if self._uses_default_step(training):
             x, y, _ = unpack_x_y_sample_weight(adapter.first_batch())
             self._ensure_built(x, device)  # type: ignore[attr-defined]
             self._build_compiled(x, y)
+            self._check_targets(adapter)
         self.to(device)  # type: ignore[attr-defined]
         params = list(self.parameters())  # type: ignore[attr-defined]
         # A model whose train_step uses its own optimizers (a GAN) may compile with optimizer=None.
@@ -410,23 +411,23 @@ class Trainer:
                 y_pred = self(x)  # type: ignore[operator]
         finally:
             self.train(was_training)  # type: ignore[attr-defined]
+        if not data_checks.all_finite(y_pred) and data_checks.all_finite(x):
+            # Finite inputs, non-finite outputs before any training: inputs too large (overflow).
+            raise data_checks.explain_non_finite_output(self, x)
         self._output_sample = map_structure(lambda t: tuple(t.shape), y_pred)
         if cl is not None and not cl.built:
             cl.build(y_pred, self.output_names)  # type: ignore[attr-defined]
         if cm is not None and not cm.built:
             cm.build(y_pred, self.output_names, cl.fns if cl is not None else [])  # type: ignore[attr-defined]
-        self._check_targets(y)
 
-    def _check_targets(self, y: Any) -> None:
-        """One-off check of integer labels against the number of classes."""
-        cl = self._compile_loss
-        if cl is None or not cl.built or not cl.single or not isinstance(y, torch.Tensor):
+    def _check_targets(self, adapter: Any) -> None:
+        """Hands ``adapter`` the model's data checks (targets against the compiled loss,
+        indices of `Embedding` layers fed by the inputs): in-memory arrays are checked
+        at once, whole; streamed batches as they are read."""
+        if adapter is None or not hasattr(adapter, "set_validator"):
             return
-        if getattr(cl.fns[0], "kind", None) == "sparse_categorical_crossentropy":
-            shape = self._output_sample
-            num_classes = shape[-1] if isinstance(shape, tuple) else None
-            if num_classes:
-                losses_mod.check_sparse_labels(y, num_classes)
+        role = getattr(adapter.validator, "role", "fit")
+        adapter.set_validator(data_checks.DataValidator.for_model(self, role))
 
     def _callbacks(self, callbacks: Any, verbose: int, params: dict[str, Any], history: History | None) -> CallbackList:
         cbs = list(callbacks or [])
@@ -520,8 +521,8 @@ class Trainer:
 
         self._prepare(train, training=True)
         recording.remember_training_data(self, train)
-        if val is not None and self._uses_default_step(False) and isinstance(val, data_adapter.ArrayAdapter):
-            self._check_targets(val.y)
+        if val is not None and self._uses_default_step(False):
+            self._check_targets(val)
 
         history = History()
         steps = steps_per_epoch or train.steps
