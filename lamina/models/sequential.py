@@ -13,6 +13,12 @@ from lamina.layers.layer import Layer
 from lamina.layers.symbolic import SymbolicTensor
 from lamina.models.model import Model
 
+# Built-in layers whose `call` takes a list of tensors.
+_MULTI_INPUT_LAYERS = frozenset(
+    {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+     "Attention", "AdditiveAttention", "MultiHeadAttention", "GroupedQueryAttention"}
+)
+
 
 class Sequential(Model):
     """A linear stack of layers.
@@ -141,7 +147,43 @@ class Sequential(Model):
             return
         self.build(shape)
 
+    def _check_single_input(self, inputs: Any) -> None:
+        """A dict, or a list of several arrays, given to a stack whose first layer takes
+        one tensor: say so, naming the keys, instead of failing inside that layer."""
+        several = isinstance(inputs, dict) or (isinstance(inputs, (list, tuple)) and len(inputs) > 1)
+        if not several or not self._stack:
+            return
+        first = self._stack[0]
+        # A merging layer first (`Concatenate`) or a user's layer may take several inputs.
+        takes_one = self._declared_input() is not None or (
+            isinstance(first, Layer)
+            and type(first).__module__.startswith("lamina.layers")
+            and type(first).__name__ not in _MULTI_INPUT_LAYERS
+        )
+        if not takes_one:
+            return
+        if isinstance(inputs, dict):
+            keys = ", ".join(repr(k) for k in inputs)
+            received = f"a dict with keys {keys}"
+            fix = (
+                "Pass the array itself (e.g. `x[" + repr(next(iter(inputs), "key")) + "]`), or build a "
+                "model with one `Input` per key with the functional API: "
+                "`lamina.Model(inputs={name: lamina.Input(...)}, outputs=...)`."
+            )
+        else:
+            received = f"a {type(inputs).__name__} of {len(inputs)} inputs"
+            fix = (
+                "Pass one array (concatenate the features with `np.concatenate(..., axis=-1)`), "
+                "or build a model with several `Input`s with the functional API."
+            )
+        raise ValueError(
+            f"`{self.name}` is a `Sequential` model, which takes exactly one input (an array or "
+            f"tensor). Received: {received}. {fix}"
+        )
+
     def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if not isinstance(inputs, torch.Tensor):
+            self._check_single_input(inputs)
         steps = self._steps_cache
         if steps is None:
             steps, final = layout.stack_steps(self._stack, self._lamina)
