@@ -146,12 +146,17 @@ class TextArray(np.ndarray):
         )
 
 
-def string_array(a: Any) -> np.ndarray | None:
-    """``a`` as a NumPy array when it holds only Python strings (text), else None."""
+def string_array(a: Any, what: str = "x") -> np.ndarray | None:
+    """``a`` as a NumPy array when it holds only Python strings (text), else None.
+    A ragged nested list raises a ValueError naming ``what`` and the row."""
     if isinstance(a, torch.Tensor):
         return None
     if hasattr(a, "to_numpy"):
         a = a.to_numpy()
+    if isinstance(a, (list, tuple)):
+        ragged = data_checks.ragged_error(a, what)
+        if ragged is not None:
+            raise ragged
     arr = a if isinstance(a, np.ndarray) else np.asarray(a)
     if arr.dtype.kind == "U":
         return arr
@@ -167,7 +172,7 @@ def _structure_to_tensors(x: Any, what: str, strings: bool = True) -> Any:
 
     def leaf(a: Any, name: str) -> Any:
         if strings and not isinstance(a, torch.Tensor):
-            text = string_array(a)
+            text = string_array(a, name)
             if text is not None:
                 return text.view(TextArray)
         return to_tensor(a, name)
@@ -249,9 +254,10 @@ class ArrayAdapter:
         return math.ceil(self.num_samples / self.batch_size)
 
     def set_validator(self, validator: DataValidator) -> None:
-        """Takes the model's checks and applies them once, to the whole arrays."""
-        self.validator = validator
-        validator.check_model(self.x, self.y)
+        """Takes the model's checks and applies them once, to the whole arrays (the
+        rules the previous validator already applied are not run again)."""
+        previous, self.validator = self.validator, validator
+        validator.check_model(self.x, self.y, skip=previous)
 
     def apply_class_weight(self, class_weight: dict[int, float]) -> None:
         """Folds a `{class: weight}` dict into per-sample weights, once."""
@@ -336,7 +342,7 @@ def host_leaf(a: Any, what: str, keep_text: bool) -> Any:
     """One leaf of a batch as a tensor still where it came from (float64 to float32);
     text for a first text layer stays a NumPy array."""
     if keep_text and not isinstance(a, torch.Tensor):
-        text = string_array(a)
+        text = string_array(a, what)
         if text is not None:
             return text.view(TextArray)
     t = a if isinstance(a, torch.Tensor) else to_tensor(a, what)
@@ -421,10 +427,10 @@ class IterableAdapter:
     def set_validator(self, validator: DataValidator) -> None:
         """Takes the model's checks, for every batch from now on (and the first
         batch, when a generator's is kept for the next pass)."""
-        self.validator = validator
+        previous, self.validator = self.validator, validator
         if self._peeked is not None:
             x, y, _ = unpack_x_y_sample_weight(self._peeked)
-            validator.check_model(x, y, data_checks.batch_origin(self._peeked_index, self.source))
+            validator.check_model(x, y, data_checks.batch_origin(self._peeked_index, self.source), skip=previous)
 
     def _unpack(self, batch: Any, index: int) -> Any:
         # Batches are `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`; a list counts as a

@@ -331,15 +331,22 @@ class DataValidator:
                 check_dtype(t, name, where)
                 check_finite(t, name, where)
 
-    def check_model(self, x: Any, y: Any, where: str = "") -> None:
-        """The checks that need the model: embedding indices and targets against the loss."""
+    def check_model(self, x: Any, y: Any, where: str = "", skip: DataValidator | None = None) -> None:
+        """The checks that need the model: embedding indices and targets against the loss.
+
+        Rules that ``skip`` (the validator applied before) holds too are not run again."""
+        done = set() if skip is None else set(skip.embeddings) | set(skip.targets)
         for rule in self.embeddings:
+            if rule in done:
+                continue
             leaf = _input_leaf(x, rule)
             if leaf is not None:
                 _check_embedding(leaf[1], leaf[0], rule, where)
         if self.role == "predict" or y is None:
             return
         for rule in self.targets:
+            if rule in done:
+                continue
             target = self._target(y, rule)
             if target is not None and isinstance(target[1], torch.Tensor):
                 _check_target(target[1], target[0], rule, where)
@@ -380,19 +387,21 @@ def _output_shapes(sample: Any, keys: tuple[str, ...]) -> list[tuple[int, ...] |
 def _embedding_rules(model: Any) -> list[EmbeddingRule]:
     from lamina.layers.core import Embedding
 
+    from lamina.models.functional import Functional
+    from lamina.models.sequential import Sequential
+
     rules: list[EmbeddingRule] = []
-    nodes = getattr(model, "_nodes", None)
-    inputs = getattr(model, "inputs", None)
-    if nodes is not None and isinstance(inputs, list):  # a functional model
+    if isinstance(model, Functional):
+        inputs = model.inputs
         slots = {id(t): i for i, t in enumerate(inputs)}
         names = [getattr(t.node.layer, "name", None) for t in inputs]
-        for node in nodes:
+        for node in model._nodes:
             if isinstance(node.layer, Embedding) and id(node.inputs) in slots:
                 i = slots[id(node.inputs)]
                 rules.append(EmbeddingRule(i, names[i], node.layer.name, node.layer.input_dim))
         return rules
-    stack = getattr(model, "_stack", None)
-    if stack and isinstance(stack[0], Embedding):  # a Sequential model
+    stack = model.__dict__.get("_stack") if isinstance(model, Sequential) else None
+    if stack and isinstance(stack[0], Embedding):
         rules.append(EmbeddingRule(0, None, stack[0].name, stack[0].input_dim))
     return rules
 

@@ -385,6 +385,9 @@ class Trainer:
         the device and builds the optimizer."""
         device = adapter.device
         if self._uses_default_step(training):
+            # The checks known before the first forward pass (`Embedding` indices: a bad
+            # index would fail inside torch), then, once the loss is built, the targets.
+            self._check_targets(adapter)
             x, y, _ = unpack_x_y_sample_weight(adapter.first_batch())
             self._ensure_built(x, device)  # type: ignore[attr-defined]
             self._build_compiled(x, y)
@@ -660,6 +663,7 @@ class Trainer:
             if result is not None:
                 return result
         adapter = data_adapter.adapt(x, None, None, batch_size=batch_size, shuffle=False, device=device, role="predict")
+        adapter.set_validator(data_checks.DataValidator.for_model(self, "predict"))  # `Embedding` indices of `x`
         x0, _, _ = unpack_x_y_sample_weight(adapter.first_batch())
         if not self.built or not any(True for _ in self.parameters()):  # type: ignore[attr-defined]
             self._ensure_built(x0, device)  # type: ignore[attr-defined]
