@@ -15,11 +15,15 @@ problem and the fix.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import json
 import os
+import re
+import secrets
 import stat
-import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,13 +49,117 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
+TEMP_SUFFIX = ".lamina-tmp"
+"""How the temporary files of `atomic_write` end: ``.{basename}.{pid}.{random}.lamina-tmp``."""
+
+STALE_AFTER_S = 24 * 3600
+"""Age after which a temporary of `atomic_write` counts as abandoned even when its
+process id is alive (it may belong to another host sharing the directory)."""
+
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG} | {getattr(errno, "EDQUOT", errno.ENOSPC)}
+_NOT_ALLOWED = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+_TEMP_MIDDLE = re.compile(r"([0-9]{1,10})\.[A-Za-z0-9_-]{1,64}")
+
+
+def _temp_name(base: str) -> str:
+    return f".{base}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+
+
+def _temp_pid(name: str, base: str) -> int | None:
+    """The process id in ``name`` when it is a temporary of `atomic_write` for the
+    target ``base``, else None."""
+    prefix = f".{base}."
+    if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)):
+        return None
+    match = _TEMP_MIDDLE.fullmatch(name[len(prefix) : -len(TEMP_SUFFIX)])
+    return int(match.group(1)) if match else None
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of this process may be writing the same target
+    if os.name == "nt":  # os.kill would terminate it; only the age tells
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process (or an id we cannot ask about)
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Removes the temporaries that earlier `atomic_write` calls for ``path`` left
+    behind: those whose process is gone, or older than `STALE_AFTER_S`. Nothing else
+    in the directory is touched; failures to remove are ignored.
+
+    Returns:
+        The paths removed.
+    """
+    path = os.path.abspath(os.fspath(path))
+    directory, base = os.path.split(path)
+    removed: list[str] = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        pid = _temp_pid(entry.name, base)
+        if pid is None:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S
+            if old or not _process_alive(pid):
+                os.remove(entry.path)
+                removed.append(entry.path)
+        except OSError:
+            continue
+    return removed
+
+
+def _not_allowed(path: str, directory: str, e: OSError) -> PermissionError:
+    return PermissionError(
+        e.errno,
+        f"Cannot save to {path!r}: the folder {directory!r} is not writable ({e.strerror or e}). "
+        "Save to a folder you can write to, or make this one writable (e.g. `chmod u+w` on it).",
+    )
+
+
+def _disk_full(path: str, existed: bool, e: OSError) -> OSError:
+    kept = "The previous file is intact" if existed else "Nothing was written"
+    return OSError(
+        e.errno,
+        f"Cannot save to {path!r}: the disk is full, or a disk quota or file-size limit was "
+        f"reached ({e.strerror or e}). {kept}. Free some space or save to another disk, then save again.",
+    )
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
     """Writes a file atomically: ``write(fileobj)`` fills a temporary file that then
     replaces ``path`` in one rename.
 
+    The temporary, ``.{basename}.{pid}.{random}.lamina-tmp``, sits in the target's
+    directory; temporaries for the same target left by processes that died are
+    removed first. On any failure the temporary is removed and an existing
+    target is left byte for byte as it was.
+
     Args:
         path: The destination.
         write: Called with a binary file object open for writing.
+
+    Raises:
+        FileNotFoundError: When the directory does not exist.
+        IsADirectoryError: When ``path`` is a directory.
+        PermissionError: When the directory is not writable, or ``path`` exists
+            and is read-only (it is then not replaced).
+        OSError: With the original errno (``ENOSPC``, ``EDQUOT``, ``EFBIG``) when
+            the disk is full or a quota or file-size limit is reached.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -60,28 +168,48 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
             f"Cannot save to {path!r}: the directory {directory!r} does not exist. "
             "Create it first, e.g. with os.makedirs(directory, exist_ok=True)."
         )
-    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else _default_mode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"Cannot save to {path!r}: it is a directory. Pass a file name inside it, "
+            f"e.g. {os.path.join(path, 'model.lamina')!r}."
+        )
+    existed = os.path.lexists(path)
+    if existed and not os.access(path, os.W_OK):
+        raise PermissionError(
+            errno.EACCES,
+            f"Cannot save to {path!r}: the file exists and is read-only, so it was not replaced. "
+            "Make it writable (`chmod u+w`) or save under another name.",
+        )
+    mode = os.stat(path).st_mode & 0o777 if existed else _default_mode()
+    remove_stale_temporaries(path)
+    tmp = os.path.join(directory, _temp_name(os.path.basename(path)))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(tmp, flags, 0o600)
+    except OSError as e:
+        if e.errno in _NOT_ALLOWED:
+            raise _not_allowed(path, directory, e) from e
+        if e.errno in _DISK_FULL:
+            raise _disk_full(path, existed, e) from e
+        raise
+    step = "write"
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        step = "replace"
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
-        with _ignore_missing():
+    except BaseException as e:
+        with contextlib.suppress(OSError):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.errno in _DISK_FULL:
+            raise _disk_full(path, existed, e) from e
+        if isinstance(e, OSError) and step == "replace" and e.errno in _NOT_ALLOWED:
+            raise _not_allowed(path, directory, e) from e
         raise
     _fsync_directory(directory)
-
-
-@contextmanager
-def _ignore_missing() -> Iterator[None]:
-    try:
-        yield
-    except FileNotFoundError:
-        pass
 
 
 def _fsync_directory(directory: str) -> None:
