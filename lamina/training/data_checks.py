@@ -386,7 +386,6 @@ def _output_shapes(sample: Any, keys: tuple[str, ...]) -> list[tuple[int, ...] |
 
 def _embedding_rules(model: Any) -> list[EmbeddingRule]:
     from lamina.layers.core import Embedding
-
     from lamina.models.functional import Functional
     from lamina.models.sequential import Sequential
 
