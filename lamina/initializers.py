@@ -146,8 +146,8 @@ class _RandomInitializer(Initializer):
         self.seed = seed
 
     def _generator(self, tensor: torch.Tensor) -> torch.Generator | None:
-        if self.seed is None:
-            return None
+        if self.seed is None or tensor.device.type == "meta":
+            return None  # a meta tensor (a size-only model, see lamina.saving.preflight) holds no values
         return torch.Generator(device=tensor.device).manual_seed(self.seed)
 
     def get_config(self) -> dict[str, Any]:

@@ -193,16 +193,18 @@ class Model(Trainer, Layer):
 
         save_weights(self, filepath)
 
-    def load_weights(self, filepath: Any, strict: bool = True) -> Any:
+    def load_weights(self, filepath: Any, strict: bool = True, **checks: bool) -> Any:
         """Loads weights from a `.weights.safetensors` (or `.lamina`) file.
 
         With ``strict=True`` any missing, unexpected or mis-shaped weight raises one
         ValueError listing them all; with ``strict=False`` the matching weights are
-        loaded. Returns a `lamina.saving.WeightsReport`.
+        loaded. ``allow_dtype_cast=True`` / ``allow_nonfinite=True`` accept weights of
+        another dtype / NaN or infinite weights (see `lamina.saving.load_weights`).
+        Returns a `lamina.saving.WeightsReport`.
         """
         from lamina.saving import load_weights
 
-        return load_weights(self, filepath, strict=strict)
+        return load_weights(self, filepath, strict=strict, **checks)
 
     def export(
         self, filepath: Any, format: str | None = None, verbose: bool = True, input_signature: Any = None, **kwargs: Any

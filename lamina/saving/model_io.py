@@ -28,16 +28,16 @@ from typing import Any
 
 import torch
 
-from lamina.saving import file_io, registry, serialization_lib
+from lamina.saving import file_io, preflight, registry, serialization_lib
+from lamina.saving.errors import InvalidFileError, guard_file_errors
 from lamina.saving.object_registration import CustomObjectScope
+from lamina.saving.optimizer_checks import check_optimizer_config, check_optimizer_state
 from lamina.saving.tensors import (
-    SafetensorsError,
-    bytes_to_tensors,
     decode_state,
     encode_state,
     tensors_to_bytes,
 )
-from lamina.saving.weights import apply_state, check_suffix
+from lamina.saving.weights import apply_state, check_flag, check_suffix
 
 FORMAT_NAME = "lamina"
 FORMAT_VERSION = 1
@@ -47,6 +47,7 @@ CONFIG_MEMBER = "config.json"
 WEIGHTS_MEMBER = "model.safetensors"
 OPTIMIZER_STATE_MEMBER = "optimizer.json"
 OPTIMIZER_TENSORS_MEMBER = "optimizer.safetensors"
+LOAD_FIX = "Save the model again with `model.save(path)`, or load a copy you trust."
 PROFILE_MEMBER = "profile.json"  # the reference profile for drift monitoring (lamina.monitoring)
 
 
@@ -360,6 +361,9 @@ def load_model(
     custom_objects: dict[str, Any] | None = None,
     compile: bool = True,
     safe_mode: bool = True,
+    *,
+    allow_dtype_cast: bool = False,
+    allow_nonfinite: bool = False,
 ) -> Any:
     """Loads a model saved with `model.save(...)`, without executing code from the file.
 
@@ -375,6 +379,14 @@ def load_model(
     match), and, with ``compile=True``, compiled as it was saved with the
     optimizer state restored, so training continues where it stopped.
 
+    Before anything is allocated, the model the config describes is sized on
+    PyTorch's ``meta`` device (`lamina.saving.preflight`): a config asking for
+    far more weights than the file holds, or a build pass larger than
+    `preflight.MAX_BUILD_ACTIVATION_BYTES`, is refused. Weights whose dtype
+    differs from the model's, NaN or infinite weights, and an optimizer state
+    that does not fit the model (`optimizer_checks.check_optimizer_state`) are
+    refused too.
+
     Args:
         filepath: A `.lamina` file, or a Keras 3 `.keras` file.
         custom_objects: Extra classes or functions by name, e.g.
@@ -385,15 +397,22 @@ def load_model(
         safe_mode: Keras's switch for running `lambda` code from a file.
             Lamina never runs code from a file, so a `lambda` is refused
             whatever its value. Defaults to `True`.
+        allow_dtype_cast: Cast weights saved with another dtype than the
+            model's (e.g. float64 into float32) when every value survives the
+            cast (stays finite, integers exact). Defaults to `False`.
+        allow_nonfinite: Load NaN or infinite values in weights and buffers
+            (e.g. a ``-inf`` attention mask saved as a buffer). Defaults to
+            `False`.
 
     Returns:
         The model (on the CPU).
 
     Raises:
-        ValueError: If the file is not a valid `.lamina` file (not a zip,
-            truncated, missing a member, invalid JSON, a newer format), names a
-            class that is neither built in nor registered, or its weights do
-            not match the rebuilt model.
+        InvalidFileError: (a `ValueError`) If the file is not a valid
+            `.lamina` file (not a zip, truncated, missing a member, invalid
+            JSON, a newer format, a model larger than its weights), names a
+            class that is neither built in nor registered, or its weights or
+            optimizer state do not match the rebuilt model.
     """
     if isinstance(filepath, (str, os.PathLike)) and os.fspath(filepath).endswith((".keras", ".h5")):
         from lamina.saving.keras_format import load_keras_model
@@ -411,18 +430,36 @@ def load_model(
         raise ValueError(f"`load_model` expects `compile` to be True or False. Received: compile={compile!r}.")
     if not isinstance(safe_mode, bool):
         raise ValueError(f"`load_model` expects `safe_mode` to be True or False. Received: safe_mode={safe_mode!r}.")
+    check_flag("load_model", "allow_dtype_cast", allow_dtype_cast)
+    check_flag("load_model", "allow_nonfinite", allow_nonfinite)
+    with guard_file_errors(path, MODEL_FILE_WHAT, LOAD_FIX):
+        return _load(path, custom_objects, compile, allow_dtype_cast, allow_nonfinite)
+
+
+def _load(
+    path: str, custom_objects: Any, compile: bool, allow_dtype_cast: bool, allow_nonfinite: bool
+) -> Any:
     with file_io.Archive(path, MODEL_FILE_WHAT) as archive, CustomObjectScope(custom_objects):
         config = archive.read_json(CONFIG_MEMBER)
         _check_header(config, archive)
+        restore_compile = compile and config.get("compile_config") is not None
+        if restore_compile:
+            _check_compile_config(config["compile_config"], archive)
+        header, _ = archive.tensor_header(WEIGHTS_MEMBER)
+        _preflight(config, header, archive)
         model = _rebuild(config, archive)
         _build_if_needed(model, config, archive)
         if config["config"].get("trainable", True) is False:
             model.trainable = False  # after building, so every weight is frozen
-        weights = _read_tensors(archive, WEIGHTS_MEMBER)
-        apply_state(model, weights, strict=True, source=archive.label)
+        weights = archive.read_tensors(WEIGHTS_MEMBER)
+        apply_state(
+            model, weights, strict=True, source=f"{WEIGHTS_MEMBER!r} in {archive.label}",
+            allow_dtype_cast=allow_dtype_cast, allow_nonfinite=allow_nonfinite, path=archive.path,
+        )
+        del weights
         if archive.has(PROFILE_MEMBER):
             _load_profile(model, archive)
-        if compile and config.get("compile_config") is not None:
+        if restore_compile:
             try:
                 model.compile(**decode_compile_config(config["compile_config"]))
             except (TypeError, ValueError) as e:
@@ -433,6 +470,52 @@ def load_model(
             if model.optimizer is not None and archive.has(OPTIMIZER_STATE_MEMBER):
                 _load_optimizer_state(model, archive)
     return model
+
+
+def _check_compile_config(cc: Any, archive: file_io.Archive) -> None:
+    if not isinstance(cc, dict):
+        raise archive.error(f"its 'compile_config' in {CONFIG_MEMBER!r} must be a dict. Received: {cc!r:.200}", member=CONFIG_MEMBER)
+    try:
+        check_optimizer_config(cc.get("optimizer"), f"{CONFIG_MEMBER!r}")
+    except InvalidFileError as e:
+        text = str(e)
+        raise InvalidFileError(
+            f"{archive.label}: {text[:1].lower()}{text[1:]}", path=archive.path, member=CONFIG_MEMBER
+        ) from None
+
+
+def _preflight(config: dict[str, Any], header: dict[str, Any], archive: file_io.Archive) -> None:
+    """Sizes the model on the meta device before building it for real (see
+    `lamina.saving.preflight`)."""
+    from lamina.layers.symbolic import to_torch_dtype
+
+    config_label = f"{CONFIG_MEMBER!r} in {archive.label}"
+    weights_label = repr(WEIGHTS_MEMBER)
+    fix = "Save the model again with `model.save(path)`, or load a copy you trust."
+    spec = config["metadata"]["input"]
+    shape = _shape_from_json(spec.get("shape"))
+    try:
+        dtype = to_torch_dtype(spec.get("dtype"))
+    except ValueError as e:
+        raise archive.error(f"its input dtype is not valid: {e}") from e
+    try:
+        if shape is not None:
+            preflight.check_input_size(shape, dtype, config_label, fix)
+
+        def build() -> Any:
+            model = _rebuild(config, archive)
+            _build_if_needed(model, config, archive)
+            return model
+
+        model, failure, _ = preflight.meta_build(build, config_label, fix)
+        if model is not None:
+            preflight.check_state_size(model.state_dict(), header, config_label, weights_label, fix)
+        else:
+            preflight.check_config_ints(config["config"], header, config_label, weights_label, fix)
+    except InvalidFileError as e:
+        e.path = archive.path
+        e.member = e.member or CONFIG_MEMBER
+        raise
 
 
 def _check_header(config: Any, archive: file_io.Archive) -> None:
@@ -545,14 +628,6 @@ def _build(model: Any, shape: Any, dtype: torch.dtype) -> None:
     model.built = True
 
 
-def _read_tensors(archive: file_io.Archive, member: str) -> dict[str, torch.Tensor]:
-    data = archive.read(member)
-    try:
-        return bytes_to_tensors(data)
-    except (SafetensorsError, ValueError, json.JSONDecodeError) as e:
-        raise archive.error(f"{member!r} is not valid safetensors data: {e}") from e
-
-
 def _load_profile(model: Any, archive: file_io.Archive) -> None:
     from lamina.monitoring import ReferenceProfile, recording
     from lamina.monitoring.feature_profile import MAX_JSON_BYTES
@@ -567,24 +642,37 @@ def _load_profile(model: Any, archive: file_io.Archive) -> None:
 
 
 def _load_optimizer_state(model: Any, archive: file_io.Archive) -> None:
+    fix = "Load the model with compile=False to skip the optimizer state, or save it again"
     saved = archive.read_json(OPTIMIZER_STATE_MEMBER)
-    tensors = (
-        _read_tensors(archive, OPTIMIZER_TENSORS_MEMBER)
-        if archive.has(OPTIMIZER_TENSORS_MEMBER)
-        else {}
-    )
+    if not isinstance(saved, dict) or "state" not in saved:
+        raise archive.error(f"its {OPTIMIZER_STATE_MEMBER!r} has no 'state' entry", fix, member=OPTIMIZER_STATE_MEMBER)
+    if archive.has(OPTIMIZER_TENSORS_MEMBER):
+        tensors = archive.read_tensors(OPTIMIZER_TENSORS_MEMBER)
+    elif '"__tensor__"' in json.dumps(saved["state"]):
+        raise archive.error(
+            f"its {OPTIMIZER_STATE_MEMBER!r} refers to tensors but the archive has no "
+            f"{OPTIMIZER_TENSORS_MEMBER!r}; it holds {sorted(archive.names())}",
+            fix,
+            member=OPTIMIZER_TENSORS_MEMBER,
+        )
+    else:
+        tensors = {}
     try:
-        if not isinstance(saved, dict) or "state" not in saved:
-            raise ValueError("it has no 'state' entry")
         state = decode_state(saved["state"], tensors)
-        torch_state = state.get("optimizer") if isinstance(state, dict) else None
-        if torch_state is not None:
-            n_saved = sum(len(g["params"]) for g in torch_state["param_groups"])
-            n_model = sum(1 for p in model.parameters() if p.requires_grad)
-            if n_saved != n_model:
-                raise ValueError(
-                    f"it tracks {n_saved} parameters but the model has {n_model} trainable ones"
-                )
-        model.optimizer.load_state_dict(state)
     except (ValueError, TypeError, KeyError) as e:
-        raise archive.error(f"the optimizer state in {OPTIMIZER_STATE_MEMBER!r} is invalid: {e}") from e
+        raise archive.error(
+            f"the optimizer state in {OPTIMIZER_STATE_MEMBER!r} is invalid: {e}", fix, member=OPTIMIZER_STATE_MEMBER
+        ) from e
+    try:
+        check_optimizer_state(model.optimizer, state, repr(OPTIMIZER_STATE_MEMBER), params=model)
+    except InvalidFileError as e:
+        text = str(e)
+        raise InvalidFileError(
+            f"{archive.label}: {text[:1].lower()}{text[1:]}", path=archive.path, member=OPTIMIZER_STATE_MEMBER
+        ) from None
+    try:
+        model.optimizer.load_state_dict(state)
+    except (ValueError, TypeError, KeyError, RuntimeError, IndexError) as e:
+        raise archive.error(
+            f"the optimizer state in {OPTIMIZER_STATE_MEMBER!r} is invalid: {e}", fix, member=OPTIMIZER_STATE_MEMBER
+        ) from e

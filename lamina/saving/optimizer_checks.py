@@ -47,7 +47,7 @@ _FLAGS = frozenset(
 
 
 def _error(source: str, problem: str, fix: str = FIX) -> InvalidFileError:
-    return InvalidFileError(f"The optimizer state in {source} cannot be loaded: {problem}. {fix}", member=source)
+    return InvalidFileError(f"The optimizer state in {source} is invalid: {problem}. {fix}")
 
 
 def _is_number(value: Any) -> bool:
@@ -236,7 +236,7 @@ def check_optimizer_state(optimizer: Any, state: Any, source: str, *, params: An
             source,
             f"it tracks {len(ids)} parameters but the model has {len(trainable)} trainable ones",
             "Load it into the model it was saved from (same layers, same trainable flags), or load "
-            "with compile=False to skip the optimizer state",
+            "the model with compile=False to skip the optimizer state.",
         )
     position = {index: i for i, index in enumerate(ids)}
     for key, per_param in inner["state"].items():

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lamina.saving import file_io
-from lamina.saving.tensors import SafetensorsError, bytes_to_tensors, tensors_to_bytes
+from lamina.saving import file_io, limits
+from lamina.saving.errors import InvalidFileError, guard_file_errors
+from lamina.saving.tensors import HeaderProblem, decode_safetensors, tensors_to_bytes
 
 WEIGHTS_SUFFIX = ".weights.safetensors"
+WEIGHTS_FILE_WHAT = "a Lamina weights file"
+LOAD_FIX = "Save the weights again with `model.save_weights(path)`, or load a copy you trust."
 
 
 @dataclass
@@ -91,6 +94,97 @@ def compare(
     return report
 
 
+def check_flag(owner: str, name: str, value: object) -> None:
+    """Raises the house ValueError unless ``value`` is True or False."""
+    if not isinstance(value, bool):
+        raise ValueError(f"`{owner}` expects `{name}` to be True or False. Received: {name}={value!r}.")
+
+
+def _survives_cast(value: torch.Tensor, target: torch.dtype) -> str | None:
+    """None when every value of ``value`` survives a cast to ``target`` (finite values
+    stay finite, integers and booleans stay exact); otherwise what goes wrong."""
+    if value.numel() == 0:
+        return None
+    cast = value.to(target)
+    if target.is_floating_point or target.is_complex:
+        if value.dtype.is_floating_point or value.dtype.is_complex:
+            was_finite = torch.isfinite(value)
+            lost = int((was_finite & ~torch.isfinite(cast)).sum())
+            if lost:
+                return f"{lost:,} finite value(s) become infinite in {target}"
+            return None
+        back = cast.to(value.dtype)
+        wrong = int((back != value).sum())
+        return f"{wrong:,} integer value(s) are not exact in {target}" if wrong else None
+    # an integer or boolean target
+    if value.dtype.is_floating_point or value.dtype.is_complex:
+        if not bool(torch.isfinite(value).all()):
+            return f"NaN or infinite values have no {target} value"
+    back = cast.to(value.dtype)
+    wrong = int((back != value).sum())
+    return f"{wrong:,} value(s) change when cast to {target}" if wrong else None
+
+
+def _check_dtypes(
+    model_state: dict[str, torch.Tensor],
+    file_state: dict[str, torch.Tensor],
+    names: list[str],
+    source: str,
+    allow_dtype_cast: bool,
+    path: str | None,
+) -> None:
+    differ = [n for n in names if file_state[n].dtype != model_state[n].dtype]
+    if not differ:
+        return
+    if not allow_dtype_cast:
+        listed = "; ".join(
+            f"{n!r} is {file_state[n].dtype} in the file but {model_state[n].dtype} in the model" for n in differ[:5]
+        )
+        more = f" (and {len(differ) - 5} more)" if len(differ) > 5 else ""
+        raise InvalidFileError(
+            f"The weights in {source} do not have the model's dtypes: {listed}{more}. Lamina does not "
+            "cast weights silently (a cast can turn 1e300 into inf or 2.5 into 2). Pass "
+            "allow_dtype_cast=True to cast them when every value survives the cast, or save the weights "
+            "from a model with the same dtypes.",
+            path=path,
+            member=differ[0],
+        )
+    for n in differ:
+        problem = _survives_cast(file_state[n], model_state[n].dtype)
+        if problem is not None:
+            raise InvalidFileError(
+                f"The weight {n!r} in {source} is {file_state[n].dtype} and cannot be cast to the model's "
+                f"{model_state[n].dtype} even with allow_dtype_cast=True: {problem}. Save the weights from a "
+                f"model whose {n!r} is {model_state[n].dtype}.",
+                path=path,
+                member=n,
+            )
+
+
+def _check_finite(
+    file_state: dict[str, torch.Tensor], names: list[str], source: str, path: str | None
+) -> None:
+    bad: list[tuple[str, int, int]] = []
+    for n in names:
+        t = file_state[n]
+        if not (t.dtype.is_floating_point or t.dtype.is_complex) or t.numel() == 0:
+            continue
+        if bool(torch.isfinite(t).all()):
+            continue
+        nan = int(torch.isnan(t).sum())
+        bad.append((n, nan, int((~torch.isfinite(t)).sum()) - nan))
+    if bad:
+        listed = "; ".join(f"{n!r} holds {nan:,} NaN and {inf:,} infinite value(s)" for n, nan, inf in bad[:5])
+        more = f" (and {len(bad) - 5} more tensors)" if len(bad) > 5 else ""
+        raise InvalidFileError(
+            f"The weights in {source} are not finite: {listed}{more}. A model with such weights "
+            "predicts NaN. Load an earlier copy of the weights, or pass allow_nonfinite=True if the "
+            "values are meant (e.g. a -inf mask saved as a buffer).",
+            path=path,
+            member=bad[0][0],
+        )
+
+
 def _same_structure(model_state: dict[str, torch.Tensor], file_state: dict[str, torch.Tensor]) -> bool:
     """True when both hold the same number of tensors with the same shapes in order,
     and each name differs at most in its first component (the layer name)."""
@@ -107,8 +201,15 @@ def apply_state(
     file_state: dict[str, torch.Tensor],
     strict: bool,
     source: str,
+    *,
+    allow_dtype_cast: bool = False,
+    allow_nonfinite: bool = False,
+    path: str | None = None,
 ) -> WeightsReport:
     """Copies matching tensors into ``model``; with ``strict`` any difference is an error.
+
+    Every check runs before anything is copied, so a refused file leaves the
+    model unchanged.
 
     Args:
         model: The model to fill.
@@ -116,6 +217,12 @@ def apply_state(
         strict: Raise one ValueError listing every missing, unexpected and
             mis-shaped weight instead of loading what matches.
         source: How to name the file in messages.
+        allow_dtype_cast: Cast a tensor whose dtype differs from the model's
+            when every value survives the cast; otherwise such a tensor raises
+            `InvalidFileError`. Defaults to `False`.
+        allow_nonfinite: Load NaN and infinite values; otherwise they raise
+            `InvalidFileError` naming the tensors and counts. Defaults to `False`.
+        path: The file, recorded on the errors raised. Defaults to `None`.
     """
     model_state = model.state_dict()
     report = compare(model_state, file_state)
@@ -138,6 +245,9 @@ def apply_state(
             f"Load them into a model built with the same architecture, or pass strict=False "
             f"to load only the weights that match.{hint}"
         )
+    _check_dtypes(model_state, file_state, report.loaded, source, allow_dtype_cast, path)
+    if not allow_nonfinite:
+        _check_finite(file_state, report.loaded, source, path)
     with torch.no_grad():
         for name in report.loaded:
             model_state[name].copy_(file_state[name])
@@ -174,26 +284,32 @@ def read_weights_file(path: str) -> dict[str, torch.Tensor]:
         from lamina.saving.model_io import MODEL_FILE_WHAT, WEIGHTS_MEMBER
 
         with file_io.Archive(path, MODEL_FILE_WHAT) as archive:
-            data = archive.read(WEIGHTS_MEMBER)
-            try:
-                return bytes_to_tensors(data)
-            except SafetensorsError as e:
-                raise archive.error(f"{WEIGHTS_MEMBER!r} is not valid safetensors data: {e}") from e
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such file: {path!r}. Check the path.")
-    with open(path, "rb") as f:
-        data = f.read()
+            return archive.read_tensors(WEIGHTS_MEMBER)
+    data = file_io.read_regular_file(path, WEIGHTS_FILE_WHAT, limits.MAX_WEIGHTS_BYTES)
     try:
-        return bytes_to_tensors(data)
-    except SafetensorsError as e:
-        raise ValueError(
+        return decode_safetensors(data)
+    except HeaderProblem as e:
+        raise InvalidFileError(
             f"{os.path.basename(path)!r} is not a weights file (not valid safetensors data: {e}). "
-            "Write it with `model.save_weights(path)`."
-        ) from e
+            "Write it with `model.save_weights(path)`.",
+            path=path,
+            member=e.tensor,
+        ) from e.__cause__
 
 
-def load_weights(model: torch.nn.Module, filepath: str | os.PathLike, strict: bool = True) -> WeightsReport:
+def load_weights(
+    model: torch.nn.Module,
+    filepath: str | os.PathLike,
+    strict: bool = True,
+    *,
+    allow_dtype_cast: bool = False,
+    allow_nonfinite: bool = False,
+) -> WeightsReport:
     """Loads weights saved by `save_weights` (or from a `.lamina` file) into ``model``.
+
+    The file is checked before anything is copied: a tensor whose dtype differs
+    from the model's, or holding NaN or infinite values, raises
+    `InvalidFileError` naming it, and the model is left unchanged.
 
     Args:
         model: A built model with the same architecture.
@@ -202,6 +318,11 @@ def load_weights(model: torch.nn.Module, filepath: str | os.PathLike, strict: bo
             one `ValueError` that lists them all and nothing is loaded; when
             False, the weights that match are loaded and the rest reported.
             Defaults to `True`.
+        allow_dtype_cast: Cast weights saved with another dtype (e.g. float64
+            into a float32 model) when every value survives the cast (finite
+            values stay finite, integers exact). Defaults to `False`.
+        allow_nonfinite: Load NaN and infinite values (e.g. a ``-inf`` mask
+            buffer). Defaults to `False`.
 
     Returns:
         A `WeightsReport` saying what was loaded, missing, unexpected or mis-shaped.
@@ -212,6 +333,8 @@ def load_weights(model: torch.nn.Module, filepath: str | os.PathLike, strict: bo
         return load_keras_weights(model, filepath)  # Keras's `.weights.h5` (or a `.keras` file)
     if not isinstance(strict, bool):
         raise ValueError(f"`load_weights` expects `strict` to be True or False. Received: strict={strict!r}.")
+    check_flag("load_weights", "allow_dtype_cast", allow_dtype_cast)
+    check_flag("load_weights", "allow_nonfinite", allow_nonfinite)
     if not isinstance(filepath, (str, os.PathLike)):
         raise TypeError(f"`load_weights` expects a file path. Received: filepath={filepath!r}.")
     path = os.fspath(filepath)
@@ -220,6 +343,10 @@ def load_weights(model: torch.nn.Module, filepath: str | os.PathLike, strict: bo
             f"`load_weights` expects a file ending with {WEIGHTS_SUFFIX!r} (from `save_weights`) "
             f"or '.lamina' (from `save`). Received: filepath={path!r}."
         )
-    state = read_weights_file(path)
-    return apply_state(model, state, strict, repr(os.path.basename(path)))
-
+    what = WEIGHTS_FILE_WHAT if path.endswith(WEIGHTS_SUFFIX) else "a Lamina model file"
+    with guard_file_errors(path, what, LOAD_FIX):
+        state = read_weights_file(path)
+        return apply_state(
+            model, state, strict, repr(os.path.basename(path)),
+            allow_dtype_cast=allow_dtype_cast, allow_nonfinite=allow_nonfinite, path=path,
+        )
