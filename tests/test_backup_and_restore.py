@@ -234,12 +234,11 @@ def test_backup_write_is_atomic(tmp_path, monkeypatch):
     model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[cb])
     before = (tmp_path / bar.BACKUP_FILE).read_bytes()
 
-    def broken_save(tensors, path, metadata=None):
-        with open(path, "wb") as f:
-            f.write(b"partial")
+    def broken_write(f, payload):  # the disk fills up half-way through the temporary file
+        f.write(payload[: len(payload) // 2])
         raise OSError("disk full")
 
-    monkeypatch.setattr(bar, "save_file", broken_save)
+    monkeypatch.setattr(bar, "_write_payload", broken_write)
     with pytest.raises(OSError, match="disk full"):
         model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[lamina.callbacks.BackupAndRestore(tmp_path)])
     assert (tmp_path / bar.BACKUP_FILE).read_bytes() == before
@@ -251,13 +250,13 @@ def test_backup_errors(tmp_path):
     _model().fit(x, y, epochs=1, verbose=0,
                  callbacks=[lamina.callbacks.BackupAndRestore(tmp_path, delete_checkpoint=False)])
     other = _model(units=2)
-    with pytest.raises(ValueError, match=r"The backup in .* does not match this model: weight shapes differ: dense_\d+\.kernel \(2, 4\) vs \(1, 4\) in the backup.*delete the folder to start afresh"):
+    with pytest.raises(ValueError, match=r"cannot resume from the backup .*backup\.safetensors: it does not match this model: weight shapes differ: dense_\d+\.kernel \(2, 4\) vs \(1, 4\) in the backup.*Delete .* to start training from scratch, or pass another `backup_dir`"):
         other.fit(x, np.repeat(y, 2, axis=1), epochs=1, verbose=0, callbacks=[lamina.callbacks.BackupAndRestore(tmp_path)])
     (tmp_path / "bad").mkdir()
     from safetensors.torch import save_file
 
     save_file({"w": torch.zeros(1)}, str(tmp_path / "bad" / bar.BACKUP_FILE))
-    with pytest.raises(ValueError, match=r"found a file at .* that is not a Lamina backup"):
+    with pytest.raises(ValueError, match=r"bad/backup\.safetensors: it is not a Lamina backup \(a safetensors file without the 'lamina_backup' metadata; it holds 1 tensors: w\)"):
         _model().fit(x, y, epochs=1, verbose=0, callbacks=[lamina.callbacks.BackupAndRestore(tmp_path / "bad")])
     with pytest.raises(ValueError, match=r"`BackupAndRestore` expects `save_freq` to be 'epoch' or a positive integer .* Received: save_freq=False"):
         lamina.callbacks.BackupAndRestore(tmp_path, save_freq=False)
