@@ -120,14 +120,15 @@ class _LearningRate(float):
         return (float, (float(self),))
 
 
-def check_learning_rate(owner: str, value: Any, *, allow_zero: bool = False) -> Any:
-    """Checks a number given as ``learning_rate``: a finite real number > 0 (>= 0 with
-    ``allow_zero``, as when a callback decays the rate). Returns it unchanged.
+def check_learning_rate(owner: str, value: Any) -> Any:
+    """Checks a number given as ``learning_rate``: a finite real number >= 0. Returns it unchanged.
 
+    0 is allowed, as in Keras: a schedule callback may decay the rate to 0, and a
+    rate of 0 runs the steps (losses, metrics, callbacks) without changing the weights.
     Raises a ``TypeError`` for something that is not a number (a string, a bool, a
-    function, a tensor) and a ``ValueError`` for NaN, infinities, 0 and negatives.
+    function, a tensor) and a ``ValueError`` for NaN, infinities and negatives.
     """
-    expected = "a finite number > 0 or a `LearningRateSchedule`"
+    expected = "a finite number >= 0 or a `LearningRateSchedule`"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         if isinstance(value, str):
             try:
@@ -151,14 +152,11 @@ def check_learning_rate(owner: str, value: Any, *, allow_zero: bool = False) -> 
             f"`{owner}` expects `learning_rate` to be {expected}. Received: learning_rate={value!r}. "
             "Check how the value was computed (a learning-rate search or a schedule)."
         )
-    if value < 0 or (value == 0 and not allow_zero):
-        fix = (
-            "A learning rate of 0 never changes the weights; to freeze them set "
-            "`layer.trainable = False`. Typical rates are 1e-4 to 1e-2."
-            if value == 0
-            else "A negative rate climbs the loss instead of descending it. Typical rates are 1e-4 to 1e-2."
+    if value < 0:
+        raise ValueError(
+            f"`{owner}` expects `learning_rate` to be {expected}. Received: learning_rate={value!r}. "
+            "A negative rate climbs the loss instead of descending it. Typical rates are 1e-4 to 1e-2."
         )
-        raise ValueError(f"`{owner}` expects `learning_rate` to be {expected}. Received: learning_rate={value!r}. {fix}")
     return value
 
 
@@ -495,8 +493,7 @@ class Optimizer:
             self._schedule, self._lr = value, None
             lr = float(value(self.iterations))
         else:
-            # 0 is allowed here: a schedule callback may decay the rate to 0 at the end.
-            check_learning_rate(type(self).__name__, value, allow_zero=True)
+            check_learning_rate(type(self).__name__, value)
             self._schedule, self._lr = None, value
             lr = float(value)
         if self._torch is not None:
@@ -571,13 +568,6 @@ class Optimizer:
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
-        lr = config.get("learning_rate")
-        if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr == 0:
-            # A rate a callback decayed to 0 before saving: valid state, refused only as a
-            # constructor argument (where 0 is a mistake), so it is set after construction.
-            optimizer = cls(**{**config, "learning_rate": 1.0})
-            optimizer.learning_rate = 0.0
-            return optimizer
         return cls(**config)
 
     def __repr__(self) -> str:

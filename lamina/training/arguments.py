@@ -130,7 +130,8 @@ def check_class_weight(role: str, value: Any) -> dict[int, float] | None:
     for key, weight in value.items():
         index = validation._as_int(key)
         if index is None or index < 0:
-            fix = f"Use the class index `{int(key)}`." if validation._int_fix("", key) else (
+            whole = isinstance(key, float) and key.is_integer() and key >= 0
+            fix = f"Use the class index `{int(key)}`." if whole else (
                 "Keys are class indices (integers >= 0), as the labels `y` hold them; "
                 "map names to indices first."
             )

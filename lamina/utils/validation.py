@@ -38,8 +38,8 @@ def _as_int(value: Any) -> int | None:
 
 def _int_fix(name: str, value: Any) -> str | None:
     """How to fix a float that holds a whole number (``epochs=3.0``)."""
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
-        if math.isfinite(value) and float(value) == int(value):
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and _as_int(value) is None:
+        if math.isfinite(value) and float(value) == int(value) and value > 0:
             return f"Pass an integer, e.g. `{name}=int({value!r})`."
     return None
 
