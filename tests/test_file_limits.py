@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import struct
 import sys
@@ -406,3 +407,97 @@ def test_archive_missing_member_names_what_it_holds(tmp_path):
     with file_io.Archive(path, "a Lamina model file") as archive:
         with pytest.raises(InvalidFileError, match=r"the archive has no 'model\.safetensors'; it holds \['config\.json'\]"):
             archive.read("model.safetensors")
+
+
+# --------------------------------------------------------------------------- Keras files
+KERAS = os.path.join(os.path.dirname(__file__), "fixtures", "keras")
+
+
+def keras_model():
+    import lamina
+
+    return lamina.load_model(os.path.join(KERAS, "mlp.keras"))
+
+
+def edited_weights(tmp_path, edit) -> str:
+    """A copy of the mlp fixture's `.weights.h5` changed by ``edit(h5)``."""
+    import h5py
+
+    path = tmp_path / "w.weights.h5"
+    path.write_bytes(open(os.path.join(KERAS, "mlp.weights.h5"), "rb").read())
+    with h5py.File(path, "a") as h5:
+        edit(h5)
+    return str(path)
+
+
+def test_keras_dataset_declaring_far_more_than_it_stores_is_refused(tmp_path):
+    def huge(h5):
+        del h5["layers/dense/vars/1"]
+        # 400 MB of float32 that the file never stores (chunked, nothing written)
+        h5["layers/dense/vars"].create_dataset("1", shape=(100_000_000,), dtype="f4", chunks=(1_000_000,), compression="gzip")
+
+    path = edited_weights(tmp_path, huge)
+    assert os.path.getsize(path) < 100_000
+    with pytest.raises(
+        InvalidFileError,
+        match=r"'w\.weights\.h5' is not a valid Keras weights file \(the dataset '/layers/dense/vars/1' declares shape \(100000000,\) of float32 \(400000000 bytes\) but stores 0 bytes",
+    ):
+        keras_model().load_weights(path)
+
+
+def test_keras_external_links_are_refused(tmp_path):
+    import h5py
+
+    def link_out(h5):
+        h5["layers/dense/elsewhere"] = h5py.ExternalLink("/etc/secret.h5", "/")
+
+    with pytest.raises(InvalidFileError, match=r"'w\.weights\.h5' is not a valid Keras weights file \('layers/dense/elsewhere' is an external link to '/etc/secret\.h5'"):
+        keras_model().load_weights(edited_weights(tmp_path, link_out))
+
+
+def test_keras_dataset_of_records_is_refused(tmp_path):
+    import numpy as np
+
+    def compound(h5):
+        del h5["layers/dense/vars/1"]
+        h5["layers/dense/vars"].create_dataset("1", data=np.zeros(3, dtype=[("a", "f4"), ("b", "i4")]))
+
+    with pytest.raises(InvalidFileError, match=r"the dataset '/layers/dense/vars/1' has the type .*, not numbers"):
+        keras_model().load_weights(edited_weights(tmp_path, compound))
+
+
+def test_keras_weights_garbage_is_an_invalid_file_error(tmp_path):
+    path = tmp_path / "bad.weights.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(200))
+    with pytest.raises(InvalidFileError, match=r"'bad\.weights\.h5' is not a valid Keras weights file \(not readable HDF5"):
+        keras_model().load_weights(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("name", ["pipe.keras", "pipe.weights.h5"])
+def test_keras_fifo_is_refused_without_blocking(tmp_path, name):
+    import lamina
+
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    model = keras_model()
+    with deadline(20), pytest.raises(InvalidFileError, match=re.escape(repr(name)) + r" is a FIFO"):
+        if name.endswith(".keras"):
+            lamina.load_model(fifo)
+        else:
+            model.load_weights(fifo)
+
+
+def test_keras_archive_bomb_and_duplicates_are_refused(tmp_path):
+    import lamina
+
+    with zipfile.ZipFile(os.path.join(KERAS, "mlp.keras")) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    twice = tmp_path / "twice.keras"
+    write_archive(twice, [*members.items(), ("config.json", b'{"class_name": "Evil"}')])
+    with pytest.raises(InvalidFileError, match=r"'twice\.keras' is not a Keras model file \(the member 'config\.json' appears twice"):
+        lamina.load_model(twice)
+    bomb = tmp_path / "bomb.keras"
+    write_archive(bomb, {**members, "assets/big.txt": b"a" * 50_000_000})
+    with pytest.raises(InvalidFileError, match=r"'bomb\.keras' is not a Keras model file \(the member 'assets/big\.txt' declares 50000000 bytes compressed into \d+, a ratio above"):
+        lamina.load_model(bomb)

@@ -424,7 +424,7 @@ class Archive:
                 self._zip = zipfile.ZipFile(self._file, "r")
             except Exception as e:  # noqa: BLE001 - BadZipFile, EOFError, struct.error, OverflowError, ...
                 raise self.error(
-                    "not a zip archive; the file is truncated, corrupted, or not a Lamina file",
+                    "not a zip archive; the file is truncated, corrupted, or in another format",
                     fix if fix != _SAVE_AGAIN else "Save it again with `model.save(path)`",
                 ) from e
             try:
@@ -533,6 +533,8 @@ class Archive:
     def names(self) -> list[str]:
         return self._zip.namelist()
 
+    namelist = names  # as `zipfile.ZipFile` spells it
+
     def has(self, member: str) -> bool:
         return member in self._zip.NameToInfo
 
@@ -541,7 +543,9 @@ class Archive:
         if not self.has(member):
             raise self.error(
                 f"the archive has no {member!r}; it holds {sorted(self.names())[:20]}",
-                "The file is incomplete or was not written by Lamina; save the model again",
+                "The file is incomplete or was not written by Lamina; save the model again"
+                if self.fix == _SAVE_AGAIN
+                else f"The file is incomplete; {self.fix[0].lower()}{self.fix[1:]}",
                 member=member,
             )
         return self._zip.getinfo(member)

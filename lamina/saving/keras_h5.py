@@ -10,10 +10,14 @@ converted to and from Lamina's layout by `keras_layout`.
 from __future__ import annotations
 
 import io
+import os
 from typing import Any
 
 import numpy as np
 
+from lamina.saving import limits
+from lamina.saving.errors import InvalidFileError
+from lamina.saving.file_io import check_regular_file
 from lamina.saving.keras_layout import (
     container_names,
     keras_weight_groups,
@@ -31,23 +35,106 @@ def h5py_module() -> Any:
     return h5py
 
 
+_H5_FIX = "Save the weights again with `save_weights('model.weights.h5')`"
+# A dataset may expand this much beyond the bytes it stores (compression); small ones
+# (up to 64 KiB) always may.
+_MIN_DATASET_CHECKED_BYTES = 64 * 2**10
+
+
+def _invalid(label: str, problem: str, path: Any = None, member: str | None = None) -> InvalidFileError:
+    return InvalidFileError(
+        f"{label} is not a valid Keras weights file ({problem}). {_H5_FIX}.",
+        path=path if isinstance(path, (str, os.PathLike)) else None,
+        member=member,
+    )
+
+
 def open_h5(data_or_path: Any, label: str) -> Any:
+    """Opens a Keras weights file (a path, bytes, or a binary file object) as HDF5 for
+    reading, refusing files that are not regular or that link to other files."""
     h5py = h5py_module()
+    if isinstance(data_or_path, (str, os.PathLike)):
+        check_regular_file(data_or_path, "a Keras weights file")
     source = io.BytesIO(data_or_path) if isinstance(data_or_path, bytes) else data_or_path
     try:
-        return h5py.File(source, "r")
-    except (OSError, ValueError) as e:
-        raise ValueError(
-            f"{label} is not a valid Keras weights file (not readable HDF5: {e}). "
-            "Save the weights again with `save_weights('model.weights.h5')`."
-        ) from e
+        h5 = h5py.File(source, "r")
+    except Exception as e:  # noqa: BLE001 - OSError, ValueError and whatever a hostile file makes HDF5 raise
+        raise _invalid(label, f"not readable HDF5: {_first_line(e)}", data_or_path) from e
+    try:
+        _refuse_links_out(h5, label, data_or_path)
+    except BaseException:
+        h5.close()
+        raise
+    return h5
 
 
-def _vars_of(group: Any) -> list[np.ndarray]:
+def _refuse_links_out(h5: Any, label: str, path: Any) -> None:
+    """Refuses a file whose links or datasets point at other files (external links,
+    external raw storage, virtual datasets): reading it would read those files."""
+    h5py = h5py_module()
+    found: list[str] = []
+
+    def visit(name: str, link: Any) -> None:
+        if isinstance(link, h5py.ExternalLink):
+            found.append(f"{name!r} is an external link to {link.filename!r}")
+
+    try:
+        visit_links = getattr(h5, "visititems_links", None)
+        if visit_links is not None:
+            visit_links(visit)
+    except Exception as e:  # noqa: BLE001 - a damaged object table
+        raise _invalid(label, f"its HDF5 tree cannot be walked: {_first_line(e)}", path) from e
+    if found:
+        raise _invalid(label, f"{found[0]}; a weights file never refers to other files", path)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0][:300]}" if text else type(e).__name__
+
+
+def read_dataset(dataset: Any, label: str) -> np.ndarray:
+    """The values of an HDF5 dataset, checked before reading: stored in this file
+    (no external storage, not virtual), a plain array type, and not declaring more
+    than `limits.MAX_WEIGHTS_BYTES` or far more than it stores."""
+    h5py = h5py_module()
+    name = getattr(dataset, "name", "?")
+    if not isinstance(dataset, h5py.Dataset):
+        raise _invalid(label, f"{name!r} is a {type(dataset).__name__}, not a dataset of weights")
+    try:
+        if dataset.is_virtual or dataset.external:
+            raise _invalid(label, f"the dataset {name!r} keeps its data in other files; a weights file never does")
+        dtype = dataset.dtype
+        count = 1
+        for d in dataset.shape or ():
+            count *= int(d)
+        nbytes = count * dtype.itemsize
+        stored = dataset.id.get_storage_size()
+    except InvalidFileError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a damaged dataset header
+        raise _invalid(label, f"the dataset {name!r} cannot be read: {_first_line(e)}") from e
+    if dtype.kind not in "biufcSU" and not h5py.check_string_dtype(dtype):
+        raise _invalid(label, f"the dataset {name!r} has the type {dtype}, not numbers")
+    if nbytes > limits.MAX_WEIGHTS_BYTES or nbytes > max(
+        _MIN_DATASET_CHECKED_BYTES, limits.MAX_COMPRESSION_RATIO * stored
+    ):
+        raise _invalid(
+            label,
+            f"the dataset {name!r} declares shape {tuple(dataset.shape or ())} of {dtype} "
+            f"({nbytes} bytes) but stores {stored} bytes in the file; the file is damaged or hostile",
+        )
+    try:
+        return np.asarray(dataset[()])
+    except Exception as e:  # noqa: BLE001 - corrupted chunks, failing filters
+        raise _invalid(label, f"the dataset {name!r} cannot be read: {_first_line(e)}") from e
+
+
+def _vars_of(group: Any, label: str = "the weights file") -> list[np.ndarray]:
     if group is None or "vars" not in group:
         return []
     vars_group = group["vars"]
-    return [np.asarray(vars_group[str(i)][()]) for i in range(len(vars_group))]
+    return [read_dataset(vars_group[str(i)], label) for i in range(len(vars_group))]
 
 
 def _child(group: Any, path: str) -> Any:
@@ -99,7 +186,7 @@ def _load_layer(
         if arrays:
             found = _child(group, path) if group is not None else None
             if found is not None and "vars" in found:
-                groups[path] = _vars_of(found)
+                groups[path] = _vars_of(found, label)
     missing = set_keras_weight_groups(layer, groups)
     if missing:
         raise ValueError(
@@ -128,7 +215,7 @@ def _load_hooked(layer: Any, group: Any, where: str, label: str) -> None:
             "Build the same architecture as the model that wrote the file."
         )
     vars_group = group["vars"]
-    store = {key: np.asarray(vars_group[key][()]) for key in vars_group}
+    store = {key: read_dataset(vars_group[key], label) for key in vars_group}
     layer.load_own_variables(store)
     for name, child in _hooked_children(layer):
         _load_layer(child, group.get(name), f"{where}{name}/", label)
@@ -144,10 +231,14 @@ def load_h5_into(model: Any, h5: Any, label: str, by_name_first: bool = False) -
     """Fills ``model`` from an open Keras weights HDF5 file (all layers, Keras layouts)."""
     try:
         _load_layer(model, h5, "", label, by_name_first)
+    except InvalidFileError:
+        raise
     except ValueError as e:
         if "expects" in str(e) and "weight arrays" in str(e):
             raise ValueError(f"{label}: {e}") from e
         raise
+    except (OSError, KeyError, RuntimeError, IndexError, OverflowError) as e:  # h5py on a damaged file
+        raise _invalid(label, f"its HDF5 data cannot be read: {_first_line(e)}") from e
 
 
 def refuse_legacy(h5: Any, label: str) -> None:
