@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from lamina.saving import file_io
+from lamina.saving import file_io, limits
+from lamina.saving.errors import InvalidFileError
 from lamina.saving.keras_compile import compile_from_keras, compile_to_keras
 from lamina.saving.keras_config import model_from_keras_config
 from lamina.saving.keras_h5 import (
@@ -44,75 +45,58 @@ from lamina.saving.serialization_lib import _overrides
 KERAS_SUFFIX = ".keras"
 KERAS_WEIGHTS_SUFFIX = ".weights.h5"
 KERAS_FORMAT_VERSION = "3.15.1"  # the Keras version whose file layout this module writes
-MAX_JSON_BYTES = 64 * 2**20
-MAX_WEIGHTS_BYTES = 16 * 2**30
+MAX_JSON_BYTES = limits.MAX_JSON_BYTES  # read at call time (tests lower it)
+MAX_WEIGHTS_BYTES = limits.MAX_WEIGHTS_BYTES
+KERAS_FILE_WHAT = "a Keras model file"
+KERAS_FIX = "Save the model again with Keras's `model.save('model.keras')`"
 
 
 # =================================================================== reading
-def _member_info(zf: zipfile.ZipFile, name: str, cap: int, label: str) -> zipfile.ZipInfo:
+# The archive is a `file_io.Archive`: a regular file only, its directory checked
+# (member count, names, sizes, compression ratios) when opened, members streamed
+# with a cap. Its errors are `InvalidFileError`s naming the file and the member.
+def _member_info(zf: file_io.Archive, name: str, cap: int, label: str) -> zipfile.ZipInfo:
     """The entry ``name`` of the archive, checked to exist and to declare at most ``cap`` bytes."""
-    try:
-        info = zf.getinfo(name)
-    except KeyError:
-        raise ValueError(
-            f"{label} is not a Keras model file (the archive has no {name!r}; it holds "
-            f"{sorted(zf.namelist())[:10]}). Received: a zip without {name!r}. Save the model "
-            "again with Keras's `model.save('model.keras')`."
-        ) from None
+    info = zf.info(name)
     if info.file_size > cap:
-        raise ValueError(
-            f"{label}: the member {name!r} is {info.file_size} bytes, more than the {cap} bytes "
-            f"Lamina reads. Received: file_size={info.file_size}. Check that the file is a Keras model."
+        raise zf.error(
+            f"the member {name!r} is {info.file_size} bytes, more than the {cap} bytes Lamina "
+            f"reads for it. Received: file_size={info.file_size}",
+            "Check that the file is a Keras model",
+            member=name,
         )
     return info
 
 
-def _corrupted(label: str, name: str, e: Exception) -> ValueError:
-    return ValueError(
+def _corrupted(label: str, name: str, e: Exception) -> InvalidFileError:
+    return InvalidFileError(
         f"{label} is not a valid Keras model file (the member {name!r} is corrupted or "
-        f"truncated: {e}). Save the model again."
+        f"truncated: {e}). Save the model again.",
+        member=name,
     )
 
 
-def _read_member(zf: zipfile.ZipFile, name: str, cap: int, label: str) -> bytes:
-    info = _member_info(zf, name, cap, label)
-    try:
-        with zf.open(info) as f:
-            data = f.read(cap + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
-        raise _corrupted(label, name, e) from e
-    if len(data) > cap:
-        raise ValueError(
-            f"{label}: the member {name!r} is larger than its declared size. Received a corrupted file."
-        )
-    return data
+def _read_member(zf: file_io.Archive, name: str, cap: int, label: str) -> bytes:
+    """The bytes of ``name`` (at most ``cap``), streamed and checked against its declared size."""
+    _member_info(zf, name, cap, label)
+    return zf.read(name, cap)
 
 
 @contextlib.contextmanager
-def _weights_member(zf: zipfile.ZipFile, label: str) -> Iterator[Any]:
+def _weights_member(zf: file_io.Archive, label: str) -> Iterator[Any]:
     """The archive's `model.weights.h5`, open as HDF5 and read in place (never copied
-    whole into memory); a damaged member is a ValueError."""
+    whole into memory); a damaged member is an `InvalidFileError`."""
     name = "model.weights.h5"
-    info = _member_info(zf, name, MAX_WEIGHTS_BYTES, label)
-    try:
-        with zf.open(info) as f, open_h5(f, label) as h5:
-            yield h5
-    except (zipfile.BadZipFile, EOFError, NotImplementedError) as e:
-        raise _corrupted(label, name, e) from e
+    _member_info(zf, name, MAX_WEIGHTS_BYTES, label)
+    with zf.open(name, MAX_WEIGHTS_BYTES) as f, open_h5(f, label) as h5:
+        yield h5
 
 
-def _open_zip(path: str) -> zipfile.ZipFile:
-    label = repr(os.path.basename(path))
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such file: {path!r}. Check the path.")
-    try:
-        return zipfile.ZipFile(path, "r")
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise ValueError(
-            f"{label} is not a Keras model file (not a zip archive; the file is truncated, "
-            "corrupted, or in another format). Received: filepath="
-            f"{path!r}. Save the model again with `model.save('model.keras')`."
-        ) from e
+def _open_zip(path: str) -> file_io.Archive:
+    """``path`` opened as a checked archive (see `file_io.Archive`), worded for Keras files."""
+    return file_io.Archive(path, KERAS_FILE_WHAT, KERAS_FIX)
+
+
 
 
 def load_keras_model(
