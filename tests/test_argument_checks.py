@@ -282,3 +282,12 @@ def test_sequential_refuses_a_dict_naming_its_keys(declared):
 def test_sequential_with_a_merging_first_layer_still_takes_a_list():
     m = lamina.Sequential([layers.Concatenate(), layers.Dense(1)])
     assert m.predict([X, X], verbose=0).shape == (24, 1)
+
+
+def test_sample_weight_per_sample_or_per_step_accepted():
+    from lamina.training import arguments
+
+    arguments.check_sample_weight("fit", np.ones((8, 1)), np.zeros(8))  # a column of weights
+    arguments.check_sample_weight("fit", np.ones((8, 5)), np.zeros((8, 5, 3)))  # one weight per time step
+    with pytest.raises(ValueError, match=r"`sample_weight` to be 1-D: shape \(8,\).*Received: sample_weight with shape \(8, 5\)"):
+        arguments.check_sample_weight("fit", np.ones((8, 5)), np.zeros((8, 1)))

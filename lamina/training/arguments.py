@@ -190,7 +190,10 @@ def check_sample_weight(role: str, value: Any, y: Any) -> None:
             f"the {n} samples of `y`. Received: sample_weight with shape {shape}. "
             "Pass a 1-D array of the same length as `y`."
         )
-    if len(shape) > 1 and not (len(shape) == 2 and shape[1] == 1) and len(getattr(y, "shape", ())) < 3:
+    y_shape = tuple(int(d) for d in getattr(y, "shape", ()))
+    # (n, 1) is one weight per sample too; (n, T) weights the steps of (n, T, ...) targets.
+    per_step = len(shape) <= len(y_shape) and shape == y_shape[: len(shape)]
+    if len(shape) > 1 and not (len(shape) == 2 and shape[1] == 1) and not per_step:
         raise ValueError(
             f"`{role}` expects `sample_weight` to be 1-D: shape ({n},), one weight per sample. "
             f"Received: sample_weight with shape {shape}. Flatten it, or use `class_weight` "
