@@ -111,7 +111,8 @@ def _assert_refused(folder, data, problem):
                   callbacks=[lamina.callbacks.BackupAndRestore(folder), counter])
     message = str(info.value)
     assert re.search(problem, message), message
-    assert message.startswith(f"`BackupAndRestore` cannot resume from the backup {path}: "), message
+    if not problem.startswith("^"):  # all but the guard's wording for unforeseen errors
+        assert message.startswith(f"`BackupAndRestore` cannot resume from the backup {path}: "), message
     assert f"Delete {path} {FIX}" in message, message
     assert info.value.path == str(path)
     assert path.read_bytes() == data  # nothing overwritten or deleted
@@ -512,3 +513,20 @@ def test_backup_stale_temporaries_removed_only_when_their_process_is_gone(tmp_pa
     _model().fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[cb])  # nothing left to train, no save
     assert cb.restored_epoch == 1
     assert sorted(os.listdir(folder)) == sorted(alive + others)  # backup deleted at the end, stale ones gone
+
+
+def test_backup_metadata_longer_than_the_bound_is_refused(tmp_path, good_backup, monkeypatch):
+    monkeypatch.setattr(bar, "_MAX_META_CHARS", 1000)
+    _assert_refused(tmp_path / "b", good_backup,
+                    r"its metadata is not a JSON text of at most 1000 characters \(received \d{4,}\)")
+
+
+def test_backup_unforeseen_error_while_reading_names_the_backup(tmp_path, good_backup, monkeypatch):
+    # Whatever escapes the checks (here a raw KeyError) still names the file and the choice.
+    def broken(self, rng):
+        raise KeyError("mt19937")
+
+    monkeypatch.setattr(bar._BackupReader, "check_rng", broken)
+    error = _assert_refused(tmp_path / "b", good_backup,
+                            r"^'backup\.safetensors' could not be read as a Lamina backup \(KeyError: 'mt19937'\)\. ")
+    assert isinstance(error.__cause__, KeyError)

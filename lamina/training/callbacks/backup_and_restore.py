@@ -195,7 +195,6 @@ class _BackupReader:
     """Reads and checks one backup file; applies nothing."""
 
     def __init__(self, callback: BackupAndRestore) -> None:
-        self.callback = callback
         self.model = callback.model
         self.path = callback.backup_path
         self.fix = (
@@ -217,7 +216,7 @@ class _BackupReader:
         if size > cap:
             raise self.refuse(
                 f"it is {size} bytes, more than the {cap} bytes a backup of this model can hold "
-                f"({_SIZE_FACTOR} times its weights and {_SIZE_SLACK} bytes more); it is not this model's backup"
+                f"({_SIZE_FACTOR} times its weights and {_SIZE_SLACK} bytes more), so it is not this model's backup"
             )
         data = file_io.read_regular_file(self.path, "a Lamina backup", cap)
         # The header is checked before any tensor is created; the messages read
