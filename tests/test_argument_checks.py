@@ -291,3 +291,8 @@ def test_sample_weight_per_sample_or_per_step_accepted():
     arguments.check_sample_weight("fit", np.ones((8, 5)), np.zeros((8, 5, 3)))  # one weight per time step
     with pytest.raises(ValueError, match=r"`sample_weight` to be 1-D: shape \(8,\).*Received: sample_weight with shape \(8, 5\)"):
         arguments.check_sample_weight("fit", np.ones((8, 5)), np.zeros((8, 1)))
+
+
+def test_sequential_unwraps_a_list_of_one_array_as_keras_does():
+    m = _model()
+    np.testing.assert_array_equal(m.predict([X], verbose=0), m.predict(X, verbose=0))

@@ -147,12 +147,12 @@ class Sequential(Model):
             return
         self.build(shape)
 
-    def _check_single_input(self, inputs: Any) -> None:
-        """A dict, or a list of several arrays, given to a stack whose first layer takes
-        one tensor: say so, naming the keys, instead of failing inside that layer."""
-        several = isinstance(inputs, dict) or (isinstance(inputs, (list, tuple)) and len(inputs) > 1)
-        if not several or not self._stack:
-            return
+    def _single_input(self, inputs: Any) -> Any:
+        """The one input of a stack whose first layer takes one tensor: a list of one
+        array is unwrapped (as Keras does); a dict or a list of several arrays is
+        refused, naming the keys, instead of failing inside that layer."""
+        if not isinstance(inputs, (dict, list, tuple)) or not self._stack:
+            return inputs
         first = self._stack[0]
         # A merging layer first (`Concatenate`) or a user's layer may take several inputs.
         takes_one = self._declared_input() is not None or (
@@ -161,7 +161,9 @@ class Sequential(Model):
             and type(first).__name__ not in _MULTI_INPUT_LAYERS
         )
         if not takes_one:
-            return
+            return inputs
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+            return inputs[0]
         if isinstance(inputs, dict):
             keys = ", ".join(repr(k) for k in inputs)
             received = f"a dict with keys {keys}"
@@ -183,7 +185,7 @@ class Sequential(Model):
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         if not isinstance(inputs, torch.Tensor):
-            self._check_single_input(inputs)
+            inputs = self._single_input(inputs)
         steps = self._steps_cache
         if steps is None:
             steps, final = layout.stack_steps(self._stack, self._lamina)
