@@ -316,6 +316,17 @@ def test_archive_refuses_member_data_outside_the_file(tmp_path):
         file_io.Archive(path, "a Lamina model file")
 
 
+def test_archive_refuses_encrypted_members(tmp_path):
+    path = tmp_path / "secret.lamina"
+    write_archive(path, {"config.json": b"{}"})
+    data = bytearray(path.read_bytes())
+    entry = data.find(b"PK\x01\x02")
+    data[entry + 8] |= 0x1  # the "encrypted" flag of the central directory entry
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidFileError, match=r"the member 'config\.json' is encrypted; Lamina and Keras never encrypt"):
+        file_io.Archive(path, "a Lamina model file")
+
+
 def test_archive_refuses_duplicated_members(tmp_path):
     path = tmp_path / "twice.lamina"
     write_archive(path, [("config.json", b"{}"), ("config.json", b'{"evil": 1}')])

@@ -484,6 +484,12 @@ class Archive:
                     member=name,
                 )
             seen.add(name)
+            if info.flag_bits & 0x1:
+                raise self.error(
+                    f"the member {name!r} is encrypted; Lamina and Keras never encrypt their files",
+                    "Use the file as it was saved, not a password-protected copy",
+                    member=name,
+                )
             self._check_sizes(info)
             total += info.file_size
             if total > limits.MAX_ARCHIVE_BYTES:
