@@ -399,6 +399,14 @@ def test_archive_refuses_truncated_files(tmp_path, cut):
         file_io.Archive(path, "a Lamina model file")
 
 
+def test_archive_refuses_zip64_sentinel_sizes_without_their_record(tmp_path):
+    path = tmp_path / "z64.lamina"
+    write_archive(path, {"config.json": b"{}"})
+    patch_sizes(path, b"config.json", file_size=0xFFFFFFFF, compress_size=0xFFFFFFFF)
+    with pytest.raises(InvalidFileError, match=r"'z64\.lamina' is not a Lamina model file \(the member 'config\.json' declares 4294967295 stored bytes at offset 0, outside the \d+-byte file"):
+        file_io.Archive(path, "a Lamina model file")
+
+
 def test_archive_turns_odd_zip64_headers_into_invalid_file_errors(tmp_path, monkeypatch):
     path = tmp_path / "odd.lamina"
     write_archive(path, {"config.json": b"{}"})

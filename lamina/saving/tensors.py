@@ -66,6 +66,8 @@ _DTYPES: dict[str, torch.dtype] = {
     if hasattr(torch, attr)
 }
 
+_ITEMSIZE = {name: torch.empty((), dtype=dtype).element_size() for name, dtype in _DTYPES.items()}
+
 _FIX = "The file is damaged or was not written by Lamina; save it again (`model.save(path)` or `model.save_weights(path)`)"
 
 
@@ -175,7 +177,7 @@ def _tensor_info(name: str, entry: Any, buffer_len: int, ranges: list[tuple[int,
             name,
         )
     dtype = _DTYPES[dtype_name]
-    itemsize = torch.empty((), dtype=dtype).element_size()
+    itemsize = _ITEMSIZE[dtype_name]
     count = 1
     for d in shape:
         count *= d
