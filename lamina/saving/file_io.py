@@ -228,7 +228,7 @@ def _fsync_directory(directory: str) -> None:
 
 # --------------------------------------------------------------------------- regular files
 _KINDS = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISFIFO, "a FIFO"),
     (stat.S_ISSOCK, "a socket"),
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
