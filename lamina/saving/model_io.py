@@ -556,9 +556,11 @@ def _rebuild(config: dict[str, Any], archive: file_io.Archive) -> Any:
             saved = config["config"]
             if isinstance(saved.get("name"), str):
                 model.name = saved["name"]
-    except (TypeError, ValueError, KeyError) as e:
-        raise ValueError(
-            f"Could not rebuild the model '{name}' saved in {archive.label}: {e}"
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
+        raise InvalidFileError(
+            f"Could not rebuild the model '{name}' saved in {archive.label}: {e}",
+            path=archive.path,
+            member=CONFIG_MEMBER,
         ) from e
     if not isinstance(model, Model):
         raise ValueError(
@@ -593,10 +595,12 @@ def _build_if_needed(model: Any, config: dict[str, Any], archive: file_io.Archiv
 
 
 def _build_error(model: Any, shape: Any, archive: file_io.Archive, cause: Exception) -> ValueError:
-    return ValueError(
+    return InvalidFileError(
         f"Could not build the model '{model.name}' loaded from {archive.label} for its saved input "
         f"shape {shape}: {type(cause).__name__}: {cause}. Check that the model's class builds "
-        "the same layers as when it was saved."
+        "the same layers as when it was saved.",
+        path=archive.path,
+        member=CONFIG_MEMBER,
     )
 
 

@@ -38,8 +38,8 @@ import torch
 from lamina.saving.errors import InvalidFileError
 
 MAX_BUILD_ACTIVATION_BYTES = 2 * 2**30
-"""Most bytes the outputs of all modules may take together in the build pass (on a
-batch of 3): 2 GiB. ResNet50 at 224x224 takes about 0.6 GiB; raise this for
+"""Most bytes the outputs of all modules may take together in the build pass (on
+the build's small batch of 2 or 3 rows): 2 GiB; raise this for
 larger inputs (``lamina.saving.preflight.MAX_BUILD_ACTIVATION_BYTES = ...``)."""
 
 MAX_UNBACKED_BYTES = 64 * 2**20
@@ -103,6 +103,7 @@ class _ActivationMeter:
         self.cap = cap
         self.total = 0
         self.largest: tuple[int, str, tuple[int, ...]] = (0, "", ())
+        self.exceeded = False
 
     def __call__(self, module: torch.nn.Module, args: Any, output: Any) -> None:
         for t in _tensors(output):
@@ -114,6 +115,7 @@ class _ActivationMeter:
                 name = getattr(module, "name", None) or type(module).__name__
                 self.largest = (nbytes, str(name), tuple(t.shape))
         if self.total > self.cap:
+            self.exceeded = True
             raise _TooLarge()
 
 
@@ -158,7 +160,9 @@ def meta_build(build: Callable[[], Any], label: str, fix: str) -> tuple[Any | No
     try:
         with _isolated():
             model = build()
-    except _TooLarge:
+    except Exception as e:  # noqa: BLE001 - the caller falls back to `check_config_ints`
+        if not meter.exceeded:  # (a layer may wrap the hook's exception in its own)
+            return None, e, meter
         size, name, shape = meter.largest
         raise InvalidFileError(
             f"Building the model described in {label} runs activations of more than "
@@ -166,8 +170,6 @@ def meta_build(build: Callable[[], Any], label: str, fix: str) -> tuple[Any | No
             f"{list(shape)}, {human_bytes(size)}), more than Lamina allows for building a model "
             "(lamina.saving.preflight.MAX_BUILD_ACTIVATION_BYTES). " + fix
         ) from None
-    except Exception as e:  # noqa: BLE001 - the caller falls back to `check_config_ints`
-        return None, e, meter
     finally:
         handle.remove()
     return model, None, meter
