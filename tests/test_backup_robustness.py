@@ -264,9 +264,12 @@ def test_backup_nan_and_wrong_weights_are_refused(tmp_path, good_backup):
     bad[f"model/{name}"] = torch.zeros(7)
     _assert_refused(tmp_path / "shape", _join(bad, meta),
                     r"it does not match this model: weight shapes differ: dense_\d+\.kernel \(3, 4\) vs \(7,\) in the backup")
-    bad[f"model/{name}"] = tensors[f"model/{name}"].to(torch.int32)
-    _assert_refused(tmp_path / "dtype", _join(bad, meta),
-                    r"weight types differ: dense_\d+\.kernel torch\.float32 vs torch\.int32 in the backup")
+    for dtype in (torch.int32, torch.float64, torch.float16):
+        bad[f"model/{name}"] = tensors[f"model/{name}"].to(dtype)
+        _assert_refused(tmp_path / str(dtype), _join(bad, meta),
+                        rf"weight dtypes differ: dense_\d+\.kernel torch\.float32 vs {re.escape(str(dtype))} in the backup")
+    bad[f"model/{name}"] = torch.full(tensors[f"model/{name}"].shape, 1e300, dtype=torch.float64)
+    _assert_refused(tmp_path / "1e300", _join(bad, meta), r"weight dtypes differ: .* vs torch\.float64 in the backup")
 
 
 def test_backup_bad_optimizer_state_is_refused(tmp_path, good_backup):

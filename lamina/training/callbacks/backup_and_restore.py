@@ -390,10 +390,15 @@ class _BackupReader:
                 f"it does not match this model: weight shapes differ: {details}. The backup comes from "
                 "another model or run"
             )
-        kinds = [(s, o) for s, o in pairs if _kind(own[o]) != _kind(state[s])]
-        if kinds:
-            details = ", ".join(f"{o} {own[o].dtype} vs {state[s].dtype} in the backup" for s, o in kinds)
-            raise self.refuse(f"it does not match this model: weight types differ: {details}")
+        # A backup is written from the model it restores: another dtype means another
+        # model (or a changed dtype policy), and a cast could lose values silently.
+        differ = [(s, o) for s, o in pairs if own[o].dtype != state[s].dtype]
+        if differ:
+            details = ", ".join(f"{o} {own[o].dtype} vs {state[s].dtype} in the backup" for s, o in differ)
+            raise self.refuse(
+                f"it does not match this model: weight dtypes differ: {details}. The backup comes from "
+                "another model or run"
+            )
         return {o: state[s] for s, o in pairs}
 
     def check_optimizer(self, name: str, optimizer: Optimizer, value: Any) -> Any:
@@ -466,14 +471,6 @@ class _BackupReader:
                 torch.Generator().set_state(t)
             except RuntimeError as e:
                 raise self.refuse(f"its {which} random state is not valid ({e})") from e
-
-
-def _kind(t: torch.Tensor) -> str:
-    if t.is_complex():
-        return "complex"
-    if t.is_floating_point():
-        return "float"
-    return "bool" if t.dtype == torch.bool else "integer"
 
 
 class BackupAndRestore(Callback):
