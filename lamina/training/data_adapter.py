@@ -347,8 +347,8 @@ def host_leaf(a: Any, what: str, keep_text: bool) -> Any:
             return text.view(TextArray)
     t = a if isinstance(a, torch.Tensor) else to_tensor(a, what)
     data_checks.check_dtype(t, what)
-    if t.dtype == torch.float64:
-        t = t.float()
+    if (t.is_floating_point() and t.dtype != torch.float32) or t.dtype == torch.bool:
+        t = t.float()  # float64 / float16 / bfloat16 / bool to float32, as for arrays
     return t
 
 

@@ -88,11 +88,49 @@ def _index(flat: tuple[int, ...], start: int) -> Any:
     return idx[0] if len(idx) == 1 else idx
 
 
-def _first_bad(t: torch.Tensor, bad_of: Any) -> tuple[int, Any, Any] | None:
+def _host_array(t: torch.Tensor) -> np.ndarray | None:
+    """A NumPy view of a CPU tensor (NumPy's reductions are quicker on small arrays and
+    cast in small buffers), or None when there is none (device tensors, bfloat16)."""
+    if t.device.type != "cpu" or t.dtype == torch.bfloat16 or t.requires_grad or t.is_complex():
+        return None
+    return t.numpy()
+
+
+def _sum_is_finite(block: torch.Tensor) -> bool:
+    """True when the float64 sum of ``block`` is finite: NaN and inf propagate, and a
+    float32 sum in float64 cannot overflow, so True means every value is finite. False
+    may come from an overflow of float64 values; callers then check exactly."""
+    a = _host_array(block)
+    if a is not None:
+        with np.errstate(all="ignore"):  # inf - inf gives NaN: that is the answer, not a warning
+            return bool(np.isfinite(a.sum(dtype=np.float64)))
+    return bool(torch.isfinite(block.sum(dtype=torch.float64 if block.device.type == "cpu" else None)))
+
+
+def _all_finite(t: torch.Tensor) -> bool:
+    """Whether every value of the float tensor ``t`` is finite, block by block, one
+    pass per block and no temporary the size of ``t``."""
+    for _, block in _blocks(t):
+        if not _sum_is_finite(block) and not bool(torch.isfinite(block).all()):
+            return False
+    return True
+
+
+def _min_max(t: torch.Tensor) -> tuple[float, float]:
+    """The smallest and largest value of ``t`` (no temporary: a single reduction)."""
+    a = _host_array(t)
+    if a is not None:
+        return float(a.min()), float(a.max())
+    low, high = torch.aminmax(t if t.dtype != torch.bool else t.to(torch.uint8))
+    return float(low), float(high)
+
+
+def _first_bad(t: torch.Tensor, bad_of: Any, known_bad: bool = False) -> tuple[int, Any, Any] | None:
     """Scans ``t`` block by block; returns ``(count, first index, first value)`` where
     ``bad_of(block)`` is True, or None when it is nowhere True. The count and the
-    index are only computed on failure (a second pass)."""
-    if not any(bool(bad_of(block).any()) for _, block in _blocks(t)):
+    index are only computed on failure (a second pass; the only pass when the
+    caller already knows, ``known_bad``)."""
+    if not known_bad and not any(bool(bad_of(block).any()) for _, block in _blocks(t)):
         return None
     count, first, value = 0, None, None
     for start, block in _blocks(t):
@@ -131,15 +169,16 @@ def check_dtype(t: Any, name: str, where: str = "") -> None:
 def check_finite(t: Any, name: str, where: str = "") -> None:
     """Raises a ValueError naming the count and the first NaN / inf of ``t``, block by block.
 
-    Only ``isfinite(block).all()`` runs per block; the count and the first index
-    are found only when something is wrong, so the peak memory stays near the
-    data's own size.
+    Each block is summed in float64 (one pass, no temporary: NaN and inf
+    propagate); the count and the first index are found only when something is
+    wrong, so the peak memory stays near the data's own size.
     """
     if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.numel() == 0:
         return
-    found = _first_bad(t, lambda b: ~torch.isfinite(b))
-    if found is None:
+    if _all_finite(t):
         return
+    found = _first_bad(t, lambda b: ~torch.isfinite(b), known_bad=True)
+    assert found is not None
     count, first, _ = found
     raise ValueError(
         f"`{name}`{where} contains {count} NaN or infinite value(s); the first is at index "
@@ -419,6 +458,9 @@ def _check_embedding(t: Any, name: str, rule: EmbeddingRule, where: str) -> None
     if not isinstance(t, torch.Tensor) or t.dtype == torch.bool or t.numel() == 0:
         return
     layer = f"the `Embedding` layer '{rule.layer_name}'"
+    low, high = _min_max(t)
+    if not t.is_floating_point() and low >= 0 and high < rule.input_dim:
+        return  # integer indices in range: the common case, one reduction
     if t.is_floating_point():
         found = _first_bad(t, lambda b: b != torch.round(b))
         if found is not None:
@@ -450,12 +492,22 @@ def _check_target(y: torch.Tensor, name: str, rule: TargetRule, where: str) -> N
         return
     loss = f"`{rule.loss_name}`"
     if rule.kind == "sparse_categorical_crossentropy":
-        if rule.num_classes:
-            from lamina import losses
+        k = rule.num_classes
+        if not k:
+            return
+        one_hot_shape = y.ndim >= 2 and y.shape[-1] == k > 1
+        if not one_hot_shape and not y.is_floating_point() and rule.ignore_class is None:
+            low, high = _min_max(y)
+            if low >= 0 and high < k:
+                return  # integer labels in range: the common case, one reduction
+        from lamina import losses
 
-            losses.check_sparse_labels(y, rule.num_classes, rule.ignore_class, what=f"`{name}`{where}")
+        losses.check_sparse_labels(y, k, rule.ignore_class, what=f"`{name}`{where}")
         return
     if rule.kind == "binary_crossentropy":
+        low, high = _min_max(y)
+        if low >= 0 and high <= 1:
+            return
         found = _first_bad(y, lambda b: (b < 0) | (b > 1))
         if found is not None:
             count, first, value = found
@@ -482,6 +534,10 @@ def _check_target(y: torch.Tensor, name: str, rule: TargetRule, where: str) -> N
         return  # a shape mismatch: the loss explains it
     rows = y.reshape(-1, k)
     rows = rows if rows.is_floating_point() else rows.float()
+    if _min_max(rows)[0] >= 0 and all(
+        float((block.sum(dim=-1) - 1).abs().max()) <= ROW_SUM_TOLERANCE for _, block in _blocks(rows)
+    ):
+        return  # non-negative rows summing to 1 (all-zero rows sum to 0)
 
     def row_at(flat_row: int) -> Any:
         if y.ndim == 2:

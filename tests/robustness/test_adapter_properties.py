@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import lamina
 
-SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=50, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 SPECIAL = st.sampled_from([np.nan, np.inf, -np.inf, 1e38, -3e38, 1e30, 0.0, -1.0])
 FLOATS = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32), SPECIAL)
