@@ -71,6 +71,7 @@ P_KERAS = r"keras|config|hdf5|weights|not valid|invalid|corrupt"
 X_DENSE = np.random.default_rng(11).normal(size=(6, 4)).astype("float32")
 X_CONV = np.random.default_rng(12).normal(size=(6, 8, 8, 1)).astype("float32")
 X_LSTM = np.random.default_rng(13).integers(0, 20, size=(6, 5)).astype("int64")
+BASES_VERSION = 1  # bump when `build` or `ensure_bases` changes
 INPUTS = {"dense": X_DENSE, "adam": X_DENSE, "backup": X_DENSE, "conv": X_CONV, "lstm": X_LSTM}
 
 
@@ -342,16 +343,52 @@ def in_backup(make: Callable[[bytes], bytes]):
     return write
 
 
-def cached(bases: str, key: str, build_it: Callable[[str], None]) -> str:
-    """A file built once into ``bases/cache`` (big bombs take seconds to deflate)."""
-    cache = os.path.join(bases, "cache")
+# Big files (bombs, 100k-member archives) are built once, by the parent before the
+# workers start (`prebuild`), into a cache kept between runs: deflating 4 GiB of
+# zeros takes seconds, and doing it inside a memory-capped worker is fragile.
+BUILDERS: dict[str, Callable[[str, str], None]] = {}  # key -> build(bases, tmp_path)
+
+
+CACHE_VERSION = 1  # bump when a cached file's recipe changes
+
+
+def cache_dir(bases: str) -> str:
+    override = os.environ.get("LAMINA_HOSTILE_CACHE")
+    if override:
+        return override
+    return os.path.join(os.path.dirname(os.path.abspath(bases)), f"cache-v{CACHE_VERSION}")
+
+
+def cached(bases: str, key: str) -> str:
+    """The cached file ``key``, built now if `prebuild` did not."""
+    cache = cache_dir(bases)
     os.makedirs(cache, exist_ok=True)
     path = os.path.join(cache, key)
     if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp"
-        build_it(tmp)
-        os.replace(tmp, path)
+        tmp = f"{path}.{os.getpid()}.{random.randrange(10**9)}.tmp"
+        try:
+            BUILDERS[key](bases, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
     return path
+
+
+def cached_keys(case_ids: list[str]) -> list[str]:
+    """The cached files the given cases use."""
+    keys = (getattr(CASES[c].write, "cache_key", None) for c in case_ids)
+    return sorted({k for k in keys if k})
+
+
+def prebuild(bases: str, keys: list[str] | None = None, threads: int = 2) -> None:
+    """Builds the cached files (zlib releases the GIL, so threads run side by side)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    wanted = [k for k in (keys if keys is not None else BUILDERS) if not os.path.exists(os.path.join(cache_dir(bases), k))]
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(lambda k: cached(bases, k), wanted):
+            pass
 
 
 # ----------------------------------------------------------------- safetensors helpers
@@ -578,14 +615,15 @@ def _bomb_zip(path: str, members: list[tuple[str, bytes]], bomb_name: str, gib: 
 
 def bomb(base_file: str, suffix: str, member: str, gib: float, replace: bool = True):
     key = f"bomb-{base_file}-{member}-{gib}-{replace}"
+    BUILDERS[key] = lambda bases, tmp: _bomb_zip(tmp, read_members(os.path.join(bases, base_file)), member, gib, replace)
 
     def write(folder: str, bases: str) -> str:
-        members = read_members(os.path.join(bases, base_file))
-        src = cached(bases, key, lambda tmp: _bomb_zip(tmp, members, member, gib, replace))
+        src = cached(bases, key)
         path = os.path.join(folder, "model" + suffix)
         shutil.copyfile(src, path)
         return path
 
+    write.cache_key = key  # type: ignore[attr-defined]
     return write
 
 
@@ -621,8 +659,8 @@ def lying_bomb(base_file: str, suffix: str, member: str, declared: int, gib: flo
     """``member`` declares ``declared`` bytes in both headers but inflates to ``gib`` GiB."""
     key = f"liebomb-{base_file}-{member}-{gib}"
 
-    def build_it(tmp: str) -> None:
-        members = read_members(os.path.join(bases_holder[0], base_file))
+    def build_it(bases: str, tmp: str) -> None:
+        members = read_members(os.path.join(bases, base_file))
         with zipfile.ZipFile(tmp, "w") as zf:
             for name, data in members:
                 info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
@@ -637,11 +675,10 @@ def lying_bomb(base_file: str, suffix: str, member: str, declared: int, gib: flo
                     info.compress_type = zipfile.ZIP_STORED
                     zf.writestr(info, data)
 
-    bases_holder: list[str] = [""]
+    BUILDERS[key] = build_it
 
     def write(folder: str, bases: str) -> str:
-        bases_holder[0] = bases
-        src = cached(bases, key, build_it)
+        src = cached(bases, key)
         with open(src, "rb") as f:
             data = f.read()
         path = os.path.join(folder, "model" + suffix)
@@ -649,6 +686,7 @@ def lying_bomb(base_file: str, suffix: str, member: str, declared: int, gib: flo
             f.write(_patch_sizes(data, member, size=declared))
         return path
 
+    write.cache_key = key  # type: ignore[attr-defined]
     return write
 
 
@@ -669,20 +707,23 @@ def size_lie(base_file: str, suffix: str, member: str, size: int | None = None, 
 def many_members(base_file: str, suffix: str, count: int):
     key = f"many-{base_file}-{count}"
 
-    def write(folder: str, bases: str) -> str:
-        def build_it(tmp: str) -> None:
-            members = read_members(os.path.join(bases, base_file))
-            with zipfile.ZipFile(tmp, "w") as zf:
-                for name, data in members:
-                    zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
-                for i in range(count):
-                    zf.writestr(zipfile.ZipInfo(f"x/{i}", date_time=(1980, 1, 1, 0, 0, 0)), b"")
+    def build_it(bases: str, tmp: str) -> None:
+        members = read_members(os.path.join(bases, base_file))
+        with zipfile.ZipFile(tmp, "w") as zf:
+            for name, data in members:
+                zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+            for i in range(count):
+                zf.writestr(zipfile.ZipInfo(f"x/{i}", date_time=(1980, 1, 1, 0, 0, 0)), b"")
 
-        src = cached(bases, key, build_it)
+    BUILDERS[key] = build_it
+
+    def write(folder: str, bases: str) -> str:
+        src = cached(bases, key)
         path = os.path.join(folder, "model" + suffix)
         shutil.copyfile(src, path)
         return path
 
+    write.cache_key = key  # type: ignore[attr-defined]
     return write
 
 
@@ -839,8 +880,8 @@ def _register() -> None:
     add("bomb_weights_4gib", K, bomb("dense.lamina", ".lamina", "model.safetensors", 4), LM, "dense", problem=P_SIZE)
     add("bomb_profile_1gib", K, bomb("adam.lamina", ".lamina", "profile.json", 1), LM, "adam", problem=P_SIZE)
     add("bomb_optimizer_json_1gib", K, bomb("adam.lamina", ".lamina", "optimizer.json", 1), LM, "adam", problem=P_SIZE)
-    add("bomb_optimizer_tensors_2gib", K, bomb("adam.lamina", ".lamina", "optimizer.safetensors", 2), LM, "adam", problem=P_SIZE)
-    add("bomb_extra_member_2gib", K, bomb("dense.lamina", ".lamina", "notes.bin", 2, replace=False), LM, "dense", expect="either", problem=P_SIZE)
+    add("bomb_optimizer_tensors_1gib", K, bomb("adam.lamina", ".lamina", "optimizer.safetensors", 1), LM, "adam", problem=P_SIZE)
+    add("bomb_extra_member_1gib", K, bomb("dense.lamina", ".lamina", "notes.bin", 1, replace=False), LM, "dense", expect="either", problem=P_SIZE)
     add("bomb_config_declares_1k", K, lying_bomb("dense.lamina", ".lamina", "config.json", 1000), LM, "dense", problem=P_ZIP + "|" + P_SIZE + "|crc|json")
     add("config_size_declared_4gib", K, size_lie("dense.lamina", ".lamina", "config.json", size=2**32 - 1), LM, "dense", problem=P_SIZE + "|" + P_ZIP)
     add("weights_size_declared_small", K, size_lie("dense.lamina", ".lamina", "model.safetensors", size=10), LM, "dense", problem=P_ZIP + "|crc|" + P_ST)
@@ -1226,7 +1267,11 @@ def _register() -> None:
         problem = P_KERAS + "|" + P_CLASS + "|" + P_MATCH + "|" + P_SIZE
         if name == "units_1e8" or name == "input_shape_1e9":
             problem = P_SIZE
-        add(name, K, kcfg(json_edit(setpath(path, value))), LK, "dense", problem=problem)
+        # Keras's own loader warns and returns the model uncompiled for a compile
+        # config it cannot restore, and ignores the dtype policy's name for float32
+        # weights; loading is fine as long as nothing ran and the predictions match.
+        expect = "either" if name in ("compile_optimizer_os", "dtype_policy_unknown") else "refused"
+        add(name, K, kcfg(json_edit(setpath(path, value))), LK, "dense", problem=problem, expect=expect)
 
     def keras_lambda(folder: str, bases: str) -> str:
         members = read_members(os.path.join(bases, "dense.keras"))
@@ -1242,22 +1287,22 @@ def _register() -> None:
         return path
 
     add("payload_lambda_layer", K, keras_lambda, LK, "dense", problem=P_LAMBDA)
-    add("conv_filters_1e6", K, kcfg(json_edit(setpath(KL + ".1.config.filters", 10**6)), "conv.keras"), LK, "conv", problem=P_SIZE)
+    add("conv_filters_1e6", K, kcfg(json_edit(setpath(KL + ".1.config.filters", 10**6)), "conv.keras"), LK, "conv", problem=P_SIZE + "|" + P_MATCH)
     add("bomb_config_1gib", K, bomb("dense.keras", ".keras", "config.json", 1), LK, "dense", problem=P_SIZE)
-    add("bomb_weights_4gib", K, bomb("dense.keras", ".keras", "model.weights.h5", 4), LK, "dense", problem=P_SIZE + "|" + P_KERAS)
+    add("bomb_weights_2gib", K, bomb("dense.keras", ".keras", "model.weights.h5", 2), LK, "dense", problem=P_SIZE + "|" + P_KERAS)
     add("bomb_config_declares_1k", K, lying_bomb("dense.keras", ".keras", "config.json", 1000), LK, "dense", problem=P_ZIP + "|" + P_SIZE + "|crc|json")
     add("h5_garbage", K, kh5(raw(random.Random(3).randbytes(5000))), LK, "dense", problem=P_KERAS)
     add("h5_empty", K, kh5(raw(b"")), LK, "dense", problem=P_KERAS)
     add("h5_truncated_half", K, kh5(lambda d: d[: len(d) // 2]), LK, "dense", problem=P_KERAS + "|" + P_TRUNC)
     for name, mutate in H5_MUTATIONS.items():
-        add(f"h5_{name}", K, kh5(_h5_mutation(mutate)), LK, "dense", problem=H5_PROBLEMS.get(name, P_KERAS + "|" + P_MATCH + "|" + P_SIZE))
+        add(f"h5_{name}", K, kh5(_h5_mutation(mutate)), LK, "dense", problem=H5_PROBLEMS.get(name, P_KERAS + "|" + P_MATCH + "|" + P_SIZE), expect=H5_EXPECT.get(name, "refused"))
     for fs in ("fifo", "directory", "symlink_loop", "dangling_symlink", "dev_zero"):
         add(f"fs_{fs}", K, fs_case(fs, "model.keras"), LK, "dense", filesystem=True, problem=P_FS + "|" + P_ZIP + "|" + P_KERAS)
     truncation_sweep(K, "dense.keras", "model.keras", LK, "dense")
 
     # Keras .weights.h5 files
     for name, mutate in H5_MUTATIONS.items():
-        add(f"weights_h5_{name}", K, bytes_file("model.weights.h5", _h5_mutation(mutate), "dense.weights.h5"), KW, "dense", problem=H5_PROBLEMS.get(name, P_KERAS + "|" + P_MATCH + "|" + P_SIZE))
+        add(f"weights_h5_{name}", K, bytes_file("model.weights.h5", _h5_mutation(mutate), "dense.weights.h5"), KW, "dense", problem=H5_PROBLEMS.get(name, P_KERAS + "|" + P_MATCH + "|" + P_SIZE), expect=H5_EXPECT.get(name, "refused"))
     for name, data in {k: simple_bytes[k] for k in ("empty", "text", "random_10k")}.items():
         add(f"weights_h5_{name}", K, bytes_file("model.weights.h5", raw(data)), KW, "dense", problem=P_KERAS + "|hdf5")
     for fs in ("fifo", "directory", "symlink_loop", "dev_zero"):
@@ -1310,6 +1355,9 @@ H5_MUTATIONS: dict[str, Callable[[Any], None]] = {
     "layers_group_missing": lambda f: f.__delitem__("layers"),
     "extra_layer": lambda f: f.create_group("layers/dense_9/vars").create_dataset("0", data=np.ones(3, "f4")),
 }
+# Keras casts float64 variables to the layer's dtype and ignores groups no layer
+# claims; Lamina may do the same (the predictions must then be the original's).
+H5_EXPECT = {"float64": "either", "extra_layer": "either"}
 H5_PROBLEMS = {
     "huge_shape_dataset": P_SIZE + "|" + P_MATCH,
     "huge_1d_dataset": P_SIZE + "|" + P_MATCH,
@@ -1390,6 +1438,7 @@ def run_case(case_id: str, folder: str, bases: str, written: Callable[[], None] 
         result["mro"] = _mro_names(e)
         result["message"] = str(e)[:3000]
         result["memory_in_chain"] = _chain_has(e, "MemoryError")
+        result["cause_type"] = type(e.__cause__).__name__ if e.__cause__ is not None else None
     result["elapsed"] = time.perf_counter() - t0
     after = listing(folder)
     result["folder_changed"] = before != after
@@ -1407,38 +1456,60 @@ def names_file(message: str, case: Case, path: str) -> bool:
     return any(n and n in message for n in names)
 
 
-def judge(case: Case, result: dict[str, Any]) -> tuple[bool, str]:
-    """Whether ``result`` is what ``case`` expects, and why not."""
+# Python's own errors, which say nothing about the file: a refusal whose message is
+# only "could not be read (KeyError: 'layers')" came from the catch-all guard, not
+# from a check that knows what is wrong.
+GENERIC_CAUSES = {
+    "KeyError", "IndexError", "AttributeError", "TypeError", "OverflowError", "ZeroDivisionError",
+    "RuntimeError", "NotImplementedError", "AssertionError", "StopIteration", "error", "UnboundLocalError",
+    "NameError", "UnicodeDecodeError", "UnicodeEncodeError", "SystemError",
+}
+_QUOTED_FILE = re.compile(r"'[^']*\.(json|h5|safetensors|keras|lamina|tmp)'")
+
+
+def problem_text(message: str, path: str) -> str:
+    """The message without the file and member names (a regex for 'weights' must
+    not match 'model.weights.h5')."""
+    text = message.replace(path, "").replace(os.path.basename(path.rstrip("/")), "")
+    return _QUOTED_FILE.sub("", text)
+
+
+def judge(case: Case, result: dict[str, Any]) -> tuple[str, str]:
+    """("held" | "generic" | "failed", why). "generic": refused, naming the file, but
+    only by the catch-all guard wrapping one of Python's own errors."""
     outcome = result.get("outcome")
-    if outcome in ("timeout", "crashed", "memory_cap"):
-        return False, f"{outcome}: {result.get('detail', '')}"[:400]
+    if outcome in ("timeout", "crashed", "memory_cap", "case_error"):
+        return "failed", f"{outcome}: {result.get('detail', '')}"[:400]
     if result.get("canary"):
-        return False, "the payload ran (canary file created)"
+        return "failed", "the payload ran (canary file created)"
     if result.get("outside_changed"):
-        return False, f"files appeared outside the case folder: {result['outside_changed']}"
+        return "failed", f"files appeared outside the case folder: {result['outside_changed']}"
     if outcome == "loaded":
         if case.expect == "refused":
-            return False, f"loaded (same predictions: {result.get('same_predictions')}) but should be refused"
+            return "failed", f"loaded (same predictions: {result.get('same_predictions')}) but should be refused"
         if not result.get("same_predictions"):
-            return False, f"loaded but predictions differ from the original ({result.get('predict_error', '')})"
+            return "failed", f"loaded but predictions differ from the original ({result.get('predict_error', '')})"
         if result.get("folder_changed") and case.kind != "backup":
-            return False, f"loading changed the folder: {result.get('folder_diff')}"
-        return True, "loaded"
+            return "failed", f"loading changed the folder: {result.get('folder_diff')}"
+        return "held", "loaded"
     if outcome != "raised":
-        return False, f"unknown outcome {outcome!r}"
+        return "failed", f"unknown outcome {outcome!r}"
     kind = f"{result['type']}: {result['message'][:300]}"
     if result.get("folder_changed"):
-        return False, f"folder changed ({result.get('folder_diff')}); {kind}"
+        return "failed", f"folder changed ({result.get('folder_diff')}); {kind}"
     if case.expect == "loads":
-        return False, f"should load; raised {kind}"
+        return "failed", f"should load; raised {kind}"
     mro = result.get("mro", [])
     ok_types = ("ValueError", "TypeError") + (("OSError",) if case.filesystem else ())
     if not any(t in mro for t in ok_types):
-        return False, f"wrong error type {kind}"
+        return "failed", f"wrong error type {kind}"
     if result.get("memory_in_chain"):
-        return False, f"hit the memory cap before refusing; {kind}"
+        return "failed", f"hit the memory cap before refusing; {kind}"
     if not names_file(result["message"], case, result["path"]):
-        return False, f"message does not name the file; {kind}"
-    if not re.search(case.problem, result["message"], re.IGNORECASE):
-        return False, f"message does not say the problem (/{case.problem[:60]}.../); {kind}"
-    return True, "refused"
+        return "failed", f"message does not name the file; {kind}"
+    cause = result.get("cause_type")
+    if cause in GENERIC_CAUSES and f"({cause}" in result["message"]:
+        return "generic", f"refused only by the catch-all guard (wrapped {cause}); {kind}"
+    if not re.search(case.problem, problem_text(result["message"], result["path"]), re.IGNORECASE):
+        return "failed", f"message does not say the problem (/{case.problem[:60]}.../); {kind}"
+    return "held", "refused"

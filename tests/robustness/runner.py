@@ -61,14 +61,16 @@ def _vm_size() -> int:
 
 def bases_dir() -> str:
     """A folder for the original files and the cached bombs, kept between runs and
-    keyed by the sources that shape them (this suite's generators, Lamina's saving
+    keyed by the code that shapes them (`hostile.BASES_VERSION`, Lamina's saving
     code), so a change to either starts afresh. ``LAMINA_HOSTILE_BASES`` overrides it."""
     import hashlib
 
     if os.environ.get("LAMINA_HOSTILE_BASES"):
         return os.environ["LAMINA_HOSTILE_BASES"]
-    digest = hashlib.sha256()
-    sources = [os.path.join(ROOT, "tests", "robustness", "hostile.py")]
+    from tests.robustness import hostile
+
+    digest = hashlib.sha256(str(hostile.BASES_VERSION).encode())
+    sources = []
     for folder in ("saving", os.path.join("training", "callbacks")):
         base = os.path.join(ROOT, "lamina", folder)
         sources += sorted(os.path.join(base, n) for n in os.listdir(base) if n.endswith(".py"))
@@ -207,6 +209,10 @@ class Runner:
         self.restarts = 0
 
     def run(self, case_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        from tests.robustness import hostile
+
+        case_ids = list(case_ids)
+        hostile.prebuild(self.bases, hostile.cached_keys(case_ids), threads=self.workers)
         todo: queue.Queue[str] = queue.Queue()
         for cid in case_ids:
             todo.put(cid)

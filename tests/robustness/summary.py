@@ -39,31 +39,34 @@ def main(argv: list[str] | None = None) -> int:
     results = Runner(bases, workers=args.workers, timeout=args.timeout).run(c.name for c in cases)
     elapsed = time.monotonic() - t0
 
-    per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     failures: list[tuple[str, str]] = []
     for case in cases:
-        ok, why = hostile.judge(case, results[case.name])
+        status, why = hostile.judge(case, results[case.name])
         row = per_kind[case.kind]
         row[0] += 1
-        row[1 if ok else 2] += 1
-        if not ok:
+        row[{"held": 1, "generic": 2, "failed": 3}[status]] += 1
+        if status != "held":
             failures.append((case.name, why))
     print(f"Hostile files: {len(cases)} cases in {elapsed:.0f} s ({args.workers} workers)\n")
-    print("| kind | cases | held | failed |")
-    print("|---|---:|---:|---:|")
+    print("| kind | cases | held | refused, generic message | failed |")
+    print("|---|---:|---:|---:|---:|")
     for kind in hostile.KINDS:
         if kind in per_kind:
-            n, held, failed = per_kind[kind]
-            print(f"| {kind} | {n} | {held} | {failed} |")
-    total = [sum(r[i] for r in per_kind.values()) for i in range(3)]
-    print(f"| **all** | {total[0]} | {total[1]} | {total[2]} |")
+            n, held, generic, failed = per_kind[kind]
+            print(f"| {kind} | {n} | {held} | {generic} | {failed} |")
+    total = [sum(r[i] for r in per_kind.values()) for i in range(4)]
+    print(f"| **all** | {total[0]} | {total[1]} | {total[2]} | {total[3]} |")
+    print("\nheld: refused with an error naming the file and the problem, or loaded with the "
+          "original's predictions; generic: refused naming the file, but the message only carries a "
+          "wrapped Python error (KeyError, AttributeError, ...) from the catch-all guard.")
     if failures:
         print("\nFailing cases:\n")
         for name, why in failures:
             print(f"- `{name}`: {why.replace(chr(10), ' ')[:400]}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({c.name: {**results[c.name], "held": hostile.judge(c, results[c.name])[0], "why": hostile.judge(c, results[c.name])[1]} for c in cases}, f, indent=1, default=str)
+            json.dump({c.name: {**results[c.name], "status": hostile.judge(c, results[c.name])[0], "why": hostile.judge(c, results[c.name])[1]} for c in cases}, f, indent=1, default=str)
     return 0 if not failures else 1
 
 

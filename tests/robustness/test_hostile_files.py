@@ -73,6 +73,8 @@ def test_hostile_file(case_id, results):
     assert any(t in r["mro"] for t in allowed), f"raised {r['type']}, not one of {allowed}: {what}"
     assert not r["memory_in_chain"], f"the loader hit the memory cap before refusing: {what}"
     assert hostile.names_file(r["message"], case, r["path"]), f"the message does not name the file: {what}"
-    assert re.search(case.problem, r["message"], re.IGNORECASE), f"the message does not say what is wrong ({case.problem}): {what}"
-    held, why = hostile.judge(case, r)
-    assert held, why
+    status, why = hostile.judge(case, r)
+    assert status != "generic", f"the message does not say what is wrong, only the wrapped Python error: {why}"
+    text = hostile.problem_text(r["message"], r["path"])
+    assert re.search(case.problem, text, re.IGNORECASE), f"the message does not say what is wrong ({case.problem}): {what}"
+    assert status == "held", why
