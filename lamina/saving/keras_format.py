@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lamina.saving import file_io, limits
-from lamina.saving.errors import InvalidFileError
+from lamina.saving.errors import InvalidFileError, guard_file_errors
 from lamina.saving.keras_compile import compile_from_keras, compile_to_keras
 from lamina.saving.keras_config import model_from_keras_config
 from lamina.saving.keras_h5 import (
@@ -97,6 +97,7 @@ def _open_zip(path: str) -> file_io.Archive:
     return file_io.Archive(path, KERAS_FILE_WHAT, KERAS_FIX)
 
 
+_LOAD_FIX = "Save the model again (Keras's `model.save('model.keras')`), or load a copy you trust."
 
 
 def load_keras_model(
@@ -133,29 +134,32 @@ def load_keras_model(
             "Re-save the model in Keras 3 as `model.keras`, or build the model in code and call "
             "`model.load_weights(path)` for a `.weights.h5` file."
         )
-    with _open_zip(path) as zf:
-        config_bytes = _read_member(zf, "config.json", MAX_JSON_BYTES, label)
-        try:
-            config = json.loads(config_bytes.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-            raise ValueError(
-                f"{label}: 'config.json' is not valid JSON ({e}). Save the model again."
-            ) from e
-        if not isinstance(config, dict) or "class_name" not in config:
-            raise ValueError(
-                f"{label}: 'config.json' does not describe a Keras model (no 'class_name'). "
-                "Save the model again with Keras's `model.save('model.keras')`."
-            )
-        with CustomObjectScope(custom_objects):
-            model = model_from_keras_config(config, custom_objects)
-            compile_config = config.get("compile_config")
-            hooked_compile = "compile_from_config" in _overrides(type(model))
-            if compile and hooked_compile and compile_config:
-                model.compile_from_config(compile_config)  # the class's own way, as in Keras
-        with _weights_member(zf, label) as h5:
-            load_h5_into(model, h5, label, by_name_first=True)
-        with CustomObjectScope(custom_objects):
-            _load_assets(model, zf, label)
+    with guard_file_errors(path, "a Keras 3 model file", _LOAD_FIX):
+        with _open_zip(path) as zf:
+            config_bytes = _read_member(zf, "config.json", MAX_JSON_BYTES, label)
+            try:
+                config = limits.parse_json(config_bytes)
+            except limits.JSONRefused as e:
+                raise InvalidFileError(
+                    f"{label}: 'config.json' is not valid JSON ({e}). Save the model again.",
+                    path=path,
+                    member="config.json",
+                ) from None
+            if not isinstance(config, dict) or "class_name" not in config:
+                raise ValueError(
+                    f"{label}: 'config.json' does not describe a Keras model (no 'class_name'). "
+                    "Save the model again with Keras's `model.save('model.keras')`."
+                )
+            with CustomObjectScope(custom_objects):
+                model = model_from_keras_config(config, custom_objects)
+                compile_config = config.get("compile_config")
+                hooked_compile = "compile_from_config" in _overrides(type(model))
+                if compile and hooked_compile and compile_config:
+                    model.compile_from_config(compile_config)  # the class's own way, as in Keras
+            with _weights_member(zf, label) as h5:
+                load_h5_into(model, h5, label, by_name_first=True)
+            with CustomObjectScope(custom_objects):
+                _load_assets(model, zf, label)
     model.eval()
     if compile and not hooked_compile and isinstance(compile_config, dict) and compile_config:
         try:
@@ -188,14 +192,16 @@ def load_keras_weights(model: Any, filepath: str | os.PathLike) -> Any:
     path = os.fspath(filepath)
     label = repr(os.path.basename(path))
     if path.endswith(KERAS_SUFFIX):
-        with _open_zip(path) as zf, _weights_member(zf, label) as h5:
-            load_h5_into(model, h5, label)
+        with guard_file_errors(path, "a Keras 3 model file", _LOAD_FIX):
+            with _open_zip(path) as zf, _weights_member(zf, label) as h5:
+                load_h5_into(model, h5, label)
         return WeightsReport(loaded=list(model.state_dict()))
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such file: {path!r}. Check the path.")
-    with open_h5(path, label) as h5:
-        refuse_legacy(h5, label)
-        load_h5_into(model, h5, label)
+    with guard_file_errors(path, "a Keras weights file", _LOAD_FIX):
+        with open_h5(path, label) as h5:
+            refuse_legacy(h5, label)
+            load_h5_into(model, h5, label)
     return WeightsReport(loaded=list(model.state_dict()))
 
 
