@@ -404,3 +404,34 @@ def test_categorical_rows_checked_in_blocks_report_the_row(monkeypatch):
     y[11] = torch.tensor([0.2, 0.2, 0.2])
     with pytest.raises(ValueError, match=r"1 row\(s\) with values that do not sum to 1; the first is row 11"):
         v.check_model(torch.zeros(20, 2), y)
+
+
+def test_embedding_out_of_range_in_a_direct_call_and_in_predict_is_a_value_error():
+    model = _embedding()
+    x = np.zeros((4, 5), "int64")
+    x[1, 1] = 10
+    layer = model.layers[0]
+    with pytest.raises(ValueError, match=r"`Embedding` layer '.*' expects indices in \[0, 9\].*max=10"):
+        layer(torch.as_tensor(x))
+    for verbose in (0, 1):  # the fast path (straight to the model) and the adapter
+        with pytest.raises(ValueError, match=r"\[0, 9\].*10"):
+            model.predict(x, verbose=verbose)
+
+
+def test_multi_output_targets_are_checked_per_output():
+    lamina.utils.set_random_seed(0)
+    inputs = lamina.Input(shape=(4,))
+    a = lamina.layers.Dense(3, activation="softmax", name="cls")(inputs)
+    b = lamina.layers.Dense(1, activation="sigmoid", name="flag")(inputs)
+    model = lamina.Model(inputs, {"cls": a, "flag": b})
+    model.compile("sgd", {"cls": "sparse_categorical_crossentropy", "flag": "binary_crossentropy"})
+    flags = (np.arange(N) % 2).astype("float32").reshape(-1, 1)
+    model.fit(_x(), {"cls": _labels(), "flag": flags}, verbose=0)
+    flags[7, 0] = -1.0
+    with pytest.raises(ValueError, match=r"`y\['flag'\]` holds targets outside \[0, 1\]"):
+        model.fit(_x(), {"cls": _labels(), "flag": flags}, verbose=0)
+    flags[7, 0] = 1.0
+    labels = _labels()
+    labels[3] = 3
+    with pytest.raises(ValueError, match=r"`y\['cls'\]` for `sparse_categorical_crossentropy` must be integers in \[0, 2\]"):
+        model.fit(_x(), {"cls": labels, "flag": flags}, verbose=0)

@@ -178,8 +178,10 @@ class Embedding(Layer):
         mask_zero: Whether index 0 is padding to be masked by later layers.
             Defaults to `False`.
 
-    Input shape: `(batch, sequence_length)` integers. Output shape:
-    `(batch, sequence_length, output_dim)`.
+    Input shape: `(batch, sequence_length)` integers in `[0, input_dim)`; floats
+    must hold whole numbers (`fit` / `evaluate` / `predict` refuse fractional or
+    out-of-range indices fed straight from the model's inputs, naming the first).
+    Output shape: `(batch, sequence_length, output_dim)`.
     """
 
     def __init__(
@@ -212,7 +214,15 @@ class Embedding(Layer):
     def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         if inputs.is_floating_point():
             inputs = inputs.long()
-        out = F.embedding(inputs, self.embeddings)
+        try:
+            out = F.embedding(inputs, self.embeddings)
+        except IndexError:  # (on the CPU; nothing is checked on the happy path)
+            low, high = int(inputs.min()), int(inputs.max())
+            raise ValueError(
+                f"`Embedding` layer '{self.name}' expects indices in [0, {self.input_dim - 1}] "
+                f"(input_dim={self.input_dim}). Received: indices with min={low}, max={high}. "
+                "Fix the indices (they start at 0), or give the layer a larger `input_dim`."
+            ) from None
         if self.mask_zero:
             # Later layers read the padding mask from the tensor (see layers/masking.py).
             out._lamina_mask = inputs != 0

@@ -478,7 +478,8 @@ class Trainer:
             validation_split: Fraction of the arrays (taken from the end, before
                 shuffling) kept out for validation. Defaults to `0.0`.
             validation_data: `(x_val, y_val)`, `(x_val, y_val, sample_weight)` or a
-                dataset / iterable to validate on after each epoch.
+                dataset / iterable to validate on after each epoch. A list
+                `[x_val, y_val]` is taken like the tuple, as in Keras 3.
             shuffle: Whether to shuffle the training samples every epoch. Defaults to `True`.
             class_weight: `{class_index: weight}` to weight the loss (and
                 `weighted_metrics`) per class.
