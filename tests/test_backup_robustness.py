@@ -533,3 +533,19 @@ def test_backup_unforeseen_error_while_reading_names_the_backup(tmp_path, good_b
     error = _assert_refused(tmp_path / "b", good_backup,
                             r"^'backup\.safetensors' could not be read as a Lamina backup \(KeyError: 'mt19937'\)\. ")
     assert isinstance(error.__cause__, KeyError)
+
+
+def test_backup_of_another_model_is_refused_before_any_tensor_is_made(tmp_path, good_backup, monkeypatch):
+    def no_tensors(*args, **kwargs):
+        raise AssertionError("tensors were created before the header was checked against the model")
+
+    monkeypatch.setattr(bar.tensors, "bytes_to_tensors", no_tensors)
+    tensors, meta = _split(good_backup)
+    tensors[f"model/{meta['model_keys'][0]}"] = torch.zeros(30, 40)
+    _assert_refused(tmp_path / "b", _join(tensors, meta),
+                    r"weight shapes differ: dense_\d+\.kernel \(3, 4\) vs \(30, 40\) in the backup")
+    del tensors[f"model/{meta['model_keys'][0]}"]
+    meta["model_keys"] = meta["model_keys"][1:]
+    _assert_refused(tmp_path / "c", _join(tensors, meta),
+                    r"it holds 3 weights and the model has 4\. Missing from the backup: [\w., ]+\. Not in the model: "
+                    r"[\w., ]+\. The backup comes from another model or run")

@@ -225,10 +225,11 @@ class _BackupReader:
         infos, header_meta = tensors.read_safetensors_header(data, opening, path=self.path, fix=self.fix)
         meta = self.metadata(header_meta, infos)
         model_keys = meta["model_keys"]
+        pairs = self.match_model({k: infos[f"model/{k}"] for k in model_keys}, model_keys, own)
         stored = tensors.bytes_to_tensors(data, opening, path=self.path, fix=self.fix)
         del data
-        state = {k: stored[f"model/{k}"] for k in model_keys}
-        state = self.check_model_state(state, model_keys, own)
+        self.check_finite({k: stored[f"model/{k}"] for k in model_keys})
+        state = {o: stored[f"model/{s}"] for s, o in pairs}
         held = _optimizers(self.model)
         optimizer_states = {}
         for name, encoded in meta["optimizers"].items():
@@ -355,36 +356,30 @@ class _BackupReader:
         return stored[key]
 
     # ---------------------------------------------------------------- checks
-    def check_model_state(
-        self, state: dict[str, torch.Tensor], saved_order: list[str], own: dict[str, torch.Tensor]
-    ) -> dict[str, torch.Tensor]:
-        """Maps the backed-up state onto the model's: by name, or, when only the
-        automatic layer names differ (the same architecture built again in one
-        session: ``dense_1`` became ``dense_3``), by position and shape. Refuses
-        non-finite weights."""
-        for name, t in state.items():
-            if (t.is_floating_point() or t.is_complex()) and not bool(torch.isfinite(t).all()):
-                bad = int((~torch.isfinite(t)).sum())
-                raise self.refuse(
-                    f"the weight {name!r} holds {bad} NaN or infinite value(s); training had diverged "
-                    "when it was backed up", member=f"model/{name}"
-                )
-        if set(state) == set(own):
+    def match_model(
+        self, declared: dict[str, Any], saved_order: list[str], own: dict[str, torch.Tensor]
+    ) -> list[tuple[str, str]]:
+        """Pairs the backed-up weights (``declared``: name -> its header entry, with
+        ``shape`` and ``dtype``; no tensor needed) with the model's: by name, or,
+        when only the automatic layer names differ (the same architecture built
+        again in one session: ``dense_1`` became ``dense_3``), by position.
+        Returns ``(name in the backup, name in the model)`` pairs."""
+        if set(declared) == set(own):
             pairs = [(k, k) for k in own]
         elif len(saved_order) == len(own):
             pairs = list(zip(saved_order, own))
         else:
-            missing = sorted(set(own) - set(state))
-            unexpected = sorted(set(state) - set(own))
+            missing = sorted(set(own) - set(declared))
+            unexpected = sorted(set(declared) - set(own))
             raise self.refuse(
-                f"it does not match this model: it holds {len(state)} weights and the model has {len(own)}. "
+                f"it does not match this model: it holds {len(declared)} weights and the model has {len(own)}. "
                 f"Missing from the backup: {', '.join(missing) or 'none'}. Not in the model: "
                 f"{', '.join(unexpected) or 'none'}. The backup comes from another model or run"
             )
-        mismatched = [(s, o) for s, o in pairs if tuple(own[o].shape) != tuple(state[s].shape)]
+        mismatched = [(s, o) for s, o in pairs if tuple(own[o].shape) != tuple(declared[s].shape)]
         if mismatched:
             details = ", ".join(
-                f"{o} {tuple(own[o].shape)} vs {tuple(state[s].shape)} in the backup" for s, o in mismatched
+                f"{o} {tuple(own[o].shape)} vs {tuple(declared[s].shape)} in the backup" for s, o in mismatched
             )
             raise self.refuse(
                 f"it does not match this model: weight shapes differ: {details}. The backup comes from "
@@ -392,14 +387,23 @@ class _BackupReader:
             )
         # A backup is written from the model it restores: another dtype means another
         # model (or a changed dtype policy), and a cast could lose values silently.
-        differ = [(s, o) for s, o in pairs if own[o].dtype != state[s].dtype]
+        differ = [(s, o) for s, o in pairs if own[o].dtype != declared[s].dtype]
         if differ:
-            details = ", ".join(f"{o} {own[o].dtype} vs {state[s].dtype} in the backup" for s, o in differ)
+            details = ", ".join(f"{o} {own[o].dtype} vs {declared[s].dtype} in the backup" for s, o in differ)
             raise self.refuse(
                 f"it does not match this model: weight dtypes differ: {details}. The backup comes from "
                 "another model or run"
             )
-        return {o: state[s] for s, o in pairs}
+        return pairs
+
+    def check_finite(self, state: dict[str, torch.Tensor]) -> None:
+        for name, t in state.items():
+            if (t.is_floating_point() or t.is_complex()) and not bool(torch.isfinite(t).all()):
+                bad = int((~torch.isfinite(t)).sum())
+                raise self.refuse(
+                    f"the weight {name!r} holds {bad} NaN or infinite value(s); training had diverged "
+                    "when it was backed up", member=f"model/{name}"
+                )
 
     def check_optimizer(self, name: str, optimizer: Optimizer, value: Any) -> Any:
         source = f"`model.{name}`"
