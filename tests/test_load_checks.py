@@ -455,3 +455,23 @@ def test_preflight_caps_are_documented_constants():
     assert preflight.MAX_BUILD_ACTIVATION_BYTES == 2 * 2**30
     assert preflight.human_bytes(1_600_000_000) == "1.6 GB"
     assert preflight.human_bytes(512) == "512 bytes"
+
+
+def test_load_keras_model_config_asking_for_huge_dense_is_refused_before_building(tmp_path, trained):
+    path = tmp_path / "k.keras"
+    trained.save(path)
+    assert_same_predictions(trained, path)
+
+    def edit(config):
+        for layer in config["config"]["layers"]:
+            if layer["config"].get("name") == "hidden":
+                layer["config"]["units"] = 10**8
+
+    edit_json(path, "config.json", edit)
+    with pytest.raises(
+        InvalidFileError,
+        match=r"'config\.json' in 'k\.keras' asks for [\d,]+ values \(.* GB\) but 'model\.weights\.h5' is "
+        r"[\d.]+ KB; the largest weights: 'hidden\.kernel' \[100000000, 4\]",
+    ) as info:
+        lamina.load_model(path)
+    assert info.value.path == str(path)

@@ -151,6 +151,7 @@ def load_keras_model(
                     "Save the model again with Keras's `model.save('model.keras')`."
                 )
             with CustomObjectScope(custom_objects):
+                _preflight(zf, config, custom_objects, label)
                 model = model_from_keras_config(config, custom_objects)
                 compile_config = config.get("compile_config")
                 hooked_compile = "compile_from_config" in _overrides(type(model))
@@ -173,6 +174,30 @@ def load_keras_model(
                 stacklevel=2,
             )
     return model
+
+
+def _preflight(zf: file_io.Archive, config: dict[str, Any], custom_objects: Any, label: str) -> None:
+    """Sizes the model on the meta device against the weights member's size before
+    building it for real (see `lamina.saving.preflight`)."""
+    from lamina.saving import preflight
+
+    name = "model.weights.h5"
+    if not zf.has(name):
+        return  # reading the weights reports it
+    file_bytes = zf.info(name).file_size
+    config_label = f"'config.json' in {label}"
+    try:
+        model, _, _ = preflight.meta_build(
+            lambda: model_from_keras_config(config, custom_objects), config_label, _LOAD_FIX
+        )
+        if model is not None:
+            preflight.check_state_bytes(model.state_dict(), file_bytes, config_label, repr(name), _LOAD_FIX)
+        else:
+            preflight.check_config_ints(config.get("config"), file_bytes, config_label, repr(name), _LOAD_FIX)
+    except InvalidFileError as e:
+        e.path = zf.path
+        e.member = e.member or "config.json"
+        raise
 
 
 def load_keras_weights(model: Any, filepath: str | os.PathLike) -> Any:

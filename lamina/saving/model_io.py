@@ -511,7 +511,9 @@ def _preflight(config: dict[str, Any], header: dict[str, Any], archive: file_io.
         if model is not None:
             preflight.check_state_size(model.state_dict(), header, config_label, weights_label, fix)
         else:
-            preflight.check_config_ints(config["config"], header, config_label, weights_label, fix)
+            preflight.check_config_ints(
+                config["config"], preflight.header_values(header), config_label, weights_label, fix
+            )
     except InvalidFileError as e:
         e.path = archive.path
         e.member = e.member or CONFIG_MEMBER

@@ -221,11 +221,35 @@ def check_state_size(
     )
 
 
-def check_config_ints(config: Any, header: dict[str, Any], config_label: str, weights_label: str, fix: str) -> None:
+def header_values(header: dict[str, Any]) -> int:
+    """How many values the tensors a safetensors header lists hold together."""
+    return sum(_numel(info.shape) for info in header.values())
+
+
+def check_state_bytes(model_state: dict[str, torch.Tensor], file_bytes: int, config_label: str,
+                      weights_label: str, fix: str) -> None:
+    """`check_state_size` for a weights member whose header is not read (a Keras
+    ``model.weights.h5``): a (meta) model with more values than the member has bytes
+    (every stored value takes at least one), plus `MAX_UNBACKED_BYTES`, is refused."""
+    model_numel = sum(t.numel() for t in model_state.values())
+    if model_numel <= file_bytes + MAX_UNBACKED_BYTES:
+        return
+    model_bytes = sum(t.numel() * t.element_size() for t in model_state.values())
+    largest = sorted(((t.numel() * t.element_size(), n, tuple(t.shape)) for n, t in model_state.items()), reverse=True)[:3]
+    listed = ", ".join(f"{name!r} {list(shape)} ({human_bytes(size)})" for size, name, shape in largest)
+    raise InvalidFileError(
+        f"{config_label} asks for {model_numel:,} values ({human_bytes(model_bytes)}) but {weights_label} "
+        f"is {human_bytes(file_bytes)}; the largest weights: {listed}. The config does not describe the "
+        f"file's weights: the file is damaged or hand-made. {fix}",
+        member=largest[0][1] if largest else None,
+    )
+
+
+def check_config_ints(config: Any, file_numel: int, config_label: str, weights_label: str, fix: str) -> None:
     """The cheap check when a meta build is not possible: refuses any integer in the
-    layer configs above both `MIN_INT_FLOOR` and the number of values the weights
-    hold (seeds excepted), since a weight sized by it would not fit in the file."""
-    file_numel = sum(_numel(info.shape) for info in header.values())
+    layer configs above both `MIN_INT_FLOOR` and ``file_numel``, the number of values
+    the weights hold (seeds and ids excepted), since a weight sized by it would not
+    fit in the file."""
     limit = max(MIN_INT_FLOOR, file_numel)
     stack: list[tuple[str, Any, int]] = [("config", config, 0)]
     while stack:
@@ -234,7 +258,8 @@ def check_config_ints(config: Any, header: dict[str, Any], config_label: str, we
             continue
         if isinstance(value, dict):
             for k, v in value.items():
-                if "seed" not in str(k).lower():
+                key = str(k).lower()
+                if "seed" not in key and not key.endswith("id"):  # seeds, Keras's shared_object_id
                     stack.append((f"{path}.{k}", v, depth + 1))
         elif isinstance(value, (list, tuple)):
             stack.extend((f"{path}[{i}]", v, depth + 1) for i, v in enumerate(value))
