@@ -690,6 +690,51 @@ def lying_bomb(base_file: str, suffix: str, member: str, declared: int, gib: flo
     return write
 
 
+def _patch_header_field(data: bytes, member: str, local_at: int, central_at: int, value: int) -> bytes:
+    """Sets a 2-byte field (flags: local 6 / central 8; method: local 8 / central 10) of
+    ``member``'s local header and central directory entry."""
+    buf = bytearray(data)
+    name = member.encode()
+    for sig, name_len_at, name_at, field in ((b"PK\x03\x04", 26, 30, local_at), (b"PK\x01\x02", 28, 46, central_at)):
+        i = buf.find(sig)
+        while i != -1:
+            n = struct.unpack_from("<H", buf, i + name_len_at)[0]
+            if bytes(buf[i + name_at : i + name_at + n]) == name:
+                struct.pack_into("<H", buf, i + field, value)
+            i = buf.find(sig, i + 4)
+    return bytes(buf)
+
+
+def header_field(base_file: str, suffix: str, member: str, field: str, value: int):
+    local_at, central_at = {"flags": (6, 8), "method": (8, 10)}[field]
+
+    def write(folder: str, bases: str) -> str:
+        path = os.path.join(folder, "model" + suffix)
+        write_members(path, read_members(os.path.join(bases, base_file)))
+        with open(path, "rb") as f:
+            data = f.read()
+        with open(path, "wb") as f:
+            f.write(_patch_header_field(data, member, local_at, central_at, value))
+        return path
+
+    return write
+
+
+def recompressed(base_file: str, suffix: str, member: str, method: int):
+    """``member`` compressed with another method zipfile reads (bzip2, LZMA)."""
+
+    def write(folder: str, bases: str) -> str:
+        path = os.path.join(folder, "model" + suffix)
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in read_members(os.path.join(bases, base_file)):
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = method if name == member else zipfile.ZIP_STORED
+                zf.writestr(info, data)
+        return path
+
+    return write
+
+
 def size_lie(base_file: str, suffix: str, member: str, size: int | None = None, csize: int | None = None, where: str = "both"):
     def write(folder: str, bases: str) -> str:
         members = read_members(os.path.join(bases, base_file))
@@ -887,6 +932,12 @@ def _register() -> None:
     add("weights_size_declared_small", K, size_lie("dense.lamina", ".lamina", "model.safetensors", size=10), LM, "dense", problem=P_ZIP + "|crc|" + P_ST)
     add("weights_csize_huge_central", K, size_lie("dense.lamina", ".lamina", "model.safetensors", csize=2**31, where="central"), LM, "dense", problem=P_ZIP + "|" + P_SIZE)
     add("weights_local_header_disagrees", K, size_lie("dense.lamina", ".lamina", "model.safetensors", size=7, where="local"), LM, "dense", expect="either", problem=P_ZIP)
+    add("config_encrypted_flag", K, header_field("dense.lamina", ".lamina", "config.json", "flags", 1), LM, "dense", problem=P_ZIP + "|encrypt|password")
+    add("weights_encrypted_flag", K, header_field("dense.lamina", ".lamina", "model.safetensors", "flags", 1), LM, "dense", problem=P_ZIP + "|encrypt|password")
+    add("config_method_99_aes", K, header_field("dense.lamina", ".lamina", "config.json", "method", 99), LM, "dense", problem=P_ZIP + "|compress|method|support")
+    add("weights_method_unknown", K, header_field("dense.lamina", ".lamina", "model.safetensors", "method", 77), LM, "dense", problem=P_ZIP + "|compress|method|support")
+    add("config_bzip2", K, recompressed("dense.lamina", ".lamina", "config.json", zipfile.ZIP_BZIP2), LM, "dense", expect="either", problem=P_ZIP + "|compress|method|support")
+    add("weights_lzma", K, recompressed("dense.lamina", ".lamina", "model.safetensors", zipfile.ZIP_LZMA), LM, "dense", expect="either", problem=P_ZIP + "|compress|method|support")
     add("members_100k", K, many_members("dense.lamina", ".lamina", 100_000), LM, "dense", problem=r"member|entries|too many|" + P_SIZE)
 
     # duplicated, traversal, missing, extra members
@@ -985,6 +1036,11 @@ def _register() -> None:
         "layer_name_huge": (L0 + ".name", "n" * 1_000_000),
         "layer_name_slash": (L0 + ".name", "../../evil"),
         "input_shape_string": ("config.input.shape", "abc"),
+        "config_input_shape_1e9": ("config.input.shape", [10**9]),
+        "config_input_shape_zero": ("config.input.shape", [0]),
+        "config_input_shape_negative": ("config.input.shape", [-4]),
+        "config_input_shape_rank_3_huge": ("config.input.shape", [10**5, 10**5, 4]),
+        "config_input_batch_size_1e12": ("config.input.batch_size", 10**12),
         "metadata_missing": ("metadata", ...),
         "metadata_list": ("metadata", []),
         "input_spec_missing": ("metadata.input", ...),
@@ -1008,10 +1064,10 @@ def _register() -> None:
     # Values Lamina may ignore: the model's own config builds it (metadata.input is a
     # fallback) and a 1 MB layer name is odd but harmless. Loading them is fine when
     # the predictions are the original's.
-    harmless = {"layer_name_huge", "input_shape_nested", "input_shape_negative", "input_shape_float", "input_shape_string_dims", "input_shape_dict", "input_shape_mismatch", "input_shape_rank_100"}
+    harmless = {"layer_name_huge", "input_shape_nested", "input_shape_negative", "input_shape_float", "input_shape_string_dims", "input_shape_dict", "input_shape_mismatch", "input_shape_rank_100", "config_input_batch_size_1e12"}
     for name, (path, value) in wrong.items():
         problem = P_CONFIG + "|" + P_CLASS + "|" + P_MATCH + "|" + P_VERSION + "|" + P_SIZE + "|" + P_DTYPE
-        if name in ("units_1e8",):
+        if name in ("units_1e8", "config_input_shape_1e9", "config_input_shape_rank_3_huge"):
             problem = P_SIZE
         add(name, K, cfg(json_edit(setpath(path, value))), LM, "dense", problem=problem, expect="either" if name in harmless else "refused")
 
@@ -1239,6 +1295,8 @@ def _register() -> None:
     add("missing_weights", K, edit_archive("dense.keras", ".keras", member_edit("model.weights.h5", lambda d: None)), LK, "dense", problem=P_MISSING)
     add("missing_metadata", K, edit_archive("dense.keras", ".keras", member_edit("metadata.json", lambda d: None)), LK, "dense", expect="either", problem=P_MISSING)
     add("extra_member", K, edit_archive("dense.keras", ".keras", lambda m: m + [("assets/readme.txt", b"hi")]), LK, "dense", expect="either", problem=P_KERAS)
+    add("config_encrypted_flag", K, header_field("dense.keras", ".keras", "config.json", "flags", 1), LK, "dense", problem=P_ZIP + "|encrypt|password")
+    add("weights_method_unknown", K, header_field("dense.keras", ".keras", "model.weights.h5", "method", 77), LK, "dense", problem=P_ZIP + "|compress|method|support")
     add("duplicate_config", K, edit_archive("dense.keras", ".keras", lambda m: m + [("config.json", b'{"class_name": "os.system"}')]), LK, "dense", problem=P_DUP)
     add("traversal_member", K, edit_archive("dense.keras", ".keras", lambda m: m + [("../evil", b"x")]), LK, "dense", expect="either", problem=P_NAME)
     for name, text in {"config_invalid_json": b"{", "config_null": b"null", "config_list": b"[]", "config_deep_100k": b"[" * 100_000 + b"]" * 100_000, "config_deep_dict_100k": b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "config_huge_int": b'{"class_name": "Sequential", "config": {"layers": ' + b"9" * 50_000 + b"}}"}.items():

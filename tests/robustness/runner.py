@@ -141,7 +141,14 @@ class _Worker:
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)
         self.buffer = b""
-        self.info = self.read(120.0)
+        try:
+            self.info = self.read(120.0)
+        except EOFError:
+            self.proc.wait()
+            raise RuntimeError(
+                f"the robustness worker exited with status {self.proc.returncode} while starting; "
+                f"its log ends with:\n{self.tail(3000)}"
+            ) from None
         if self.info is None or not self.info.get("ready"):
             raise RuntimeError(f"the robustness worker did not start: {self.info}; log: {self.tail()}")
 

@@ -45,9 +45,13 @@ def results(request, tmp_path_factory):
 def test_catalogue_is_large_and_covers_every_kind():
     kinds = {c.kind for c in hostile.CASES.values()}
     assert kinds == set(hostile.KINDS)
-    assert len(hostile.CASES) >= 250
-    assert len(SELECTED) >= 250 or not SLOW
+    quick = [c for c in hostile.CASES.values() if not c.slow]
+    assert len(quick) >= 250 and len(hostile.CASES) >= 600
+    assert {c.kind for c in quick} == set(hostile.KINDS)
     assert all(c.expect in ("refused", "loads", "either") for c in hostile.CASES.values())
+    assert all(c.loader in hostile.LOADERS for c in hostile.CASES.values())
+    # the payload cases would create the canary if any code from the file ran
+    assert sum(1 for c in hostile.CASES.values() if "payload" in c.name) >= 10
 
 
 @pytest.mark.parametrize("case_id", ALL)
