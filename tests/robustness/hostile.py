@@ -844,6 +844,12 @@ def lamina_config_payload(kind: str):
                 layers.insert(0, {"module": "os", "class_name": "system", "config": {"command": cmd}, "registered_name": "os>system"})
             elif kind == "subprocess_popen":
                 layers.insert(0, {"module": "subprocess", "class_name": "Popen", "config": {"args": ["touch", os.path.join(folder, CANARY)]}})
+            elif kind == "dotted_subprocess_run":
+                layers.insert(0, {"class_name": "subprocess.run", "config": {"args": ["touch", os.path.join(folder, CANARY)]}})
+            elif kind == "module_os_makedirs":
+                layers.insert(0, {"module": "os", "class_name": "makedirs", "config": {"name": os.path.join(folder, CANARY)}, "registered_name": None})
+            elif kind == "loss_subprocess_run":
+                cfg["compile_config"] = {"optimizer": "adam", "loss": {"module": "subprocess", "class_name": "run", "config": {"args": ["touch", os.path.join(folder, CANARY)]}}}
             elif kind == "activation_function_module":
                 layers[0]["config"]["activation"] = {"class_name": "function", "config": "system", "module": "os", "registered_name": None}
             elif kind == "activation_dotted_eval":
@@ -1082,7 +1088,9 @@ def _register() -> None:
     add("batch_dim_1e9", K, cfg(json_edit(setpath("metadata.input.shape", [10**9, 4]))), LM, "dense", problem=P_SIZE + "|" + P_MATCH)
 
     # code-execution attempts
-    for kind in ["lambda_layer", "os_system_layer", "builtins_eval_layer", "module_os_system", "subprocess_popen", "activation_function_module", "activation_dotted_eval", "initializer_os_system", "model_class_os_system", "model_class_dunder_import", "loss_builtins_exec", "optimizer_os_system", "registered_name_eval"]:
+    # The subprocess / makedirs payloads take keyword arguments, so a loader that
+    # resolved the name and called it with the config would create the canary.
+    for kind in ["dotted_subprocess_run", "module_os_makedirs", "loss_subprocess_run", "lambda_layer", "os_system_layer", "builtins_eval_layer", "module_os_system", "subprocess_popen", "activation_function_module", "activation_dotted_eval", "initializer_os_system", "model_class_os_system", "model_class_dunder_import", "loss_builtins_exec", "optimizer_os_system", "registered_name_eval"]:
         # registered_name on a built-in class is ignored (the class is found by class_name):
         # loading is fine as long as nothing ran.
         expect = "either" if kind == "registered_name_eval" else "refused"
@@ -1308,6 +1316,7 @@ def _register() -> None:
         "layer_class_unknown": (KL + ".1.class_name", "NoSuchLayer"),
         "layer_module_os": (KL + ".1", {"module": "os", "class_name": "system", "config": {"command": "true"}, "registered_name": "os>system"}),
         "layer_builtins_eval": (KL + ".1.class_name", "builtins.eval"),
+        "layer_subprocess_popen": (KL + ".1", {"module": "subprocess", "class_name": "Popen", "config": {"args": ["true"]}, "registered_name": None}),
         "layers_not_list": (KL, {"a": 1}),
         "layer_entry_int": (KL + ".1", 5),
         "units_string": (KL + ".1.config.units", "8"),
