@@ -44,7 +44,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-MEMORY_CAP_BYTES = int(1.5 * 2**30)
+# LAMINA_HOSTILE_CAP_GIB raises it for diagnosis (what fails once memory is not the problem).
+MEMORY_CAP_BYTES = int(float(os.environ.get("LAMINA_HOSTILE_CAP_GIB", "1.5")) * 2**30)
 DEFAULT_TIMEOUT = 20.0  # seconds a load may take
 WRITE_TIMEOUT = 120.0  # seconds writing a case may take (a 4 GiB bomb, the first time)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
