@@ -877,6 +877,75 @@ def lamina_config_payload(kind: str):
     return write
 
 
+# ----------------------------------------------------------------- wrong types everywhere
+NOTES: dict[str, str] = {}  # what a writer chose (the JSON path it damaged), by folder
+
+
+def _json_paths(value: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _json_paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:8]):  # long lists (RNG states) are sampled at their head
+            out += _json_paths(v, prefix + (i,))
+    return out
+
+
+def _wrong_type(value: Any) -> Any:
+    if isinstance(value, dict):
+        return []
+    if isinstance(value, list):
+        return {"0": value[:1]}
+    if isinstance(value, bool):
+        return "yes"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return [value]
+    if isinstance(value, str):
+        return 12345
+    return {"class_name": "os.system", "config": {}}  # None
+
+
+def typeswap_json(document: Any, index: int, folder: str) -> Any:
+    paths = _json_paths(document)
+    path = paths[index % len(paths)]
+    target = document
+    for k in path[:-1]:
+        target = target[k]
+    target[path[-1]] = _wrong_type(target[path[-1]])
+    NOTES[folder] = ".".join(map(str, path))
+    return document
+
+
+def typeswap_member(base_file: str, suffix: str, member: str, index: int):
+    def write(folder: str, bases: str) -> str:
+        edited = member_edit(member, lambda d: json.dumps(typeswap_json(json.loads(d), index, folder)).encode())(
+            read_members(os.path.join(bases, base_file))
+        )
+        path = os.path.join(folder, "model" + suffix)
+        write_members(path, edited)
+        return path
+
+    return write
+
+
+def typeswap_backup(index: int):
+    def make_in(folder: str):
+        def make(data: bytes) -> bytes:
+            header, body = st_parse(data)
+            meta = json.loads(header["__metadata__"]["lamina_backup"])
+            header["__metadata__"]["lamina_backup"] = json.dumps(typeswap_json(meta, index, folder))
+            return st_pack(header, body)
+        return make
+
+    def write(folder: str, bases: str) -> str:
+        return in_backup(make_in(folder))(folder, bases)
+
+    return write
+
+
 # ================================================================== the catalogue
 def _truncations() -> list[tuple[str, Callable[[int], int]]]:
     """``TRUNCATIONS`` cut points: small absolute offsets, offsets from the end
@@ -904,6 +973,9 @@ def truncation_sweep(kind: str, source: str, dest: str, loader: str, base: str, 
     for tag, at in _truncations():
         write = in_backup(_cut(at)) if backup else bytes_file(dest, _cut(at), source)
         add(f"{prefix}truncated_{tag}", kind, write, loader, base, problem=P_TRUNC, slow=all_slow or tag not in QUICK_CUTS)
+
+
+TYPESWAPS = {"config": 140, "optimizer": 48, "backup": 60, "keras": 100}  # cases (path index modulo the paths)
 
 
 def _register() -> None:
@@ -1187,6 +1259,13 @@ def _register() -> None:
     truncation_sweep(K, "adam.lamina", "model.lamina", LM, "adam", prefix="adam_", all_slow=True)
     truncation_sweep(K, "lstm.lamina", "model.lamina", LM, "lstm", prefix="lstm_", all_slow=True)
 
+    # every value of the config / optimizer state replaced by one of another type:
+    # refused with a clear error, or (for fields Lamina ignores) loaded unchanged
+    for i in range(TYPESWAPS["config"]):
+        add(f"typeswap_config_{i:03d}", K, typeswap_member("adam.lamina", ".lamina", "config.json", i), LM, "adam", expect="either", problem=P_CONFIG + "|" + P_CLASS + "|" + P_MATCH + "|" + P_VERSION + "|" + P_DTYPE + "|" + P_OPT + "|" + P_MISSING)
+    for i in range(TYPESWAPS["optimizer"]):
+        add(f"typeswap_optimizer_{i:03d}", K, typeswap_member("adam.lamina", ".lamina", "optimizer.json", i), LM, "adam", expect="either", problem=P_OPT + "|" + P_CONFIG + "|" + P_MATCH + "|" + P_DTYPE)
+
     # ---------------------------------------------------------------- .weights.safetensors
     K, LW = "weights", "load_weights"
     for name, data in {k: simple_bytes[k] for k in ("empty", "one_byte", "text", "random_100", "random_10k", "pickle")}.items():
@@ -1292,6 +1371,8 @@ def _register() -> None:
 
     add("backup_dir_is_a_file", K, backup_dir_is_file, LB, "backup", filesystem=True, problem=P_FS + "|backup")
     truncation_sweep(K, "", "", LB, "backup", backup=True)
+    for i in range(TYPESWAPS["backup"]):
+        add(f"typeswap_meta_{i:03d}", K, typeswap_backup(i), LB, "backup", expect="either", problem=r"backup|" + P_CONFIG + "|" + P_OPT + "|epoch|version|format|rng|random|state")
 
     # ---------------------------------------------------------------- Keras files
     K, LK, KW = "keras", "load_model", "load_weights"
@@ -1354,6 +1435,8 @@ def _register() -> None:
         return path
 
     add("payload_lambda_layer", K, keras_lambda, LK, "dense", problem=P_LAMBDA)
+    for i in range(TYPESWAPS["keras"]):
+        add(f"typeswap_config_{i:03d}", K, typeswap_member("dense.keras", ".keras", "config.json", i), LK, "dense", expect="either", problem=P_KERAS + "|" + P_CLASS + "|" + P_MATCH + "|" + P_DTYPE + "|expect")
     add("conv_filters_1e6", K, kcfg(json_edit(setpath(KL + ".1.config.filters", 10**6)), "conv.keras"), LK, "conv", problem=P_SIZE + "|" + P_MATCH)
     add("bomb_config_1gib", K, bomb("dense.keras", ".keras", "config.json", 1), LK, "dense", problem=P_SIZE)
     add("bomb_weights_2gib", K, bomb("dense.keras", ".keras", "model.weights.h5", 2), LK, "dense", problem=P_SIZE + "|" + P_KERAS)
@@ -1485,6 +1568,8 @@ def run_case(case_id: str, folder: str, bases: str, written: Callable[[], None] 
     box = os.path.dirname(folder)  # the folder's parent holds only the folder
     outside = set(os.listdir(box))
     result: dict[str, Any] = {"id": case_id, "path": path, "write_time": t_write}
+    if folder in NOTES:
+        result["note"] = NOTES.pop(folder)
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -1544,6 +1629,13 @@ def problem_text(message: str, path: str) -> str:
 def judge(case: Case, result: dict[str, Any]) -> tuple[str, str]:
     """("held" | "generic" | "failed", why). "generic": refused, naming the file, but
     only by the catch-all guard wrapping one of Python's own errors."""
+    status, why = _judge(case, result)
+    if result.get("note"):
+        why = f"[{result['note']}] {why}"
+    return status, why
+
+
+def _judge(case: Case, result: dict[str, Any]) -> tuple[str, str]:
     outcome = result.get("outcome")
     if outcome in ("timeout", "crashed", "memory_cap", "case_error"):
         return "failed", f"{outcome}: {result.get('detail', '')}"[:400]
@@ -1575,7 +1667,10 @@ def judge(case: Case, result: dict[str, Any]) -> tuple[str, str]:
     if not names_file(result["message"], case, result["path"]):
         return "failed", f"message does not name the file; {kind}"
     cause = result.get("cause_type")
-    if cause in GENERIC_CAUSES and f"({cause}" in result["message"]:
+    wrapped = result["message"].split(f"({cause}", 1)[-1] if cause else ""
+    # Lamina's own checks say "... expects ... Received: ..." even when wrapped
+    own_words = "Received" in wrapped or " expects " in wrapped
+    if cause in GENERIC_CAUSES and f"({cause}" in result["message"] and not own_words:
         return "generic", f"refused only by the catch-all guard (wrapped {cause}); {kind}"
     if not re.search(case.problem, problem_text(result["message"], result["path"]), re.IGNORECASE):
         return "failed", f"message does not say the problem (/{case.problem[:60]}.../); {kind}"
