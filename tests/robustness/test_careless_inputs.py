@@ -107,6 +107,31 @@ def _fit_generator(model: Any, batches: list[Any], **kw: Any) -> Any:
     return model.fit(gen(), **{"epochs": 1, "steps_per_epoch": len(batches), "verbose": 0, **kw})
 
 
+class _Batches(lamina.utils.PyDataset):
+    """A `PyDataset` over a list of batches."""
+
+    def __init__(self, items: list[Any]) -> None:
+        super().__init__()
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.items[i]
+
+
+def _fit_pydataset(model: Any, batches: list[Any], **kw: Any) -> Any:
+    """`fit` on a `lamina.utils.PyDataset` yielding ``batches``."""
+    return model.fit(_Batches(batches), **{"epochs": 1, "verbose": 0, **kw})
+
+
+def _evaluate_loader(model: Any, arrays: tuple[Any, ...], **kw: Any) -> Any:
+    """`evaluate` on a torch DataLoader over ``arrays``."""
+    ds = TensorDataset(*(torch.as_tensor(a) for a in arrays))
+    return model.evaluate(DataLoader(ds, batch_size=8), **{"verbose": 0, **kw})
+
+
 def _compile(model: Any, **kw: Any) -> Any:
     return model.compile(**kw)
 
@@ -122,6 +147,8 @@ ENTRIES = {
     "predict": _predict,
     "fit_loader": _fit_loader,
     "fit_generator": _fit_generator,
+    "fit_pydataset": _fit_pydataset,
+    "evaluate_loader": _evaluate_loader,
     "compile": _compile,
     "optimizer": _call,
 }
@@ -222,6 +249,21 @@ CASES: list[Case] = [
          lambda: {"x": X, "y": Y_REG,
                   "validation_data": DataLoader(TensorDataset(torch.as_tensor(put(X, (0, 0), NAN)), torch.as_tensor(Y_REG)), batch_size=8)},
          ValueError, r"`x` from batch 0 of the DataLoader \(counting from 0\) contains 1 NaN"),
+    Case("nan_in_x_pydataset", "fit_pydataset", "regression", lambda: {"batches": batches(put(X, (3, 1), NAN), Y_REG)},
+         ValueError, r"`x` from batch 0 of the _Batches \(PyDataset\) \(counting from 0\) contains 1 NaN or infinite value\(s\); "
+         r"the first is at index \(3, 1\) of that batch"),
+    Case("nan_in_x_evaluate_dataloader", "evaluate_loader", "regression", lambda: {"arrays": (put(X, (2, 2), NAN), Y_REG)},
+         ValueError, r"`x` from batch 0 of the DataLoader \(counting from 0\) contains 1 NaN"),
+    Case("nan_in_x_predict", "predict", "regression", lambda: {"x": put(X, (3, 1), NAN)},
+         ValueError, rf"`x` {NON_FINITE} \(3, 1\)"),
+    Case("inf_in_x_predict_with_progress_bar", "predict", "regression", lambda: {"x": put(X, (0, 3), INF), "verbose": 2},
+         ValueError, rf"`x` {NON_FINITE} \(0, 3\)"),
+    Case("nan_in_sample_weight_with_validation_split", "fit", "regression",
+         lambda: {"x": X, "y": Y_REG, "sample_weight": put(SW, 30, NAN), "validation_split": 0.25},
+         ValueError, rf"`sample_weight` {NON_FINITE} 30"),
+    Case("nan_in_validation_sample_weight", "fit", "regression",
+         lambda: {"x": X, "y": Y_REG, "validation_data": (X, Y_REG, put(SW, 3, NAN))},
+         ValueError, rf"`sample_weight` {NON_FINITE} 3"),
     # ---------------------------------------------------- labels and the loss
     Case("sparse_label_equal_to_num_classes", "fit", "sparse", lambda: {"x": X, "y": put(Y_SPARSE, 4, 3)},
          ValueError, r"`y` for `sparse_categorical_crossentropy` must be integers in \[0, 2\] \(the model outputs 3 classes\)\. Received labels with min=0, max=3 .*first at index 4\)\. Fix the labels"),
