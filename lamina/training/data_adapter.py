@@ -339,8 +339,9 @@ class ArrayAdapter:
 
 
 def host_leaf(a: Any, what: str, keep_text: bool) -> Any:
-    """One leaf of a batch as a tensor still where it came from (float64 to float32);
-    text for a first text layer stays a NumPy array."""
+    """One leaf of a batch as a tensor, still where it came from: converted as arrays
+    are (floats and bools to float32; complex refused); text for a first text layer
+    stays a NumPy array."""
     if keep_text and not isinstance(a, torch.Tensor):
         text = string_array(a, what)
         if text is not None:
