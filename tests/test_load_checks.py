@@ -475,3 +475,33 @@ def test_load_keras_model_config_asking_for_huge_dense_is_refused_before_buildin
     ) as info:
         lamina.load_model(path)
     assert info.value.path == str(path)
+
+
+def test_load_model_weights_made_before_a_failing_meta_build_are_counted(tmp_path):
+    """A convolution whose kernel is longer than its input: the meta build creates the
+    kernel and then fails in the forward pass; the kernel is still weighed."""
+    lamina.set_seed(0)
+    model = lamina.Sequential([lamina.Input(shape=(6, 2)), lamina.layers.Conv1D(4, 3, name="conv")])
+    path = tmp_path / "c.lamina"
+    model.save(path)
+    edit_json(path, "config.json", lambda c: layer_config(c, "conv")["config"].update(filters=10**5, kernel_size=[10**5]))
+    with pytest.raises(
+        InvalidFileError,
+        match=r"'config\.json' in 'c\.lamina' asks for 20,000,100,000 values \(80\.0 GB\) but 'model\.safetensors' "
+        r"holds 28 .*'conv\.kernel' \[100000, 2, 100000\]",
+    ):
+        lamina.load_model(path)
+
+
+def test_load_model_optimizer_json_learning_rate_as_text_is_refused(saved):
+    edit_json(saved, "optimizer.json", lambda s: s["state"]["optimizer"]["param_groups"][0].update(lr="0.1"))
+    with pytest.raises(InvalidFileError, match=r"parameter group 0 sets lr='0\.1'; expected a number"):
+        lamina.load_model(saved)
+
+
+def test_load_model_negative_second_moment_is_refused(saved):
+    edit_tensors(saved, "optimizer.safetensors", lambda t: t["optimizer.state.0.exp_avg_sq"].mul_(-1.0).sub_(1e-3))
+    with pytest.raises(
+        InvalidFileError, match=r"the state 'exp_avg_sq' of parameter 0 holds 32 negative value\(s\); it accumulates squares"
+    ):
+        lamina.load_model(saved)

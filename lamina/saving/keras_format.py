@@ -187,12 +187,13 @@ def _preflight(zf: file_io.Archive, config: dict[str, Any], custom_objects: Any,
     file_bytes = zf.info(name).file_size
     config_label = f"'config.json' in {label}"
     try:
-        model, _, _ = preflight.meta_build(
+        model, _, meter = preflight.meta_build(
             lambda: model_from_keras_config(config, custom_objects), config_label, _LOAD_FIX
         )
         if model is not None:
             preflight.check_state_bytes(model.state_dict(), file_bytes, config_label, repr(name), _LOAD_FIX)
-        else:
+        else:  # the weights created before the build failed, then the cheap check
+            preflight.check_state_bytes(meter.weights_state(), file_bytes, config_label, repr(name), _LOAD_FIX)
             preflight.check_config_ints(config.get("config"), file_bytes, config_label, repr(name), _LOAD_FIX)
     except InvalidFileError as e:
         e.path = zf.path

@@ -507,10 +507,11 @@ def _preflight(config: dict[str, Any], header: dict[str, Any], archive: file_io.
             _build_if_needed(model, config, archive)
             return model
 
-        model, failure, _ = preflight.meta_build(build, config_label, fix)
+        model, failure, meter = preflight.meta_build(build, config_label, fix)
         if model is not None:
             preflight.check_state_size(model.state_dict(), header, config_label, weights_label, fix)
-        else:
+        else:  # the weights created before the build failed, then the cheap check
+            preflight.check_state_size(meter.weights_state(), header, config_label, weights_label, fix)
             preflight.check_config_ints(
                 config["config"], preflight.header_values(header), config_label, weights_label, fix
             )

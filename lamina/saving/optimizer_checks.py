@@ -34,6 +34,18 @@ _SAME_SHAPE = frozenset(
         "square_avg", "grad_avg", "acc_delta", "sum", "accumulator", "linear", "v",
     }
 )
+# Running averages of squares, sums of squares and maxima of magnitudes: never negative
+# (a negative one makes the next step take the square root of a negative number).
+_NON_NEGATIVE = frozenset(
+    {"exp_avg_sq", "max_exp_avg_sq", "exp_inf", "square_avg", "acc_delta", "sum", "accumulator", "v", "r", "c"}
+)
+# Hyper-parameters that must be numbers when present.
+_NUMERIC = frozenset(
+    {
+        "lr", "learning_rate", "eps", "epsilon", "weight_decay", "momentum", "initial_accumulator_value",
+        "lr_decay", "momentum_decay", "beta_1", "beta_2", "alpha", "rho", "dampening",
+    }
+)
 # Scalar per-parameter counters.
 _STEP_KEYS = frozenset({"step"})
 # Flags of a parameter group that the compiled optimizer decides; a saved state
@@ -98,7 +110,9 @@ def _check_hyper(where: str, name: str, value: Any, source: str) -> None:
         return
     number = _scalar(value)
     if number is None:
-        return  # strings, None and other non-numbers are left to the optimizer
+        if name in _NUMERIC and (value is not None or name == "lr"):
+            raise _error(source, f"{where} sets {name}={value!r:.80}; expected a number")
+        return  # other strings and None are left to the optimizer
     if name in ("lr", "learning_rate"):
         _check_range(where, name, number, source, 0.0, None)
     elif name in ("eps", "epsilon", "weight_decay", "momentum", "initial_accumulator_value",
@@ -278,6 +292,13 @@ def _check_param_state(source: str, key: Any, name: str, value: Any, param: torc
         bad = value.numel() - int(torch.isfinite(value).sum())
         if bad:
             raise _error(source, f"{where} holds {bad:,} NaN or infinite value(s) of {value.numel():,}")
+        if name in _NON_NEGATIVE:
+            negative = int((value < 0).sum())
+            if negative:
+                raise _error(
+                    source, f"{where} holds {negative:,} negative value(s); it accumulates squares or magnitudes, "
+                    "so it is never negative"
+                )
     if param is None:
         return
     shape = tuple(value.shape)

@@ -104,6 +104,24 @@ class _ActivationMeter:
         self.total = 0
         self.largest: tuple[int, str, tuple[int, ...]] = (0, "", ())
         self.exceeded = False
+        # Every meta parameter and buffer registered during the build, by id: what the
+        # model holds so far, also when the build fails halfway.
+        self.weights: dict[int, tuple[str, torch.Tensor]] = {}
+
+    def registered(self, module: torch.nn.Module, name: str, value: Any) -> None:
+        if isinstance(value, torch.Tensor) and value.device.type == "meta":
+            owner = getattr(module, "name", None) or type(module).__name__
+            self.weights[id(value)] = (f"{owner}.{name}", value)
+
+    def weights_state(self) -> dict[str, torch.Tensor]:
+        """The registered weights as a state dict (names made unique)."""
+        state: dict[str, torch.Tensor] = {}
+        for name, value in self.weights.values():
+            key, n = name, 1
+            while key in state:
+                key, n = f"{name}#{n}", n + 1
+            state[key] = value
+        return state
 
     def __call__(self, module: torch.nn.Module, args: Any, output: Any) -> None:
         for t in _tensors(output):
@@ -156,7 +174,11 @@ def meta_build(build: Callable[[], Any], label: str, fix: str) -> tuple[Any | No
         pass's activations exceed `MAX_BUILD_ACTIVATION_BYTES`.
     """
     meter = _ActivationMeter(MAX_BUILD_ACTIVATION_BYTES)
-    handle = torch.nn.modules.module.register_module_forward_hook(meter)
+    handles = [
+        torch.nn.modules.module.register_module_forward_hook(meter),
+        torch.nn.modules.module.register_module_parameter_registration_hook(meter.registered),
+        torch.nn.modules.module.register_module_buffer_registration_hook(meter.registered),
+    ]
     try:
         with _isolated():
             model = build()
@@ -171,7 +193,8 @@ def meta_build(build: Callable[[], Any], label: str, fix: str) -> tuple[Any | No
             "(lamina.saving.preflight.MAX_BUILD_ACTIVATION_BYTES). " + fix
         ) from None
     finally:
-        handle.remove()
+        for handle in handles:
+            handle.remove()
     return model, None, meter
 
 

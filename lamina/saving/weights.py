@@ -285,7 +285,10 @@ def read_weights_file(path: str) -> dict[str, torch.Tensor]:
 
         with file_io.Archive(path, MODEL_FILE_WHAT) as archive:
             return archive.read_tensors(WEIGHTS_MEMBER)
-    data = file_io.read_regular_file(path, WEIGHTS_FILE_WHAT, limits.MAX_WEIGHTS_BYTES)
+    size = file_io.check_regular_file(path, WEIGHTS_FILE_WHAT).st_size
+    # A cap just above the file's size: `read(cap + 1)` reserves the whole cap up front.
+    cap = limits.MAX_WEIGHTS_BYTES if size > limits.MAX_WEIGHTS_BYTES else size + 1
+    data = file_io.read_regular_file(path, WEIGHTS_FILE_WHAT, cap)
     try:
         return decode_safetensors(data)
     except HeaderProblem as e:
