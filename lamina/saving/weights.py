@@ -14,7 +14,14 @@ import torch
 
 from lamina.saving import file_io, limits
 from lamina.saving.errors import InvalidFileError, guard_file_errors
-from lamina.saving.tensors import HeaderProblem, decode_safetensors, tensors_to_bytes
+from lamina.saving.tensors import (
+    HeaderProblem,
+    TensorInfo,
+    decode_safetensors,
+    header_length,
+    parse_header,
+    tensors_to_bytes,
+)
 
 WEIGHTS_SUFFIX = ".weights.safetensors"
 WEIGHTS_FILE_WHAT = "a Lamina weights file"
@@ -196,6 +203,23 @@ def _same_structure(model_state: dict[str, torch.Tensor], file_state: dict[str, 
     return True
 
 
+def _mismatch_error(
+    model: torch.nn.Module, model_state: dict[str, torch.Tensor], report: WeightsReport, source: str
+) -> ValueError:
+    hint = ""
+    if not model_state:
+        hint = (
+            " The model has no weights yet: build it first (call it on a batch, give it an "
+            "`Input(shape=...)`, or call `model.build(input_shape)`)."
+        )
+    return ValueError(
+        f"The weights in {source} do not match the model "
+        f"'{getattr(model, 'name', type(model).__name__)}'.\n{report.describe()}\n"
+        f"Load them into a model built with the same architecture, or pass strict=False "
+        f"to load only the weights that match.{hint}"
+    )
+
+
 def apply_state(
     model: torch.nn.Module,
     file_state: dict[str, torch.Tensor],
@@ -233,18 +257,7 @@ def apply_state(
         file_state = dict(zip(model_state, file_state.values()))
         report = compare(model_state, file_state)
     if strict and not report.ok:
-        hint = ""
-        if not model_state:
-            hint = (
-                " The model has no weights yet: build it first (call it on a batch, give it an "
-                "`Input(shape=...)`, or call `model.build(input_shape)`)."
-            )
-        raise ValueError(
-            f"The weights in {source} do not match the model "
-            f"'{getattr(model, 'name', type(model).__name__)}'.\n{report.describe()}\n"
-            f"Load them into a model built with the same architecture, or pass strict=False "
-            f"to load only the weights that match.{hint}"
-        )
+        raise _mismatch_error(model, model_state, report, source)
     _check_dtypes(model_state, file_state, report.loaded, source, allow_dtype_cast, path)
     if not allow_nonfinite:
         _check_finite(file_state, report.loaded, source, path)
@@ -278,6 +291,35 @@ def save_weights(model: torch.nn.Module, filepath: str | os.PathLike) -> None:
     file_io.atomic_write(path, lambda f: f.write(data))
 
 
+def _not_weights(path: str, problem: HeaderProblem) -> InvalidFileError:
+    return InvalidFileError(
+        f"{os.path.basename(path)!r} is not a weights file (not valid safetensors data: {problem}). "
+        "Write it with `model.save_weights(path)`.",
+        path=path,
+        member=problem.tensor,
+    )
+
+
+def read_weights_header(path: str) -> dict[str, TensorInfo]:
+    """The tensors (name -> `TensorInfo`) a `.weights.safetensors` file, or the weights
+    of a `.lamina` file, declare, read from the header alone."""
+    if path.endswith(".lamina"):
+        from lamina.saving.model_io import MODEL_FILE_WHAT, WEIGHTS_MEMBER
+
+        with file_io.Archive(path, MODEL_FILE_WHAT) as archive:
+            return archive.tensor_header(WEIGHTS_MEMBER)[0]
+    with file_io.open_regular_file(path, WEIGHTS_FILE_WHAT) as f:
+        size = os.fstat(f.fileno()).st_size
+        try:
+            n = header_length(f.read(8), size)
+            header = f.read(n)
+            if len(header) != n:
+                raise HeaderProblem(f"its header declares {n} bytes but the file ends after {len(header)}")
+            return parse_header(header, size - 8 - n)[0]
+        except HeaderProblem as e:
+            raise _not_weights(path, e) from None
+
+
 def read_weights_file(path: str) -> dict[str, torch.Tensor]:
     """Reads a `.weights.safetensors` file, or the weights of a `.lamina` file."""
     if path.endswith(".lamina"):
@@ -292,12 +334,7 @@ def read_weights_file(path: str) -> dict[str, torch.Tensor]:
     try:
         return decode_safetensors(data)
     except HeaderProblem as e:
-        raise InvalidFileError(
-            f"{os.path.basename(path)!r} is not a weights file (not valid safetensors data: {e}). "
-            "Write it with `model.save_weights(path)`.",
-            path=path,
-            member=e.tensor,
-        ) from e.__cause__
+        raise _not_weights(path, e) from e.__cause__
 
 
 def load_weights(
@@ -348,8 +385,15 @@ def load_weights(
         )
     what = WEIGHTS_FILE_WHAT if path.endswith(WEIGHTS_SUFFIX) else "a Lamina model file"
     with guard_file_errors(path, what, LOAD_FIX):
+        source = repr(os.path.basename(path))
+        if strict:  # names and shapes from the header first: no tensor data is read for a mismatch
+            model_state = model.state_dict()
+            header = read_weights_header(path)
+            report = compare(model_state, header)  # type: ignore[arg-type]
+            if not report.ok and not _same_structure(model_state, header):  # type: ignore[arg-type]
+                raise _mismatch_error(model, model_state, report, source)
         state = read_weights_file(path)
         return apply_state(
-            model, state, strict, repr(os.path.basename(path)),
+            model, state, strict, source,
             allow_dtype_cast=allow_dtype_cast, allow_nonfinite=allow_nonfinite, path=path,
         )
