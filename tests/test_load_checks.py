@@ -505,3 +505,21 @@ def test_load_model_negative_second_moment_is_refused(saved):
         InvalidFileError, match=r"the state 'exp_avg_sq' of parameter 0 holds 32 negative value\(s\); it accumulates squares"
     ):
         lamina.load_model(saved)
+
+
+def test_load_weights_keras_h5_with_nan_is_refused_and_leaves_the_model_unchanged(tmp_path, trained):
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "w.weights.h5"
+    trained.save_weights(path)
+    with h5py.File(path, "r+") as f:
+        datasets = []
+        f.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) and obj.ndim == 2 else None)
+        data = f[datasets[0]][()]
+        data[0, 0] = np.nan
+        f[datasets[0]][...] = data
+    target = _model()
+    before = {k: v.clone() for k, v in target.state_dict().items()}
+    with pytest.raises(InvalidFileError, match=r"'w\.weights\.h5' are not finite: '.*' holds 1 NaN and 0 infinite"):
+        target.load_weights(path)
+    for k, v in target.state_dict().items():
+        torch.testing.assert_close(v, before[k])

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
+import torch
+
 from lamina.saving import file_io, limits
 from lamina.saving.errors import InvalidFileError, guard_file_errors
 from lamina.saving.keras_compile import compile_from_keras, compile_to_keras
@@ -159,6 +161,7 @@ def load_keras_model(
                     model.compile_from_config(compile_config)  # the class's own way, as in Keras
             with _weights_member(zf, label) as h5:
                 load_h5_into(model, h5, label, by_name_first=True)
+            _check_finite(model, f"'model.weights.h5' in {label}", path)
             with CustomObjectScope(custom_objects):
                 _load_assets(model, zf, label)
     model.eval()
@@ -217,18 +220,35 @@ def load_keras_weights(model: Any, filepath: str | os.PathLike) -> Any:
 
     path = os.fspath(filepath)
     label = repr(os.path.basename(path))
-    if path.endswith(KERAS_SUFFIX):
-        with guard_file_errors(path, "a Keras 3 model file", _LOAD_FIX):
-            with _open_zip(path) as zf, _weights_member(zf, label) as h5:
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    try:
+        if path.endswith(KERAS_SUFFIX):
+            with guard_file_errors(path, "a Keras 3 model file", _LOAD_FIX):
+                with _open_zip(path) as zf, _weights_member(zf, label) as h5:
+                    load_h5_into(model, h5, label)
+                _check_finite(model, f"'model.weights.h5' in {label}", path)
+            return WeightsReport(loaded=list(model.state_dict()))
+        with guard_file_errors(path, "a Keras weights file", _LOAD_FIX):
+            file_io.check_regular_file(path, "a Keras weights file")  # missing, a directory, a FIFO, a link loop
+            with open_h5(path, label) as h5:
+                refuse_legacy(h5, label)
                 load_h5_into(model, h5, label)
-        return WeightsReport(loaded=list(model.state_dict()))
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such file: {path!r}. Check the path.")
-    with guard_file_errors(path, "a Keras weights file", _LOAD_FIX):
-        with open_h5(path, label) as h5:
-            refuse_legacy(h5, label)
-            load_h5_into(model, h5, label)
+            _check_finite(model, label, path)
+    except BaseException:
+        with torch.no_grad():  # a refused file leaves the model as it was
+            for k, v in model.state_dict().items():
+                if k in before and v.shape == before[k].shape:
+                    v.copy_(before[k])
+        raise
     return WeightsReport(loaded=list(model.state_dict()))
+
+
+def _check_finite(model: Any, source: str, path: str) -> None:
+    """Refuses NaN or infinite values in the weights just read from a Keras file."""
+    from lamina.saving.weights import check_finite
+
+    state = model.state_dict()
+    check_finite(state, list(state), source, path)
 
 
 # =================================================================== writing

@@ -168,9 +168,11 @@ def _check_dtypes(
             )
 
 
-def _check_finite(
+def check_finite(
     file_state: dict[str, torch.Tensor], names: list[str], source: str, path: str | None
 ) -> None:
+    """Raises `InvalidFileError` naming the tensors among ``names`` that hold NaN or
+    infinite values, and how many."""
     bad: list[tuple[str, int, int]] = []
     for n in names:
         t = file_state[n]
@@ -260,7 +262,7 @@ def apply_state(
         raise _mismatch_error(model, model_state, report, source)
     _check_dtypes(model_state, file_state, report.loaded, source, allow_dtype_cast, path)
     if not allow_nonfinite:
-        _check_finite(file_state, report.loaded, source, path)
+        check_finite(file_state, report.loaded, source, path)
     with torch.no_grad():
         for name in report.loaded:
             model_state[name].copy_(file_state[name])
