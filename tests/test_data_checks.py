@@ -435,3 +435,35 @@ def test_multi_output_targets_are_checked_per_output():
     labels[3] = 3
     with pytest.raises(ValueError, match=r"`y\['cls'\]` for `sparse_categorical_crossentropy` must be integers in \[0, 2\]"):
         model.fit(_x(), {"cls": labels, "flag": flags}, verbose=0)
+
+
+def test_finite_outputs_whose_loss_overflows_are_refused_before_training():
+    model = _dense(1)
+    model.compile("sgd", "mse")
+    model(torch.zeros(1, 4))
+    before = _weights(model)
+    x = np.full((N, 4), 3e38, "float32")
+    with pytest.raises(ValueError, match=r"loss \(`mean_squared_error`\) is NaN or infinite on the first batch.*outputs are finite.*normalise"):
+        model.fit(x, np.zeros((N, 1), "float32"), verbose=0)
+    assert _same(before, model)
+
+
+def test_a_validation_dataloader_is_checked_before_the_first_epoch():
+    model = _dense(1)
+    model.compile("sgd", "mse")
+    model(torch.zeros(1, 4))
+    before = _weights(model)
+    bad = _x()
+    bad[1, 2] = np.nan
+    val = DataLoader(TensorDataset(torch.as_tensor(bad), torch.zeros(N, 1)), batch_size=BS)
+    with pytest.raises(ValueError, match=r"`x` from batch 0 of the DataLoader \(counting from 0\) contains 1 NaN"):
+        model.fit(_x(), np.zeros((N, 1), "float32"), validation_data=val, verbose=0)
+    assert _same(before, model)
+
+
+def test_validation_data_list_of_four_arrays_is_refused():
+    model = _dense(1)
+    model.compile("sgd", "mse")
+    x, y = _x(), np.zeros((N, 1), "float32")
+    with pytest.raises(ValueError, match=r"`validation_data` must be a tuple .*Received a list of 4"):
+        model.fit(x, y, validation_data=[x, y, y[:, 0], y[:, 0]], verbose=0)

@@ -556,7 +556,7 @@ def adapt_validation(validation_data: Any, batch_size: int | None, device: torch
     A list `[x_val, y_val]` (or `[x_val, y_val, sample_weight]`) of arrays is
     taken like the tuple, as Keras 3 does."""
     packed = isinstance(validation_data, tuple) or (
-        isinstance(validation_data, list) and len(validation_data) in (2, 3) and is_array_data(validation_data[0])
+        isinstance(validation_data, list) and bool(validation_data) and is_array_data(validation_data[0])
     )
     if packed and len(validation_data) in (2, 3) and is_array_data(validation_data[0]):
         vx, vy = validation_data[0], validation_data[1]

@@ -619,8 +619,52 @@ def explain_non_finite_output(model: Any, x: Any) -> ValueError:
     )
 
 
+# Outputs or targets beyond this size may overflow a float32 loss (a squared error of 1e19
+# is already inf); only then is the loss of the first batch computed to find out.
+LARGE_VALUE = 1e18
+
+
+def _largest(struct: Any) -> float:
+    from lamina.utils.tree import flatten
+
+    largest = 0.0
+    for t in flatten(struct):
+        if isinstance(t, torch.Tensor) and t.numel() and not t.is_complex() and t.dtype != torch.bool:
+            low, high = _min_max(t.detach())
+            largest = max(largest, abs(low), abs(high))
+    return largest
+
+
+def loss_overflow_error(compiled_loss: Any, y: Any, y_pred: Any) -> ValueError | None:
+    """For finite outputs and targets of which some are huge (> `LARGE_VALUE`): the
+    error to raise when the compiled loss of the first batch is NaN / inf, else None.
+    Costs nothing for ordinary values (the loss is only computed for huge ones)."""
+    if y is None:
+        return None
+    biggest_out, biggest_y = _largest(y_pred), _largest(y)
+    if max(biggest_out, biggest_y) < LARGE_VALUE:
+        return None
+    try:
+        with torch.no_grad():
+            total, _ = compiled_loss(y, y_pred)
+    except Exception:  # noqa: BLE001 - a shape error is for the training step to report
+        return None
+    if bool(torch.isfinite(total).all()):
+        return None
+    names = ", ".join(f"`{getattr(f, 'name', type(f).__name__)}`" for f in compiled_loss.fns if f is not None)
+    return ValueError(
+        f"The loss ({names}) is NaN or infinite on the first batch although `x`, `y` and the "
+        f"model's outputs are finite (largest |output| = {biggest_out:.3g}, largest |y| = "
+        f"{biggest_y:.3g}): the values are too large for float32 arithmetic, and training would "
+        "only report a NaN loss. Scale or normalise "
+        "the inputs (e.g. `lamina.layers.Normalization`, or sklearn's StandardScaler) and, for "
+        "regression, the targets (e.g. divide `y` by its largest value)."
+    )
+
+
 __all__ = [
     "DataValidator",
+    "LARGE_VALUE",
     "EmbeddingRule",
     "TargetRule",
     "all_finite",
@@ -631,5 +675,6 @@ __all__ = [
     "check_finite",
     "describe_source",
     "explain_non_finite_output",
+    "loss_overflow_error",
     "ragged_error",
 ]

@@ -420,6 +420,9 @@ class Trainer:
         self._output_sample = map_structure(lambda t: tuple(t.shape), y_pred)
         if cl is not None and not cl.built:
             cl.build(y_pred, self.output_names)  # type: ignore[attr-defined]
+            overflow = data_checks.loss_overflow_error(cl, y, y_pred)  # finite outputs, huge values
+            if overflow is not None:
+                raise overflow
         if cm is not None and not cm.built:
             cm.build(y_pred, self.output_names, cl.fns if cl is not None else [])  # type: ignore[attr-defined]
 
@@ -527,6 +530,8 @@ class Trainer:
         recording.remember_training_data(self, train)
         if val is not None and self._uses_default_step(False):
             self._check_targets(val)
+            if not isinstance(val, data_adapter.ArrayAdapter):
+                val.first_batch()  # read (and checked) now, not after the first training epoch
 
         history = History()
         steps = steps_per_epoch or train.steps
@@ -660,7 +665,10 @@ class Trainer:
             and type(self).predict_step is Trainer.predict_step
         ):
             # In-memory arrays, nothing to report: straight to the model (same outputs).
-            result = inference.predict_arrays(self, x, batch_size, device)
+            try:
+                result = inference.predict_arrays(self, x, batch_size, device)
+            except ValueError:
+                result = None  # (bad data) the checked path below says what is wrong, and where
             if result is not None:
                 return result
         adapter = data_adapter.adapt(x, None, None, batch_size=batch_size, shuffle=False, device=device, role="predict")
