@@ -523,3 +523,10 @@ def test_load_weights_keras_h5_with_nan_is_refused_and_leaves_the_model_unchange
         target.load_weights(path)
     for k, v in target.state_dict().items():
         torch.testing.assert_close(v, before[k])
+
+
+def test_load_model_cast_flags_are_refused_for_keras_files(tmp_path, trained):
+    path = tmp_path / "k.keras"
+    trained.save(path)
+    with pytest.raises(ValueError, match=r"`allow_dtype_cast` and `allow_nonfinite` for Lamina's `\.lamina` files only"):
+        lamina.load_model(path, allow_nonfinite=True)

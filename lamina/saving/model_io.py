@@ -414,9 +414,17 @@ def load_model(
             class that is neither built in nor registered, or its weights or
             optimizer state do not match the rebuilt model.
     """
+    check_flag("load_model", "allow_dtype_cast", allow_dtype_cast)
+    check_flag("load_model", "allow_nonfinite", allow_nonfinite)
     if isinstance(filepath, (str, os.PathLike)) and os.fspath(filepath).endswith((".keras", ".h5")):
         from lamina.saving.keras_format import load_keras_model
 
+        if allow_dtype_cast or allow_nonfinite:
+            raise ValueError(
+                "`load_model` accepts `allow_dtype_cast` and `allow_nonfinite` for Lamina's `.lamina` "
+                f"files only. Received: allow_dtype_cast={allow_dtype_cast}, allow_nonfinite="
+                f"{allow_nonfinite} for {os.fspath(filepath)!r}. Load the Keras file without them."
+            )
         return load_keras_model(filepath, custom_objects, compile)  # a Keras 3 file
     if not isinstance(filepath, (str, os.PathLike)):
         raise TypeError(f"`load_model` expects a file path. Received: filepath={filepath!r}.")
@@ -430,8 +438,6 @@ def load_model(
         raise ValueError(f"`load_model` expects `compile` to be True or False. Received: compile={compile!r}.")
     if not isinstance(safe_mode, bool):
         raise ValueError(f"`load_model` expects `safe_mode` to be True or False. Received: safe_mode={safe_mode!r}.")
-    check_flag("load_model", "allow_dtype_cast", allow_dtype_cast)
-    check_flag("load_model", "allow_nonfinite", allow_nonfinite)
     with guard_file_errors(path, MODEL_FILE_WHAT, LOAD_FIX):
         return _load(path, custom_objects, compile, allow_dtype_cast, allow_nonfinite)
 
