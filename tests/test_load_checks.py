@@ -530,3 +530,6 @@ def test_load_model_cast_flags_are_refused_for_keras_files(tmp_path, trained):
     trained.save(path)
     with pytest.raises(ValueError, match=r"`allow_dtype_cast` and `allow_nonfinite` for Lamina's `\.lamina` files only"):
         lamina.load_model(path, allow_nonfinite=True)
+    trained.save_weights(tmp_path / "k.weights.h5")
+    with pytest.raises(ValueError, match=r"`load_weights` accepts `allow_dtype_cast` and `allow_nonfinite` for Lamina's"):
+        trained.load_weights(tmp_path / "k.weights.h5", allow_dtype_cast=True)

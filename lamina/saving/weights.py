@@ -369,14 +369,20 @@ def load_weights(
     Returns:
         A `WeightsReport` saying what was loaded, missing, unexpected or mis-shaped.
     """
+    check_flag("load_weights", "allow_dtype_cast", allow_dtype_cast)
+    check_flag("load_weights", "allow_nonfinite", allow_nonfinite)
     if isinstance(filepath, (str, os.PathLike)) and os.fspath(filepath).endswith((".h5", ".keras")):
         from lamina.saving.keras_format import load_keras_weights
 
+        if allow_dtype_cast or allow_nonfinite:
+            raise ValueError(
+                "`load_weights` accepts `allow_dtype_cast` and `allow_nonfinite` for Lamina's "
+                f"`.weights.safetensors` and `.lamina` files only. Received: allow_dtype_cast={allow_dtype_cast}, "
+                f"allow_nonfinite={allow_nonfinite} for {os.fspath(filepath)!r}. Load the Keras file without them."
+            )
         return load_keras_weights(model, filepath)  # Keras's `.weights.h5` (or a `.keras` file)
     if not isinstance(strict, bool):
         raise ValueError(f"`load_weights` expects `strict` to be True or False. Received: strict={strict!r}.")
-    check_flag("load_weights", "allow_dtype_cast", allow_dtype_cast)
-    check_flag("load_weights", "allow_nonfinite", allow_nonfinite)
     if not isinstance(filepath, (str, os.PathLike)):
         raise TypeError(f"`load_weights` expects a file path. Received: filepath={filepath!r}.")
     path = os.fspath(filepath)
