@@ -71,8 +71,8 @@ P_KERAS = r"keras|config|hdf5|weights|not valid|invalid|corrupt"
 X_DENSE = np.random.default_rng(11).normal(size=(6, 4)).astype("float32")
 X_CONV = np.random.default_rng(12).normal(size=(6, 8, 8, 1)).astype("float32")
 X_LSTM = np.random.default_rng(13).integers(0, 20, size=(6, 5)).astype("int64")
-BASES_VERSION = 1  # bump when `build` or `ensure_bases` changes
-INPUTS = {"dense": X_DENSE, "adam": X_DENSE, "backup": X_DENSE, "conv": X_CONV, "lstm": X_LSTM}
+BASES_VERSION = 2  # bump when `build` or `ensure_bases` changes
+INPUTS = {"dense": X_DENSE, "adam": X_DENSE, "backup": X_DENSE, "func": X_DENSE, "conv": X_CONV, "lstm": X_LSTM}
 
 
 # ================================================================== base models
@@ -107,6 +107,11 @@ def build(base: str, seed: int = 0) -> Any:
             ],
             name="lstm_model",
         )
+    elif base == "func":
+        x = lamina.Input(shape=(4,), name="x")
+        h = L.Dense(8, activation="relu", name="h")(x)
+        out = L.Concatenate(name="cat")([L.Dense(3, name="a")(h), L.Dense(2, name="b")(h)])
+        model = lamina.Model(x, out, name="func")
     else:
         raise ValueError(f"unknown base {base!r}")
     if base in ("adam", "backup"):
@@ -128,12 +133,12 @@ def ensure_bases(folder: str) -> str:
 
     os.makedirs(folder, exist_ok=True)
     refs: dict[str, np.ndarray] = {}
-    for base in ("dense", "conv", "lstm"):
+    for base in ("dense", "conv", "lstm", "func"):
         model = build(base, seed=1)
         model.save(os.path.join(folder, f"{base}.lamina"))
         model.save_weights(os.path.join(folder, f"{base}.weights.safetensors"))
         refs[base] = np.asarray(model.predict(INPUTS[base], verbose=0))
-        if base in ("dense", "conv"):
+        if base in ("dense", "conv", "func"):
             model.save(os.path.join(folder, f"{base}.keras"))
         if base == "dense":
             model.save_weights(os.path.join(folder, "dense.weights.h5"))
@@ -982,7 +987,7 @@ def truncation_sweep(kind: str, source: str, dest: str, loader: str, base: str, 
         add(f"{prefix}truncated_{tag}", kind, write, loader, base, problem=P_TRUNC, slow=all_slow or tag not in QUICK_CUTS)
 
 
-TYPESWAPS = {"config": 140, "optimizer": 48, "backup": 60, "keras": 100}  # cases (path index modulo the paths)
+TYPESWAPS = {"config": 140, "optimizer": 48, "backup": 60, "keras": 100, "func": 70, "func_keras": 70}  # cases (path index modulo the paths)
 
 
 def _register() -> None:
@@ -1165,6 +1170,65 @@ def _register() -> None:
     add("lstm_units_1e6", K, cfg(json_edit(setpath("config.layers.1.config.units", 10**6)), "lstm.lamina"), LM, "lstm", problem=P_SIZE)
     add("lstm_input_length_1e9", K, cfg(json_edit(setpath("metadata.input.shape", [None, 10**9])), "lstm.lamina"), LM, "lstm", problem=P_SIZE + "|" + P_MATCH)
     add("batch_dim_1e9", K, cfg(json_edit(setpath("metadata.input.shape", [10**9, 4]))), LM, "dense", problem=P_SIZE + "|" + P_MATCH)
+
+    # functional graphs: cycles, dangling references, absurd indices, deep and
+    # exponentially-shared graphs (a walk without memo would take 2**60 steps)
+    def ref(name, node=0, index=0):
+        return {"__tensor__": [name, node, index]}
+
+    def layer_named(cfg, name):
+        return next(layer for layer in cfg["config"]["layers"] if layer["name"] == name)
+
+    def inbound(name, args):
+        def fn(cfg):
+            layer_named(cfg, name)["inbound_nodes"] = [{"args": args, "kwargs": {}}]
+        return fn
+
+    def dup_layer(layer):
+        # a second layer named 'a', with another width: which one gets a's weights?
+        other = json.loads(json.dumps(layer))
+        other["config"]["units"] = 5
+        return other
+
+    def chain(kind: str, n: int):
+        def fn(cfg):
+            layers = cfg["config"]["layers"]
+            prev = "x"
+            extra = []
+            for i in range(n):
+                if kind == "max":
+                    extra.append({"class_name": "Maximum", "config": {"name": f"m{i}", "trainable": True}, "name": f"m{i}", "inbound_nodes": [{"args": [ref(prev), ref(prev)], "kwargs": {}}]})
+                else:
+                    extra.append({"class_name": "Dense", "config": {"name": f"d{i}", "units": 4, "trainable": True}, "name": f"d{i}", "inbound_nodes": [{"args": ref(prev), "kwargs": {}}]})
+                prev = extra[-1]["name"]
+            layers[1:1] = extra
+            layer_named(cfg, "h")["inbound_nodes"] = [{"args": ref(prev), "kwargs": {}}]
+        return fn
+
+    fcfg = lambda fn: cfg(json_edit(fn), "func.lamina")  # noqa: E731
+    P_GRAPH = r"describe|cycle|loop|unknown|no layer|not found|refer|node|index|graph|input|output|missing|duplicat|" + P_MATCH + "|" + P_CONFIG
+    for name, fn, expect in [
+        ("cycle", inbound("h", ref("cat")), "refused"),
+        ("self_loop", inbound("h", ref("h")), "refused"),
+        ("unknown_layer_ref", inbound("h", ref("nosuch")), "refused"),
+        ("node_index_1e9", inbound("h", ref("x", 10**9, 0)), "refused"),
+        ("tensor_index_1e9", inbound("h", ref("x", 0, 10**9)), "refused"),
+        ("node_index_negative", inbound("h", ref("x", -1, 0)), "refused"),
+        ("ref_not_a_list", inbound("h", {"__tensor__": "x"}), "refused"),
+        ("ref_too_short", inbound("h", {"__tensor__": ["x"]}), "refused"),
+        ("output_unknown", lambda c: c["config"].__setitem__("output_layers", ref("nosuch")), "refused"),
+        ("input_is_dense", lambda c: c["config"].__setitem__("input_layers", ref("h")), "refused"),
+        ("inputs_missing", lambda c: c["config"].pop("input_layers"), "refused"),
+        ("duplicate_layer_name", lambda c: c["config"]["layers"].insert(2, dup_layer(layer_named(c, "a"))), "refused"),
+        ("inbound_nodes_1000", lambda c: layer_named(c, "h").__setitem__("inbound_nodes", [{"args": ref("x"), "kwargs": {}}] * 1000), "either"),
+        ("kwargs_unknown", lambda c: layer_named(c, "h")["inbound_nodes"][0].__setitem__("kwargs", {"evil": 1}), "refused"),
+        ("kwargs_training_string", lambda c: layer_named(c, "h")["inbound_nodes"][0].__setitem__("kwargs", {"training": "yes"}), "either"),
+        ("identity_diamond_60", chain("max", 60), "either"),
+        ("chain_3000_dense", chain("dense", 3000), "refused"),
+    ]:
+        add(f"func_{name}", K, fcfg(fn), LM, "func", expect=expect, problem=P_GRAPH + ("|" + P_SIZE + "|nest|deep" if "3000" in name else ""))
+    for i in range(TYPESWAPS["func"]):
+        add(f"typeswap_func_{i:03d}", K, typeswap_member("func.lamina", ".lamina", "config.json", i), LM, "func", expect="either", problem=P_GRAPH + "|" + P_CLASS + "|" + P_DTYPE)
 
     # code-execution attempts
     # The subprocess / makedirs payloads take keyword arguments, so a loader that
@@ -1442,6 +1506,8 @@ def _register() -> None:
         return path
 
     add("payload_lambda_layer", K, keras_lambda, LK, "dense", problem=P_LAMBDA)
+    for i in range(TYPESWAPS["func_keras"]):
+        add(f"typeswap_func_{i:03d}", K, typeswap_member("func.keras", ".keras", "config.json", i), LK, "func", expect="either", problem=P_KERAS + "|" + P_CLASS + "|" + P_MATCH + "|" + P_DTYPE + "|expect|node|layer|input|output")
     for i in range(TYPESWAPS["keras"]):
         add(f"typeswap_config_{i:03d}", K, typeswap_member("dense.keras", ".keras", "config.json", i), LK, "dense", expect="either", problem=P_KERAS + "|" + P_CLASS + "|" + P_MATCH + "|" + P_DTYPE + "|expect")
     add("conv_filters_1e6", K, kcfg(json_edit(setpath(KL + ".1.config.filters", 10**6)), "conv.keras"), LK, "conv", problem=P_SIZE + "|" + P_MATCH)
