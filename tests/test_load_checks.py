@@ -363,7 +363,7 @@ def test_load_model_config_json_infinite_learning_rate_is_refused(saved):
     edit_json(saved, "config.json", lambda c: c["compile_config"]["optimizer"]["config"].update(learning_rate=float("inf")))
     with pytest.raises(
         InvalidFileError,
-        match=r"'m\.lamina': the optimizer state in 'config\.json' is invalid: the optimizer 'Adam' sets "
+        match=r"'m\.lamina': the optimizer configuration in 'config\.json' is invalid: the optimizer 'Adam' sets "
         r"learning_rate=inf; expected a finite number",
     ):
         lamina.load_model(saved)

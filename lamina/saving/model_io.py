@@ -497,7 +497,7 @@ def _preflight(config: dict[str, Any], header: dict[str, Any], archive: file_io.
 
     config_label = f"{CONFIG_MEMBER!r} in {archive.label}"
     weights_label = repr(WEIGHTS_MEMBER)
-    fix = "Save the model again with `model.save(path)`, or load a copy you trust."
+    fix = LOAD_FIX
     spec = config["metadata"]["input"]
     shape = _shape_from_json(spec.get("shape"))
     try:
@@ -513,7 +513,7 @@ def _preflight(config: dict[str, Any], header: dict[str, Any], archive: file_io.
             _build_if_needed(model, config, archive)
             return model
 
-        model, failure, meter = preflight.meta_build(build, config_label, fix)
+        model, _, meter = preflight.meta_build(build, config_label, fix)
         if model is not None:
             preflight.check_state_size(model.state_dict(), header, config_label, weights_label, fix)
         else:  # the weights created before the build failed, then the cheap check

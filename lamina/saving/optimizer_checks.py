@@ -58,8 +58,8 @@ _FLAGS = frozenset(
 )
 
 
-def _error(source: str, problem: str, fix: str = FIX) -> InvalidFileError:
-    return InvalidFileError(f"The optimizer state in {source} is invalid: {problem}. {fix}")
+def _error(source: str, problem: str, fix: str = FIX, what: str = "optimizer state") -> InvalidFileError:
+    return InvalidFileError(f"The {what} in {source} is invalid: {problem}. {fix}")
 
 
 def _is_number(value: Any) -> bool:
@@ -138,6 +138,14 @@ def check_optimizer_config(config: Any, source: str) -> None:
     Raises:
         InvalidFileError: Naming ``source``, the hyper-parameter and its value.
     """
+    try:
+        _check_config(config, source)
+    except InvalidFileError as e:  # the same checks as a state's, worded for a configuration
+        text = str(e).replace("The optimizer state in", "The optimizer configuration in", 1)
+        raise InvalidFileError(text, path=e.path, member=e.member) from None
+
+
+def _check_config(config: Any, source: str) -> None:
     if config is None or isinstance(config, str):
         return
     if not isinstance(config, dict) or not isinstance(config.get("config", {}), dict):
