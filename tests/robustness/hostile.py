@@ -1506,6 +1506,53 @@ def _register() -> None:
         return path
 
     add("payload_lambda_layer", K, keras_lambda, LK, "dense", problem=P_LAMBDA)
+    # Keras functional graphs
+    def kref(name, node=0, index=0, shape=(None, 8)):
+        return {"class_name": "__keras_tensor__", "config": {"shape": list(shape), "dtype": "float32", "keras_history": [name, node, index]}}
+
+    def klayer(cfg, name):
+        return next(layer for layer in cfg["config"]["layers"] if layer["name"] == name)
+
+    def kin(name, args):
+        def fn(cfg):
+            klayer(cfg, name)["inbound_nodes"] = [{"args": args, "kwargs": {}}]
+        return fn
+
+    def kchain(n: int):
+        def fn(cfg):
+            prev = "x"
+            extra = []
+            for i in range(n):
+                extra.append({"module": "keras.layers", "class_name": "Maximum", "registered_name": None, "name": f"m{i}",
+                              "config": {"name": f"m{i}", "trainable": True},
+                              "inbound_nodes": [{"args": [[kref(prev, shape=(None, 4)), kref(prev, shape=(None, 4))]], "kwargs": {}}]})
+                prev = extra[-1]["name"]
+            cfg["config"]["layers"][1:1] = extra
+            klayer(cfg, "h")["inbound_nodes"] = [{"args": [kref(prev, shape=(None, 4))], "kwargs": {}}]
+        return fn
+
+    def kdup(cfg):
+        other = json.loads(json.dumps(klayer(cfg, "a")))
+        other["config"]["units"] = 5
+        cfg["config"]["layers"].insert(2, other)
+
+    kf = lambda fn: edit_archive("func.keras", ".keras", member_edit("config.json", json_edit(fn)))  # noqa: E731
+    P_KGRAPH = r"cycle|loop|unknown|no layer|not found|refer|node|index|graph|input|output|missing|duplicat|history|" + P_MATCH + "|" + P_KERAS
+    for name, fn, expect in [
+        ("cycle", kin("h", [kref("cat")]), "refused"),
+        ("self_loop", kin("h", [kref("h")]), "refused"),
+        ("unknown_layer_ref", kin("h", [kref("nosuch")]), "refused"),
+        ("node_index_1e9", kin("h", [kref("x", 10**9, 0)]), "refused"),
+        ("tensor_index_1e9", kin("h", [kref("x", 0, 10**9)]), "refused"),
+        ("node_index_negative", kin("h", [kref("x", -1, 0)]), "refused"),
+        ("history_too_short", kin("h", [{"class_name": "__keras_tensor__", "config": {"shape": [None, 4], "dtype": "float32", "keras_history": ["x"]}}]), "refused"),
+        ("output_unknown", lambda c: c["config"].__setitem__("output_layers", ["nosuch", 0, 0]), "refused"),
+        ("input_is_dense", lambda c: c["config"].__setitem__("input_layers", ["h", 0, 0]), "refused"),
+        ("duplicate_layer_name", kdup, "refused"),
+        ("inbound_nodes_1000", lambda c: klayer(c, "h").__setitem__("inbound_nodes", [{"args": [kref("x", shape=(None, 4))], "kwargs": {}}] * 1000), "either"),
+        ("identity_diamond_60", kchain(60), "either"),
+    ]:
+        add(f"func_{name}", K, kf(fn), LK, "func", expect=expect, problem=P_KGRAPH)
     for i in range(TYPESWAPS["func_keras"]):
         add(f"typeswap_func_{i:03d}", K, typeswap_member("func.keras", ".keras", "config.json", i), LK, "func", expect="either", problem=P_KERAS + "|" + P_CLASS + "|" + P_MATCH + "|" + P_DTYPE + "|expect|node|layer|input|output")
     for i in range(TYPESWAPS["keras"]):
