@@ -310,7 +310,7 @@ def read_regular_file(path: str | os.PathLike, what: str, cap: int) -> bytes:
     path = os.fspath(path)
     with open_regular_file(path, what) as f:
         size = os.fstat(f.fileno()).st_size
-        data = f.read(cap + 1) if size <= cap else b""
+        data = f.read(min(size, cap) + 1) if size <= cap else b""  # never allocate the cap up front
     if size > cap or len(data) > cap:
         size = max(size, len(data))
         raise InvalidFileError(
