@@ -71,8 +71,9 @@ P_KERAS = r"keras|config|hdf5|weights|not valid|invalid|corrupt"
 X_DENSE = np.random.default_rng(11).normal(size=(6, 4)).astype("float32")
 X_CONV = np.random.default_rng(12).normal(size=(6, 8, 8, 1)).astype("float32")
 X_LSTM = np.random.default_rng(13).integers(0, 20, size=(6, 5)).astype("int64")
-BASES_VERSION = 2  # bump when `build` or `ensure_bases` changes
-INPUTS = {"dense": X_DENSE, "adam": X_DENSE, "backup": X_DENSE, "func": X_DENSE, "conv": X_CONV, "lstm": X_LSTM}
+X_MIXED = np.random.default_rng(14).normal(size=(6, 6, 4)).astype("float32")
+BASES_VERSION = 3  # bump when `build` or `ensure_bases` changes
+INPUTS = {"dense": X_DENSE, "adam": X_DENSE, "backup": X_DENSE, "func": X_DENSE, "mixed": X_MIXED, "conv": X_CONV, "lstm": X_LSTM}
 
 
 # ================================================================== base models
@@ -107,6 +108,19 @@ def build(base: str, seed: int = 0) -> Any:
             ],
             name="lstm_model",
         )
+    elif base == "mixed":
+        model = lamina.Sequential(
+            [
+                lamina.Input(shape=(6, 4)),
+                L.Conv1D(5, 3, name="c1"),
+                L.BatchNormalization(name="bn"),
+                L.Bidirectional(L.GRU(3, return_sequences=True), name="bi"),
+                L.GlobalAveragePooling1D(name="gap"),
+                L.Dropout(0.2, name="do"),
+                L.Dense(2, name="out"),
+            ],
+            name="mixed",
+        )
     elif base == "func":
         x = lamina.Input(shape=(4,), name="x")
         h = L.Dense(8, activation="relu", name="h")(x)
@@ -133,12 +147,12 @@ def ensure_bases(folder: str) -> str:
 
     os.makedirs(folder, exist_ok=True)
     refs: dict[str, np.ndarray] = {}
-    for base in ("dense", "conv", "lstm", "func"):
+    for base in ("dense", "conv", "lstm", "func", "mixed"):
         model = build(base, seed=1)
         model.save(os.path.join(folder, f"{base}.lamina"))
         model.save_weights(os.path.join(folder, f"{base}.weights.safetensors"))
         refs[base] = np.asarray(model.predict(INPUTS[base], verbose=0))
-        if base in ("dense", "conv", "func"):
+        if base in ("dense", "conv", "func", "mixed"):
             model.save(os.path.join(folder, f"{base}.keras"))
         if base == "dense":
             model.save_weights(os.path.join(folder, "dense.weights.h5"))
@@ -430,7 +444,7 @@ def st_build(entries: list[list[Any]], meta: dict[str, str] | None) -> bytes:
 def _target(entries: list[list[Any]], index: int = 0) -> int:
     """The index of the ``index``-th float32 weight of the model (not optimizer/rng)."""
     picks = [i for i, e in enumerate(entries) if e[1] == "F32" and not e[0].startswith(("optimizer/", "rng/"))]
-    return picks[index]
+    return picks[(index + _TARGET_SHIFT) % len(picks)]
 
 
 def st_tensor_edit(fn: Callable[[list[list[Any]], int], None], index: int = 0):
@@ -456,7 +470,7 @@ def _first_key(header: dict[str, Any], index: int = 0) -> str:
         (k for k in header if k != "__metadata__" and header[k]["dtype"] == "F32" and not k.startswith(("optimizer/", "rng/"))),
         key=lambda k: header[k]["data_offsets"][0],
     )
-    return keys[index]
+    return keys[(index + _TARGET_SHIFT) % len(keys)]
 
 
 def _retype(dtype: str, np_dtype: Any, scale: float | None = None):
@@ -477,6 +491,33 @@ def _fill(value: float):
         entries[i][3] = arr.tobytes()
 
     return fn
+
+
+def _fill_all(value: float):
+    def fn(entries: list[list[Any]], i: int) -> None:
+        arr = np.full(np.frombuffer(entries[i][3], dtype="<f4").shape, value, "<f4")
+        entries[i][3] = arr.tobytes()
+
+    return fn
+
+
+def st_tensor_edit_at(make: Callable[[bytes], bytes], index: int) -> Callable[[bytes], bytes]:
+    """``make`` (an `ST_MUTATIONS` entry) applied to the ``index``-th float32 weight
+    instead of the first: the mutations read the target through `_target` /
+    `_first_key`, so the weights before it are moved out of the way and back."""
+
+    def apply(data: bytes) -> bytes:
+        global _TARGET_SHIFT
+        _TARGET_SHIFT = index
+        try:
+            return make(data)
+        finally:
+            _TARGET_SHIFT = 0
+
+    return apply
+
+
+_TARGET_SHIFT = 0
 
 
 def _set_len_prefix(n: int):
@@ -987,7 +1028,7 @@ def truncation_sweep(kind: str, source: str, dest: str, loader: str, base: str, 
         add(f"{prefix}truncated_{tag}", kind, write, loader, base, problem=P_TRUNC, slow=all_slow or tag not in QUICK_CUTS)
 
 
-TYPESWAPS = {"config": 140, "optimizer": 48, "backup": 60, "keras": 100, "func": 70, "func_keras": 70}  # cases (path index modulo the paths)
+TYPESWAPS = {"config": 140, "optimizer": 48, "backup": 60, "keras": 100, "func": 70, "func_keras": 70, "mixed": 120, "mixed_keras": 90}  # cases (path index modulo the paths)
 
 
 def _register() -> None:
@@ -1229,6 +1270,19 @@ def _register() -> None:
         add(f"func_{name}", K, fcfg(fn), LM, "func", expect=expect, problem=P_GRAPH + ("|" + P_SIZE + "|nest|deep" if "1500" in name else ""))
     for i in range(TYPESWAPS["func"]):
         add(f"typeswap_func_{i:03d}", K, typeswap_member("func.lamina", ".lamina", "config.json", i), LM, "func", expect="either", problem=P_GRAPH + "|" + P_CLASS + "|" + P_DTYPE)
+
+    # a model with more kinds of layers (Conv1D, BatchNormalization, Bidirectional GRU,
+    # pooling, Dropout): every config value type-swapped, and its weights damaged
+    for i in range(TYPESWAPS["mixed"]):
+        add(f"typeswap_mixed_{i:03d}", K, typeswap_member("mixed.lamina", ".lamina", "config.json", i), LM, "mixed", expect="either", problem=P_CONFIG + "|" + P_CLASS + "|" + P_MATCH + "|" + P_DTYPE + "|" + P_SIZE)
+    MIXED_ST = ("wrong_shape", "missing_tensor", "extra_tensor", "dtype_f64", "nan_weight", "inf_weight", "zero_rows", "offsets_overlap")
+    for name, make, expect, problem in ST_MUTATIONS:
+        if name in MIXED_ST:
+            for index in (0, 2, 4, 7):  # c1.kernel, bn.gamma, bn.moving_mean, bi.layer.recurrent_kernel
+                add(f"mixed_st_{name}_{index}", K, edit_archive("mixed.lamina", ".lamina", member_edit("model.safetensors", st_tensor_edit_at(make, index))), LM, "mixed", expect=expect, problem=problem)
+    # a negative moving variance makes every prediction NaN (sqrt of a negative),
+    # as Adam's negative second moment does for training
+    add("mixed_moving_variance_negative", K, edit_archive("mixed.lamina", ".lamina", member_edit("model.safetensors", st_tensor_edit(_fill_all(-1.0), 5))), LM, "mixed", problem=r"variance|negative")
 
     # code-execution attempts
     # The subprocess / makedirs payloads take keyword arguments, so a loader that
@@ -1553,6 +1607,8 @@ def _register() -> None:
         ("identity_diamond_60", kchain(60), "either"),
     ]:
         add(f"func_{name}", K, kf(fn), LK, "func", expect=expect, problem=P_KGRAPH)
+    for i in range(TYPESWAPS["mixed_keras"]):
+        add(f"typeswap_mixed_{i:03d}", K, typeswap_member("mixed.keras", ".keras", "config.json", i), LK, "mixed", expect="either", problem=P_KERAS + "|" + P_CLASS + "|" + P_MATCH + "|" + P_DTYPE + "|expect")
     for i in range(TYPESWAPS["func_keras"]):
         add(f"typeswap_func_{i:03d}", K, typeswap_member("func.keras", ".keras", "config.json", i), LK, "func", expect="either", problem=P_KERAS + "|" + P_CLASS + "|" + P_MATCH + "|" + P_DTYPE + "|expect|node|layer|input|output")
     for i in range(TYPESWAPS["keras"]):
