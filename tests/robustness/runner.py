@@ -19,7 +19,7 @@ native code) is recorded as ``"crashed"`` with its exit status, and replaced.
 The memory cap is ``RLIMIT_AS`` (all virtual memory), set by the worker after
 importing Lamina and loading one model: the cap is what the worker maps then
 plus ``MEMORY_CAP_BYTES``. With the CPU build of torch the worker maps only
-~1 GB at that point, so the address-space limit leaves the intended head room;
+~0.8 GiB at that point (measured with torch 2.13 CPU), so the address-space limit leaves the intended head room;
 unlike ``RLIMIT_DATA`` it also covers file mappings (h5py, mmap-based readers)
 and thread stacks, so an allocation of any kind beyond the cap fails with
 ``MemoryError`` (or a native abort) instead of swapping the CI machine.
@@ -215,6 +215,7 @@ class Runner:
         self.work_dir = work_dir or tempfile.mkdtemp(prefix="lamina-hostile-")
         os.makedirs(self.work_dir, exist_ok=True)
         self.restarts = 0
+        self.worker_info: dict[str, Any] | None = None  # baseline and cap of the first worker
 
     def run(self, case_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         from tests.robustness import hostile
@@ -238,6 +239,8 @@ class Runner:
                         break
                     if worker is None:
                         worker = _Worker(self.bases, self.work_dir, index)
+                        with lock:
+                            self.worker_info = self.worker_info or worker.info
                     result = self._one(worker, cid)
                     if result.get("outcome") in ("timeout", "crashed"):
                         worker = None

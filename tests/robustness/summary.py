@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     hostile.ensure_bases(bases)
     cases = [c for c in hostile.CASES.values() if not (args.quick and c.slow) and (not args.only or args.only in c.name)]
-    results = Runner(bases, workers=args.workers, timeout=args.timeout).run(c.name for c in cases)
+    runner = Runner(bases, workers=args.workers, timeout=args.timeout)
+    results = runner.run(c.name for c in cases)
     elapsed = time.monotonic() - t0
 
     per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
@@ -48,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         row[{"held": 1, "generic": 2, "failed": 3}[status]] += 1
         if status != "held":
             failures.append((case.name, why))
-    print(f"Hostile files: {len(cases)} cases in {elapsed:.0f} s ({args.workers} workers)\n")
+    info = runner.worker_info or {}
+    print(
+        f"Hostile files: {len(cases)} cases in {elapsed:.0f} s ({args.workers} workers; each worker "
+        f"{info.get('baseline', 0) / 2**30:.2f} GiB of address space after importing Lamina, capped at "
+        f"{info.get('cap', 0) / 2**30:.2f} GiB; {runner.restarts} worker restarts)\n"
+    )
     print("| kind | cases | held | refused, generic message | failed |")
     print("|---|---:|---:|---:|---:|")
     for kind in hostile.KINDS:

@@ -9,6 +9,11 @@ limit per load, so a zip bomb or an endless FIFO fails its case instead of
 the test session. All cases run once, together, in a session fixture; each
 test reads its case's result. The truncation sweeps (40 cut points per file)
 are slow cases, run with LAMINA_SLOW_TESTS=1 (5 cut points each always run).
+
+A refusal must say what is wrong: an error that only carries a KeyError,
+IndexError, TypeError or AttributeError raised inside Lamina's own code
+(wrapped by a catch-all) fails its case, as "generic" in the summary
+(``python -m tests.robustness.summary``).
 """
 
 from __future__ import annotations
