@@ -1005,9 +1005,9 @@ def _truncations() -> list[tuple[str, Callable[[int], int]]]:
     (the zip end-of-central-directory record is 22 bytes) and fractions of the size."""
     cuts: list[tuple[str, Callable[[int], int]]] = []
     for n in (1, 7, 8, 30, 100):
-        cuts.append((f"at_{n}", (lambda n: lambda size: min(n, size - 1))(n)))
+        cuts.append((f"at_{n}", (lambda k: lambda size: min(k, size - 1))(n)))
     for n in (1, 22, 100):
-        cuts.append((f"end_minus_{n}", (lambda n: lambda size: max(1, size - n))(n)))
+        cuts.append((f"end_minus_{n}", (lambda k: lambda size: max(1, size - k))(n)))
     steps = TRUNCATIONS - len(cuts)
     for i in range(steps):
         frac = (i + 0.5) / steps

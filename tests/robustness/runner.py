@@ -88,12 +88,11 @@ def worker_main(bases: str) -> None:
     import torch
 
     torch.set_num_threads(1)
-    from tests.robustness import hostile
-
     # Warm up: import everything a load touches, so the cap is measured after it.
     import h5py  # noqa: F401
 
     import lamina
+    from tests.robustness import hostile
 
     for name in ("dense.lamina", "adam.lamina"):
         lamina.load_model(os.path.join(bases, name))
@@ -109,7 +108,7 @@ def worker_main(bases: str) -> None:
                 request["id"],
                 request["folder"],
                 bases,
-                written=lambda: result_out.write(RESULT_MARK + json.dumps({"written": request["id"]}) + "\n"),
+                written=lambda rid=request["id"]: result_out.write(RESULT_MARK + json.dumps({"written": rid}) + "\n"),
             )
         except MemoryError as e:
             result = {"id": request["id"], "outcome": "memory_cap", "detail": f"MemoryError outside the loader: {e}"}
