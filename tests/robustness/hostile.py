@@ -196,10 +196,28 @@ def _restore_backup(path: str, base: str) -> Any:
     return model
 
 
+def _selftest(path: str, base: str) -> Any:
+    """Loaders that misbehave on purpose, to check the runner reports them."""
+    import signal
+    import time
+
+    if base == "sleep":
+        time.sleep(60)
+    elif base == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif base == "alloc":
+        return bytearray(8 * 2**30)  # beyond the cap: MemoryError
+    elif base == "write":
+        with open(os.path.join(os.path.dirname(path), "written.txt"), "w") as f:
+            f.write("x")
+    raise ValueError(f"selftest {base} in {os.path.basename(path)!r}")
+
+
 LOADERS: dict[str, Callable[[str, str], Any]] = {
     "load_model": _load_model,
     "load_weights": _load_weights,
     "backup": _restore_backup,
+    "selftest": _selftest,
 }
 
 
@@ -396,7 +414,7 @@ def cached(bases: str, key: str) -> str:
 
 def cached_keys(case_ids: list[str]) -> list[str]:
     """The cached files the given cases use."""
-    keys = (getattr(CASES[c].write, "cache_key", None) for c in case_ids)
+    keys = (getattr(CASES[c].write, "cache_key", None) for c in case_ids if c in CASES)
     return sorted({k for k in keys if k})
 
 
@@ -1697,6 +1715,12 @@ H5_PROBLEMS = {
 
 _register()
 
+# Not part of the catalogue: cases whose loader misbehaves on purpose (runner tests).
+SELFTESTS = {
+    f"selftest/{what}": Case(f"selftest/{what}", "file", bytes_file("model.lamina", raw(b"x")), "selftest", what)
+    for what in ("sleep", "kill", "alloc", "write", "plain")
+}
+
 
 # ================================================================== running one case
 def listing(folder: str) -> list[tuple[str, int, int]]:
@@ -1744,7 +1768,7 @@ def run_case(case_id: str, folder: str, bases: str, written: Callable[[], None] 
     times the load alone: a big bomb takes seconds to write the first time)."""
     import time
 
-    case = CASES[case_id]
+    case = CASES[case_id] if case_id in CASES else SELFTESTS[case_id]
     t_write = time.perf_counter()
     path = case.write(folder, bases)
     t_write = time.perf_counter() - t_write

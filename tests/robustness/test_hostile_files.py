@@ -87,3 +87,23 @@ def test_hostile_file(case_id, results):
     text = hostile.problem_text(r["message"], r["path"])
     assert re.search(case.problem, text, re.IGNORECASE), f"the message does not say what is wrong ({case.problem}): {what}"
     assert status == "held", why
+
+
+def test_runner_reports_timeouts_crashes_memory_and_writes(tmp_path):
+    """The harness itself: a load that hangs is a timeout, a worker killed is a
+    crash, an allocation beyond the cap is a memory-cap outcome, a loader that
+    writes is seen, and the workers restart so the next case still runs."""
+    runner = Runner(hostile.ensure_bases(bases_dir()), workers=2, timeout=3.0, work_dir=str(tmp_path))
+    ids = ["selftest/sleep", "selftest/kill", "selftest/alloc", "selftest/write", "selftest/plain", "file/empty"]
+    results = runner.run(ids)
+    assert results["selftest/sleep"]["outcome"] == "timeout"
+    assert results["selftest/kill"]["outcome"] == "crashed"
+    assert "SIGKILL" in results["selftest/kill"]["detail"]
+    assert results["selftest/alloc"]["outcome"] == "memory_cap"
+    assert results["selftest/write"]["folder_changed"] is True
+    assert hostile.judge(hostile.SELFTESTS["selftest/write"], results["selftest/write"])[0] == "failed"
+    plain = results["selftest/plain"]
+    assert plain["outcome"] == "raised" and plain["type"] == "ValueError" and not plain["folder_changed"]
+    assert hostile.judge(hostile.SELFTESTS["selftest/plain"], plain) == ("held", "refused")
+    assert results["file/empty"]["outcome"] == "raised"
+    assert runner.restarts == 2
