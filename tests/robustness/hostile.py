@@ -1046,7 +1046,7 @@ def truncation_sweep(kind: str, source: str, dest: str, loader: str, base: str, 
         add(f"{prefix}truncated_{tag}", kind, write, loader, base, problem=P_TRUNC, slow=all_slow or tag not in QUICK_CUTS)
 
 
-TYPESWAPS = {"config": 140, "optimizer": 48, "backup": 60, "keras": 100, "func": 70, "func_keras": 70, "mixed": 120, "mixed_keras": 90}  # cases (path index modulo the paths)
+TYPESWAPS = {"config": 140, "optimizer": 48, "backup": 60, "keras": 100, "func": 70, "func_keras": 70, "mixed": 120, "mixed_keras": 90, "profile": 80}  # cases (path index modulo the paths)
 
 
 def _register() -> None:
@@ -1406,6 +1406,18 @@ def _register() -> None:
     # refused with a clear error, or (for fields Lamina ignores) loaded unchanged
     for i in range(TYPESWAPS["config"]):
         add(f"typeswap_config_{i:03d}", K, typeswap_member("adam.lamina", ".lamina", "config.json", i), LM, "adam", expect="either", problem=P_CONFIG + "|" + P_CLASS + "|" + P_MATCH + "|" + P_VERSION + "|" + P_DTYPE + "|" + P_OPT + "|" + P_MISSING)
+    for i in range(TYPESWAPS["profile"]):
+        add(f"typeswap_profile_{i:03d}", K, typeswap_member("adam.lamina", ".lamina", "profile.json", i), LM, "adam", expect="either", problem=r"profile|" + P_CONFIG + "|" + P_JSON + "|" + P_DTYPE)
+    # learning-rate schedules that would break training after a clean load
+    SCHED = {"module": "lamina.schedules", "class_name": "ExponentialDecay", "registered_name": None}
+    for name, conf in {
+        "decay_steps_zero": {"initial_learning_rate": 0.01, "decay_steps": 0, "decay_rate": 0.9},
+        "decay_rate_nan": {"initial_learning_rate": 0.01, "decay_steps": 10, "decay_rate": float("nan")},
+        "initial_lr_inf": {"initial_learning_rate": float("inf"), "decay_steps": 10, "decay_rate": 0.9},
+        "initial_lr_negative": {"initial_learning_rate": -1.0, "decay_steps": 10, "decay_rate": 0.9},
+        "unknown_argument": {"initial_learning_rate": 0.01, "decay_steps": 10, "decay_rate": 0.9, "evil": 1},
+    }.items():
+        add(f"schedule_{name}", K, opt("config.json", json_edit(setpath(LRP, {**SCHED, "config": conf}))), LM, "adam", problem=P_OPT + "|" + P_NAN + "|decay|schedule|" + P_CONFIG)
     for i in range(TYPESWAPS["optimizer"]):
         add(f"typeswap_optimizer_{i:03d}", K, typeswap_member("adam.lamina", ".lamina", "optimizer.json", i), LM, "adam", expect="either", problem=P_OPT + "|" + P_CONFIG + "|" + P_MATCH + "|" + P_DTYPE)
 
