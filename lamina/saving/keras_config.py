@@ -370,3 +370,226 @@ def model_from_keras_config(
 
     converted = layer_config_from_keras(entry, custom_objects)
     return deserialize_layer(converted, custom_objects)
+
+
+# =================================================================== structure
+# `check_keras_config` walks a Keras `config.json` before any of it is converted:
+# every problem is a `ValueError` naming the JSON path, so a damaged or hand-made
+# file is refused with a message that says where, instead of failing deep inside
+# the conversion with a Python error.
+_STRUCT_FIX = "Save the model again with Keras's `model.save('model.keras')`."
+_MODEL_CLASSES = ("Sequential", "Functional", "Model")
+
+
+def _bad(where: str, expected: str, value: Any) -> ValueError:
+    shown = repr(value)
+    if len(shown) > 120:
+        shown = shown[:117] + "..."
+    return ValueError(f"config.json: `{where.lstrip('.')}` must be {expected}; received {shown}. {_STRUCT_FIX}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_shape(value: Any, where: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, list) or not all(v is None or (_is_int(v) and v >= 0) for v in value):
+        raise _bad(where, "a list of sizes (integers >= 0, or null)", value)
+
+
+def _check_optional_str(entry: dict[str, Any], key: str, where: str) -> None:
+    if entry.get(key) is not None and not isinstance(entry[key], str):
+        raise _bad(f"{where}.{key}", "a string (or null)", entry[key])
+
+
+def _check_sub_object(value: Any, where: str) -> None:
+    """A Keras sub-object envelope (`{"class_name", "config", ...}`) of the right types."""
+    if not isinstance(value, dict) or "class_name" not in value:
+        return
+    if not isinstance(value["class_name"], str):
+        raise _bad(f"{where}.class_name", "a string", value["class_name"])
+    for key in ("registered_name", "module"):
+        _check_optional_str(value, key, where)
+    if value.get("config") is not None and not isinstance(value["config"], dict):
+        raise _bad(f"{where}.config", "a dict", value["config"])
+
+
+def _entry_name(entry: dict[str, Any]) -> Any:
+    return entry.get("name") or entry["config"].get("name")
+
+
+def _check_layer_entry(entry: Any, where: str, functional: bool) -> None:
+    if not isinstance(entry, dict):
+        raise _bad(where, "a layer entry (a dict with `class_name` and `config`)", entry)
+    if not isinstance(entry.get("class_name"), str):
+        raise _bad(f"{where}.class_name", "a string", entry.get("class_name"))
+    if not isinstance(entry.get("config"), dict):
+        raise _bad(f"{where}.config", "a dict", entry.get("config"))
+    for key in ("registered_name", "module", "name"):
+        _check_optional_str(entry, key, where)
+    config = entry["config"]
+    _check_optional_str(config, "name", f"{where}.config")
+    if functional and not isinstance(_entry_name(entry), str):
+        raise _bad(f"{where}.name", "the layer's name (a string)", entry.get("name"))
+    if entry.get("build_config") is not None:
+        if not isinstance(entry["build_config"], dict):
+            raise _bad(f"{where}.build_config", "a dict", entry["build_config"])
+        shape = entry["build_config"].get("input_shape")
+        if isinstance(shape, list) and all(not isinstance(v, (list, dict)) for v in shape):
+            _check_shape(shape, f"{where}.build_config.input_shape")
+    for key in ("batch_shape", "batch_input_shape", "shape"):
+        if key in config:
+            _check_shape(config[key], f"{where}.config.{key}")
+    if "build_input_shape" in config and isinstance(config["build_input_shape"], (list, type(None))):
+        shape = config["build_input_shape"]
+        if shape is None or all(not isinstance(v, (list, dict)) for v in shape):
+            _check_shape(shape, f"{where}.config.build_input_shape")
+    elif "build_input_shape" in config:
+        raise _bad(f"{where}.config.build_input_shape", "a list of sizes (or null)", config["build_input_shape"])
+    dtype = config.get("dtype")
+    if dtype is not None and not isinstance(dtype, str):
+        if not isinstance(dtype, dict) or not isinstance(dtype.get("config", {}), dict):
+            raise _bad(f"{where}.config.dtype", "a dtype name or a dtype policy dict", dtype)
+        name = dtype.get("config", {}).get("name")
+        if name is not None and not isinstance(name, str):
+            raise _bad(f"{where}.config.dtype.config.name", "a dtype name (a string)", name)
+    for key, value in config.items():
+        if key.endswith(("_initializer", "_regularizer", "_constraint", "activation")):
+            _check_sub_object(value, f"{where}.config.{key}")
+    if entry["class_name"] in _MODEL_CLASSES and "layers" in config:
+        _check_model_config(entry, where)
+    for key in ("layer", "backward_layer"):  # wrappers
+        if isinstance(config.get(key), dict) and "class_name" in config[key]:
+            _check_layer_entry(config[key], f"{where}.config.{key}", functional=False)
+
+
+def _check_history(value: Any, where: str, names: dict[str, int]) -> None:
+    """A `[layer_name, node_index, tensor_index]` reference to a layer of the model."""
+    if not (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and _is_int(value[1])
+        and _is_int(value[2])
+        and value[1] >= 0
+        and value[2] >= 0
+    ):
+        raise _bad(where, "[layer_name, node_index, tensor_index]", value)
+    if value[0] not in names:
+        raise ValueError(
+            f"config.json: `{where.lstrip('.')}` refers to layer {value[0]!r}, which the model does not "
+            f"have (its layers: {sorted(names)[:10]}). {_STRUCT_FIX}"
+        )
+    if value[1] >= max(1, names[value[0]]):
+        raise ValueError(
+            f"config.json: `{where.lstrip('.')}` refers to node {value[1]} of layer {value[0]!r}, which has "
+            f"{max(1, names[value[0]])} node(s). Received: node_index={value[1]}. {_STRUCT_FIX}"
+        )
+
+
+def _check_node_value(value: Any, where: str, names: dict[str, int], depth: int = 0) -> None:
+    """The tensors inside a node's `args` / `kwargs`: `__keras_tensor__` dicts (or bare
+    `[name, node, index]` triples) anywhere in lists and dicts."""
+    if depth > 64:
+        raise _bad(where, "a value nested at most 64 levels deep", "...")
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            config = value.get("config")
+            if not isinstance(config, dict):
+                raise _bad(f"{where}.config", "a dict with `keras_history`", config)
+            _check_history(config.get("keras_history"), f"{where}.config.keras_history", names)
+            return
+        for k, v in value.items():
+            _check_node_value(v, f"{where}.{k}", names, depth + 1)
+    elif isinstance(value, list):
+        if _is_history(value):
+            _check_history(value, where, names)
+            return
+        for i, v in enumerate(value):
+            _check_node_value(v, f"{where}[{i}]", names, depth + 1)
+
+
+def _check_io(value: Any, where: str, names: dict[str, int], depth: int = 0) -> None:
+    """`input_layers` / `output_layers`: a reference, or a list / dict of them."""
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        _check_history(value, where, names)
+    elif isinstance(value, list) and value and depth < 8:
+        for i, v in enumerate(value):
+            _check_io(v, f"{where}[{i}]", names, depth + 1)
+    elif isinstance(value, dict) and value and depth < 8:
+        for k, v in value.items():
+            _check_io(v, f"{where}.{k}", names, depth + 1)
+    else:
+        raise _bad(where, "a [layer_name, node_index, tensor_index] reference, or a non-empty list or dict of them", value)
+
+
+def _check_model_config(entry: dict[str, Any], where: str) -> None:
+    config = entry["config"]
+    functional = entry["class_name"] != "Sequential"
+    layers = config.get("layers")
+    if not isinstance(layers, list):
+        raise _bad(f"{where}.config.layers", "a list of layer entries", layers)
+    for i, layer in enumerate(layers):
+        _check_layer_entry(layer, f"{where}.config.layers[{i}]", functional)
+    names: dict[str, int] = {}
+    for i, layer in enumerate(layers):
+        name = _entry_name(layer)
+        if name is None and not functional:
+            continue
+        if name in names:
+            raise ValueError(
+                f"config.json: `{f'{where}.config.layers[{i}]'.lstrip('.')}` is named {name!r}, like an earlier "
+                f"layer; Keras refuses duplicate layer names. Received: name={name!r}. {_STRUCT_FIX}"
+            )
+        nodes = layer.get("inbound_nodes")
+        names[name] = len(nodes) if isinstance(nodes, list) else 0
+    if not functional:
+        return
+    for i, layer in enumerate(layers):
+        nodes = layer.get("inbound_nodes", [])
+        at = f"{where}.config.layers[{i}].inbound_nodes"
+        if nodes is None:
+            continue
+        if not isinstance(nodes, list):
+            raise _bad(at, "a list of nodes", nodes)
+        for j, node in enumerate(nodes):
+            if isinstance(node, list):  # Keras 2's [[name, node, index, kwargs], ...]
+                for k, t in enumerate(node):
+                    if not isinstance(t, list) or len(t) not in (3, 4):
+                        raise _bad(f"{at}[{j}][{k}]", "[layer_name, node_index, tensor_index, kwargs]", t)
+                    _check_history(list(t[:3]), f"{at}[{j}][{k}]", names)
+                continue
+            if not isinstance(node, dict):
+                raise _bad(f"{at}[{j}]", 'a node (a dict with "args" and "kwargs")', node)
+            if not isinstance(node.get("args", []), list):
+                raise _bad(f"{at}[{j}].args", "a list", node.get("args"))
+            if node.get("kwargs") is not None and not isinstance(node["kwargs"], dict):
+                raise _bad(f"{at}[{j}].kwargs", "a dict", node.get("kwargs"))
+            _check_node_value(node.get("args", []), f"{at}[{j}].args", names)
+            _check_node_value(node.get("kwargs") or {}, f"{at}[{j}].kwargs", names)
+    for key in ("input_layers", "output_layers"):
+        if key not in config:
+            raise _bad(f"{where}.config.{key}", "the model's inputs / outputs (a reference or a list of them)", None)
+        _check_io(config[key], f"{where}.config.{key}", names)
+
+
+def check_keras_config(config: Any) -> None:
+    """Checks the structure of a Keras `config.json` (types, references, unique names)
+    before it is converted; a problem is a `ValueError` naming its JSON path."""
+    if not isinstance(config, dict):
+        raise _bad("(top level)", "a dict", config)
+    if not isinstance(config.get("class_name"), str):
+        raise _bad("class_name", "a string", config.get("class_name"))
+    for key in ("registered_name", "module"):
+        _check_optional_str(config, key, "(top level)")
+    if not isinstance(config.get("config"), dict):
+        raise _bad("config", "a dict (the model's configuration)", config.get("config"))
+    if config["class_name"] in _MODEL_CLASSES:
+        if config["class_name"] != "Sequential" and "layers" not in config["config"]:
+            raise _bad("config.layers", "a list of layer entries", None)
+        if "layers" in config["config"] or config["class_name"] == "Sequential":
+            _check_model_config(config, "")
+    elif "layers" in config["config"]:
+        _check_model_config(dict(config, class_name="Functional"), "")

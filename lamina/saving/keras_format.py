@@ -30,7 +30,7 @@ import torch
 from lamina.saving import file_io, limits
 from lamina.saving.errors import InvalidFileError, guard_file_errors
 from lamina.saving.keras_compile import compile_from_keras, compile_to_keras
-from lamina.saving.keras_config import model_from_keras_config
+from lamina.saving.keras_config import check_keras_config, model_from_keras_config
 from lamina.saving.keras_h5 import (
     h5_bytes,
     is_model,
@@ -152,6 +152,10 @@ def load_keras_model(
                     f"{label}: 'config.json' does not describe a Keras model (no 'class_name'). "
                     "Save the model again with Keras's `model.save('model.keras')`."
                 )
+            try:
+                check_keras_config(config)
+            except ValueError as e:
+                raise InvalidFileError(f"{label}: {e}", path=path, member="config.json") from None
             with CustomObjectScope(custom_objects):
                 _preflight(zf, config, custom_objects, label)
                 model = model_from_keras_config(config, custom_objects)

@@ -187,6 +187,7 @@ def _load_layer(
             found = _child(group, path) if group is not None else None
             if found is not None and "vars" in found:
                 groups[path] = _vars_of(found, label)
+    _check_kinds(layer, groups, where, label)
     missing = set_keras_weight_groups(layer, groups)
     if missing:
         raise ValueError(
@@ -195,6 +196,26 @@ def _load_layer(
             "file whose model differs from this one. Build the same architecture as the model "
             "that wrote the file."
         )
+
+
+def _check_kinds(layer: Any, groups: dict[str, list[np.ndarray]], where: str, label: str) -> None:
+    """Refuses an integer, boolean or string dataset for a floating variable: Lamina's
+    own files refuse a dtype mismatch too, and a Keras file always stores a float
+    variable as floats. (A float of another precision, e.g. float64 for float32, is
+    cast, as Keras's loader does.)"""
+    for path, expected in keras_weight_groups(layer):
+        for i, (want, got) in enumerate(zip(expected, groups.get(path, []))):
+            want_dtype = np.asarray(want).dtype
+            if want_dtype.kind in "fc" and got.dtype.kind not in "fc":
+                dataset = f"{where}{path + '/' if path else ''}vars/{i}"
+                raise InvalidFileError(
+                    f"{label}: the dataset {dataset!r} (a weight of layer '{layer.name}', "
+                    f"{type(layer).__name__}) is {got.dtype}, but the variable is {want_dtype}; a "
+                    "Keras file stores floating variables as floats, so the file is damaged or was "
+                    "not written by Keras. Lamina has no option to cast it. Save the weights again "
+                    "from the model (`save_weights('model.weights.h5')` or `model.save('model.keras')`).",
+                    member=dataset,
+                )
 
 
 def _own_variable_hooks(layer: Any) -> bool:
@@ -231,6 +252,8 @@ def load_h5_into(model: Any, h5: Any, label: str, by_name_first: bool = False) -
     """Fills ``model`` from an open Keras weights HDF5 file (all layers, Keras layouts)."""
     try:
         _load_layer(model, h5, "", label, by_name_first)
+        if not model.state_dict():
+            _refuse_unused_weights(model, h5, label)
     except InvalidFileError:
         raise
     except ValueError as e:
@@ -239,6 +262,29 @@ def load_h5_into(model: Any, h5: Any, label: str, by_name_first: bool = False) -
         raise
     except (OSError, KeyError, RuntimeError, IndexError, OverflowError) as e:  # h5py on a damaged file
         raise _invalid(label, f"its HDF5 data cannot be read: {_first_line(e)}") from e
+
+
+def _refuse_unused_weights(model: Any, h5: Any, label: str) -> None:
+    """Refuses a file whose weights match nothing: ``model`` has no variables (a config
+    with no layers) while the file holds datasets."""
+    h5py = h5py_module()
+    found: list[str] = []
+
+    def visit(name: str, obj: Any) -> Any:
+        if isinstance(obj, h5py.Dataset):
+            found.append(name)
+            return True  # stop at the first
+        return None
+
+    h5.visititems(visit)
+    if found:
+        raise ValueError(
+            f"{label} holds weights (e.g. the dataset {found[0]!r}) but the model "
+            f"'{getattr(model, 'name', '?')}' ({type(model).__name__}) it describes has no layers "
+            "with variables, so none of them would be loaded. Received: a model config that yields "
+            "no weights. Save the model again (`model.save('model.keras')`), or build the "
+            "architecture in code and call `model.load_weights(...)`."
+        )
 
 
 def refuse_legacy(h5: Any, label: str) -> None:
