@@ -54,7 +54,9 @@ class LearningRateSchedule:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
         """Rebuilds a schedule from the output of ``get_config()``."""
-        return cls(**config)
+        from lamina.layers.layer import check_config_arguments
+
+        return cls(**check_config_arguments(cls, config, f"`{cls.__name__}` schedule config"))
 
     def __repr__(self) -> str:
         try:

@@ -853,7 +853,7 @@ class Layer(nn.Module):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
         """Rebuilds a layer from `get_config()`'s output."""
-        config = dict(config)
+        config = check_config_arguments(cls, config)
         if "input_shape" in config and config["input_shape"] is not None:
             config["input_shape"] = tuple(config["input_shape"])
         return cls(**config)
@@ -868,6 +868,60 @@ class Layer(nn.Module):
 
 
 Layer._lamina_call_spec = call_spec(Layer)
+
+
+class ConfigArgumentError(TypeError, ValueError):
+    """A saved config does not fit the constructor of its class: a required
+    argument is missing or an argument is unknown. Both a `TypeError` (what
+    calling the constructor raised before) and a `ValueError` (what a loader
+    raises for a broken file)."""
+
+
+def check_config_arguments(cls: type, config: Any, what: str | None = None) -> dict[str, Any]:
+    """A copy of ``config`` once it is known to bind to ``cls.__init__``.
+
+    Raises `ConfigArgumentError` naming the class, the missing or unknown
+    argument and the known ones, before anything is created. A constructor
+    that takes ``**kwargs`` accepts any extra key (it checks them itself).
+    """
+    label = what or f"`{cls.__name__}` config"
+    if not isinstance(config, dict):
+        raise ConfigArgumentError(
+            f"The {label} must be a dict of constructor arguments. "
+            f"Received: {type(config).__name__} {config!r:.200}."
+        )
+    bad_keys = [k for k in config if not isinstance(k, str)]
+    if bad_keys:
+        raise ConfigArgumentError(f"The {label} has keys that are not strings. Received: {bad_keys!r:.200}.")
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):  # a class without an inspectable constructor
+        return dict(config)
+    params = signature.parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    known = [
+        n for n, p in params.items()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    if not takes_any:
+        unknown = [k for k in config if k not in known]
+        if unknown:
+            raise ConfigArgumentError(
+                f"The {label} has an unknown argument {unknown[0]!r} (known: {', '.join(known)}). "
+                f"Received: {unknown[0]}={config[unknown[0]]!r:.100}. Remove it from the config."
+            )
+    missing = [
+        n for n, p in params.items()
+        if p.default is inspect.Parameter.empty and n not in config
+        and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    if missing:
+        raise ConfigArgumentError(
+            f"The {label} lacks the required argument {missing[0]!r}"
+            + (f" (also missing: {', '.join(map(repr, missing[1:]))})" if missing[1:] else "")
+            + f". Received: config keys {sorted(config)!r:.300}. Add it to the config."
+        )
+    return dict(config)
 
 
 def _marking_built(build: Any) -> Any:

@@ -64,6 +64,13 @@ class Wrapper(Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
-        config = dict(config)
+        from lamina.layers.layer import check_config_arguments
+
+        config = check_config_arguments(cls, config)
+        if "layer" not in config:
+            raise ValueError(
+                f"The `{cls.__name__}` config lacks the required argument 'layer' (the wrapped "
+                f"layer's {{'class_name', 'config'}}). Received: config keys {sorted(config)!r:.300}."
+            )
         config["layer"] = deserialize_layer(config["layer"])
         return super().from_config(config)

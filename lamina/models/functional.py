@@ -466,16 +466,27 @@ def serialize_layer(layer: nn.Module) -> dict[str, Any]:
     return {"class_name": _registered_name(layer), "config": layer.get_config()}
 
 
-def deserialize_layer(entry: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Any:
-    """Rebuilds a layer (or model) from `serialize_layer`'s output."""
+def deserialize_layer(
+    entry: dict[str, Any], custom_objects: dict[str, type] | None = None, path: str | None = None
+) -> Any:
+    """Rebuilds a layer (or model) from `serialize_layer`'s output. ``path`` (the
+    entry's place in the JSON, e.g. ``config.layers[1]``) is named in errors."""
+    from lamina.layers.layer import ConfigArgumentError
     from lamina.saving import registry
 
+    if path is not None:
+        _check_layer_entry(entry, path)
     class_name = entry["class_name"]
     cls = (custom_objects or {}).get(class_name) or registry.get_class(class_name)
-    if "custom_objects" in inspect.signature(cls.from_config).parameters:
-        layer = cls.from_config(entry["config"], custom_objects=custom_objects)
-    else:
-        layer = cls.from_config(entry["config"])
+    try:
+        if "custom_objects" in inspect.signature(cls.from_config).parameters:
+            layer = cls.from_config(entry["config"], custom_objects=custom_objects)
+        else:
+            layer = cls.from_config(entry["config"])
+    except ConfigArgumentError as e:
+        if path is None:
+            raise
+        raise ConfigArgumentError(f"The `{class_name}` entry at `{path}.config`: {e}") from e
     build_config = entry.get("build_config")
     if build_config and not getattr(layer, "built", True):
         layer.build_from_config(build_config)  # e.g. a `build` that takes more than a shape
@@ -539,16 +550,198 @@ def _refs_in(struct: Any) -> list[list[Any]]:
     return found
 
 
+# ------------------------------------------------------------ config checks
+# A model config read from a file is checked for its structure before any layer
+# is created, so a malformed one is refused with the JSON path of the fault, what
+# was expected there and what was found, rather than by a Python error raised
+# half-way through the rebuild.
+class ModelConfigError(ValueError):
+    """A model config (from a file, or converted from a Keras file) is malformed."""
+
+
+def _config_error(path: str, expected: str, received: Any, fix: str = "") -> ModelConfigError:
+    text = repr(received)
+    if len(text) > 120:
+        text = text[:120] + "..."
+    return ModelConfigError(
+        f"The model config is not valid: `{path}` must be {expected}; received {text}"
+        f" ({type(received).__name__}). {fix or 'Save the model again or restore the original file.'}"
+    )
+
+
+def _is_index(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def _check_layer_entry(entry: Any, path: str) -> None:
+    if not isinstance(entry, dict):
+        raise _config_error(path, "a layer entry {'class_name': str, 'config': dict, ...}", entry)
+    if "class_name" not in entry:
+        raise _config_error(f"{path}.class_name", "a layer class name (the key is missing)", entry)
+    if not isinstance(entry["class_name"], str) or not entry["class_name"]:
+        raise _config_error(f"{path}.class_name", "a non-empty string naming a layer class", entry["class_name"])
+    if "config" not in entry:
+        raise _config_error(f"{path}.config", "a dict of the layer's arguments (the key is missing)", entry)
+    if not isinstance(entry["config"], dict):
+        raise _config_error(f"{path}.config", "a dict of the layer's arguments", entry["config"])
+    build = entry.get("build_config")
+    if build is not None and not isinstance(build, dict):
+        raise _config_error(f"{path}.build_config", "a dict (or absent)", build)
+
+
+def _check_layers_list(config: Any, root: str) -> list[Any]:
+    if not isinstance(config, dict):
+        raise _config_error(root, "a dict holding the model's 'layers'", config)
+    layers = config.get("layers", [])
+    if not isinstance(layers, list):
+        raise _config_error(f"{root}.layers", "a list of layer entries", layers)
+    for i, entry in enumerate(layers):
+        _check_layer_entry(entry, f"{root}.layers[{i}]")
+    return layers
+
+
+def _entry_name(entry: dict[str, Any]) -> Any:
+    return entry.get("name", entry["config"].get("name"))
+
+
+def _walk_refs(struct: Any, path: str, found: list[tuple[Any, str]], depth: int = 0) -> None:
+    """Collects the `{"__tensor__": ...}` references in ``struct`` with their paths."""
+    if depth > 64:
+        raise _config_error(path, "a structure at most 64 levels deep", "a deeper structure")
+    if isinstance(struct, dict):
+        if _TENSOR_KEY in struct:
+            if set(struct) != {_TENSOR_KEY}:
+                raise _config_error(path, f"a reference {{'{_TENSOR_KEY}': [layer_name, node_index, tensor_index]}} "
+                                    "with no other key", struct)
+            found.append((struct[_TENSOR_KEY], f"{path}.{_TENSOR_KEY}"))
+            return
+        for k, v in struct.items():
+            _walk_refs(v, f"{path}.{k}", found, depth + 1)
+    elif isinstance(struct, list):
+        for i, v in enumerate(struct):
+            _walk_refs(v, f"{path}[{i}]", found, depth + 1)
+
+
+def _check_ref(ref: Any, path: str, nodes: dict[str, int]) -> None:
+    shape = "a reference [layer_name, node_index, tensor_index] (a string and two integers >= 0)"
+    if (
+        not isinstance(ref, list) or len(ref) != 3 or not isinstance(ref[0], str)
+        or not _is_index(ref[1]) or not _is_index(ref[2])
+    ):
+        raise _config_error(path, shape, ref)
+    if ref[0] not in nodes:
+        raise _config_error(path, f"a reference to a layer of the model (one of {sorted(nodes)!r:.300})", ref)
+    if ref[1] >= nodes[ref[0]]:
+        raise _config_error(
+            path, f"a reference to an existing node of layer {ref[0]!r}, which has {nodes[ref[0]]} "
+            f"node(s) (node_index 0 to {nodes[ref[0]] - 1})", ref,
+        )
+
+
+def check_functional_config(config: Any, root: str = "config") -> None:
+    """Checks the structure of a functional model's config before anything is built:
+    the layer entries, unique layer names, every inbound node, and every tensor
+    reference (in the nodes and in `input_layers` / `output_layers`) well formed
+    and naming an existing layer and node. Raises `ModelConfigError` (a
+    `ValueError`) naming the JSON path (under ``root``) of the first fault."""
+    layers = _check_layers_list(config, root)
+    nodes: dict[str, int] = {}
+    for i, entry in enumerate(layers):
+        path = f"{root}.layers[{i}]"
+        name = _entry_name(entry)
+        if not isinstance(name, str) or not name:
+            raise _config_error(f"{path}.name", "the layer's name, a non-empty string", name)
+        if name in nodes:
+            first = next(j for j, e in enumerate(layers) if _entry_name(e) == name)
+            raise ModelConfigError(
+                f"The model config is not valid: all layer names should be unique, but `{path}` "
+                f"and `{root}.layers[{first}]` are both named {name!r} (a duplicated layer name). "
+                "Save the model again or restore the original file."
+            )
+        inbound = entry.get("inbound_nodes", [])
+        if not isinstance(inbound, list):
+            raise _config_error(f"{path}.inbound_nodes", "a list of nodes {'args': ..., 'kwargs': {...}}", inbound)
+        nodes[name] = max(len(inbound), 1)  # an input layer has one node and no inbound node
+    for i, entry in enumerate(layers):
+        for k, node in enumerate(entry.get("inbound_nodes", [])):
+            path = f"{root}.layers[{i}].inbound_nodes[{k}]"
+            if not isinstance(node, dict) or "args" not in node:
+                raise _config_error(path, "a node {'args': ..., 'kwargs': {...}}", node)
+            unknown = sorted(set(node) - {"args", "kwargs", "positional_inputs"})
+            if unknown:
+                raise _config_error(path, "a node with keys 'args', 'kwargs' and 'positional_inputs' only",
+                                    f"unknown key {unknown[0]!r}")
+            kwargs = node.get("kwargs", {})
+            if not isinstance(kwargs, dict) or not all(isinstance(key, str) for key in kwargs):
+                raise _config_error(f"{path}.kwargs", "a dict of keyword arguments with string keys", kwargs)
+            positional = node.get("positional_inputs")
+            if positional is not None and not (_is_index(positional) and positional >= 1):
+                raise _config_error(f"{path}.positional_inputs", "an integer >= 1 (or absent)", positional)
+            found: list[tuple[Any, str]] = []
+            _walk_refs(node["args"], f"{path}.args", found)
+            _walk_refs(kwargs, f"{path}.kwargs", found)
+            if not found:
+                raise _config_error(f"{path}.args", "the node's input tensors, holding at least one "
+                                    f"reference {{'{_TENSOR_KEY}': [layer_name, node_index, tensor_index]}}",
+                                    node["args"])
+            for ref, ref_path in found:
+                _check_ref(ref, ref_path, nodes)
+    for key in ("input_layers", "output_layers"):
+        if key not in config:
+            raise _config_error(f"{root}.{key}", "the model's "
+                                f"{'inputs' if key == 'input_layers' else 'outputs'} (the key is missing)", config)
+        found = []
+        _walk_refs(config[key], f"{root}.{key}", found)
+        if not found:
+            raise _config_error(f"{root}.{key}", f"a structure of references {{'{_TENSOR_KEY}': [layer_name, "
+                                "node_index, tensor_index]}", config[key])
+        for ref, ref_path in found:
+            _check_ref(ref, ref_path, nodes)
+            if key == "input_layers":
+                entry = next(e for e in layers if _entry_name(e) == ref[0])
+                if entry.get("inbound_nodes"):
+                    raise _config_error(ref_path, "a reference to an input layer (a layer with no inbound "
+                                        "node)", ref)
+
+
+def check_sequential_config(config: Any, root: str = "config") -> None:
+    """Checks the structure of a `Sequential` model's config (see
+    `check_functional_config`)."""
+    layers = _check_layers_list(config, root)
+    names: dict[str, int] = {}
+    for i, entry in enumerate(layers):
+        name = entry["config"].get("name")
+        if isinstance(name, str):
+            if name in names:
+                raise ModelConfigError(
+                    f"The model config is not valid: all layer names should be unique, but "
+                    f"`{root}.layers[{i}]` and `{root}.layers[{names[name]}]` are both named {name!r} "
+                    "(a duplicated layer name). Save the model again or restore the original file."
+                )
+            names[name] = i
+    if config.get("input") is not None and not isinstance(config["input"], dict):
+        raise _config_error(f"{root}.input", "a dict (the input layer's config)", config["input"])
+    shape = config.get("build_input_shape")
+    if shape is not None and not (
+        isinstance(shape, list) and all(d is None or _is_index(d) for d in shape)
+    ):
+        raise _config_error(f"{root}.build_input_shape", "a list of integers >= 0 or nulls", shape)
+
+
 def functional_from_config(
     config: dict[str, Any], custom_objects: dict[str, type] | None = None, cls: type | None = None
 ) -> Functional:
     """Rebuilds a functional model from `functional_config`'s output."""
+    check_functional_config(config)
     created: dict[str, Any] = {}
     produced: dict[tuple[str, int], list[SymbolicTensor]] = {}
     pending: list[tuple[str, int, dict[str, Any]]] = []
-    for entry in config["layers"]:
-        layer = deserialize_layer(entry, custom_objects)
-        name = entry.get("name", entry["config"].get("name"))
+    paths: dict[tuple[str, int], str] = {}
+    for i, entry in enumerate(config["layers"]):
+        layer = deserialize_layer(entry, custom_objects, path=f"config.layers[{i}]")
+        name = _entry_name(entry)
+        for k in range(len(entry.get("inbound_nodes", []))):
+            paths[(name, k)] = f"config.layers[{i}].inbound_nodes[{k}]"
         created[name] = layer
         if isinstance(layer, InputLayer):
             produced[(name, 0)] = [layer.output]
@@ -556,7 +749,13 @@ def functional_from_config(
             pending.append((name, k, node))
 
     def tensor(r: list[Any]) -> SymbolicTensor:
-        return produced[(r[0], r[1])][r[2]]
+        outputs = produced[(r[0], r[1])]
+        if r[2] >= len(outputs):
+            raise _config_error(
+                f"{where}.{_TENSOR_KEY}", f"a reference to an existing output of layer {r[0]!r}, whose "
+                f"node {r[1]} has {len(outputs)} output tensor(s) (tensor_index 0 to {len(outputs) - 1})", r,
+            )
+        return outputs[r[2]]
 
     def ready(node: dict[str, Any]) -> bool:
         return all((r[0], r[1]) in produced for r in _refs_in(node["args"]))
@@ -567,6 +766,7 @@ def functional_from_config(
             if not ready(node):
                 waiting.append((name, k, node))
                 continue
+            where = paths.get((name, k), "config") + ".args"
             args = _map_refs(node["args"], tensor)
             if node.get("positional_inputs"):
                 out = created[name](*args, **node.get("kwargs", {}))
@@ -581,7 +781,9 @@ def functional_from_config(
                 f"{[e.get('name') for e in config['layers']]}."
             )
         pending = waiting
+    where = "config.input_layers"
     inputs = _map_refs(config["input_layers"], tensor)
+    where = "config.output_layers"
     outputs = _map_refs(config["output_layers"], tensor)
     model_cls = cls if cls is not None else Functional
     return model_cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
@@ -603,7 +805,10 @@ def sequential_config(model: Any) -> dict[str, Any]:
 
 def sequential_from_config(cls: type, config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Any:
     """Rebuilds a `Sequential` model from `sequential_config`'s output (fresh weights)."""
-    layers: list[Any] = [deserialize_layer(e, custom_objects) for e in config.get("layers", [])]
+    check_sequential_config(config)
+    layers: list[Any] = [
+        deserialize_layer(e, custom_objects, path=f"config.layers[{i}]") for i, e in enumerate(config.get("layers", []))
+    ]
     if config.get("input") is not None:
         layers.insert(0, InputLayer.from_config(config["input"]))
     model = cls(layers, name=config.get("name"), trainable=config.get("trainable", True))

@@ -194,6 +194,39 @@ def check_finite(
         )
 
 
+def check_value_rules(
+    model: torch.nn.Module, file_state: dict[str, torch.Tensor], names: list[str], source: str, path: str | None
+) -> None:
+    """Raises `InvalidFileError` for values that no trained model can hold, before
+    anything is copied. One rule, always true: the `moving_variance` buffer of a
+    `BatchNormalization` layer is a variance, so it is never negative (a negative
+    one makes every prediction NaN through its square root)."""
+    from lamina.layers.normalization import BatchNormalization
+
+    for n in names:
+        owner_name, _, attr = n.rpartition(".")
+        if attr != "moving_variance":
+            continue
+        try:
+            owner = model.get_submodule(owner_name) if owner_name else model
+        except AttributeError:
+            continue
+        if not isinstance(owner, BatchNormalization):
+            continue
+        t = file_state[n]
+        if not t.dtype.is_floating_point:
+            continue
+        negative = int((t < 0).sum())
+        if negative:
+            raise InvalidFileError(
+                f"The weights in {source} are not valid: the BatchNormalization variance {n!r} holds "
+                f"{negative:,} negative value(s) of {t.numel():,} (minimum {float(t.min()):g}); a variance "
+                "is never negative, and such a layer predicts NaN. Load an earlier copy of the weights.",
+                path=path,
+                member=n,
+            )
+
+
 def _same_structure(model_state: dict[str, torch.Tensor], file_state: dict[str, torch.Tensor]) -> bool:
     """True when both hold the same number of tensors with the same shapes in order,
     and each name differs at most in its first component (the layer name)."""
@@ -263,6 +296,7 @@ def apply_state(
     _check_dtypes(model_state, file_state, report.loaded, source, allow_dtype_cast, path)
     if not allow_nonfinite:
         check_finite(file_state, report.loaded, source, path)
+    check_value_rules(model, file_state, report.loaded, source, path)
     with torch.no_grad():
         for name in report.loaded:
             model_state[name].copy_(file_state[name])
