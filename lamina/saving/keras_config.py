@@ -489,9 +489,9 @@ def _check_history(value: Any, where: str, names: dict[str, int]) -> None:
         )
 
 
-def _check_node_value(value: Any, where: str, names: dict[str, int], depth: int = 0) -> None:
-    """The tensors inside a node's `args` / `kwargs`: `__keras_tensor__` dicts (or bare
-    `[name, node, index]` triples) anywhere in lists and dicts."""
+def _check_node_value(value: Any, where: str, names: dict[str, int], depth: int = 0) -> int:
+    """Checks the tensors inside a node's `args` / `kwargs` (`__keras_tensor__` dicts, or
+    bare `[name, node, index]` triples, anywhere in lists and dicts); returns their count."""
     if depth > 64:
         raise _bad(where, "a value nested at most 64 levels deep", "...")
     if isinstance(value, dict):
@@ -500,15 +500,16 @@ def _check_node_value(value: Any, where: str, names: dict[str, int], depth: int 
             if not isinstance(config, dict):
                 raise _bad(f"{where}.config", "a dict with `keras_history`", config)
             _check_history(config.get("keras_history"), f"{where}.config.keras_history", names)
-            return
-        for k, v in value.items():
-            _check_node_value(v, f"{where}.{k}", names, depth + 1)
-    elif isinstance(value, list):
+            return 1
+        if isinstance(value.get("config"), dict) and "keras_history" in value["config"]:
+            raise _bad(f"{where}.class_name", "'__keras_tensor__' (the entry has a keras_history)", value.get("class_name"))
+        return sum(_check_node_value(v, f"{where}.{k}", names, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
         if _is_history(value):
             _check_history(value, where, names)
-            return
-        for i, v in enumerate(value):
-            _check_node_value(v, f"{where}[{i}]", names, depth + 1)
+            return 1
+        return sum(_check_node_value(v, f"{where}[{i}]", names, depth + 1) for i, v in enumerate(value))
+    return 0
 
 
 def _check_io(value: Any, where: str, names: dict[str, int], depth: int = 0) -> None:
@@ -556,6 +557,8 @@ def _check_model_config(entry: dict[str, Any], where: str) -> None:
             raise _bad(at, "a list of nodes", nodes)
         for j, node in enumerate(nodes):
             if isinstance(node, list):  # Keras 2's [[name, node, index, kwargs], ...]
+                if not node:
+                    raise _bad(f"{at}[{j}]", 'a node (a dict with "args" and "kwargs")', node)
                 for k, t in enumerate(node):
                     if not isinstance(t, list) or len(t) not in (3, 4):
                         raise _bad(f"{at}[{j}][{k}]", "[layer_name, node_index, tensor_index, kwargs]", t)
@@ -567,8 +570,15 @@ def _check_model_config(entry: dict[str, Any], where: str) -> None:
                 raise _bad(f"{at}[{j}].args", "a list", node.get("args"))
             if node.get("kwargs") is not None and not isinstance(node["kwargs"], dict):
                 raise _bad(f"{at}[{j}].kwargs", "a dict", node.get("kwargs"))
-            _check_node_value(node.get("args", []), f"{at}[{j}].args", names)
-            _check_node_value(node.get("kwargs") or {}, f"{at}[{j}].kwargs", names)
+            found = _check_node_value(node.get("args", []), f"{at}[{j}].args", names)
+            found += _check_node_value(node.get("kwargs") or {}, f"{at}[{j}].kwargs", names)
+            if not found:
+                raise _bad(
+                    f"{at}[{j}].args",
+                    "the layer's inputs: at least one `__keras_tensor__` reference "
+                    '({"class_name": "__keras_tensor__", "config": {"keras_history": [...]}})',
+                    node.get("args"),
+                )
     for key in ("input_layers", "output_layers"):
         if key not in config:
             raise _bad(f"{where}.config.{key}", "the model's inputs / outputs (a reference or a list of them)", None)
