@@ -285,7 +285,9 @@ def from_config(cls: type, config: Any) -> Any:
         )
     method = getattr(cls, "from_config", None)
     if method is None:
-        return cls(**config)
+        from lamina.layers.layer import check_config_arguments
+
+        return cls(**check_config_arguments(cls, config))
     if "custom_objects" in inspect.signature(method).parameters:
         return method(config, custom_objects=registry.registered_objects())
     return method(config)
