@@ -474,6 +474,17 @@ def st_tensor_edit(fn: Callable[[list[list[Any]], int], None], index: int = 0):
     return make
 
 
+def st_named_edit(fn: Callable[[list[list[Any]], int], None], suffix: str):
+    """``fn`` applied to the weight whose name ends with ``suffix`` (file order is not model order)."""
+
+    def make(data: bytes) -> bytes:
+        entries, meta = st_entries(data)
+        fn(entries, next(i for i, e in enumerate(entries) if e[0].endswith(suffix)))
+        return st_build(entries, meta)
+
+    return make
+
+
 def st_header_edit(fn: Callable[[dict[str, Any]], Any]):
     def make(data: bytes) -> bytes:
         header, body = st_parse(data)
@@ -1300,7 +1311,7 @@ def _register() -> None:
                 add(f"mixed_st_{name}_{index}", K, edit_archive("mixed.lamina", ".lamina", member_edit("model.safetensors", st_tensor_edit_at(make, index))), LM, "mixed", expect=expect, problem=problem)
     # a negative moving variance makes every prediction NaN (sqrt of a negative),
     # as Adam's negative second moment does for training
-    add("mixed_moving_variance_negative", K, edit_archive("mixed.lamina", ".lamina", member_edit("model.safetensors", st_tensor_edit(_fill_all(-1.0), 5))), LM, "mixed", problem=r"variance|negative")
+    add("mixed_moving_variance_negative", K, edit_archive("mixed.lamina", ".lamina", member_edit("model.safetensors", st_named_edit(_fill_all(-1.0), "moving_variance"))), LM, "mixed", problem=r"variance|negative")
 
     # code-execution attempts
     # The subprocess / makedirs payloads take keyword arguments, so a loader that
