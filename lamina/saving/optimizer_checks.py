@@ -59,7 +59,9 @@ _FLAGS = frozenset(
 
 
 def _error(source: str, problem: str, fix: str = FIX, what: str = "optimizer state") -> InvalidFileError:
-    return InvalidFileError(f"The {what} in {source} is invalid: {problem}. {fix}")
+    error = InvalidFileError(f"The {what} in {source} is invalid: {problem}. {fix}")
+    error.problem = problem  # type: ignore[attr-defined]  # for callers with a fix of their own (BackupAndRestore)
+    return error
 
 
 def _is_number(value: Any) -> bool:

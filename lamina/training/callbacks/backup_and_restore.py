@@ -410,12 +410,8 @@ class _BackupReader:
         try:
             optimizer_checks.check_optimizer_state(optimizer, value, source)
         except InvalidFileError as e:
-            # Keep the problem; the fix for a backup is ours, not the model file's
-            # (whose sentences start "Load the model with compile=False ...").
-            problem = str(e).removesuffix(" " + optimizer_checks.FIX)
-            opening = re.match(rf"The optimizer state in {re.escape(source)} [^:]*: ", problem)
-            problem = problem[opening.end():] if opening else problem
-            problem = re.sub(r"\.\s+Load\b.*\Z", "", problem, flags=re.S).rstrip(".")
+            # Keep the problem; the fix for a backup is ours, not the model file's.
+            problem = getattr(e, "problem", str(e))
             raise self.refuse(f"the state of {source} cannot be loaded: {problem}", member=e.member) from e
         return value
 
