@@ -20,12 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from lamina.data.tasks import infer_task
+from lamina.data.tasks import is_one_hot as _is_one_hot
 from lamina.utils import validation
-
-#: Integer labels with at most this many distinct values are always classes.
-_FEW_CLASSES = 20
-#: Integer labels with more distinct values than this are treated as a quantity.
-_MAX_CLASSES = 1000
 
 _SET_ORDER = ("train", "train_dev", "dev", "test")
 
@@ -93,55 +90,6 @@ def label_vector(y: Any) -> np.ndarray:
     elif arr.ndim == 2 and _is_one_hot(arr):
         arr = arr.argmax(axis=1)
     return arr
-
-
-def _is_one_hot(arr: np.ndarray) -> bool:
-    if arr.ndim != 2 or arr.shape[1] < 2 or arr.dtype.kind not in "biuf":
-        return False
-    return bool(np.isin(arr, (0, 1)).all() and (arr.sum(axis=1) == 1).all())
-
-
-def infer_task(y: Any) -> str:
-    """Guesses whether targets ``y`` describe a classification or a regression task.
-
-    The rule:
-
-    * booleans, strings and other non-numeric labels: classification;
-    * integers: classification when there are at most 20 distinct values, or at
-      most 1000 and no more than half as many as samples; else regression
-      (counts, prices in whole units);
-    * floats: regression, except float labels that only take the values 0 and 1
-      (binary labels as `BinaryCrossentropy` expects them);
-    * 2-D one-hot rows: classification; any other 2-D float target: regression.
-
-    Args:
-        y: The targets (NumPy array, torch tensor, pandas Series or list).
-
-    Returns:
-        `"classification"` or `"regression"`.
-
-    Example:
-        >>> import numpy as np
-        >>> from lamina.data import infer_task
-        >>> infer_task(np.array([0, 1, 1, 2]))
-        'classification'
-        >>> infer_task(np.array([0.5, 1.7, 3.2]))
-        'regression'
-    """
-    arr = to_numpy(y)
-    if arr.ndim == 2 and arr.shape[1] > 1:
-        return "classification" if _is_one_hot(arr) else "regression"
-    arr = arr.reshape(len(arr), -1)[:, 0] if arr.ndim > 1 else arr
-    kind = arr.dtype.kind
-    if kind in "bUSO":
-        return "classification"
-    distinct = len(np.unique(arr))
-    if kind in "iu":
-        few = distinct <= _FEW_CLASSES or (distinct <= _MAX_CLASSES and distinct <= len(arr) // 2)
-        return "classification" if few else "regression"
-    if kind == "f" and distinct <= 2 and np.isin(arr, (0.0, 1.0)).all():
-        return "classification"
-    return "regression"
 
 
 # ---------------------------------------------------------------------- Splits

@@ -9,6 +9,8 @@ Example:
     'majority_class'
 """
 
+from lamina.data.tasks import infer_task
+from lamina.workflow import uncertainty
 from lamina.workflow.baselines import BaselineRow, BaselineTable, last_value_baseline, run_baselines
 from lamina.workflow.diagnose import Diagnosis, diagnose
 from lamina.workflow.doctor import DoctorReport, doctor
@@ -27,7 +29,9 @@ from lamina.workflow.error_analysis import (
 )
 from lamina.workflow.learning_curves import LearningCurve, LearningCurveReading, learning_curve
 from lamina.workflow.lr_find import LRFinderResult, lr_find
+from lamina.workflow.predictions import Predictions
 from lamina.workflow.report import ReportFiles, report
+from lamina.workflow.uncertainty import Interval
 
 __all__ = [
     "BaselineRow",
@@ -38,10 +42,12 @@ __all__ = [
     "DoctorReport",
     "ErrorAnalysis",
     "GroupMetrics",
+    "Interval",
     "LRFinderResult",
     "LearningCurve",
     "LearningCurveReading",
     "Mistake",
+    "Predictions",
     "ReportFiles",
     "WorstMistakes",
     "analyze_errors",
@@ -50,10 +56,12 @@ __all__ = [
     "diagnose",
     "doctor",
     "last_value_baseline",
+    "infer_task",
     "learning_curve",
     "lr_find",
     "per_group_metrics",
     "report",
     "run_baselines",
+    "uncertainty",
     "worst_mistakes",
 ]

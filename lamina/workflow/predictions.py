@@ -1,0 +1,499 @@
+"""`Predictions`: a model's outputs on one set, with the targets, the task and
+the error of every example.
+
+The workflow computes predictions once and passes this object around:
+`diagnose`, `analyze_errors`, `learning_curve`, `cross_validate`, the baselines
+and the report all read the task, the per-example errors and the intervals
+from it instead of re-running the model and re-deciding the task.
+
+Example:
+    >>> import numpy as np
+    >>> from lamina.workflow import Predictions
+    >>> p = Predictions(np.array([0, 1, 1, 0]), np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]]))
+    >>> p.task, p.n, p.error()
+    ('classification', 4, 0.25)
+    >>> print(p.error_interval())
+    0.25 (95% CI 0.0456 to 0.699, n=4)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lamina.data.tasks import infer_task, is_one_hot, task_from_loss
+from lamina.utils import validation
+from lamina.workflow import uncertainty
+from lamina.workflow.uncertainty import Interval, McNemarResult
+
+__all__ = ["Predictions", "METRICS", "loss_of"]
+
+#: Error measures: ``"error"`` (1 − accuracy) for classification, ``"mae"`` / ``"rmse"`` for regression.
+METRICS = ("error", "mae", "rmse")
+_CONFIDENCE = 0.95
+
+
+def loss_of(model: Any) -> Any:
+    """The model's compiled loss as a `Loss` (None when absent, unknown or one per output)."""
+    from lamina import losses as losses_mod
+
+    spec = getattr(model, "loss", None)
+    if spec is None or isinstance(spec, (list, tuple, dict)):
+        return None
+    try:
+        return losses_mod.get(spec)
+    except (TypeError, ValueError):
+        return None
+
+
+def _numpy(value: Any, owner: str, name: str) -> np.ndarray:
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    elif hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    try:
+        return np.asarray(value)
+    except Exception as e:  # noqa: BLE001 - any conversion failure becomes one clear error
+        raise TypeError(
+            f"`{owner}` expects `{name}` to be array-like (NumPy, torch, pandas). "
+            f"Received: {name} of type {type(value).__name__}."
+        ) from e
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    if y.ndim == 2 and y.shape[1] == 1:
+        return y[:, 0]
+    if is_one_hot(y):
+        return y.argmax(axis=1)
+    return y.reshape(len(y)) if y.ndim > 1 and y[0].size == 1 else y
+
+
+class Predictions:
+    """A model's predictions on one set of examples, decoded for its task.
+
+    Build one from arrays, or with `Predictions.from_model(model, x, y)`.
+    Classification outputs may be class scores ``(n, classes)`` (probabilities or
+    logits), one score per example for a binary task, or predicted labels;
+    regression outputs are values with as many columns as the targets.
+
+    Args:
+        y_true: The targets: labels (integers, strings, one-hot rows) or values.
+        y_pred: The model's outputs for the same examples.
+        task: ``"classification"``, ``"regression"`` or ``"auto"`` (decided by
+            `lamina.data.infer_task` from the targets, the outputs and the loss).
+            Defaults to ``"auto"``.
+        loss: The compiled loss (a `Loss` or its name): whether scores are
+            logits, and which task. Defaults to `None`.
+        name: The set's name, for display (``"dev"``). Defaults to `None`.
+
+    Attributes:
+        task: ``"classification"`` or ``"regression"``.
+        y_true: Labels (1-D) or target values ``(n,)`` / ``(n, k)``.
+        y_pred: Predicted labels, or predicted values shaped like `y_true`.
+        raw: The model's outputs as given.
+        confidence: Probability of the predicted class (scores only), else None.
+        n_outputs: Columns of the model's output.
+        multi_label: True for several sigmoid outputs with 0/1 targets (each
+            example's error is then the share of its labels that are wrong).
+        name: The set's name or None.
+    """
+
+    def __init__(
+        self,
+        y_true: Any,
+        y_pred: Any,
+        *,
+        task: str = "auto",
+        loss: Any = None,
+        name: str | None = None,
+    ) -> None:
+        owner = "Predictions"
+        validation.one_of(owner, "task", task, ("auto", "classification", "regression"))
+        y = _numpy(y_true, owner, "y_true")
+        raw = _numpy(y_pred, owner, "y_pred")
+        if y.ndim == 0 or raw.ndim == 0:
+            raise ValueError(
+                f"`{owner}` expects one target and one prediction per example (arrays with a first "
+                f"axis). Received: y_true of shape {y.shape}, y_pred of shape {raw.shape}."
+            )
+        if len(y) != len(raw):
+            raise ValueError(
+                f"`{owner}` expects one prediction per target. Received: {len(raw)} predictions and "
+                f"{len(y)} targets{'' if name is None else f' in the {name} set'}."
+            )
+        if len(y) == 0:
+            raise ValueError(f"`{owner}` needs at least one example. Received empty arrays.")
+        self.name = name
+        self._y_given = y
+        self.raw = raw
+        self.loss = loss
+        self.n_outputs = int(raw.shape[1]) if raw.ndim == 2 else 1
+        self.task = infer_task(y, raw, loss) if task == "auto" else task
+        self.multi_label = False
+        self.confidence: np.ndarray | None = None
+        if self.task == "regression":
+            self._decode_regression(y, raw, owner)
+        else:
+            self._decode_classification(y, raw, owner)
+
+    # ------------------------------------------------------------------ decoding
+    def _decode_regression(self, y: np.ndarray, raw: np.ndarray, owner: str) -> None:
+        if y.dtype.kind not in "biuf" or raw.dtype.kind not in "biuf":
+            raise ValueError(
+                f"`{owner}` with task='regression' expects numeric targets and predictions. Received: "
+                f"targets of dtype {y.dtype}, predictions of dtype {raw.dtype}. Pass "
+                "task='classification' for labels."
+            )
+        t = y.astype(np.float64).reshape(len(y), -1)
+        v = raw.astype(np.float64).reshape(len(raw), -1)
+        if t.shape != v.shape:
+            raise ValueError(
+                f"`{owner}` expects as many predicted values as targets per example. Received: "
+                f"predictions of shape {raw.shape}, targets of shape {y.shape}."
+            )
+        for what, arr in (("targets", t), ("predictions", v)):
+            if not np.isfinite(arr).all():
+                raise ValueError(
+                    f"`{owner}` found {int((~np.isfinite(arr)).sum())} NaN or infinite {what}. "
+                    "Check the data and the model (lamina.workflow.doctor) before measuring errors."
+                )
+        self.y_true, self.y_pred = (t[:, 0], v[:, 0]) if t.shape[1] == 1 else (t, v)
+
+    def _decode_classification(self, y: np.ndarray, raw: np.ndarray, owner: str) -> None:
+        from_logits = bool(getattr(self.loss, "from_logits", False))
+        kind = getattr(self.loss, "kind", None)
+        if raw.ndim == 2 and self.n_outputs > 1 and raw.dtype.kind in "biuf":
+            if kind == "binary_crossentropy" or (
+                y.shape == raw.shape and not is_one_hot(y) and np.isin(y, (0, 1)).all()
+            ):
+                self._decode_multi_label(y, raw, from_logits, owner)
+                return
+            self._decode_scores(_labels(y), raw.astype(np.float64), from_logits, owner)
+            return
+        truth = _labels(y)
+        flat = raw.reshape(len(raw))
+        if flat.dtype.kind in "biuUSO" or (
+            flat.dtype.kind == "f"
+            and np.isfinite(flat).all()
+            and np.all(flat == np.round(flat))
+            and flat.size
+            and (flat.max() > 1 or len(np.unique(truth)) > 2)
+        ):
+            self.y_true, self.y_pred = truth, flat  # predicted labels
+            return
+        self._decode_binary(truth, flat.astype(np.float64), from_logits, owner)
+
+    def _decode_scores(self, truth: np.ndarray, scores: np.ndarray, from_logits: bool, owner: str) -> None:
+        if not np.isfinite(scores).all():
+            raise ValueError(
+                f"`{owner}` found NaN or infinite class scores. Check the model (lamina.workflow.doctor)."
+            )
+        looks_like_probs = scores.min() >= 0 and np.allclose(scores.sum(axis=1), 1.0, atol=1e-3)
+        probs = _softmax(scores) if from_logits or not looks_like_probs else scores
+        if truth.dtype.kind in "iub" and (truth.min() < 0 or truth.max() >= self.n_outputs):
+            raise ValueError(
+                f"`{owner}` expects labels in 0..{self.n_outputs - 1} for a model with "
+                f"{self.n_outputs} outputs. Received: labels from {truth.min()} to {truth.max()}."
+            )
+        if truth.dtype.kind == "f":
+            truth = truth.astype(np.int64)
+        self.y_true, self.y_pred = truth, probs.argmax(axis=1)
+        self.confidence = probs.max(axis=1)
+
+    def _decode_binary(self, truth: np.ndarray, scores: np.ndarray, from_logits: bool, owner: str) -> None:
+        if not np.isfinite(scores).all():
+            raise ValueError(f"`{owner}` found NaN or infinite scores. Check the model (lamina.workflow.doctor).")
+        if from_logits or scores.min(initial=0.0) < 0.0 or scores.max(initial=0.0) > 1.0:
+            scores = 1.0 / (1.0 + np.exp(-scores))
+        pred = (scores > 0.5).astype(np.int64)
+        if truth.dtype.kind in "biuf" and not np.isin(truth, (0, 1)).all():
+            raise ValueError(
+                f"`{owner}` expects 0/1 labels for a model with one score per example. Received "
+                f"labels {np.unique(truth)[:10].tolist()}. Use one output per class (softmax), or "
+                "pass task='regression' for a quantity."
+            )
+        self.y_true = truth.astype(np.int64) if truth.dtype.kind in "bf" else truth
+        self.y_pred = pred
+        self.confidence = np.where(pred == 1, scores, 1.0 - scores)
+        self.n_outputs = 2
+
+    def _decode_multi_label(self, y: np.ndarray, raw: np.ndarray, from_logits: bool, owner: str) -> None:
+        scores = raw.astype(np.float64)
+        if y.shape != raw.shape:
+            raise ValueError(
+                f"`{owner}` expects one 0/1 target per output for a multi-label model. Received: "
+                f"targets of shape {y.shape}, predictions of shape {raw.shape}."
+            )
+        threshold = 0.0 if from_logits else 0.5
+        self.multi_label = True
+        self.y_true = (y.astype(np.float64) >= 0.5).astype(np.int64)
+        self.y_pred = (scores > threshold).astype(np.int64)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_model(
+        cls,
+        model: Any,
+        x: Any,
+        y: Any,
+        *,
+        task: str = "auto",
+        batch_size: int = 256,
+        name: str | None = None,
+        owner: str = "Predictions.from_model",
+    ) -> Predictions:
+        """Runs ``model.predict(x)`` once and decodes the outputs against ``y``.
+
+        Args:
+            model: A trained model with `predict` (one output).
+            x: The inputs.
+            y: The targets.
+            task: ``"classification"``, ``"regression"`` or ``"auto"``. Defaults to ``"auto"``.
+            batch_size: Batch size for `predict`. Defaults to 256.
+            name: The set's name. Defaults to `None`.
+            owner: The function named in error messages. Defaults to ``"Predictions.from_model"``.
+        """
+        if not callable(getattr(model, "predict", None)):
+            raise TypeError(
+                f"`{owner}` expects a trained model with `predict`. Received: model of type "
+                f"{type(model).__name__}."
+            )
+        validation.positive_int(owner, "batch_size", batch_size)
+        y_pred = model.predict(x, batch_size=batch_size, verbose=0)
+        if isinstance(y_pred, (list, tuple, dict)):
+            raise ValueError(
+                f"`{owner}` supports models with one output. Received a model with {len(y_pred)} "
+                "outputs. Build `Predictions(y, y_pred)` for each output instead."
+            )
+        return cls(y, y_pred, task=task, loss=loss_of(model), name=name)
+
+    @classmethod
+    def of(
+        cls,
+        model_or_predictions: Any,
+        x: Any,
+        y: Any,
+        *,
+        task: str = "auto",
+        batch_size: int = 256,
+        name: str | None = None,
+        owner: str = "Predictions",
+    ) -> Predictions:
+        """A `Predictions` from whatever a workflow function was given: a `Predictions`
+        (returned as is, re-decoded when ``task`` differs), a model (run on ``x``) or
+        an array of outputs."""
+        if isinstance(model_or_predictions, Predictions):
+            p = model_or_predictions
+            if task not in ("auto", p.task):
+                return cls(p._targets_for_redecode(), p.raw, task=task, loss=p.loss, name=p.name or name)
+            return p
+        if model_or_predictions is None:
+            raise TypeError(f"`{owner}` expects a trained model or its predictions. Received: None.")
+        if callable(getattr(model_or_predictions, "predict", None)):
+            if x is None:
+                raise ValueError(
+                    f"`{owner}` needs the inputs `x` to run the model. Received: x=None. Pass the "
+                    "inputs, or pass the predictions instead of the model."
+                )
+            return cls.from_model(model_or_predictions, x, y, task=task, batch_size=batch_size, name=name, owner=owner)
+        if y is None:
+            raise ValueError(f"`{owner}` needs the targets `y`. Received: y=None.")
+        return cls(y, model_or_predictions, task=task, name=name)
+
+    def _targets_for_redecode(self) -> np.ndarray:
+        return self._y_given
+
+    # ------------------------------------------------------------------ per-example errors
+    def __len__(self) -> int:
+        return len(self.y_true)
+
+    @property
+    def n(self) -> int:
+        """Number of examples."""
+        return len(self.y_true)
+
+    @property
+    def correct(self) -> np.ndarray:
+        """Per-example correctness (classification; multi-label: all labels right)."""
+        self._need("classification", "correct")
+        if self.multi_label:
+            return np.all(self.y_true == self.y_pred, axis=1)
+        return np.asarray(self.y_true == self.y_pred, dtype=bool).reshape(self.n)
+
+    @property
+    def errors(self) -> np.ndarray:
+        """The error of each example: 0/1 for classification (multi-label: the share
+        of wrong labels), the absolute error for regression (averaged over outputs)."""
+        if self.task == "classification":
+            if self.multi_label:
+                return np.mean(self.y_true != self.y_pred, axis=1).astype(np.float64)
+            return (~self.correct).astype(np.float64)
+        diff = np.abs(np.asarray(self.y_pred) - np.asarray(self.y_true))
+        return diff.reshape(self.n, -1).mean(axis=1)
+
+    @property
+    def squared_errors(self) -> np.ndarray:
+        """The squared error of each example, averaged over outputs (regression)."""
+        self._need("regression", "squared_errors")
+        diff = np.asarray(self.y_pred) - np.asarray(self.y_true)
+        return (diff**2).reshape(self.n, -1).mean(axis=1)
+
+    def _need(self, task: str, what: str) -> None:
+        if self.task != task:
+            raise ValueError(
+                f"`Predictions.{what}` is for {task}. Received: predictions of a {self.task} task. "
+                f"Build the predictions with task='{task}' if that is what they are."
+            )
+
+    # ------------------------------------------------------------------ errors with intervals
+    def default_metric(self) -> str:
+        """``"error"`` for classification, ``"mae"`` for regression."""
+        return "error" if self.task == "classification" else "mae"
+
+    def _metric(self, metric: str, owner: str) -> str:
+        validation.one_of(owner, "metric", metric, ("auto",) + METRICS)
+        metric = self.default_metric() if metric == "auto" else metric
+        if (metric == "error") != (self.task == "classification"):
+            allowed = "'error'" if self.task == "classification" else "'mae' or 'rmse'"
+            raise ValueError(
+                f"`{owner}` expects metric {allowed} for {self.task}. Received: metric={metric!r}."
+            )
+        return metric
+
+    def _values(self, metric: str) -> tuple[np.ndarray, str]:
+        if metric == "rmse":
+            return self.squared_errors, "root_mean"
+        return self.errors, "mean"
+
+    def error(self, metric: str = "auto") -> float:
+        """The error on this set: 1 − accuracy, the MAE or the RMSE."""
+        metric = self._metric(metric, "Predictions.error")
+        values, stat = self._values(metric)
+        mean = float(values.mean())
+        return float(np.sqrt(mean)) if stat == "root_mean" else mean
+
+    def error_interval(
+        self, metric: str = "auto", *, confidence: float = _CONFIDENCE, n_resamples: int = 2000, seed: int = 0
+    ) -> Interval:
+        """The error with its interval: Wilson score for an error rate, a seeded
+        percentile bootstrap for the MAE / RMSE (and multi-label error rates)."""
+        metric = self._metric(metric, "Predictions.error_interval")
+        if metric == "error" and not self.multi_label:
+            return uncertainty.wilson_interval(int((~self.correct).sum()), self.n, confidence)
+        values, stat = self._values(metric)
+        return uncertainty.bootstrap_mean_interval(
+            values, statistic=stat, n_resamples=n_resamples, confidence=confidence, seed=seed
+        )
+
+    def gap(
+        self,
+        other: Predictions,
+        metric: str = "auto",
+        *,
+        confidence: float = _CONFIDENCE,
+        n_resamples: int = 2000,
+        seed: int = 0,
+    ) -> Interval:
+        """``other``'s error minus this set's error, as an interval, for two
+        independent sets (the gaps of a diagnosis: dev − train-dev, ...): Newcombe's
+        interval for error rates, an independent bootstrap otherwise."""
+        if not isinstance(other, Predictions) or other.task != self.task:
+            raise TypeError(
+                "`Predictions.gap` expects the `Predictions` of another set of the same task. Received: "
+                f"{type(other).__name__}" + (f" of a {other.task} task" if isinstance(other, Predictions) else "") + "."
+            )
+        metric = self._metric(metric, "Predictions.gap")
+        if metric == "error" and not (self.multi_label or other.multi_label):
+            e_other, e_self = int((~other.correct).sum()), int((~self.correct).sum())
+            return uncertainty.difference_interval(e_other, other.n, e_self, self.n, confidence)
+        a, stat = other._values(metric)
+        b, _ = self._values(metric)
+        return uncertainty.bootstrap_mean_difference(
+            a, b, statistic=stat, n_resamples=n_resamples, confidence=confidence, seed=seed
+        )
+
+    def compare(
+        self,
+        other: Predictions,
+        metric: str = "auto",
+        *,
+        confidence: float = _CONFIDENCE,
+        n_resamples: int = 2000,
+        seed: int = 0,
+    ) -> Interval | McNemarResult:
+        """This model against ``other`` on the same examples (paired).
+
+        Classification (single label): McNemar's exact test, whose ``difference``
+        is ``other``'s error minus this one's (positive: this model is better).
+        Regression and multi-label: a paired bootstrap interval of the same difference.
+        """
+        if not isinstance(other, Predictions) or other.task != self.task or other.n != self.n:
+            raise ValueError(
+                "`Predictions.compare` expects the `Predictions` of another model on the same examples "
+                f"(same task, same number of examples). Received: {type(other).__name__}"
+                + (f" ({other.task}, n={other.n}) for ({self.task}, n={self.n})" if isinstance(other, Predictions) else "")
+                + "."
+            )
+        if not np.array_equal(np.asarray(self.y_true), np.asarray(other.y_true)):
+            raise ValueError(
+                "`Predictions.compare` compares two models on the same examples, but the targets differ. "
+                "Predict both models on one set, in the same order."
+            )
+        metric = self._metric(metric, "Predictions.compare")
+        if metric == "error" and not (self.multi_label or other.multi_label):
+            return uncertainty.mcnemar_test(self.correct, other.correct, confidence)
+        a, stat = other._values(metric)
+        b, _ = self._values(metric)
+        return uncertainty.bootstrap_mean_difference(
+            a, b, paired=True, statistic=stat, n_resamples=n_resamples, confidence=confidence, seed=seed
+        )
+
+    def subset(self, index: Any, name: str | None = None) -> Predictions:
+        """The predictions of the examples selected by ``index`` (a boolean mask or indices)."""
+        idx = np.asarray(index)
+        if idx.dtype == bool and idx.shape != (self.n,):
+            raise ValueError(
+                f"`Predictions.subset` expects a mask of {self.n} booleans. Received shape {idx.shape}."
+            )
+        sub = object.__new__(Predictions)
+        sub.__dict__.update(self.__dict__)
+        sub.name = self.name if name is None else name
+        sub.raw = self.raw[idx]
+        sub._y_given = self._y_given[idx]
+        sub.y_true = np.asarray(self.y_true)[idx]
+        sub.y_pred = np.asarray(self.y_pred)[idx]
+        sub.confidence = None if self.confidence is None else self.confidence[idx]
+        if sub.y_true.shape[0] == 0:
+            raise ValueError("`Predictions.subset` selected no example. Select at least one.")
+        return sub
+
+    # ------------------------------------------------------------------ output
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able summary: the task, the set size and the error with its interval."""
+        return {
+            "name": self.name,
+            "task": self.task,
+            "n": self.n,
+            "metric": self.default_metric(),
+            "multi_label": self.multi_label,
+            "error": self.error_interval().to_dict(),
+        }
+
+    def __str__(self) -> str:
+        label = f"{self.name} set" if self.name else "predictions"
+        return f"{label} ({self.task}): {self.default_metric()} {self.error_interval()}"
+
+    def __repr__(self) -> str:
+        return f"<Predictions {self.name or ''} task={self.task} n={self.n}>"
+
+
+def task_of(model: Any) -> str | None:
+    """The task the model's compiled loss implies, or None."""
+    return task_from_loss(loss_of(model))
