@@ -190,7 +190,9 @@ class Predictions:
             return
         self._decode_binary(truth, flat.astype(np.float64), from_logits, owner)
 
-    def _decode_scores(self, truth: np.ndarray, scores: np.ndarray, from_logits: bool, owner: str) -> None:
+    def _decode_scores(
+        self, truth: np.ndarray, scores: np.ndarray, from_logits: bool, owner: str
+    ) -> None:
         if not np.isfinite(scores).all():
             raise ValueError(
                 f"`{owner}` found NaN or infinite class scores. Check the model (lamina.workflow.doctor)."
@@ -207,9 +209,13 @@ class Predictions:
         self.y_true, self.y_pred = truth, probs.argmax(axis=1)
         self.confidence = probs.max(axis=1)
 
-    def _decode_binary(self, truth: np.ndarray, scores: np.ndarray, from_logits: bool, owner: str) -> None:
+    def _decode_binary(
+        self, truth: np.ndarray, scores: np.ndarray, from_logits: bool, owner: str
+    ) -> None:
         if not np.isfinite(scores).all():
-            raise ValueError(f"`{owner}` found NaN or infinite scores. Check the model (lamina.workflow.doctor).")
+            raise ValueError(
+                f"`{owner}` found NaN or infinite scores. Check the model (lamina.workflow.doctor)."
+            )
         if from_logits or scores.min(initial=0.0) < 0.0 or scores.max(initial=0.0) > 1.0:
             scores = 1.0 / (1.0 + np.exp(-scores))
         pred = (scores > 0.5).astype(np.int64)
@@ -224,7 +230,9 @@ class Predictions:
         self.confidence = np.where(pred == 1, scores, 1.0 - scores)
         self.n_outputs = 2
 
-    def _decode_multi_label(self, y: np.ndarray, raw: np.ndarray, from_logits: bool, owner: str) -> None:
+    def _decode_multi_label(
+        self, y: np.ndarray, raw: np.ndarray, from_logits: bool, owner: str
+    ) -> None:
         scores = raw.astype(np.float64)
         if y.shape != raw.shape:
             raise ValueError(
@@ -292,17 +300,23 @@ class Predictions:
         if isinstance(model_or_predictions, Predictions):
             p = model_or_predictions
             if task not in ("auto", p.task):
-                return cls(p._targets_for_redecode(), p.raw, task=task, loss=p.loss, name=p.name or name)
+                return cls(
+                    p._targets_for_redecode(), p.raw, task=task, loss=p.loss, name=p.name or name
+                )
             return p
         if model_or_predictions is None:
-            raise TypeError(f"`{owner}` expects a trained model or its predictions. Received: None.")
+            raise TypeError(
+                f"`{owner}` expects a trained model or its predictions. Received: None."
+            )
         if callable(getattr(model_or_predictions, "predict", None)):
             if x is None:
                 raise ValueError(
                     f"`{owner}` needs the inputs `x` to run the model. Received: x=None. Pass the "
                     "inputs, or pass the predictions instead of the model."
                 )
-            return cls.from_model(model_or_predictions, x, y, task=task, batch_size=batch_size, name=name, owner=owner)
+            return cls.from_model(
+                model_or_predictions, x, y, task=task, batch_size=batch_size, name=name, owner=owner
+            )
         if y is None:
             raise ValueError(f"`{owner}` needs the targets `y`. Received: y=None.")
         return cls(y, model_or_predictions, task=task, name=name)
@@ -380,7 +394,12 @@ class Predictions:
         return float(np.sqrt(mean)) if stat == "root_mean" else mean
 
     def error_interval(
-        self, metric: str = "auto", *, confidence: float = _CONFIDENCE, n_resamples: int = 2000, seed: int = 0
+        self,
+        metric: str = "auto",
+        *,
+        confidence: float = _CONFIDENCE,
+        n_resamples: int = 2000,
+        seed: int = 0,
     ) -> Interval:
         """The error with its interval: Wilson score for an error rate, a seeded
         percentile bootstrap for the MAE / RMSE (and multi-label error rates)."""
@@ -407,7 +426,9 @@ class Predictions:
         if not isinstance(other, Predictions) or other.task != self.task:
             raise TypeError(
                 "`Predictions.gap` expects the `Predictions` of another set of the same task. Received: "
-                f"{type(other).__name__}" + (f" of a {other.task} task" if isinstance(other, Predictions) else "") + "."
+                f"{type(other).__name__}"
+                + (f" of a {other.task} task" if isinstance(other, Predictions) else "")
+                + "."
             )
         metric = self._metric(metric, "Predictions.gap")
         if metric == "error" and not (self.multi_label or other.multi_label):
@@ -438,7 +459,11 @@ class Predictions:
             raise ValueError(
                 "`Predictions.compare` expects the `Predictions` of another model on the same examples "
                 f"(same task, same number of examples). Received: {type(other).__name__}"
-                + (f" ({other.task}, n={other.n}) for ({self.task}, n={self.n})" if isinstance(other, Predictions) else "")
+                + (
+                    f" ({other.task}, n={other.n}) for ({self.task}, n={self.n})"
+                    if isinstance(other, Predictions)
+                    else ""
+                )
                 + "."
             )
         if not np.array_equal(np.asarray(self.y_true), np.asarray(other.y_true)):
@@ -452,7 +477,13 @@ class Predictions:
         a, stat = other._values(metric)
         b, _ = self._values(metric)
         return uncertainty.bootstrap_mean_difference(
-            a, b, paired=True, statistic=stat, n_resamples=n_resamples, confidence=confidence, seed=seed
+            a,
+            b,
+            paired=True,
+            statistic=stat,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
         )
 
     def subset(self, index: Any, name: str | None = None) -> Predictions:
