@@ -192,10 +192,11 @@ def prediction_values(predictions: Any, task: str, transform: str | None) -> dic
     return {"class": p.argmax(axis=1).astype(np.int64), "confidence": p.max(axis=1)}
 
 
-def infer_task(predictions: Any) -> tuple[str, str | None]:
-    """``(task, transform)`` guessed from prediction values alone: rows of
-    probabilities summing to 1 are a classifier, one column in [0, 1] a binary
-    classifier, anything else regression."""
+def task_from_outputs(predictions: Any) -> tuple[str, str | None]:
+    """``(task, transform)`` guessed from prediction values alone, for monitoring
+    a served model that has no targets and no loss: rows of probabilities summing
+    to 1 are a classifier, one column in [0, 1] a binary classifier, anything else
+    regression. With targets, the rule is `lamina.data.infer_task`."""
     p = prediction_values(predictions, "regression", None)["value"]
     full = as_array(first_output(predictions))
     full = full.reshape(full.shape[0] if full.ndim else 1, -1).astype(np.float64)

@@ -128,7 +128,7 @@ class ReferenceProfile:
 
     def _add_predictions(self, predictions: Any, n_rows: int, n_quantiles: int) -> None:
         if self.task is None:
-            self.task, guessed = feats.infer_task(predictions)
+            self.task, guessed = feats.task_from_outputs(predictions)
             self.prediction_transform = self.prediction_transform or guessed
         values = feats.prediction_values(predictions, self.task, self.prediction_transform)
         first = next(iter(values.values()))
