@@ -3,11 +3,13 @@ without its weights, as in Keras."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from typing import Any
 
 from lamina.saving import registry, serialization_lib
+from lamina.utils import validation
 
 
 def _clone_layer(layer: Any) -> Any:
@@ -86,8 +88,10 @@ def _clone_functional(model: Any, inputs: list[Any] | None, fn: Callable[[Any], 
 
     config = model.get_config()
     by_name = {_layer_name(layer): layer for layer in model.layers}
-    input_names = [ref["__tensor__"][0] if isinstance(ref, dict) and "__tensor__" in ref else None
-                   for ref in _flat_refs(config["input_layers"])]
+    input_names = [
+        ref["__tensor__"][0] if isinstance(ref, dict) and "__tensor__" in ref else None
+        for ref in _flat_refs(config["input_layers"])
+    ]
     if inputs is not None and len(inputs) != len(input_names):
         raise ValueError(
             f"`clone_model` expects one input tensor per model input ({len(input_names)}). "
@@ -125,15 +129,25 @@ def clone_model(
     model: Any,
     input_tensors: Any = None,
     clone_function: Callable[[Any], Any] | None = None,
+    *,
+    compile: bool = False,
     **kwargs: Any,
 ) -> Any:
     """Clones a model: the same architecture with new layers and fresh weights.
 
     Sequential and functional models are rebuilt layer by layer (each layer
     made by ``clone_function``); a subclassed model is rebuilt as
-    `cls.from_config(model.get_config())`. The clone is not compiled and does
-    not share weights with the original: copy them with
-    `clone.set_weights(model.get_weights())`.
+    `cls.from_config(model.get_config())`. The clone does not share weights
+    with the original (Keras semantics): to start from the original's weights,
+    copy them with `clone.set_weights(model.get_weights())`.
+
+    With ``compile=True`` (a Lamina extension) the clone is compiled as the
+    original was: a fresh optimizer made from the original optimizer's config
+    (its current learning rate, no slots, no step count), fresh metric objects
+    (no accumulated state), the same loss, loss weights and `jit_compile`. A
+    subclass whose `compile` takes other arguments is compiled with
+    `clone.compile_from_config(model.get_compile_config())`, as Keras does on
+    loading, so it must implement both.
 
     Args:
         model: A `lamina.Model`.
@@ -143,9 +157,13 @@ def clone_model(
         clone_function: A function `layer -> layer` applied to every layer
             (but input layers), for Sequential and functional models. Defaults
             to `None` (a new layer from `layer.get_config()`).
+        compile: Whether to compile the clone with the original's compile
+            settings (the original must be compiled). Defaults to `False`
+            (the clone is uncompiled, as in Keras).
 
     Returns:
-        The new model, uncompiled.
+        The new model: uncompiled, or compiled like the original with
+        ``compile=True``.
 
     Example:
         >>> import lamina
@@ -153,20 +171,41 @@ def clone_model(
         >>> clone = lamina.models.clone_model(model)
         >>> clone.count_params() == model.count_params()
         True
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> trainable = lamina.models.clone_model(model, compile=True)
+        >>> trainable.set_weights(model.get_weights())  # start from the same weights
+        >>> trainable.optimizer is model.optimizer
+        False
     """
-    from lamina.models.functional import Functional
     from lamina.models.model import Model
-    from lamina.models.sequential import Sequential
 
     if kwargs:
         raise TypeError(
             f"`clone_model` got unexpected keyword arguments. Received: {sorted(kwargs)}. "
-            "It accepts `input_tensors` and `clone_function`."
+            "It accepts `input_tensors`, `clone_function` and `compile`."
         )
     if not isinstance(model, Model):
         raise TypeError(
             f"`clone_model` expects a `lamina.Model`. Received: model of type {type(model).__name__}."
         )
+    compile = validation.boolean("clone_model", "compile", compile)
+    if compile and not getattr(model, "compiled", False):
+        raise ValueError(
+            "`clone_model(..., compile=True)` expects a compiled model, whose compile settings "
+            f"the clone copies. Received: an uncompiled `{type(model).__name__}` "
+            f"named '{model.name}'. Call `model.compile(...)` first, or pass `compile=False` and "
+            "compile the clone yourself."
+        )
+    clone = _clone_architecture(model, input_tensors, clone_function)
+    if compile:
+        _compile_like(clone, model)
+    return clone
+
+
+def _clone_architecture(model: Any, input_tensors: Any, clone_function: Any) -> Any:
+    from lamina.models.functional import Functional
+    from lamina.models.sequential import Sequential
+
     fn = _check_function(clone_function)
     inputs = _input_list(input_tensors)
     if isinstance(model, Sequential):
@@ -201,6 +240,87 @@ def _clone_subclassed(model: Any) -> Any:
     if model.built and shape is not None and not clone.built:
         clone.build(shape)
     return clone
+
+
+# --------------------------------------------------------------------------- compile=True
+
+
+def _fresh(obj: Any) -> Any:
+    """``obj`` rebuilt from its config (no shared state): a loss or metric object,
+    or lists / dicts of them. Names, numbers and plain functions hold no state and
+    are kept. An object whose class cannot be rebuilt from its config is deep-copied
+    and, for a metric, reset."""
+    stateless = callable(obj) and not hasattr(obj, "get_config")  # a plain function
+    if obj is None or isinstance(obj, (str, bool, int, float)) or stateless:
+        return obj
+    if isinstance(obj, dict):
+        return {k: _fresh(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_fresh(v) for v in obj)
+    try:
+        return type(obj).from_config(obj.get_config())
+    except Exception:  # noqa: BLE001 - a config that does not rebuild the object: copy it
+        fresh = copy.deepcopy(obj)
+        if hasattr(fresh, "reset_state"):
+            fresh.reset_state()
+        return fresh
+
+
+def _fresh_optimizer(model: Any) -> Any:
+    optimizer = model.optimizer
+    if optimizer is None:
+        return None
+    try:
+        return type(optimizer).from_config(optimizer.get_config())
+    except Exception as e:  # noqa: BLE001 - reported in the house form
+        raise ValueError(
+            "`clone_model(..., compile=True)` builds a fresh optimizer from the original's "
+            f"config, but `{type(optimizer).__name__}.from_config(optimizer.get_config())` "
+            f"failed: {e}. Received: model.optimizer={optimizer!r}. Make the optimizer's "
+            "`get_config()` return its constructor arguments, or compile the clone yourself."
+        ) from e
+
+
+def _overrides(model: Any, name: str) -> bool:
+    from lamina.models.model import Model
+
+    return getattr(type(model), name) is not getattr(Model, name)
+
+
+def _compile_like(clone: Any, model: Any) -> None:
+    """Compiles ``clone`` with ``model``'s compile settings and fresh stateful objects."""
+    if _overrides(model, "get_compile_config"):
+        config = model.get_compile_config()
+        if config is None:
+            raise ValueError(
+                f"`clone_model(..., compile=True)` compiles a `{type(model).__name__}` with "
+                "`clone.compile_from_config(model.get_compile_config())`. Received: "
+                "get_compile_config() returned None. Return the compile arguments from it."
+            )
+        clone.compile_from_config(copy.deepcopy(config))
+        return
+    if _overrides(model, "compile"):
+        raise ValueError(
+            f"`clone_model(..., compile=True)` cannot tell how the `{type(model).__name__}` was "
+            "compiled. Received: a class that overrides `compile` but not "
+            "`get_compile_config`. Implement `get_compile_config()` and "
+            "`compile_from_config(config)` on it, or pass `compile=False` and compile the "
+            "clone yourself."
+        )
+    spec = model._compile_config or {}
+    kwargs: dict[str, Any] = {
+        "optimizer": _fresh_optimizer(model),
+        "loss": _fresh(model.loss),
+        "loss_weights": copy.deepcopy(spec.get("loss_weights")),
+        "metrics": _fresh(spec.get("metrics")),
+        "weighted_metrics": _fresh(spec.get("weighted_metrics")),
+        "jit_compile": spec.get("jit_compile", False),
+    }
+    # Settings that `compile` accepts but does not record today are passed on when recorded.
+    for key in ("run_eagerly", "steps_per_execution", "auto_scale_loss"):
+        if key in spec:
+            kwargs[key] = spec[key]
+    clone.compile(**kwargs)
 
 
 def model_to_json(model: Any, **kwargs: Any) -> str:
