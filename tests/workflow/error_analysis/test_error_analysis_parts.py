@@ -18,7 +18,11 @@ from lamina.workflow import (
     per_group_metrics,
     worst_mistakes,
 )
-from lamina.workflow import error_analysis as ea_module
+from lamina.workflow.error_analysis import analysis as analysis_module
+from lamina.workflow.error_analysis import confusion as confusion_module
+from lamina.workflow.error_analysis import groups as groups_module
+from lamina.workflow.error_analysis import mistakes as mistakes_module
+from lamina.workflow.error_analysis import per_class as per_class_module
 from lamina.workflow.plots import figure_to_png
 
 
@@ -231,6 +235,11 @@ def test_analyze_errors_bundles_every_part(digits_model):
     data = analysis.to_dict()
     assert set(data) == {
         "task",
+        "metric",
+        "n",
+        "error",
+        "gap_established",
+        "group_to_look_at",
         "confusion_matrix",
         "classification_report",
         "worst_mistakes",
@@ -242,7 +251,7 @@ def test_analyze_errors_bundles_every_part(digits_model):
 def test_error_analysis_errors_are_clear():
     with pytest.raises(ValueError, match="one class name per class"):
         confusion_matrix(np.array([[0.9, 0.1]]), None, [0], class_names=["a", "b", "c"])
-    with pytest.raises(ValueError, match="one prediction per label"):
+    with pytest.raises(ValueError, match="one prediction per target"):
         confusion_matrix(np.array([0, 1]), None, [0, 1, 1])
     with pytest.raises(ValueError, match="is for classification"):
         confusion_matrix(np.array([0.5, 1.5]), None, np.array([0.2, 1.0]))
@@ -254,6 +263,17 @@ def test_error_analysis_errors_are_clear():
         worst_mistakes(lamina.Sequential([lamina.Input(shape=(2,)), layers.Dense(2)]), None, [0])
 
 
-def test_error_analysis_docstring_examples_run():
-    result = doctest.testmod(ea_module, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted >= 5
+@pytest.mark.parametrize(
+    "module",
+    [
+        lamina.workflow.error_analysis,
+        analysis_module,
+        per_class_module,
+        confusion_module,
+        groups_module,
+        mistakes_module,
+    ],
+)
+def test_error_analysis_docstring_examples_run(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 3
