@@ -22,7 +22,7 @@ from lamina.workflow.error_analysis.confusion import ConfusionMatrix, confusion_
 from lamina.workflow.error_analysis.groups import GroupMetrics, group_metrics_of
 from lamina.workflow.error_analysis.mistakes import WorstMistakes, worst_of
 from lamina.workflow.error_analysis.per_class import ClassificationReport, report_from
-from lamina.workflow.error_analysis.render import interval_dict
+from lamina.workflow.error_analysis.render import interval_dict, py
 from lamina.workflow.inputs import split_pairs
 from lamina.workflow.predictions import Predictions
 from lamina.workflow.uncertainty import Interval
@@ -86,7 +86,7 @@ class ErrorAnalysis:
             out.update(metric=self.metric, n=self.n, error=interval_dict(self.error))
         if self.group_metrics is not None:
             out["gap_established"] = self.group_metrics.gap_established
-            out["group_to_look_at"] = self.group_metrics.to_dict()["group_to_look_at"]
+            out["group_to_look_at"] = py(self.group_metrics.group_to_look_at)
         for name in _PARTS:
             part = getattr(self, name)
             if part is not None:

@@ -27,6 +27,15 @@ from lamina.workflow.predictions import Predictions
 __all__ = ["Mistake", "WorstMistakes", "worst_mistakes", "worst_of"]
 
 
+def _cell(value: Any) -> str:
+    """A label as is; a target value (or a row of them) to 4 significant digits."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_cell(v) for v in value) + "]"
+    return str(value)
+
+
 @dataclass
 class Mistake:
     """One wrong prediction.
@@ -117,8 +126,8 @@ class WorstMistakes:
             score = m.confidence if self.task == "classification" else m.error
             t.add_row(
                 str(m.index),
-                str(m.true),
-                str(m.predicted),
+                _cell(m.true),
+                _cell(m.predicted),
                 "-" if score is None else f"{score:.4g}",
             )
         return render(t).rstrip()
