@@ -79,9 +79,20 @@ def _task_of_targets(arr: np.ndarray) -> str:
     return "regression"
 
 
+def _multi_label(y: np.ndarray, pred: np.ndarray) -> bool:
+    """0/1 targets with several ones per row, and as many outputs in [0, 1] (sigmoids)."""
+    if y.ndim != 2 or y.shape[1] < 2 or pred.shape != y.shape or y.dtype.kind not in "biuf":
+        return False
+    if pred.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
+        return False
+    return bool(np.all((pred >= 0) & (pred <= 1)))
+
+
 def _task_with_predictions(y: np.ndarray, pred: np.ndarray, by_targets: str) -> str:
     if pred.dtype.kind in "bUSO":
         return "classification"  # predicted labels
+    if _multi_label(y, pred):
+        return "classification"
     if by_targets == "regression":
         return "regression"
     columns = pred.shape[1] if pred.ndim == 2 else 1
@@ -112,7 +123,8 @@ def infer_task(y: Any, y_pred: Any = None, loss: Any = None) -> str:
     3. with predictions, targets that look like classes are checked against
        them: several output columns are class scores, one column separates two
        classes, and one column of non-whole numbers against more than two
-       classes is a regression (ratings 0..5 predicted with MSE).
+       classes is a regression (ratings 0..5 predicted with MSE); 0/1 target
+       rows with as many outputs in [0, 1] are multi-label classification.
 
     Without predictions the rule is rules 1 and 2. Every workflow function takes
     ``task="classification"`` or ``task="regression"`` to override it.

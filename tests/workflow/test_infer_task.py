@@ -78,3 +78,14 @@ def test_resolve_task_override_and_bad_name():
 def test_empty_targets_are_refused():
     with pytest.raises(ValueError, match="at least one target"):
         infer_task(np.array([]))
+
+
+def test_multi_hot_targets_with_sigmoid_outputs_are_multi_label():
+    y = np.array([[1, 0, 1], [0, 1, 1], [0, 0, 0]])
+    assert infer_task(y) == "regression"  # without outputs: not one-hot rows
+    assert infer_task(y, np.array([[0.9, 0.2, 0.3], [0.1, 0.8, 0.7], [0.2, 0.1, 0.6]])) == (
+        "classification"
+    )
+    assert infer_task(y, np.array([[1.9, 0.2, 0.3], [0.1, 0.8, 0.7], [0.2, 0.1, 0.6]])) == (
+        "regression"
+    )
