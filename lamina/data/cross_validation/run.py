@@ -1,99 +1,19 @@
-"""K-fold and iterated K-fold cross-validation for any compiled Lamina model.
-
-With little data, one dev set gives a noisy score. K-fold validation trains K
-fresh models, each holding out a different fold, and reports the mean and the
-spread of their scores; iterated K-fold repeats this with a new shuffle each
-time (the protocol of Chollet's *Deep Learning with Python*, chapter 5).
-"""
+"""`cross_validate`: train a fresh model per fold and score it on the held-out fold."""
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from lamina.data.splits import infer_task, label_vector, num_samples, take, to_numpy
+from lamina.data.cross_validation.result import CVResult
+from lamina.data.splits import label_vector, num_samples, take, to_numpy
+from lamina.data.tasks import resolve_task
 from lamina.utils import validation
 
 _RESERVED_FIT_KWARGS = ("x", "y")
-
-
-@dataclass(eq=False)
-class CVResult:
-    """The result of `cross_validate`.
-
-    Attributes:
-        scores: One dict of scores per fit, repeat-major (all folds of repeat 0,
-            then repeat 1, ...): what `model.evaluate(return_dict=True)` returned on
-            the held-out fold, plus any extra `metrics`.
-        fold_indices: For each fit, the `(train_indices, held_out_indices)` row
-            numbers into the original data, in the same order as `scores`.
-        folds: Number of folds K.
-        repeats: Number of repeats.
-        histories: The `History` of each fit.
-        mean: Per-metric mean over all fits.
-        std: Per-metric standard deviation over all fits (`numpy.std`, ddof=0).
-
-    Example:
-        >>> result = cross_validate(build, x, y, folds=5)  # doctest: +SKIP
-        >>> print(result.summary())  # doctest: +SKIP
-        >>> result.mean["accuracy"], result.std["accuracy"]  # doctest: +SKIP
-    """
-
-    scores: list[dict[str, float]]
-    fold_indices: list[tuple[np.ndarray, np.ndarray]]
-    folds: int
-    repeats: int
-    histories: list[Any] = field(default_factory=list)
-
-    @property
-    def mean(self) -> dict[str, float]:
-        """Mean of each metric over all folds and repeats."""
-        return {k: float(np.mean([s[k] for s in self.scores])) for k in self._names()}
-
-    @property
-    def std(self) -> dict[str, float]:
-        """Standard deviation of each metric over all folds and repeats."""
-        return {k: float(np.std([s[k] for s in self.scores])) for k in self._names()}
-
-    def _names(self) -> list[str]:
-        return list(self.scores[0]) if self.scores else []
-
-    def summary(self) -> str:
-        """A plain-text table: one row per fold (repeat, fold, sizes, scores), then
-        mean ± standard deviation."""
-        from rich.console import Console
-        from rich.table import Table
-
-        names = self._names()
-        table = Table(title=f"Cross-validation: {self.folds} folds x {self.repeats} repeat(s)")
-        for col in ("Repeat", "Fold", "Train", "Held out"):
-            table.add_column(col, justify="right")
-        for name in names:
-            table.add_column(name, justify="right")
-        for i, (score, (tr, va)) in enumerate(zip(self.scores, self.fold_indices)):
-            repeat, fold = divmod(i, self.folds)
-            table.add_row(
-                str(repeat + 1), str(fold + 1), f"{len(tr):,}", f"{len(va):,}",
-                *(f"{score[n]:.4f}" for n in names),
-            )
-        mean, std = self.mean, self.std
-        table.add_section()
-        table.add_row("mean ± std", "", "", "", *(f"{mean[n]:.4f} ± {std[n]:.4f}" for n in names))
-        buffer = io.StringIO()
-        Console(file=buffer, width=120, color_system=None, force_terminal=False, no_color=True).print(table)
-        return buffer.getvalue()
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def __repr__(self) -> str:
-        means = ", ".join(f"{k}={v:.4g}" for k, v in self.mean.items())
-        return f"CVResult(folds={self.folds}, repeats={self.repeats}, mean: {means})"
 
 
 def _fold_iterators(
@@ -158,6 +78,7 @@ def cross_validate(
     fit_kwargs: dict[str, Any] | None = None,
     metrics: Any = None,
     verbose: int = 1,
+    task: str = "auto",
 ) -> CVResult:
     """K-fold (and iterated K-fold) cross-validation of a Lamina model.
 
@@ -181,8 +102,7 @@ def cross_validate(
             (iterated K-fold). Needs `shuffle=True` when above 1. Defaults to `1`.
         shuffle: Whether to shuffle before cutting the folds. Defaults to `True`.
         stratify: Whether folds keep the class proportions. None decides from the
-            targets: stratified for classification (see `lamina.data.infer_task`),
-            plain for regression. Defaults to `None`.
+            task: stratified for classification, plain for regression. Defaults to `None`.
         seed: Seed of the shuffles and of the models. Defaults to `0`.
         fit_kwargs: Keyword arguments of `model.fit` (`epochs`, `batch_size`,
             `callbacks`, ...). `verbose` defaults to 0 inside. Defaults to `None`.
@@ -190,11 +110,16 @@ def cross_validate(
             functions `fn(y_true, y_pred) -> float` as a list (named by
             `__name__`) or a dict by name, e.g. `{"auc": sklearn.metrics.roc_auc_score}`.
             Defaults to `None`.
-        verbose: 0 silent; 1 one line per fold with its scores, then the mean and
-            standard deviation. Defaults to `1`.
+        verbose: 0 silent; 1 one line per fold with its scores, then the mean,
+            standard deviation and corrected 95% interval. Defaults to `1`.
+        task: `"classification"`, `"regression"` or `"auto"` (decided by
+            `lamina.data.infer_task` from `y` and the first model's compiled loss).
+            Defaults to `"auto"`.
 
     Returns:
-        A `CVResult`: per-fold `scores`, `fold_indices`, `mean`, `std`, `summary()`.
+        A `CVResult`: per-fold `scores`, `fold_indices` and `fold_sizes`, `mean`,
+        `std`, `interval(metric)` (Nadeau and Bengio's corrected interval),
+        `compare(other, metric)`, `summary()` and `to_dict()`.
 
     Example:
         >>> import lamina
@@ -215,6 +140,55 @@ def cross_validate(
             "`cross_validate` expects `build_fn` to be a function returning a compiled model. "
             f"Received: build_fn={build_fn!r}."
         )
+    n = _check_arguments(x, y, folds, repeats, shuffle, stratify, seed, verbose)
+    fit_kwargs = _fit_kwargs(fit_kwargs)
+    extra = _resolve_metrics(metrics)
+    validation.one_of("cross_validate", "task", task, ("auto", "classification", "regression"))
+
+    from lamina.runtime import set_seed
+
+    # The first model is built before the folds are cut: its loss tells the task.
+    set_seed(seed)
+    first = build_fn()
+    _check_model(first, 0)
+    task = resolve_task("cross_validate", task, y, loss=getattr(first, "loss", None))
+    stratify = _stratify(task, stratify, y, folds)
+    splits = _fold_iterators(
+        n, label_vector(y) if stratify else None, folds, repeats, shuffle, seed
+    )
+
+    console = None
+    if verbose:
+        from rich.console import Console
+
+        console = Console(highlight=False)
+    scores: list[dict[str, float]] = []
+    histories: list[Any] = []
+    for run, (train_idx, held_idx) in enumerate(splits):
+        t0 = time.perf_counter()
+        if run == 0:
+            model = first
+        else:
+            set_seed(seed + run)
+            model = build_fn()
+            _check_model(model, run)
+        score, history = _fit_and_score(model, x, y, train_idx, held_idx, fit_kwargs, extra)
+        scores.append(score)
+        histories.append(history)
+        if console is not None:
+            _print_fold(console, run, folds, repeats, time.perf_counter() - t0, score)
+    cv = CVResult(
+        scores=scores, fold_indices=splits, folds=folds, repeats=repeats, histories=histories,
+        task=task, seed=seed, shuffle=shuffle, stratified=bool(stratify),
+    )  # fmt: skip
+    if console is not None:
+        _print_total(console, cv)
+    return cv
+
+
+def _check_arguments(
+    x: Any, y: Any, folds: Any, repeats: Any, shuffle: Any, stratify: Any, seed: Any, verbose: Any
+) -> int:
     validation.positive_int("cross_validate", "repeats", repeats)
     validation.boolean("cross_validate", "shuffle", shuffle)
     validation.non_negative_int("cross_validate", "seed", seed)
@@ -238,6 +212,10 @@ def cross_validate(
             "`cross_validate` repeats K-fold with a new shuffle each time, so `repeats` > 1 "
             f"needs `shuffle=True`. Received: repeats={repeats}, shuffle=False."
         )
+    return n
+
+
+def _fit_kwargs(fit_kwargs: dict[str, Any] | None) -> dict[str, Any]:
     fit_kwargs = dict(fit_kwargs or {})
     reserved = [k for k in _RESERVED_FIT_KWARGS if k in fit_kwargs]
     if reserved:
@@ -246,20 +224,20 @@ def cross_validate(
             f"hold {', '.join(reserved)}. Received: fit_kwargs keys {sorted(fit_kwargs)}."
         )
     fit_kwargs.setdefault("verbose", 0)
-    extra = _resolve_metrics(metrics)
+    return fit_kwargs
 
-    task = infer_task(y)
+
+def _stratify(task: str, stratify: bool | None, y: Any, folds: int) -> bool:
     if stratify is None:
         stratify = task == "classification"
     elif stratify and task == "regression":
         raise ValueError(
             "`cross_validate` can only stratify class labels, and `y` looks like a regression "
             "target (see `lamina.data.infer_task`). Received: stratify=True. Pass "
-            "`stratify=False` or `stratify=None`."
+            "`stratify=False` or `stratify=None`, or task='classification' if `y` holds classes."
         )
-    labels = label_vector(y) if stratify else None
-    if labels is not None:
-        classes, counts = np.unique(labels, return_counts=True)
+    if stratify:
+        classes, counts = np.unique(label_vector(y), return_counts=True)
         if counts.min() < folds:
             worst = int(np.argmin(counts))
             raise ValueError(
@@ -267,46 +245,51 @@ def cross_validate(
                 f"has only {int(counts[worst])} sample(s), so some folds would hold none of it. "
                 f"Received: folds={folds}. Lower `folds`, or pass `stratify=False`."
             )
-    splits = _fold_iterators(n, labels, folds, repeats, shuffle, seed)
+    return stratify
 
-    from lamina.runtime import set_seed
 
-    console = None
-    if verbose:
-        from rich.console import Console
+def _fit_and_score(
+    model: Any,
+    x: Any,
+    y: Any,
+    train_idx: np.ndarray,
+    held_idx: np.ndarray,
+    fit_kwargs: dict[str, Any],
+    extra: dict[str, Callable[[Any, Any], float]],
+) -> tuple[dict[str, float], Any]:
+    x_train, y_train = take(x, train_idx), take(y, train_idx)
+    x_held, y_held = take(x, held_idx), take(y, held_idx)
+    history = model.fit(x_train, y_train, **fit_kwargs)
+    result = model.evaluate(x_held, y_held, verbose=0, return_dict=True)
+    score = {k: float(v) for k, v in result.items()}
+    if extra:
+        y_pred = model.predict(x_held, verbose=0)
+        y_true = to_numpy(y_held)
+        for name, fn in extra.items():
+            score[name] = float(fn(y_true, y_pred))
+    return score, history
 
-        console = Console(highlight=False)
-    scores: list[dict[str, float]] = []
-    histories: list[Any] = []
-    total = folds * repeats
-    for run, (train_idx, held_idx) in enumerate(splits):
-        t0 = time.perf_counter()
-        set_seed(seed + run)
-        model = build_fn()
-        _check_model(model, run)
-        x_train, y_train = take(x, train_idx), take(y, train_idx)
-        x_held, y_held = take(x, held_idx), take(y, held_idx)
-        histories.append(model.fit(x_train, y_train, **fit_kwargs))
-        result = model.evaluate(x_held, y_held, verbose=0, return_dict=True)
-        score = {k: float(v) for k, v in result.items()}
-        if extra:
-            y_pred = model.predict(x_held, verbose=0)
-            y_true = to_numpy(y_held)
-            for name, fn in extra.items():
-                score[name] = float(fn(y_true, y_pred))
-        scores.append(score)
-        if console is not None:
-            from lamina.training.callbacks.progress import format_logs
 
-            repeat, fold = divmod(run, folds)
-            where = f"Fold {fold + 1}/{folds}" + (f" (repeat {repeat + 1}/{repeats})" if repeats > 1 else "")
-            console.print(
-                f"{where} [{run + 1}/{total}] - {time.perf_counter() - t0:.1f}s - {format_logs(score)}",
-                soft_wrap=True,
-            )
-    cv = CVResult(scores=scores, fold_indices=splits, folds=folds, repeats=repeats, histories=histories)
-    if console is not None:
-        mean, std = cv.mean, cv.std
-        parts = " - ".join(f"{k}: {mean[k]:.4f} ± {std[k]:.4f}" for k in mean)
-        console.print(f"Mean over {total} fits - {parts}", soft_wrap=True)
-    return cv
+def _print_fold(
+    console: Any, run: int, folds: int, repeats: int, seconds: float, score: dict[str, float]
+) -> None:
+    from lamina.training.callbacks.progress import format_logs
+
+    repeat, fold = divmod(run, folds)
+    where = f"Fold {fold + 1}/{folds}" + (
+        f" (repeat {repeat + 1}/{repeats})" if repeats > 1 else ""
+    )
+    console.print(
+        f"{where} [{run + 1}/{folds * repeats}] - {seconds:.1f}s - {format_logs(score)}",
+        soft_wrap=True,
+    )
+
+
+def _print_total(console: Any, cv: CVResult) -> None:
+    mean, std, intervals = cv.mean, cv.std, cv._intervals()
+    parts = []
+    for k in mean:
+        iv = intervals[k]
+        ci = "" if iv is None else f" (95% CI {iv.low:.4f} to {iv.high:.4f})"
+        parts.append(f"{k}: {mean[k]:.4f} ± {std[k]:.4f}{ci}")
+    console.print(f"Mean over {len(cv.scores)} fits - " + " - ".join(parts), soft_wrap=True)

@@ -9,6 +9,8 @@ import lamina
 from lamina import layers
 from lamina.data import CVResult, cross_validate, load_diabetes, load_iris
 from lamina.data import cross_validation as cv_module
+from lamina.data.cross_validation import result as cv_result_module
+from lamina.data.cross_validation import run as cv_run_module
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +23,15 @@ def _builder(n_features=4, units=3, loss="sparse_categorical_crossentropy", metr
     built = []
 
     def build():
-        model = lamina.Sequential([
-            lamina.Input(shape=(n_features,)),
-            layers.Dense(units, activation="softmax" if units > 1 else None),
-        ])
-        model.compile(optimizer=lamina.optimizers.Adam(learning_rate=0.05), loss=loss, metrics=[metric])
+        model = lamina.Sequential(
+            [
+                lamina.Input(shape=(n_features,)),
+                layers.Dense(units, activation="softmax" if units > 1 else None),
+            ]
+        )
+        model.compile(
+            optimizer=lamina.optimizers.Adam(learning_rate=0.05), loss=loss, metrics=[metric]
+        )
         built.append(model)
         return model
 
@@ -65,8 +71,13 @@ def test_cross_validate_scores_are_the_held_out_evaluation(iris):
         return float(np.mean(y_pred.argmax(axis=1) == y_true))
 
     result = cross_validate(
-        build, x, y, folds=3, fit_kwargs={"epochs": 3, "batch_size": 16},
-        metrics={"acc_np": accuracy_from_predictions}, verbose=0,
+        build,
+        x,
+        y,
+        folds=3,
+        fit_kwargs={"epochs": 3, "batch_size": 16},
+        metrics={"acc_np": accuracy_from_predictions},
+        verbose=0,
     )
     for model, score, (_, held_idx) in zip(built, result.scores, result.fold_indices):
         again = model.evaluate(x[held_idx], y[held_idx], verbose=0, return_dict=True)
@@ -79,7 +90,9 @@ def test_cross_validate_scores_are_the_held_out_evaluation(iris):
     assert result.std["accuracy"] == pytest.approx(np.std(accs))
     text = result.summary()
     assert "3 folds x 1 repeat(s)" in text and "mean ± std" in text and "acc_np" in text
-    assert repr(result).startswith(f"CVResult(folds=3, repeats=1, mean: loss={result.mean['loss']:.4g}, ")
+    assert repr(result).startswith(
+        f"CVResult(folds=3, repeats=1, mean: loss={result.mean['loss']:.4g}, "
+    )
 
 
 def test_cross_validate_is_repeatable(iris):
@@ -109,7 +122,10 @@ def test_cross_validate_prints_one_line_per_fold(iris, capsys):
 
 def test_cross_validate_requires_a_compiled_lamina_model(iris):
     x, y = iris
-    with pytest.raises(TypeError, match=r"`build_fn\(\)` to return a compiled Lamina model. Received: an object of type str"):
+    with pytest.raises(
+        TypeError,
+        match=r"`build_fn\(\)` to return a compiled Lamina model. Received: an object of type str",
+    ):
         cross_validate(lambda: "model", x, y, verbose=0)
 
     def uncompiled():
@@ -122,20 +138,30 @@ def test_cross_validate_requires_a_compiled_lamina_model(iris):
 def test_cross_validate_argument_errors(iris):
     x, y = iris
     build = _builder()[0]
-    with pytest.raises(ValueError, match=r"`repeats` > 1 needs `shuffle=True`. Received: repeats=2, shuffle=False"):
+    with pytest.raises(
+        ValueError, match=r"`repeats` > 1 needs `shuffle=True`. Received: repeats=2, shuffle=False"
+    ):
         cross_validate(build, x, y, repeats=2, shuffle=False)
     with pytest.raises(ValueError, match=r"cannot stratify 5 folds: class 2 has only 3 sample"):
         cross_validate(build, x[:103], y[:103], folds=5)
     with pytest.raises(ValueError, match=r"`fit_kwargs` must not hold x"):
         cross_validate(build, x, y, fit_kwargs={"x": x})
-    with pytest.raises(ValueError, match=r"`folds` to be an integer between 2 and the number of samples \(150\). Received: folds=1"):
+    with pytest.raises(
+        ValueError,
+        match=r"`folds` to be an integer between 2 and the number of samples \(150\). Received: folds=1",
+    ):
         cross_validate(build, x, y, folds=1)
-    with pytest.raises(ValueError, match=r"can only stratify class labels.*Received: stratify=True"):
-        cross_validate(build, x, x[:, 0], stratify=True)
+    with pytest.raises(
+        ValueError, match=r"can only stratify class labels.*Received: stratify=True"
+    ):
+        # The task comes from the model's loss first (lamina.data.infer_task): an MSE model.
+        regression = _builder(units=1, loss="mse", metric="mae")[0]
+        cross_validate(regression, x, x[:, 0], stratify=True)
     with pytest.raises(TypeError, match=r"`metrics` to be functions.*auc=3"):
         cross_validate(build, x, y, metrics={"auc": 3})
 
 
-def test_cross_validate_docstring_example_runs():
-    result = doctest.testmod(cv_module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
+@pytest.mark.parametrize("module", [cv_module, cv_run_module, cv_result_module])
+def test_cross_validate_docstring_example_runs(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and (result.attempted > 0 or module is cv_result_module)
