@@ -28,8 +28,11 @@ from tests.browser import dump_dom
 
 def _browser_dom(html_path: Path, tmp_path: Path) -> str:
     """The page's DOM after headless Chromium loaded it and ran its scripts."""
-    return dump_dom(html_path.resolve().as_uri(), tmp_path / f"chromium-profile-{html_path.stem}",
-                    "that the report's images load")
+    return dump_dom(
+        html_path.resolve().as_uri(),
+        tmp_path / f"chromium-profile-{html_path.stem}",
+        "that the report's images load",
+    )
 
 
 def _images_loaded(dom: str) -> str:
@@ -176,8 +179,9 @@ def test_report_writes_self_contained_html_and_json_with_every_number(results, t
     assert not re.search(r'(src|href)\s*=\s*"(?!data:|#)', page)
     assert "<link" not in page and "url(" not in page and "@import" not in page
     sources = re.findall(r'<img src="([^"]+)"', page)
-    # Training curves, learning curve, confusion matrix, worst mistakes, group metrics.
-    assert len(sources) == files.images == 5
+    # Baseline scores, training curves, errors per split of each of the two diagnoses,
+    # learning curve, confusion matrix, worst mistakes, group metrics.
+    assert len(sources) == files.images == 8
     for src in sources:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -185,7 +189,7 @@ def test_report_writes_self_contained_html_and_json_with_every_number(results, t
         assert text.replace("'", "&#x27;") in page or text in page
 
     dom = _browser_dom(files.html, tmp_path)
-    assert _images_loaded(dom) == "5/5"
+    assert _images_loaded(dom) == "8/8"
 
 
 def test_browser_check_detects_a_broken_image(results, tmp_path):
@@ -214,7 +218,8 @@ def test_report_omits_missing_sections(results, tmp_path):
         "baselines",
     }
     page = files.html.read_text()
-    assert 'id="baselines"' in page and 'id="diagnosis"' not in page and "<img" not in page
+    assert 'id="baselines"' in page and 'id="diagnosis"' not in page
+    assert files.images == page.count("<img") == 1  # the baselines' scores chart
 
     assert files.html.stat().st_mode & 0o044 == 0o044  # readable by others, like any written file
 
@@ -238,7 +243,8 @@ def test_report_accepts_error_analysis_parts_and_single_diagnosis(results, tmp_p
     )
     assert set(data["error_analysis"]) == {"task", "confusion_matrix", "worst_mistakes"}
     assert list(data["training"]) == ["first", "second"]
-    assert files.images == 4  # two training-curve plots, confusion matrix, worst mistakes
+    # Two training-curve plots, errors per split, confusion matrix, worst mistakes.
+    assert files.images == 5
     with pytest.raises(TypeError, match="ErrorAnalysis"):
         report(tmp_path / "bad.html", error_analysis=["not a part"])
 
@@ -262,7 +268,9 @@ def test_report_and_plots_docstring_examples_run():
     import doctest
     import importlib
 
-    # `lamina.workflow.report` is the function; import the module by name.
-    for name in ("lamina.workflow.plots", "lamina.workflow.report"):
+    # `lamina.workflow.report` is the function; import the modules by name.
+    names = ["lamina.workflow.plots", "lamina.workflow.report"]
+    names += [f"lamina.workflow.report.{m}" for m in ("api", "intervals", "jsonable", "page")]
+    for name in names:
         result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, name
