@@ -119,11 +119,6 @@ def _gaps(a: Analysis) -> None:
         a.gaps["variance"] = train_dev - train
         if dev is not None:
             a.gaps["data_mismatch"] = dev - train_dev
-            if dev - train_dev < -a.tolerance:
-                a.notes.append(
-                    f"The dev error ({fmt_(dev)}) is lower than the train-dev error "
-                    f"({fmt_(train_dev)}): the dev data looks easier than the training data."
-                )
     elif dev is not None:
         a.gaps["variance"] = dev - train
         a.variance_includes_mismatch = True
@@ -212,4 +207,19 @@ def analyse(
     _reference(a)
     _gaps(a)
     _intervals(a)
+    _easier_dev(a)
     return a
+
+
+def _easier_dev(a: Analysis) -> None:
+    """A note when the dev data looks easier than the training data (with an interval:
+    only when its interval lies below minus the tolerance)."""
+    mismatch, interval = a.gaps["data_mismatch"], a.gap_intervals.get("data_mismatch")
+    if mismatch is None or mismatch >= -a.tolerance:
+        return
+    if interval is not None and interval.high >= -a.tolerance:
+        return
+    a.notes.append(
+        f"The dev error ({fmt(a.errors['dev'], a.task)}) is lower than the train-dev error "
+        f"({fmt(a.errors['train_dev'], a.task)}): the dev data looks easier than the training data."
+    )

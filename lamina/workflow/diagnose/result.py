@@ -69,7 +69,10 @@ class Diagnosis:
         confidence: The confidence level of the intervals.
         samples_needed: For an ``"inconclusive"`` verdict, the examples each set
             needs to settle it at 80 % power: ``{"gap", "versus", "difference",
-            "per_set", "sets", "current", "power"}``; else None.
+            "per_set", "sets", "current", "power", "against"}`` (``versus``: the
+            other gap when two established gaps cannot be told apart; ``against``:
+            ``"zero"``, or ``"tolerance"`` when the gap is known to be positive but
+            not to exceed the tolerance); else None.
         separation: The interval of the largest established gap minus the second
             largest (None with fewer than two established gaps).
     """

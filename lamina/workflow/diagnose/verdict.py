@@ -28,6 +28,7 @@ from lamina.workflow.diagnose.wording import (
     SPLITS,
     ci,
     fmt,
+    join,
     points,
     set_phrase,
     with_ci,
@@ -259,10 +260,19 @@ def _indistinguishable(a: Analysis, first: str, second: str, separation: Interva
 
 def _unestablished(a: Analysis, gap: str) -> Decision:
     sets = a.sets(gap)
-    verdict = (
-        f"Inconclusive: no gap is established. The largest, {LABELS[gap]} ({_gap_text(a, gap)}), "
-        f"could be sampling noise: {set_phrase(sets, a.sizes)} cannot tell it from zero."
-    )
+    interval = a.gap_intervals[gap]
+    if interval is not None and interval.excludes(0.0):
+        verdict = (
+            f"Inconclusive: no gap is established. The largest, {LABELS[gap]} "
+            f"({_gap_text(a, gap)}), is above zero but may be below the tolerance of "
+            f"{points(a.tolerance, a.task)}: {set_phrase(sets, a.sizes)} cannot tell."
+        )
+    else:
+        verdict = (
+            f"Inconclusive: no gap is established. The largest, {LABELS[gap]} "
+            f"({_gap_text(a, gap)}), could be sampling noise: {set_phrase(sets, a.sizes)} "
+            "cannot tell it from zero."
+        )
     candidates = [gap]
     if gap in ("variance", "data_mismatch") and a.gaps["data_mismatch"] is not None:
         split_verdict = _variance_or_mismatch(a, gap)
@@ -313,18 +323,26 @@ def _wide_notes(a: Analysis) -> list[str]:
 
 # ----------------------------------------------------------------------------- sample sizes
 def _samples_for_gap(a: Analysis, gap: str) -> dict[str, Any]:
+    """Examples per set to tell the gap from zero, or from the tolerance when its
+    interval already excludes zero."""
     sets = a.sets(gap)
     delta = a.gaps[gap] or 0.0
+    interval = a.gap_intervals[gap]
+    margin = a.tolerance if interval is not None and interval.excludes(0.0) else 0.0
     ev = [a.evidence[s] for s in sets]
     if gap == "avoidable_bias":
-        n = sizes_mod.samples_needed_contrast([1.0], [ev[0].unit_variance], delta, POWER)
+        n = sizes_mod.samples_needed_contrast([1.0], [ev[0].unit_variance], delta - margin, POWER)
     elif a.metric == "error" and ev[0].count is not None and ev[1].count is not None:
-        n = uncertainty.samples_needed(ev[0].estimate, ev[1].estimate, POWER)
+        n = uncertainty.samples_needed(min(ev[0].estimate + margin, 1.0), ev[1].estimate, POWER)
     else:
         shift = float(ev[1].values.mean() - ev[0].values.mean())  # MAE, or MSE behind an RMSE
+        if ev[1].statistic == "root_mean":
+            margin *= 2.0 * ev[1].estimate  # the tolerance on the RMSE, moved to the MSE
         sd = sizes_mod.pooled_sd(ev[0].values, ev[1].values)
-        n = 2 if sd == 0 else sizes_mod.samples_needed_means(shift, sd, POWER)
-    return _need(a, gap, None, delta, n, sets)
+        n = 2 if sd == 0 else sizes_mod.samples_needed_means(shift - margin, sd, POWER)
+    need = _need(a, gap, None, delta, n, sets)
+    need["against"] = "tolerance" if margin else "zero"
+    return need
 
 
 def _samples_for_difference(
@@ -353,6 +371,7 @@ def _need(
         "sets": list(sets),
         "current": {s: a.sizes[s] for s in sets},
         "power": POWER,
+        "against": "zero",
     }
 
 
@@ -363,19 +382,22 @@ def _collect(a: Analysis, need: dict[str, Any]) -> str:
         where = f"the {labels[0]} set"
     else:
         where = "each of the " + ", ".join(labels[:-1]) + f" and {labels[-1]} sets"
-    now = " and ".join(str(current[s]) for s in sets)
+    now = join([str(current[s]) for s in sets])
     amount = points(abs(need["difference"]), a.task)
     if need["versus"] is None:
         what = f"a gap of {amount}"
+        if need["against"] == "tolerance":
+            what += f" from the tolerance of {points(a.tolerance, a.task)}"
     else:
         what = f"{LABELS[need['gap']]} from {LABELS[need['versus']]} (a difference of {amount})"
+    noise = "" if need["against"] == "tolerance" else " from noise"
     if all((current[s] or 0) >= n for s in sets):
         return (
             f"{where[0].upper() + where[1:]} already holds at least {n} examples (now {now}), the "
-            f"number that tells {what} from noise with {POWER:.0%} power: the true gap is probably "
+            f"number that tells {what}{noise} with {POWER:.0%} power: the true gap is probably "
             "smaller than measured. Collect more examples before acting on it."
         )
     return (
-        f"Collect at least {n} examples in {where} (now {now}) to tell {what} from noise with "
+        f"Collect at least {n} examples in {where} (now {now}) to tell {what}{noise} with "
         f"{POWER:.0%} power."
     )

@@ -114,6 +114,11 @@ def set_phrase(names: list[str], sizes: dict[str, int | None]) -> str:
     named = [n for n in known if (sizes[n] or 0) <= 2 * small]
     if len(named) == 1:
         return f"the {SET_LABELS[named[0]]} set of {small} examples"
-    labels = " and ".join(SET_LABELS[n] for n in named)
-    counts = " and ".join(str(sizes[n]) for n in named)
+    labels = join([SET_LABELS[n] for n in named])
+    counts = join([str(sizes[n]) for n in named])
     return f"the {labels} sets ({counts} examples)"
+
+
+def join(items: list[str]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
