@@ -11,7 +11,12 @@ Example:
 
 from lamina.data.tasks import infer_task
 from lamina.workflow import uncertainty
-from lamina.workflow.baselines import BaselineRow, BaselineTable, last_value_baseline, run_baselines
+from lamina.workflow.baselines import (
+    BaselineComparison,
+        BaselineTable,
+    last_value_baseline,
+    run_baselines,
+)
 from lamina.workflow.diagnose import Diagnosis, diagnose
 from lamina.workflow.doctor import DoctorReport, doctor
 from lamina.workflow.error_analysis import (
@@ -34,6 +39,7 @@ from lamina.workflow.report import ReportFiles, report
 from lamina.workflow.uncertainty import Interval
 
 __all__ = [
+    "BaselineComparison",
     "BaselineRow",
     "BaselineTable",
     "ClassificationReport",
