@@ -13,7 +13,8 @@ from lamina.data.tasks import infer_task
 from lamina.workflow import uncertainty
 from lamina.workflow.baselines import (
     BaselineComparison,
-        BaselineTable,
+    BaselineRow,
+    BaselineTable,
     last_value_baseline,
     run_baselines,
 )
