@@ -21,6 +21,7 @@ JSON layout (keys present only for the sections given)::
      "data": {"summary": {...}, "splits": {...}},
      "model": {"name", "class", "parameters", "trainable_parameters", "summary"},
      "scores": {model: {split: value or interval}},
+     "cross_validation": {run name: CVResult.to_dict()},
      "baselines": BaselineTable.to_dict() + "ranking", "verdicts", "comparisons",
      "doctor": DoctorReport.to_dict(),
      "training": {run name: {"history": {...}, "epochs", "final"}},

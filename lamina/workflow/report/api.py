@@ -14,6 +14,7 @@ from typing import Any
 from lamina.workflow.report.jsonable import to_jsonable
 from lamina.workflow.report.page import _CSS, _IMAGE_CHECK, _e, _Page
 from lamina.workflow.report.sections.baselines import baselines_section
+from lamina.workflow.report.sections.cross_validation import cross_validation_section
 from lamina.workflow.report.sections.curves import (
     learning_curve_section,
     lr_find_section,
@@ -79,12 +80,42 @@ def _histories(history: Any) -> dict[str, Any]:
     return dict(history)
 
 
-def _diagnoses(diagnosis: Any) -> dict[str, Any]:
-    if isinstance(diagnosis, Mapping):
-        return dict(diagnosis)
-    if isinstance(diagnosis, (list, tuple)):
-        return {f"run {i}": d for i, d in enumerate(diagnosis, 1)}
-    return {"model": diagnosis}
+def _by_run(results: Any) -> dict[str, Any]:
+    """One result is the run "model"; a dict is by run name; a list is "run 1", "run 2", ..."""
+    if isinstance(results, Mapping):
+        return dict(results)
+    if isinstance(results, (list, tuple)):
+        return {f"run {i}": r for i, r in enumerate(results, 1)}
+    return {"model": results}
+
+
+def _page(results: dict[str, Any]) -> _Page:
+    """The page with a section for each result given, in reading order."""
+    page = _Page()
+    r = results
+    if r["data_summary"] is not None or r["splits"] is not None:
+        data_section(page, r["data_summary"], r["splits"])
+    if r["model"] is not None:
+        model_section(page, r["model"])
+    if r["scores"] is not None:
+        scores_section(page, r["scores"])
+    if r["cross_validation"] is not None:
+        cross_validation_section(page, _by_run(r["cross_validation"]))
+    if r["baselines"] is not None:
+        baselines_section(page, r["baselines"])
+    if r["doctor"] is not None:
+        doctor_section(page, r["doctor"])
+    if r["history"] is not None:
+        training_section(page, _histories(r["history"]))
+    if r["diagnosis"] is not None:
+        diagnosis_section(page, _by_run(r["diagnosis"]))
+    if r["learning_curve"] is not None:
+        learning_curve_section(page, r["learning_curve"])
+    if r["lr_find"] is not None:
+        lr_find_section(page, r["lr_find"])
+    if r["error_analysis"] is not None:
+        error_analysis_section(page, as_error_analysis(r["error_analysis"]))
+    return page
 
 
 def _document(page: _Page, title: str, generated: str, json_name: str) -> str:
@@ -120,6 +151,7 @@ def report(
     data_summary: Any = None,
     scores: Mapping[str, Mapping[str, Any]] | None = None,
     lr_find: Any = None,
+    cross_validation: Any = None,
     title: str = "Lamina report",
 ) -> ReportFiles:
     """Writes the workflow's results as a self-contained HTML page plus a JSON file.
@@ -151,6 +183,9 @@ def report(
         scores: `{model name: {split: score}}`, e.g. accuracy per split; a score
             may be an `Interval`.
         lr_find: An `LRFinderResult` from `lr_find`.
+        cross_validation: A `CVResult` from `lamina.data.cross_validate`, or a dict
+            of model name to `CVResult`: mean, standard deviation and corrected
+            interval of each metric, and every fit's scores.
         title: The page title. Defaults to `"Lamina report"`.
 
     Returns:
@@ -164,31 +199,11 @@ def report(
         >>> files.sections  # doctest: +SKIP
         ['diagnosis']
     """
+    page = _page(dict(locals()))  # every argument, by name
+
     import torch
 
     import lamina
-
-    page = _Page()
-    if data_summary is not None or splits is not None:
-        data_section(page, data_summary, splits)
-    if model is not None:
-        model_section(page, model)
-    if scores is not None:
-        scores_section(page, scores)
-    if baselines is not None:
-        baselines_section(page, baselines)
-    if doctor is not None:
-        doctor_section(page, doctor)
-    if history is not None:
-        training_section(page, _histories(history))
-    if diagnosis is not None:
-        diagnosis_section(page, _diagnoses(diagnosis))
-    if learning_curve is not None:
-        learning_curve_section(page, learning_curve)
-    if lr_find is not None:
-        lr_find_section(page, lr_find)
-    if error_analysis is not None:
-        error_analysis_section(page, as_error_analysis(error_analysis))
 
     generated = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     sections = [key for key, _ in page.toc]

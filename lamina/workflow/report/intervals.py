@@ -156,22 +156,19 @@ def interval_bar_figure(
     pos = np.arange(len(names))
     bar = ax.barh if horizontal else ax.bar
     bar(pos, heights, color="#4f81bd", alpha=0.85)
-    err = np.array([below, above])
-    x, y = (heights, pos) if horizontal else (pos, heights)
-    ax.errorbar(
-        x,
-        y,
-        **({"xerr": err} if horizontal else {"yerr": err}),
-        fmt="none",
-        ecolor="black",
-        capsize=4,
-        lw=1.2,
-        label="95% CI" if err.any() else None,
-    )
+    has = [i for i, (_, v) in enumerate(kept) if as_interval(v) is not None]
+    if has:  # error bars only where there is an interval (no zero-length caps)
+        err = np.array([[below[i] for i in has], [above[i] for i in has]])
+        at, tops = pos[has], np.array(heights)[has]
+        x, y = (tops, at) if horizontal else (at, tops)
+        bars = {"xerr": err} if horizontal else {"yerr": err}
+        ax.errorbar(x, y, **bars, fmt="none", ecolor="black", capsize=4, lw=1.2, label="95% CI")
     for i, (label, value) in enumerate((lines or {}).items()):
         if value is not None:
             draw = ax.axvline if horizontal else ax.axhline
             draw(value * scale, color=f"C{i + 1}", ls="--", lw=1, label=label)
+    if horizontal:
+        ax.invert_yaxis()  # the first label on top
     (ax.set_yticks if horizontal else ax.set_xticks)(pos)
     (ax.set_yticklabels if horizontal else ax.set_xticklabels)(names)
     unit = f"{ylabel} (%)" if percent else ylabel

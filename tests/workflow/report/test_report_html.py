@@ -23,6 +23,7 @@ from lamina.workflow import (
     report,
     run_baselines,
 )
+from lamina.workflow.uncertainty import Interval
 from tests.browser import dump_dom
 
 
@@ -156,6 +157,9 @@ def test_report_writes_self_contained_html_and_json_with_every_number(results, t
     assert data["diagnosis"]["small_mlp"]["train_error"] == pytest.approx(d.train_error)
     assert data["diagnosis"]["small_mlp"]["recommendations"] == d.recommendations
     assert data["diagnosis"]["planted"]["primary"] == "variance"
+    dev_interval = data["diagnosis"]["small_mlp"]["error_intervals"]["dev"]
+    assert Interval.from_dict(dev_interval) == d.error_intervals["dev"]
+    assert dev_interval["n"] == s.sizes["dev"]
     assert data["learning_curve"]["dev_errors"] == [0.3, 0.2, 0.1]
     assert data["learning_curve"]["reading"]["verdict"] == "more_data"
     analysis = results["error_analysis"]
@@ -185,6 +189,9 @@ def test_report_writes_self_contained_html_and_json_with_every_number(results, t
     for src in sources:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    for key in ("baselines", "diagnosis", "error_analysis"):  # intervals in every table
+        start = page.index(f'<section id="{key}">')
+        assert "95% CI" in page[start : page.index("</section>", start)], key
     for text in (d.verdict, table.verdict("small_mlp"), "Primary problem: variance"):
         assert text.replace("'", "&#x27;") in page or text in page
 

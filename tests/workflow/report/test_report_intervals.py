@@ -207,3 +207,26 @@ def test_scores_may_be_intervals(tmp_path):
     ]
     data = json.loads(files.json.read_text())
     assert Interval.from_dict(data["scores"]["mlp"]["dev"]) == accuracy
+
+
+def test_cross_validation_shows_the_corrected_interval(tmp_path):
+    from lamina.data import CVResult
+
+    accuracy = [0.80, 0.85, 0.78, 0.90, 0.82]
+    order = np.arange(100)
+    folds = [(np.setdiff1d(order, order[i::5]), order[i::5]) for i in range(5)]
+    result = CVResult([{"accuracy": a} for a in accuracy], folds, folds=5, repeats=1)
+    files = report(tmp_path / "cv.html", cross_validation=result)
+    section = _section(files.html.read_text(), "cross_validation")
+    mean, std, cell = _row(section, "accuracy")
+    # Nadeau and Bengio: the variance of the mean is (1/k + n_test/n_train) * s^2.
+    k, s2 = len(accuracy), np.var(accuracy, ddof=1)
+    half = stats.t.ppf(0.975, k - 1) * np.sqrt((1 / k + 20 / 80) * s2)
+    low, high = np.mean(accuracy) - half, np.mean(accuracy) + half
+    assert cell == f"{np.mean(accuracy):.4g} (95% CI {low:.3g}–{high:.3g}, n=5)"
+    assert mean == f"{np.mean(accuracy):.4f}" and std == f"{np.std(accuracy):.4f}"
+    # The last fit: repeat 1, fold 5, 80 training and 20 held-out samples, its score.
+    assert "<tr><td>1</td><td>5</td><td>80</td><td>20</td><td>0.8200</td></tr>" in section
+    data = json.loads(files.json.read_text())["cross_validation"]["model"]
+    interval = Interval.from_dict(data["intervals"]["accuracy"])
+    assert (interval.low, interval.high) == pytest.approx((low, high))
