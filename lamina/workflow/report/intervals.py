@@ -2,7 +2,7 @@
 
 Every workflow number the report shows goes through `interval_cell`, so a table
 reads the same everywhere: ``8.25% (95% CI 5.9–11.4, n=400)`` for an error rate,
-``0.412 (95% CI 0.371–0.455, n=400)`` for any other metric, and the plain number
+``0.4120 (95% CI 0.371–0.455, n=400)`` for any other metric, and the plain number
 (with its sample size when known) where a result carries no interval.
 """
 
@@ -64,7 +64,7 @@ def _fmt(value: float, percent: bool, digits: int) -> str:
         return str(value)
     if percent:
         return f"{100.0 * value:.{digits - 2}f}"
-    return f"{value:.{digits}g}"
+    return f"{value:#.{digits}g}".rstrip(".")  # "#" keeps significant zeros: 1.000, 0.4120
 
 
 def interval_cell(value: Any, percent: bool = False, n: int | None = None) -> str:

@@ -51,8 +51,9 @@ _IMAGE_CHECK = """
 
 #: Under every table that shows intervals.
 INTERVAL_NOTE = (
-    '<p class="note">Intervals are 95% confidence intervals (Wilson score for error rates, a '
-    "seeded bootstrap for other metrics); n is the number of examples behind the number.</p>"
+    '<p class="note">Intervals are 95% confidence intervals (Wilson score for error rates and '
+    "accuracies, a seeded bootstrap for other metrics, Newcombe's interval for a difference of "
+    "two error rates); n is the number of examples behind the number.</p>"
 )
 
 

@@ -45,7 +45,7 @@ def test_interval_cell_matches_scipy_wilson_interval():
     assert interval_cell(interval, percent=True) == expected
     assert interval_cell(interval.to_dict(), percent=True) == expected
     bootstrap = Interval(0.412, 0.371, 0.455, 400, 0.95, "bootstrap")
-    assert interval_cell(bootstrap) == "0.412 (95% CI 0.371–0.455, n=400)"
+    assert interval_cell(bootstrap) == "0.4120 (95% CI 0.371–0.455, n=400)"
     gap = Interval(0.02, -0.01, 0.05, 30, 0.9, "newcombe")
     assert interval_cell(gap, percent=True) == "2.00% (90% CI -1.0 to 5.0, n=30)"
     assert interval_cell(0.05, percent=True, n=30) == "5.00% (n=30)"
@@ -202,7 +202,7 @@ def test_scores_may_be_intervals(tmp_path):
     accuracy = Interval(0.93, 0.9, 0.95, 360, 0.95, "wilson")
     files = report(tmp_path / "s.html", scores={"mlp": {"dev": accuracy, "train": 0.99}})
     assert _row(_section(files.html.read_text(), "scores"), "mlp") == [
-        "0.93 (95% CI 0.9–0.95, n=360)",
+        "0.9300 (95% CI 0.900–0.950, n=360)",
         "0.9900",
     ]
     data = json.loads(files.json.read_text())
@@ -223,7 +223,7 @@ def test_cross_validation_shows_the_corrected_interval(tmp_path):
     k, s2 = len(accuracy), np.var(accuracy, ddof=1)
     half = stats.t.ppf(0.975, k - 1) * np.sqrt((1 / k + 20 / 80) * s2)
     low, high = np.mean(accuracy) - half, np.mean(accuracy) + half
-    assert cell == f"{np.mean(accuracy):.4g} (95% CI {low:.3g}–{high:.3g}, n=5)"
+    assert cell == f"{np.mean(accuracy):#.4g} (95% CI {low:#.3g}–{high:#.3g}, n=5)"
     assert mean == f"{np.mean(accuracy):.4f}" and std == f"{np.std(accuracy):.4f}"
     # The last fit: repeat 1, fold 5, 80 training and 20 held-out samples, its score.
     assert "<tr><td>1</td><td>5</td><td>80</td><td>20</td><td>0.8200</td></tr>" in section

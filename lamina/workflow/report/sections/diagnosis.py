@@ -64,7 +64,7 @@ def _rows(d: Any, data: dict[str, Any], pct: bool) -> tuple[list[tuple], list[st
     rows, classes = [], []
     for label, key in _REFERENCES:
         if data.get(key) is not None:
-            rows.append((label, interval_cell(data[key], pct), "given"))
+            rows.append((f"{label} (given)", interval_cell(data[key], pct), ""))
             classes.append("")
     for label, _key, split in _SPLITS:
         if split in errors:
@@ -96,7 +96,10 @@ def _samples_needed(page: _Page, needed: Any, pct: bool) -> None:
     what = gap if versus is None else f"{gap} from {label.get(versus, versus)}"
     power = float(needed.get("power", 0.8))
     difference = needed.get("difference")
-    size = "" if difference is None else f" (a difference of {interval_cell(abs(difference), pct)})"
+    size = ""
+    if difference is not None:
+        amount = f"{100 * abs(difference):.1f} points" if pct else f"{abs(difference):#.3g}"
+        size = f" (a difference of {amount})"
     page.add(
         f"<p>To settle {_e(what)}{_e(size)} at {power:.0%} power, each set needs "
         f"<b>{int(needed['per_set']):,}</b> examples:</p>"
