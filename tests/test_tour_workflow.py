@@ -60,6 +60,9 @@ def test_tour_first_network_overfits_and_the_regularised_one_improves(tour):
     result, _ = tour
     first, final = result.diagnoses["first attempt"], result.diagnoses["regularised"]
     assert first.primary == "variance"
+    # The verdict holds with its interval: the variance gap is established, not noise.
+    assert first.established["variance"] and first.gap_intervals["variance"].low > first.tolerance
+    assert first.sizes["train_dev"] == result.splits.sizes["train_dev"]
     assert first.train_error == 0.0 and first.train_dev_error > 0.04
     assert "Add regularisation (dropout, L2 weight decay)." in first.recommendations
     assert final.variance < first.variance / 2
