@@ -270,3 +270,29 @@ def test_compile_true_rejects_an_uncompiled_model_and_bad_values() -> None:
     ):
         clone_model(model, recursive=True)
     assert not clone_model(model).compiled
+
+
+def test_compile_like_replaces_the_named_settings_only() -> None:
+    from lamina.models.cloning import compile_like
+
+    model = _classifier()
+    model.compile(
+        optimizer=optimizers.SGD(learning_rate=0.1),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=True,
+    )
+    clone = clone_model(model)
+    probe = optimizers.Adam(learning_rate=0.5)
+    compile_like(clone, model, jit_compile=False, optimizer=probe)
+    assert clone._jit_compile is False and clone.optimizer is probe
+    assert clone._compile_config == {**model._compile_config, "jit_compile": False}
+    with pytest.raises(ValueError, match=r"`compile_like` expects a compiled model"):
+        compile_like(clone, lamina.Sequential([lamina.Input(shape=(4,)), layers.Dense(2)]))
+    custom = _TwoOptimizersWithConfig()
+    custom.build((None, 4))
+    custom.compile(first_lr=0.5)
+    with pytest.raises(
+        ValueError, match=r"cannot replace compile arguments\. Received: \['jit_compile'\]"
+    ):
+        compile_like(clone_model(custom), custom, jit_compile=False)

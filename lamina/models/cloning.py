@@ -1,5 +1,5 @@
 """`clone_model`, `model_from_json` and `model_to_json`: a model's architecture
-without its weights, as in Keras."""
+without its weights, as in Keras; `compile_like` compiles a clone as the original was."""
 
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ def clone_model(
         )
     clone = _clone_architecture(model, input_tensors, clone_function)
     if compile:
-        _compile_like(clone, model)
+        compile_like(clone, model)
     return clone
 
 
@@ -287,17 +287,37 @@ def _overrides(model: Any, name: str) -> bool:
     return getattr(type(model), name) is not getattr(Model, name)
 
 
-def _compile_like(clone: Any, model: Any) -> None:
-    """Compiles ``clone`` with ``model``'s compile settings and fresh stateful objects."""
+def compile_like(clone: Any, model: Any, **overrides: Any) -> None:
+    """Compiles ``clone`` with ``model``'s compile settings and fresh stateful objects.
+
+    What `clone_model(model, compile=True)` does after cloning: a fresh optimizer
+    from the original optimizer's config, fresh metric objects, the same loss,
+    loss weights and `jit_compile`. A class that overrides `compile` is compiled
+    with `clone.compile_from_config(model.get_compile_config())`.
+
+    Args:
+        clone: The model to compile (usually `clone_model(model)`).
+        model: A compiled model whose settings are copied.
+        **overrides: `compile` arguments that replace the copied ones (e.g.
+            `jit_compile=False`); not accepted for a class with its own `compile`.
+
+    Example:
+        >>> import lamina
+        >>> model = lamina.Sequential([lamina.Input(shape=(4,)), lamina.layers.Dense(2)])
+        >>> model.compile(optimizer="adam", loss="mse", jit_compile=True)
+        >>> clone = lamina.models.clone_model(model)
+        >>> compile_like(clone, model, jit_compile=False)
+        >>> clone.get_compile_config()["loss"] == model.get_compile_config()["loss"]
+        True
+    """
+    if not getattr(model, "compiled", False):
+        raise ValueError(
+            "`compile_like` expects a compiled model, whose compile settings it copies. Received: "
+            f"an uncompiled `{type(model).__name__}` named '{model.name}'. Call "
+            "`model.compile(...)` first."
+        )
     if _overrides(model, "get_compile_config"):
-        config = model.get_compile_config()
-        if config is None:
-            raise ValueError(
-                f"`clone_model(..., compile=True)` compiles a `{type(model).__name__}` with "
-                "`clone.compile_from_config(model.get_compile_config())`. Received: "
-                "get_compile_config() returned None. Return the compile arguments from it."
-            )
-        clone.compile_from_config(copy.deepcopy(config))
+        _compile_from_config(clone, model, overrides)
         return
     if _overrides(model, "compile"):
         raise ValueError(
@@ -320,7 +340,25 @@ def _compile_like(clone: Any, model: Any) -> None:
     for key in ("run_eagerly", "steps_per_execution", "auto_scale_loss"):
         if key in spec:
             kwargs[key] = spec[key]
-    clone.compile(**kwargs)
+    clone.compile(**{**kwargs, **overrides})
+
+
+def _compile_from_config(clone: Any, model: Any, overrides: dict[str, Any]) -> None:
+    name = type(model).__name__
+    if overrides:
+        raise ValueError(
+            f"`compile_like` compiles a `{name}` with its own `compile_from_config`, so it "
+            f"cannot replace compile arguments. Received: {sorted(overrides)}. Compile the "
+            "clone yourself."
+        )
+    config = model.get_compile_config()
+    if config is None:
+        raise ValueError(
+            f"`clone_model(..., compile=True)` compiles a `{name}` with "
+            "`clone.compile_from_config(model.get_compile_config())`. Received: "
+            "get_compile_config() returned None. Return the compile arguments from it."
+        )
+    clone.compile_from_config(copy.deepcopy(config))
 
 
 def model_to_json(model: Any, **kwargs: Any) -> str:

@@ -7,7 +7,8 @@ slope, before the minimum: where the loss falls fastest, or about a tenth of
 the rate at the minimum.
 
 The caller's model, its weights and its optimizer are left untouched: the test
-trains a deep copy with a fresh optimizer of the same configuration.
+trains a copy made with `lamina.models.clone_model(model, compile=True)` (a fresh
+optimizer of the same configuration, no `jit_compile`) holding the model's weights.
 
 Example:
     >>> result = lr_find(model, x_train, y_train)  # doctest: +SKIP
@@ -24,9 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from lamina import optimizers, runtime
+from lamina import runtime
 from lamina.utils import validation
-from lamina.workflow.doctor import _copy_model, _numpy, _tensor
+from lamina.workflow.doctor.arrays import as_tensor, training_arrays
+from lamina.workflow.doctor.copies import model_copy, ready_to_train
 
 __all__ = ["LRFinderResult", "lr_find"]
 
@@ -160,43 +162,16 @@ def _suggest(
     return max(min_loss_lr / 10.0, float(lrs[0])), "min_loss/10", None, min_loss_lr
 
 
-def lr_find(
+def _check_arguments(
     model: Any,
-    x: Any,
-    y: Any,
-    *,
-    start_lr: float = 1e-7,
-    end_lr: float = 10.0,
-    num_steps: int = 100,
-    batch_size: int = 32,
-    smooth: float = 0.98,
-    diverge_factor: float = 4.0,
-    seed: int = 0,
-) -> LRFinderResult:
-    """Runs the learning-rate range test on a copy of a compiled model.
-
-    Step ``i`` trains one batch at ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))``.
-    The loss is smoothed with a debiased exponential moving average
-    (``avg = smooth * avg + (1 - smooth) * loss``, reported as ``avg / (1 - smooth ** (i + 1))``);
-    the test stops when it exceeds ``diverge_factor`` times its best value.
-
-    Args:
-        model: A compiled Lamina model (its optimizer's configuration is reused on a
-            fresh optimizer; its weights are the starting point). Left unchanged.
-        x: Training inputs, one array.
-        y: Training targets, one array.
-        start_lr: The first learning rate, > 0. Defaults to `1e-7`.
-        end_lr: The last learning rate, > `start_lr`. Defaults to `10`.
-        num_steps: Number of steps (one batch each). Defaults to `100`.
-        batch_size: Samples per step. Defaults to `32`.
-        smooth: Smoothing factor of the moving average, in [0, 1). Defaults to `0.98`.
-        diverge_factor: Stop when the smoothed loss exceeds this times its best
-            value. Defaults to `4.0`.
-        seed: Seed of the batch order (and of dropout in the copy). Defaults to `0`.
-
-    Returns:
-        An `LRFinderResult` with `lrs`, `losses`, `suggestion` and `plot()`.
-    """
+    start_lr: float,
+    end_lr: float,
+    num_steps: int,
+    batch_size: int,
+    smooth: float,
+    diverge_factor: float,
+    seed: int,
+) -> None:
     owner = "lr_find"
     validation.number(owner, "start_lr", start_lr, low=0.0, low_inclusive=False)
     validation.number(owner, "end_lr", end_lr, low=0.0, low_inclusive=False)
@@ -220,52 +195,108 @@ def lr_find(
             f"{'compiled without an optimizer' if getattr(model, 'compiled', False) else 'not compiled'}. "
             "Call model.compile(optimizer='adam', loss=...) first."
         )
-    x_np, y_np = _numpy(x, "x"), _numpy(y, "y")
-    if len(x_np) != len(y_np) or len(x_np) == 0:
-        raise ValueError(
-            f"`{owner}` expects as many labels as inputs, and at least one sample. "
-            f"Received: {len(x_np)} inputs and {len(y_np)} labels."
-        )
 
-    device = runtime.get_device()
-    xt, yt = _tensor(x_np, device), _tensor(y_np, device)
+
+def _range_test(
+    m: Any,
+    xt: torch.Tensor,
+    yt: torch.Tensor,
+    start_lr: float,
+    end_lr: float,
+    num_steps: int,
+    batch_size: int,
+    smooth: float,
+    diverge_factor: float,
+    seed: int,
+) -> tuple[list[float], list[float], list[float], bool]:
+    """Trains ``m`` one batch per learning rate; returns (lrs, smoothed, raw losses, diverged)."""
     rng = np.random.default_rng(seed)
-    n = len(x_np)
+    n = len(xt)
     lrs = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))
+    order = np.concatenate([rng.permutation(n) for _ in range(num_steps * batch_size // n + 1)])
+    avg, best = 0.0, math.inf
+    out_lrs: list[float] = []
+    smoothed: list[float] = []
+    raw: list[float] = []
+    for i, lr in enumerate(lrs):
+        idx = torch.as_tensor(order[i * batch_size : (i + 1) * batch_size], device=xt.device)
+        m.optimizer.learning_rate = float(lr)
+        m.reset_metrics()  # so the step's running `loss` is this batch's loss
+        loss = float(m.train_step((xt[idx], yt[idx]))["loss"])
+        if not math.isfinite(loss):
+            return out_lrs, smoothed, raw, True
+        avg = smooth * avg + (1.0 - smooth) * loss
+        value = avg / (1.0 - smooth ** (i + 1))
+        out_lrs.append(float(lr))
+        smoothed.append(value)
+        raw.append(loss)
+        best = min(best, value)
+        if value > diverge_factor * best:
+            return out_lrs, smoothed, raw, True
+    return out_lrs, smoothed, raw, False
+
+
+def lr_find(
+    model: Any,
+    x: Any = None,
+    y: Any = None,
+    *,
+    splits: Any = None,
+    train: Any = None,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int = 100,
+    batch_size: int = 32,
+    smooth: float = 0.98,
+    diverge_factor: float = 4.0,
+    seed: int = 0,
+) -> LRFinderResult:
+    """Runs the learning-rate range test on a copy of a compiled model.
+
+    Step ``i`` trains one batch at ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))``.
+    The loss is smoothed with a debiased exponential moving average
+    (``avg = smooth * avg + (1 - smooth) * loss``, reported as ``avg / (1 - smooth ** (i + 1))``);
+    the test stops when it exceeds ``diverge_factor`` times its best value.
+
+    Args:
+        model: A compiled Lamina model (its optimizer's configuration is reused on a
+            fresh optimizer; its weights are the starting point). Left unchanged.
+        x: Training inputs, one array; or a `Splits` (the result of
+            `lamina.data.split`), whose training set is used. Defaults to `None`.
+        y: Training targets, one array. Defaults to `None`.
+        splits: A `Splits` or a dict of ``(x, y)`` pairs; its ``train`` set is
+            used. Defaults to `None`.
+        train: The training set as an ``(x, y)`` pair. Defaults to `None`.
+        start_lr: The first learning rate, > 0. Defaults to `1e-7`.
+        end_lr: The last learning rate, > `start_lr`. Defaults to `10`.
+        num_steps: Number of steps (one batch each). Defaults to `100`.
+        batch_size: Samples per step. Defaults to `32`.
+        smooth: Smoothing factor of the moving average, in [0, 1). Defaults to `0.98`.
+        diverge_factor: Stop when the smoothed loss exceeds this times its best
+            value. Defaults to `4.0`.
+        seed: Seed of the batch order (and of dropout in the copy). Defaults to `0`.
+
+    Returns:
+        An `LRFinderResult` with `lrs`, `losses`, `suggestion` and `plot()`.
+    """
+    owner = "lr_find"
+    _check_arguments(model, start_lr, end_lr, num_steps, batch_size, smooth, diverge_factor, seed)
+    x_np, y_np = training_arrays(owner, x, y, splits, train)
+    if len(x_np) == 0:
+        raise ValueError(
+            f"`{owner}` expects at least one sample. Received: {len(x_np)} inputs and "
+            f"{len(y_np)} labels."
+        )
+    device = runtime.get_device()
+    xt, yt = as_tensor(x_np, device), as_tensor(y_np, device)
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        m = _copy_model(model)
-        m.compile(
-            optimizer=optimizers.deserialize(optimizers.serialize(model.optimizer)), loss=model.loss
+        first = torch.as_tensor(np.arange(min(len(x_np), batch_size)), device=device)
+        m = ready_to_train(model_copy(model, x_np, owner), xt[first], yt[first])
+        out_lrs, smoothed, raw, diverged = _range_test(
+            m, xt, yt, start_lr, end_lr, num_steps, batch_size, smooth, diverge_factor, seed
         )
-        first = torch.as_tensor(np.arange(min(n, batch_size)), device=device)
-        m.evaluate(xt[first], yt[first], batch_size=len(first), verbose=0)  # builds the loss
-        m.optimizer.build(list(m.parameters()))
-        m.train()
-        order = np.concatenate([rng.permutation(n) for _ in range(num_steps * batch_size // n + 1)])
-        avg, best = 0.0, math.inf
-        out_lrs: list[float] = []
-        smoothed: list[float] = []
-        raw: list[float] = []
-        diverged = False
-        for i, lr in enumerate(lrs):
-            idx = torch.as_tensor(order[i * batch_size : (i + 1) * batch_size], device=device)
-            m.optimizer.learning_rate = float(lr)
-            m.reset_metrics()  # so the step's running `loss` is this batch's loss
-            loss = float(m.train_step((xt[idx], yt[idx]))["loss"])
-            if not math.isfinite(loss):
-                diverged = True
-                break
-            avg = smooth * avg + (1.0 - smooth) * loss
-            value = avg / (1.0 - smooth ** (i + 1))
-            out_lrs.append(float(lr))
-            smoothed.append(value)
-            raw.append(loss)
-            best = min(best, value)
-            if value > diverge_factor * best:
-                diverged = True
-                break
     suggestion, method, steepest, min_lr = _suggest(np.asarray(out_lrs), np.asarray(smoothed))
     return LRFinderResult(
         lrs=out_lrs,

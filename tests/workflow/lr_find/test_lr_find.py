@@ -161,3 +161,45 @@ def test_workflow_exports_diagnosis_doctor_and_lr_find() -> None:
     for name in ("diagnose", "Diagnosis", "doctor", "DoctorReport", "lr_find", "LRFinderResult"):
         assert name in workflow.__all__
     assert workflow.lr_find is lr_find
+
+
+def test_lr_find_takes_a_splits_object_or_a_train_pair(digits) -> None:
+    from lamina.data import split
+
+    x, y = digits
+    s = split(x, y, dev=0.2, test=0.2, seed=0)
+    expected = lr_find(_mlp(), *s.train, num_steps=20).to_dict()
+    assert lr_find(_mlp(), s, num_steps=20).to_dict() == expected
+    assert lr_find(_mlp(), splits=s, num_steps=20).to_dict() == expected
+    assert lr_find(_mlp(), train=s.train, num_steps=20).to_dict() == expected
+    with pytest.raises(ValueError, match=r"`lr_find` expects the data once"):
+        lr_find(_mlp(), x, y, train=s.train)
+    with pytest.raises(ValueError, match=r"`lr_find` expects both inputs `x` and targets `y`"):
+        lr_find(_mlp(), x)
+
+
+def test_lr_find_starts_from_the_models_weights(digits) -> None:
+    x, y = digits
+    trained = _mlp()
+    trained.fit(x, y, epochs=20, verbose=0)
+    fresh = lr_find(_mlp(), x, y, num_steps=10)
+    warm = lr_find(trained, x, y, num_steps=10)
+    # At the tiny first learning rates nothing changes: the loss is the model's own.
+    assert warm.raw_losses[0] < 0.3 * fresh.raw_losses[0]
+
+
+def test_lr_find_explains_a_model_it_cannot_clone(digits) -> None:
+    x, y = digits
+
+    class NeedsUnits(lamina.Model):
+        def __init__(self, units):
+            super().__init__()
+            self.dense = layers.Dense(units)
+
+        def call(self, inputs, training=None):
+            return self.dense(inputs)
+
+    model = NeedsUnits(10)
+    model.compile(optimizer="adam", loss=losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.raises(ValueError, match=r"`lr_find` works on a copy of the model.*get_config\(\)"):
+        lr_find(model, x, y, num_steps=5)
