@@ -17,19 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from lamina import losses
-from lamina.metrics import MeanMetricWrapper
+from lamina.metrics.reduction import MeanMetricWrapper
 from lamina.utils import validation
-
-__all__ = [
-    "Hinge",
-    "SquaredHinge",
-    "CategoricalHinge",
-    "Poisson",
-    "KLDivergence",
-    "BinaryCrossentropy",
-    "CategoricalCrossentropy",
-    "SparseCategoricalCrossentropy",
-]
 
 
 def _last_axis(owner: str, axis: Any) -> None:

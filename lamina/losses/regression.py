@@ -1,10 +1,10 @@
-"""Regression and count losses beyond MSE / MAE / Huber: log-cosh, Poisson,
-cosine similarity, MAPE and MSLE, with the Keras names, formulas and defaults.
+"""Regression and count losses: mean squared and absolute error, Huber,
+log-cosh, Poisson, cosine similarity, MAPE and MSLE, with the Keras names,
+formulas and defaults.
 
 Each function reduces the last axis only, as Keras's do (shape
-``y_pred.shape[:-1]``, as in :mod:`lamina.losses`); each class averages the rest
-per sample, reduces it and applies sample weights. Everything here is also available as
-``lamina.losses.<name>``.
+``y_pred.shape[:-1]``); each class averages the rest per sample, reduces it and
+applies sample weights.
 
 Example:
 
@@ -22,20 +22,66 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina.losses import EPSILON, LossFunctionWrapper, _align_shapes, _last_axis_mean, _prepare
+from lamina.losses.base import LossFunctionWrapper
+from lamina.losses.utils import EPSILON, _align_shapes, _last_axis_mean, _prepare
+from lamina.utils import validation
 
-__all__ = [
-    "log_cosh",
-    "poisson",
-    "cosine_similarity",
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "LogCosh",
-    "Poisson",
-    "CosineSimilarity",
-    "MeanAbsolutePercentageError",
-    "MeanSquaredLogarithmicError",
-]
+
+def mean_squared_error(y_true: Any, y_pred: Any) -> torch.Tensor:
+    """Mean of ``(y_true - y_pred) ** 2`` over non-batch axes.
+
+    Args:
+        y_true: Targets, same shape as ``y_pred`` (a trailing axis of size 1 may differ).
+        y_pred: Predictions.
+
+    Returns:
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _align_shapes("mean_squared_error", y_true, y_pred, broadcast=True)
+    return _last_axis_mean(F.mse_loss(y_pred, y_true.to(y_pred.dtype), reduction="none"))
+
+
+def mean_absolute_error(y_true: Any, y_pred: Any) -> torch.Tensor:
+    """Mean of ``|y_true - y_pred|`` over non-batch axes.
+
+    Args:
+        y_true: Targets, same shape as ``y_pred`` (a trailing axis of size 1 may differ).
+        y_pred: Predictions.
+
+    Returns:
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _align_shapes("mean_absolute_error", y_true, y_pred, broadcast=True)
+    return _last_axis_mean(F.l1_loss(y_pred, y_true.to(y_pred.dtype), reduction="none"))
+
+
+def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> torch.Tensor:
+    """Huber loss: quadratic for small errors, linear for large ones.
+
+    With ``x = y_pred - y_true``: ``0.5 * x**2`` if ``|x| <= delta``, else
+    ``delta * (|x| - 0.5 * delta)``; averaged over non-batch axes.
+
+    Args:
+        y_true: Targets, same shape as ``y_pred`` (a trailing axis of size 1 may differ).
+        y_pred: Predictions.
+        delta: Where the loss turns from quadratic to linear. Defaults to `1.0`.
+
+    Returns:
+        The loss with the last axis reduced, as Keras returns it: shape
+        ``y_pred.shape[:-1]`` (``(batch,)`` for ``(batch, d)`` inputs; a ``(batch,)``
+        input gives one value per sample).
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _align_shapes("huber", y_true, y_pred, broadcast=True)
+    values = F.huber_loss(y_pred, y_true.to(y_pred.dtype), reduction="none", delta=delta)
+    return _last_axis_mean(values)
+
 
 _LOG2 = math.log(2.0)
 
@@ -147,6 +193,60 @@ def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> torch.Tensor:
     first = torch.log1p(y_pred.clamp_min(EPSILON))
     second = torch.log1p(y_true.clamp_min(EPSILON))
     return _last_axis_mean((first - second) ** 2)
+
+
+class MeanSquaredError(LossFunctionWrapper):
+    """Mean squared error; see :func:`mean_squared_error`.
+
+    Args:
+        reduction: See :class:`Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Defaults to `"mean_squared_error"`.
+    """
+
+    kind = "regression"
+
+    def __init__(
+        self, reduction: str | None = "sum_over_batch_size", name: str = "mean_squared_error"
+    ):
+        super().__init__(mean_squared_error, name=name, reduction=reduction)
+
+
+class MeanAbsoluteError(LossFunctionWrapper):
+    """Mean absolute error; see :func:`mean_absolute_error`.
+
+    Args:
+        reduction: See :class:`Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Defaults to `"mean_absolute_error"`.
+    """
+
+    kind = "regression"
+
+    def __init__(
+        self, reduction: str | None = "sum_over_batch_size", name: str = "mean_absolute_error"
+    ):
+        super().__init__(mean_absolute_error, name=name, reduction=reduction)
+
+
+class Huber(LossFunctionWrapper):
+    """Huber loss; see :func:`huber`.
+
+    Args:
+        delta: Where the loss turns from quadratic to linear, > 0. Defaults to `1.0`.
+        reduction: See :class:`Loss`. Defaults to `"sum_over_batch_size"`.
+        name: Defaults to `"huber_loss"`.
+    """
+
+    kind = "regression"
+
+    def __init__(
+        self,
+        delta: float = 1.0,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "huber_loss",
+    ):
+        validation.number("Huber", "delta", delta, low=0.0, low_inclusive=False)
+        super().__init__(huber, name=name, reduction=reduction, delta=delta)
+        self.delta = delta
 
 
 class LogCosh(LossFunctionWrapper):

@@ -1,7 +1,8 @@
-"""Regression and reduction metrics beyond MSE / MAE / RMSE, as in Keras:
+"""Regression metrics, as in Keras: :class:`MeanSquaredError`,
+:class:`MeanAbsoluteError`, :class:`RootMeanSquaredError`,
 :class:`MeanAbsolutePercentageError`, :class:`MeanSquaredLogarithmicError`,
-:class:`CosineSimilarity`, :class:`LogCoshError`, :class:`R2Score` and
-:class:`Sum`. Also available as ``lamina.metrics.<name>``.
+:class:`CosineSimilarity`, :class:`LogCoshError` and :class:`R2Score`. Also
+available as ``lamina.metrics.<name>``.
 
 Example:
 
@@ -21,21 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from lamina import losses
-from lamina.metrics import MeanMetricWrapper, Metric, _broadcast_weights
+from lamina.metrics.base import Metric
+from lamina.metrics.reduction import Mean, MeanMetricWrapper
 from lamina.utils import validation
-
-__all__ = [
-    "MeanAbsolutePercentageError",
-    "MeanSquaredLogarithmicError",
-    "CosineSimilarity",
-    "LogCoshError",
-    "R2Score",
-    "Sum",
-    "PearsonCorrelation",
-    "ConcordanceCorrelation",
-    "pearson_correlation",
-    "concordance_correlation",
-]
 
 
 def _cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
@@ -48,117 +37,49 @@ def _cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor
     return values if values.ndim <= 1 else values.flatten(1).mean(dim=1)
 
 
-def _per_sample_mean(values: torch.Tensor) -> torch.Tensor:
-    return values if values.ndim <= 1 else values.flatten(1).mean(dim=1)
-
-
-def pearson_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
-    """Pearson correlation between targets and predictions along ``axis``, per sample.
-
-    ``mean(z(y_true) * z(y_pred))`` with ``z(x) = (x - mean(x)) / (std(x) + 1e-7)``
-    along ``axis`` (as Keras computes it).
+class MeanSquaredError(MeanMetricWrapper):
+    """Mean of ``(y_true - y_pred) ** 2``; see :func:`lamina.losses.mean_squared_error`.
 
     Args:
-        y_true: Targets, shape ``(batch, features)``.
-        y_pred: Predictions, same shape.
-        axis: The axis to correlate along. Defaults to `-1`.
-
-    Returns:
-        The per-sample coefficient, shape ``(batch,)``.
+        name: Defaults to `"mean_squared_error"`.
+        dtype: See :class:`Metric`. Defaults to `None`.
     """
-    y_pred = torch.as_tensor(y_pred)
-    y_true, y_pred = losses._align_shapes(
-        "pearson_correlation", torch.as_tensor(y_true, device=y_pred.device), y_pred
-    )
-    y_true = y_true.to(y_pred.dtype)
-    t = y_true - y_true.mean(dim=axis, keepdim=True)
-    p = y_pred - y_pred.mean(dim=axis, keepdim=True)
-    t = t / (t.std(dim=axis, keepdim=True, correction=0) + losses.EPSILON)
-    p = p / (p.std(dim=axis, keepdim=True, correction=0) + losses.EPSILON)
-    return _per_sample_mean((t * p).mean(dim=axis))
+
+    def __init__(self, name: str = "mean_squared_error", dtype: Any = None):
+        super().__init__(losses.mean_squared_error, name=name, dtype=dtype)
 
 
-def concordance_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
-    """Lin's concordance correlation between targets and predictions along ``axis``, per sample.
-
-    ``2 cov(y_true, y_pred) / (var(y_true) + var(y_pred) + (mean(y_true) - mean(y_pred))²)``
-    along ``axis``: 1 only when the predictions equal the targets.
+class MeanAbsoluteError(MeanMetricWrapper):
+    """Mean of ``|y_true - y_pred|``; see :func:`lamina.losses.mean_absolute_error`.
 
     Args:
-        y_true: Targets, shape ``(batch, features)``.
-        y_pred: Predictions, same shape.
-        axis: The axis to compare along. Defaults to `-1`.
-
-    Returns:
-        The per-sample coefficient, shape ``(batch,)``.
+        name: Defaults to `"mean_absolute_error"`.
+        dtype: See :class:`Metric`. Defaults to `None`.
     """
-    y_pred = torch.as_tensor(y_pred)
-    y_true, y_pred = losses._align_shapes(
-        "concordance_correlation", torch.as_tensor(y_true, device=y_pred.device), y_pred
-    )
-    y_true = y_true.to(y_pred.dtype)
-    true_mean = y_true.mean(dim=axis, keepdim=True)
-    pred_mean = y_pred.mean(dim=axis, keepdim=True)
-    true_var = y_true.var(dim=axis, keepdim=True, correction=0)
-    pred_var = y_pred.var(dim=axis, keepdim=True, correction=0)
-    covariance = (y_true - true_mean) * (y_pred - pred_mean)
-    norm = true_var + pred_var + (true_mean - pred_mean) ** 2
-    return _per_sample_mean((2.0 * covariance / (norm + losses.EPSILON)).mean(dim=axis))
+
+    def __init__(self, name: str = "mean_absolute_error", dtype: Any = None):
+        super().__init__(losses.mean_absolute_error, name=name, dtype=dtype)
 
 
-class PearsonCorrelation(MeanMetricWrapper):
-    """Mean over samples of the Pearson correlation along ``axis``; see
-    :func:`pearson_correlation`.
+class RootMeanSquaredError(Mean):
+    """Square root of the mean squared error over everything seen.
 
     Args:
-        name: Defaults to `"pearson_correlation"`.
-        dtype: See :class:`lamina.metrics.Metric`. Defaults to `None`.
-        axis: The axis to correlate along. Defaults to `-1`.
-
-    Example:
-
-    >>> import torch
-    >>> m = PearsonCorrelation()
-    >>> m.update_state(torch.tensor([[0, 1, 0.5], [1, 1, 0.2]]),
-    ...                torch.tensor([[0.1, 0.9, 0.5], [1, 0.9, 0.2]]))
-    >>> m.result()
-    tensor(0.9967)
+        name: Defaults to `"root_mean_squared_error"`.
+        dtype: See :class:`Metric`. Defaults to `None`.
     """
 
-    def __init__(self, name: str = "pearson_correlation", dtype: Any = None, axis: int = -1):
-        _check_axis("PearsonCorrelation", axis)
-        super().__init__(pearson_correlation, name=name, dtype=dtype, axis=axis)
-        self.axis = axis
+    def __init__(self, name: str = "root_mean_squared_error", dtype: Any = None):
+        super().__init__(name=name, dtype=dtype)
 
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        y_true, y_pred = self._inputs(y_true, y_pred)
+        super().update_state(
+            losses._per_sample(losses.mean_squared_error(y_true, y_pred)), sample_weight
+        )
 
-class ConcordanceCorrelation(MeanMetricWrapper):
-    """Mean over samples of the concordance correlation along ``axis``; see
-    :func:`concordance_correlation`.
-
-    Args:
-        name: Defaults to `"concordance_correlation"`.
-        dtype: See :class:`lamina.metrics.Metric`. Defaults to `None`.
-        axis: The axis to compare along. Defaults to `-1`.
-
-    Example:
-
-    >>> import torch
-    >>> m = ConcordanceCorrelation()
-    >>> m.update_state(torch.tensor([[0, 1, 0.5], [1, 1, 0.2]]),
-    ...                torch.tensor([[0.1, 0.9, 0.5], [1, 0.9, 0.2]]))
-    >>> m.result()
-    tensor(0.9816)
-    """
-
-    def __init__(self, name: str = "concordance_correlation", dtype: Any = None, axis: int = -1):
-        _check_axis("ConcordanceCorrelation", axis)
-        super().__init__(concordance_correlation, name=name, dtype=dtype, axis=axis)
-        self.axis = axis
-
-
-def _check_axis(owner: str, axis: Any) -> None:
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise ValueError(f"`{owner}` expects `axis` to be an integer. Received: axis={axis!r}.")
+    def result(self) -> torch.Tensor:
+        return torch.sqrt(super().result())
 
 
 class MeanAbsolutePercentageError(MeanMetricWrapper):
@@ -226,40 +147,6 @@ class LogCoshError(MeanMetricWrapper):
 
     def __init__(self, name: str = "logcosh", dtype: Any = None):
         super().__init__(losses.log_cosh, name=name, dtype=dtype)
-
-
-class Sum(Metric):
-    """Weighted sum of all values seen: ``sum(values * sample_weight)``.
-
-    Args:
-        name: Defaults to `"sum"`.
-        dtype: See :class:`lamina.metrics.Metric`. Defaults to `None`.
-
-    Example:
-
-    >>> import torch
-    >>> m = Sum()
-    >>> m.update_state(torch.tensor([1.0, 3.0, 5.0, 7.0]))
-    >>> m.result()
-    tensor(16.)
-    """
-
-    def __init__(self, name: str = "sum", dtype: Any = None):
-        super().__init__(name=name, dtype=dtype)
-        self.add_state("total")
-
-    def update_state(self, values: Any, sample_weight: Any = None) -> None:
-        """Adds ``values`` (any shape), weighted by ``sample_weight`` if given."""
-        values = torch.as_tensor(values).detach()
-        if not values.is_floating_point():
-            values = values.float()
-        self._to_device(values.device)
-        if sample_weight is not None:
-            values = values * _broadcast_weights(self.name, sample_weight, values)
-        self.total += values.sum().to(self.total.dtype)
-
-    def result(self) -> torch.Tensor:
-        return self.total.clone()
 
 
 _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")

@@ -1,21 +1,16 @@
-"""Confusion-count metrics, as in Keras: :class:`TruePositives`,
-:class:`FalsePositives`, :class:`TrueNegatives`, :class:`FalseNegatives`,
-:class:`FBetaScore`, and the operating-point metrics
-:class:`SensitivityAtSpecificity`, :class:`SpecificityAtSensitivity`,
-:class:`PrecisionAtRecall` and :class:`RecallAtPrecision`. Also available as
-``lamina.metrics.<name>``.
-
-As everywhere in :mod:`lamina.metrics`, counts accumulate on the device and no
-value is read on the host during an update.
+"""Metrics read from counts at many thresholds: :class:`AUC` (area under the ROC
+or precision-recall curve) and the operating points :class:`SensitivityAtSpecificity`,
+:class:`SpecificityAtSensitivity`, :class:`PrecisionAtRecall` and
+:class:`RecallAtPrecision`.
 
 Example:
 
 >>> import torch
 >>> from lamina import metrics
->>> m = metrics.TruePositives()
->>> m.update_state(torch.tensor([0, 1, 1, 1]), torch.tensor([1.0, 0.0, 1.0, 1.0]))
+>>> m = metrics.AUC()
+>>> m.update_state(torch.tensor([0, 0, 1, 1]), torch.tensor([0.1, 0.4, 0.35, 0.8]))
 >>> m.result()
-tensor(2.)
+tensor(0.7500)
 """
 
 from __future__ import annotations
@@ -24,178 +19,131 @@ from typing import Any
 
 import torch
 
-from lamina.metrics import (
-    AUC,
-    F1Score,
-    Metric,
-    _broadcast_weights,
-    _check_thresholds,
-    _divide_no_nan,
-)
+from lamina import losses
+from lamina.metrics.base import Metric
+from lamina.metrics.utils import _broadcast_weights, _divide_no_nan, _labels_like
 from lamina.utils import validation
 
-__all__ = [
-    "TruePositives",
-    "FalsePositives",
-    "TrueNegatives",
-    "FalseNegatives",
-    "FBetaScore",
-    "SensitivityAtSpecificity",
-    "SpecificityAtSensitivity",
-    "PrecisionAtRecall",
-    "RecallAtPrecision",
-]
 
+class AUC(Metric):
+    """Area under the ROC or precision-recall curve, from counts at fixed thresholds.
 
-class _ConditionCount(Metric):
-    """Weighted count of one confusion-matrix cell, at one or more thresholds."""
-
-    _predicted_positive: bool
-    _actual_positive: bool
-
-    def __init__(self, thresholds: Any = None, name: str | None = None, dtype: Any = None):
-        values = _check_thresholds(type(self).__name__, thresholds)
-        super().__init__(name=name, dtype=dtype)
-        self.thresholds = thresholds
-        self._threshold_values = torch.tensor(values, dtype=torch.float32)
-        self._constants.append("_threshold_values")
-        self.add_state("accumulator", (len(values),))
-
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        """Adds one batch: entries with ``y_true != 0`` are positives, and
-        ``y_pred > threshold`` are positive predictions (every entry counts)."""
-        y_true, y_pred = self._inputs(y_true, y_pred)
-        dtype = self._state_dtype
-        scores = y_pred.to(torch.float32)
-        if sample_weight is None:
-            w = torch.ones(scores.numel(), dtype=dtype, device=scores.device)
-        else:
-            w = _broadcast_weights(self.name, sample_weight, scores.to(dtype)).reshape(-1)
-        actual = (y_true.reshape(-1) != 0).to(dtype)
-        if y_true.numel() != scores.numel():
-            raise ValueError(
-                f"`{self.name}` expects `y_true` and `y_pred` with the same number of entries. "
-                f"Received: y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}."
-            )
-        predicted = (scores.reshape(1, -1) > self._threshold_values.view(-1, 1)).to(dtype)
-        if not self._predicted_positive:
-            predicted = 1.0 - predicted
-        if not self._actual_positive:
-            actual = 1.0 - actual
-        self.accumulator += predicted @ (w * actual)
-
-    def result(self) -> torch.Tensor:
-        if isinstance(self.thresholds, (list, tuple)):
-            return self.accumulator.clone()
-        return self.accumulator[0].clone()
-
-    def get_config(self) -> dict[str, Any]:
-        thresholds = (
-            list(self.thresholds) if isinstance(self.thresholds, tuple) else self.thresholds
-        )
-        return {"thresholds": thresholds, **super().get_config()}
-
-
-class TruePositives(_ConditionCount):
-    """Weighted number of true positives: ``y_true != 0`` and ``y_pred > threshold``.
+    As in Keras, predictions are bucketed against ``num_thresholds`` evenly
+    spaced thresholds in ``[0, 1]``; true/false positive/negative counts per
+    threshold accumulate on the device, and the area is a Riemann sum over
+    them (``"interpolation"``: trapezoids for ROC and the Davis & Goadrich
+    interpolation for PR). All entries are pooled (micro-average); integer
+    labels against multi-column scores are one-hot encoded.
 
     Args:
-        thresholds: A threshold, or a list (then the result has one count per
-            threshold). Defaults to `None` (0.5).
-        name: Defaults to `None` (``"true_positives"``).
-        dtype: See :class:`lamina.metrics.Metric`. Defaults to `None`.
-    """
-
-    _predicted_positive, _actual_positive = True, True
-
-
-class FalsePositives(_ConditionCount):
-    """Weighted number of false positives: ``y_true == 0`` and ``y_pred > threshold``.
-
-    Args:
-        thresholds: A threshold, or a list. Defaults to `None` (0.5).
-        name: Defaults to `None` (``"false_positives"``).
-        dtype: See :class:`lamina.metrics.Metric`. Defaults to `None`.
-    """
-
-    _predicted_positive, _actual_positive = True, False
-
-
-class TrueNegatives(_ConditionCount):
-    """Weighted number of true negatives: ``y_true == 0`` and ``y_pred <= threshold``.
-
-    Args:
-        thresholds: A threshold, or a list. Defaults to `None` (0.5).
-        name: Defaults to `None` (``"true_negatives"``).
-        dtype: See :class:`lamina.metrics.Metric`. Defaults to `None`.
-    """
-
-    _predicted_positive, _actual_positive = False, False
-
-
-class FalseNegatives(_ConditionCount):
-    """Weighted number of false negatives: ``y_true != 0`` and ``y_pred <= threshold``.
-
-    Args:
-        thresholds: A threshold, or a list. Defaults to `None` (0.5).
-        name: Defaults to `None` (``"false_negatives"``).
-        dtype: See :class:`lamina.metrics.Metric`. Defaults to `None`.
-    """
-
-    _predicted_positive, _actual_positive = False, True
-
-
-class FBetaScore(F1Score):
-    """F-beta score per class, ``(1 + b²) tp / ((1 + b²) tp + b² fn + fp)``, optionally averaged.
-
-    ``beta > 1`` favours recall, ``beta < 1`` precision; ``beta = 1`` is the
-    F1 score. Inputs, thresholds and averaging are those of :class:`F1Score`.
-
-    Args:
-        average: `None`, ``"micro"``, ``"macro"`` or ``"weighted"``. Defaults to `None`.
-        beta: The weight of recall, > 0. Defaults to `1.0`.
-        threshold: Decision threshold, or `None` for the top class. Defaults to `None`.
-        name: Defaults to `"fbeta_score"`.
-        dtype: See :class:`lamina.metrics.Metric`. Defaults to `None`.
-
-    Example:
-
-    >>> import torch
-    >>> m = FBetaScore(beta=2.0, threshold=0.5, average="micro")
-    >>> m.update_state(torch.tensor([[1.0], [1.0], [0.0]]), torch.tensor([[0.9], [0.1], [0.8]]))
-    >>> m.result()  # tp=1, fn=1, fp=1: 5 / (5 + 4 + 1)
-    tensor(0.5000)
+        num_thresholds: Number of thresholds, > 1; more is closer to the exact
+            area. Defaults to `200`.
+        curve: ``"ROC"`` or ``"PR"``. Defaults to `"ROC"`.
+        summation_method: ``"interpolation"``, ``"minoring"`` (lower sum) or
+            ``"majoring"`` (upper sum). Defaults to `"interpolation"`.
+        name: Defaults to `"auc"`.
+        dtype: See :class:`Metric`. Defaults to `None`.
+        from_logits: Whether ``y_pred`` holds logits (a sigmoid is applied).
+            Defaults to `False`.
     """
 
     def __init__(
         self,
-        average: str | None = None,
-        beta: float = 1.0,
-        threshold: float | None = None,
-        name: str = "fbeta_score",
+        num_thresholds: int = 200,
+        curve: str = "ROC",
+        summation_method: str = "interpolation",
+        name: str = "auc",
         dtype: Any = None,
+        from_logits: bool = False,
     ):
-        validation.number("FBetaScore", "beta", beta, low=0.0, low_inclusive=False)
-        super().__init__(average=average, threshold=threshold, name=name, dtype=dtype)
-        self.beta = beta
+        validation.positive_int("AUC", "num_thresholds", num_thresholds)
+        validation.number("AUC", "num_thresholds", num_thresholds, low=1, low_inclusive=False)
+        validation.one_of("AUC", "curve", curve, ("ROC", "PR"))
+        validation.one_of(
+            "AUC", "summation_method", summation_method, ("interpolation", "minoring", "majoring")
+        )
+        validation.boolean("AUC", "from_logits", from_logits)
+        super().__init__(name=name, dtype=dtype)
+        self.num_thresholds = num_thresholds
+        self.curve = curve
+        self.summation_method = summation_method
+        self.from_logits = from_logits
+        inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self._threshold_values = torch.tensor([-losses.EPSILON, *inner, 1.0 + losses.EPSILON])
+        self._constants.append("_threshold_values")
+        for state in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+            self.add_state(state, (num_thresholds,))
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        y_true, y_pred = self._inputs(y_true, y_pred)
+        y_true, y_pred = _labels_like(self.name, y_true, y_pred)
+        dtype = self._state_dtype
+        scores = y_pred.float()
+        if self.from_logits:
+            scores = torch.sigmoid(scores)
+        truth = y_true.reshape(-1).to(dtype)
+        if sample_weight is None:
+            w = torch.ones_like(truth)
+        else:
+            w = _broadcast_weights(self.name, sample_weight, scores.to(dtype)).reshape(-1)
+        # bucket b = number of thresholds strictly below the score; the score is a
+        # positive prediction at threshold j exactly when j < b.
+        buckets = torch.bucketize(scores.reshape(-1), self._threshold_values.to(scores.dtype))
+        n = self.num_thresholds
+        pos = torch.zeros(n + 1, dtype=dtype, device=truth.device).scatter_add_(
+            0, buckets, truth * w
+        )
+        neg = torch.zeros(n + 1, dtype=dtype, device=truth.device).scatter_add_(
+            0, buckets, (1 - truth) * w
+        )
+        pos_above = pos.flip(0).cumsum(0).flip(0)  # [k] = weight of positives in buckets >= k
+        neg_above = neg.flip(0).cumsum(0).flip(0)
+        self.true_positives += pos_above[1:]
+        self.false_positives += neg_above[1:]
+        self.false_negatives += pos_above[0] - pos_above[1:]
+        self.true_negatives += neg_above[0] - neg_above[1:]
+
+    def _interpolate_pr_auc(self) -> torch.Tensor:
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = _divide_no_nan(dtp, dp.clamp_min(0))
+        intercept = tp[1:] - slope * p[1:]
+        both_positive = (p[:-1] > 0) & (p[1:] > 0)
+        ratio = torch.where(
+            both_positive, _divide_no_nan(p[:-1], p[1:].clamp_min(0)), torch.ones_like(p[1:])
+        )
+        increment = _divide_no_nan(
+            slope * (dtp + intercept * torch.log(ratio)), (tp[1:] + fn[1:]).clamp_min(0)
+        )
+        return increment.sum()
 
     def result(self) -> torch.Tensor:
-        if self._num_classes is None:
-            return torch.zeros((), dtype=self._state_dtype)
-        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
-        if self.average == "micro":
-            tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
-        b2 = float(self.beta) ** 2
-        score = _divide_no_nan((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp)
-        if self.average == "macro":
-            return score.mean()
-        if self.average == "weighted":
-            support = tp + fn
-            return _divide_no_nan((score * support).sum(), support.sum())
-        return score
+        tp, fp = self.true_positives, self.false_positives
+        tn, fn = self.true_negatives, self.false_negatives
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._interpolate_pr_auc()
+        if self.curve == "ROC":
+            x, y = _divide_no_nan(fp, fp + tn), _divide_no_nan(tp, tp + fn)
+        else:
+            x, y = _divide_no_nan(tp, tp + fn), _divide_no_nan(tp, tp + fp)
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2
+        elif self.summation_method == "minoring":
+            heights = torch.minimum(y[:-1], y[1:])
+        else:
+            heights = torch.maximum(y[:-1], y[1:])
+        return ((x[:-1] - x[1:]) * heights).sum()
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "beta": self.beta}
+        return {
+            "num_thresholds": self.num_thresholds,
+            "curve": self.curve,
+            "summation_method": self.summation_method,
+            "from_logits": self.from_logits,
+            **super().get_config(),
+        }
 
 
 class _AtOperatingPoint(Metric):

@@ -24,10 +24,8 @@ from typing import Any
 import torch
 
 from lamina.losses import EPSILON
-from lamina.metrics import Metric
+from lamina.metrics.base import Metric
 from lamina.utils import validation
-
-__all__ = ["IoU", "MeanIoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU"]
 
 
 def _class_ids(owner: str, num_classes: int, target_class_ids: Any) -> list[int]:
