@@ -159,3 +159,24 @@ def test_regression_error_mae_and_rmse() -> None:
     y, p = np.array([1.0, 2.0, 3.0]), np.array([[1.0], [2.0], [6.0]])
     assert regression_error(y, p, "mae") == pytest.approx(1.0)
     assert regression_error(y, p, "rmse") == pytest.approx(np.sqrt(3.0))
+
+
+def test_from_errors_without_sizes_says_the_verdict_ignores_noise() -> None:
+    d = Diagnosis.from_errors(train=0.01, train_dev=0.09, dev=0.10, human=0.005)
+    assert any("ignores sampling noise" in n and "sizes=" in n for n in d.notes)
+    assert d.gap_intervals == dict.fromkeys(d.gaps())
+    assert not any(d.established.values()) and d.samples_needed is None
+    assert "established" not in d.table()
+
+
+def test_from_errors_rejects_bad_sizes() -> None:
+    with pytest.raises(ValueError, match=r"got a size for `test` but no `test` error"):
+        Diagnosis.from_errors(train=0.1, sizes={"train": 100, "test": 50})
+    with pytest.raises(ValueError, match=r"expects `sizes` keys among .* Received: \['val'\]"):
+        Diagnosis.from_errors(train=0.1, sizes={"val": 50})
+    with pytest.raises(
+        TypeError, match=r"expects `sizes` to be a dict .* Received: sizes of type list"
+    ):
+        Diagnosis.from_errors(train=0.1, sizes=[100])
+    with pytest.raises(ValueError, match=r"sizes\['train'\]"):
+        Diagnosis.from_errors(train=0.1, sizes={"train": 0})

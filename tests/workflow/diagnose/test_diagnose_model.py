@@ -174,3 +174,19 @@ def test_diagnose_small_train_dev_on_a_real_model_is_not_a_confident_mismatch(di
     # The same diagnosis from the predictions, built by hand.
     p = {k: Predictions.from_model(model, x[v], y[v], name=k) for k, v in sets.items()}
     assert Diagnosis.from_predictions(**p, human=0.01) == d
+
+
+def test_diagnose_decides_the_task_once_on_the_training_split() -> None:
+    # A loss that says nothing about the task; the dev labels alone (0.0 / 1.0) would
+    # look like classes, but the task is decided on the training split, for every split.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4)).astype("float32")
+    y = (2 * x[:, 0] + 1).astype("float32")
+    y_dev = (rng.random(40) > 0.5).astype("float32")
+    model = lamina.Sequential([lamina.Input(shape=(4,)), layers.Dense(1)])
+    model.compile(optimizer="adam", loss=lambda t, p: ((t - p) ** 2).mean())
+    d = diagnose(model, train=(x[:80], y[:80]), dev=(x[80:], y_dev))
+    assert d.task == "regression" and d.metric == "mae"
+    pred = model.predict(x[80:], verbose=0)[:, 0]
+    assert d.dev_error == pytest.approx(np.mean(np.abs(pred - y_dev)), rel=1e-6)
+    assert d.error_intervals["dev"].method == "percentile bootstrap"

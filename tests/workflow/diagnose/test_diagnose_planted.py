@@ -259,3 +259,17 @@ def test_diagnosis_with_intervals_serialises_and_prints() -> None:
     assert "8.25% (95% CI 5.9 to 11.4, n=400)" in text
     assert "not established" in text and "established" in text
     assert "Verdict: The largest gap is variance" in text
+
+
+def test_from_predictions_rejects_what_is_not_predictions_of_one_task() -> None:
+    train = _labels(100, 5, 0, "train")
+    with pytest.raises(
+        TypeError, match=r"expects `dev` to be a `Predictions` or None. Received: dev"
+    ):
+        Diagnosis.from_predictions(train=train, dev=np.zeros(10))
+    with pytest.raises(ValueError, match=r"Received: dev with task='regression'"):
+        Diagnosis.from_predictions(train=train, dev=_values(50, 1.0, 0, "dev"))
+    with pytest.raises(ValueError, match=r"expects `metric='error'`"):
+        Diagnosis.from_predictions(train=train, metric="mae")
+    with pytest.raises(ValueError, match=r"`confidence` to be a number in \(0.0, 1.0\)"):
+        Diagnosis.from_predictions(train=train, confidence=95)
