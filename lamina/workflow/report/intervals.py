@@ -94,6 +94,8 @@ def interval_cell(value: Any, percent: bool = False, n: int | None = None) -> st
         return "-"
     interval = as_interval(value)
     unit = "%" if percent else ""
+    if interval is not None and interval.n is None and interval.low == interval.high:
+        value, interval = interval.estimate, None  # nothing measured the noise: no interval
     if interval is None:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             return str(value)

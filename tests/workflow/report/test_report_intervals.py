@@ -50,6 +50,8 @@ def test_interval_cell_matches_scipy_wilson_interval():
     assert interval_cell(gap, percent=True) == "2.00% (90% CI -1.0 to 5.0, n=30)"
     assert interval_cell(0.05, percent=True, n=30) == "5.00% (n=30)"
     assert interval_cell(0.4123) == "0.4123" and interval_cell(None) == "-"
+    unmeasured = Interval(0.25, 0.25, 0.25, None, 0.95, "one seed, size unknown")
+    assert interval_cell(unmeasured, percent=True) == "25.00%"
     assert as_interval({"estimate": 0.1}) is None and as_interval(0.1) is None
 
 
@@ -185,17 +187,21 @@ def test_error_analysis_groups_show_intervals_gaps_and_established(tmp_path):
 
 
 def test_learning_curve_table_shows_the_intervals_of_each_point(tmp_path):
+    # One seed, means only: the intervals come from the sizes (Wilson; n_dev=300).
     curve = LearningCurve(
         [100, 200], [0.5, 1.0], [0.0, 0.01], [0.3, 0.2], "classification", "error", [0.1, 0.2], 300
     )
-    dev = [wilson_interval(90, 300), wilson_interval(60, 300)]
-    if getattr(curve, "dev_intervals", None) is None:  # until the curve carries them
-        curve.dev_intervals = dev
     files = report(tmp_path / "c.html", learning_curve=curve)
     section = _section(files.html.read_text(), "learning_curve")
-    train, dev = _row(section, "200")[:2]
-    assert train == "1.00%" and dev == interval_cell(curve.dev_intervals[1], percent=True)
+    train, dev, gap = _row(section, "200")
+    assert train == interval_cell(wilson_interval(2, 200), percent=True)
+    assert dev == interval_cell(wilson_interval(60, 300), percent=True)
     assert dev == "20.00% (95% CI 15.9–24.9, n=300)"
+    reading = curve.reading()
+    assert gap == interval_cell(reading.gap_interval, percent=True) and "95% CI" in gap
+    assert reading.slope is not None and interval_cell(reading.slope, percent=True) in section
+    data = json.loads(files.json.read_text())["learning_curve"]
+    assert Interval.from_dict(data["dev_intervals"][1]) == curve.dev_intervals[1]
 
 
 def test_scores_may_be_intervals(tmp_path):

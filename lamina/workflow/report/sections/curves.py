@@ -44,9 +44,12 @@ def _curve_rows(curve: Any, data: dict[str, Any], pct: bool) -> tuple[list[tuple
     train_iv = _per_size(curve, "train_intervals", len(sizes))
     dev_iv = _per_size(curve, "dev_intervals", len(sizes))
     n_dev = data.get("n_dev") or None
+    gap_interval = getattr(curve.reading(), "gap_interval", None)
     rows = []
     for i, size in enumerate(sizes):
         gap = None if dev[i] is None or train[i] is None else dev[i] - train[i]
+        if i == len(sizes) - 1 and as_interval(gap_interval) is not None:
+            gap = gap_interval  # the reading's gap at the largest size, with its interval
         rows.append(
             (
                 f"{size:,}",
@@ -81,7 +84,7 @@ def learning_curve_section(page: _Page, curve: Any) -> None:
     slope = as_interval(getattr(curve.reading(), "slope", None))
     if slope is not None:
         page.add(
-            "<p>Slope of the dev error per doubling of the data: "
+            "<p>Change of the dev error per doubling of the data (negative: still falling): "
             f"{_e(interval_cell(slope, pct))}.</p>"
         )
     page.verdict(reading["message"], head=f"{str(reading['verdict']).replace('_', ' ')}:")
