@@ -281,3 +281,15 @@ def test_report_and_plots_docstring_examples_run():
     for name in names:
         result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, name
+
+
+def test_report_lr_find_section(tmp_path):
+    from lamina.workflow import LRFinderResult
+
+    lrs = np.geomspace(1e-5, 1.0, 30).tolist()
+    losses = [2.0 - 1.5 / (1 + np.exp(-(np.log10(lr) + 3))) for lr in lrs]
+    found = LRFinderResult(lrs, losses, losses, suggestion=1e-3, steepest_lr=1e-3, min_loss_lr=0.5)
+    files = report(tmp_path / "lr.html", lr_find=found)
+    assert files.sections == ["lr_find"] and files.images == 1
+    data = json.loads(files.json.read_text())["lr_find"]
+    assert data["suggestion"] == 1e-3 and data["lrs"] == pytest.approx(lrs)
