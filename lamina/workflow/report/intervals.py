@@ -164,7 +164,8 @@ def interval_bar_figure(
         at, tops = pos[has], np.array(heights)[has]
         x, y = (tops, at) if horizontal else (at, tops)
         bars = {"xerr": err} if horizontal else {"yerr": err}
-        ax.errorbar(x, y, **bars, fmt="none", ecolor="black", capsize=4, lw=1.2, label="95% CI")
+        level = f"{100 * as_interval(kept[has[0]][1]).confidence:g}% CI"
+        ax.errorbar(x, y, **bars, fmt="none", ecolor="black", capsize=4, lw=1.2, label=level)
     for i, (label, value) in enumerate((lines or {}).items()):
         if value is not None:
             draw = ax.axvline if horizontal else ax.axhline

@@ -51,7 +51,7 @@ _IMAGE_CHECK = """
 
 #: Under every table that shows intervals.
 INTERVAL_NOTE = (
-    '<p class="note">Intervals are 95% confidence intervals (Wilson score for error rates and '
+    '<p class="note">CI: confidence interval at the level shown (Wilson score for error rates and '
     "accuracies, a seeded bootstrap for other metrics, Newcombe's interval for a difference of "
     "two error rates); n is the number of examples behind the number.</p>"
 )
