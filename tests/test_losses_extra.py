@@ -277,7 +277,6 @@ def test_new_losses_do_not_sync_host(monkeypatch):
 
 def test_docstring_examples_run():
     import doctest
-
     import importlib
     import pkgutil
 

@@ -385,7 +385,6 @@ def test_new_metric_config_is_keras_shaped():
 
 def test_docstring_examples_run():
     import doctest
-
     import importlib
     import pkgutil
 
