@@ -43,6 +43,7 @@ import lamina
 from lamina import data, layers, workflow
 from lamina.workflow import plots
 from lamina.workflow.learning_curves import nested_order
+from lamina.workflow.uncertainty import wilson_interval
 
 #: Human-level error on the digits: people misread about 1 in 100 of these 8x8 scans.
 HUMAN_ERROR = 0.01
@@ -102,12 +103,33 @@ class _LockedTestSet:
         self._x, self._y = x, y
         self.uses = 0
 
+    @property
+    def size(self) -> int:
+        return len(self._y)
+
     def score(self, model: lamina.Model) -> float:
         self.uses += 1
         return float(model.evaluate(self._x, self._y, verbose=0, return_dict=True)["accuracy"])
 
     def score_baseline(self, predict: Any) -> float:
         return float(np.mean(predict(self._x) == self._y))
+
+
+def _points(diagnosis: Any, key: str) -> str:
+    """A gap or a split's error of a diagnosis, in points, with its 95% interval."""
+    interval = (
+        diagnosis.gap_intervals.get(key)
+        if key in diagnosis.gap_intervals
+        else diagnosis.error_intervals.get(key)
+    )
+    value = (
+        getattr(diagnosis, key)
+        if key in diagnosis.gap_intervals
+        else getattr(diagnosis, f"{key}_error")
+    )
+    if interval is None:
+        return f"{100 * value:.2f}%"
+    return f"{100 * value:.2f}% (95% CI {100 * interval.low:.1f} to {100 * interval.high:.1f})"
 
 
 @contextlib.contextmanager
@@ -250,6 +272,7 @@ def _run(
     final_epochs = min(epochs, 15) if quick else epochs
     curve_epochs = 10 if quick else 25
     fractions = (0.25, 1.0) if quick else (0.1, 0.25, 0.5, 1.0)
+    curve_seeds = 3  # each size trained with several seeds: bands, not lines
 
     # 1. Data: one split, a leakage check, the test set locked away.
     step("1. Data: split once, check for leakage")
@@ -363,8 +386,8 @@ def _run(
     show(final)
     before = result.diagnoses["first attempt"]
     say(
-        f"[bold]Variance {100 * before.variance:.2f}% -> {100 * final.variance:.2f}%; dev error "
-        f"{100 * before.dev_error:.2f}% -> {100 * final.dev_error:.2f}%.[/bold] (Early stopping chose "
+        f"[bold]Variance {_points(before, 'variance')} -> {_points(final, 'variance')}; dev error "
+        f"{_points(before, 'dev')} -> {_points(final, 'dev')}.[/bold] (Early stopping chose "
         "the epoch on the dev set, so the dev error is a little optimistic; the train-dev set took part "
         "in no choice.)"
     )
@@ -372,8 +395,10 @@ def _run(
         "train": 1.0 - final.train_error,
         "validation": 1.0 - final.dev_error,
     }
-    for name in (FIRST_NAME, FINAL_NAME):
-        result.baselines.add_model(name, result.accuracies[name]["validation"])
+    # The networks join the table with their predictions on the dev set, so each is
+    # compared with the best baseline on the same images (McNemar's exact test).
+    result.baselines.add_model(FIRST_NAME, first)
+    result.baselines.add_model(FINAL_NAME, model)
     show(result.baselines.verdict(FINAL_NAME))
 
     # 6. Learning curve; 7. error analysis on the dev set.
@@ -391,6 +416,7 @@ def _run(
         fractions=fractions,
         fit_kwargs={"epochs": curve_epochs, "batch_size": 32},
         seed=seed,
+        seeds=curve_seeds,
     )
     show(result.learning_curve)
     result.plots["learning_curve"] = out / "learning_curve.png"
@@ -415,12 +441,15 @@ def _run(
     result.test_evaluations = test_set.uses
     if verbose:
         console.print(_accuracy_table(result.accuracies))
-    best_name, best_base = result.baselines.best_baseline()
-    net = result.accuracies[FINAL_NAME]["validation"]
+    comparison = result.baselines.compare(FINAL_NAME)
+    test_accuracy = wilson_interval(
+        int(round((1.0 - result.accuracies[FINAL_NAME]["test"]) * test_set.size)), test_set.size
+    )
     say(
-        f"On validation the network {'beats' if net > best_base else 'does not beat'} the best baseline, "
-        f"{best_name} ({net:.4f} vs {best_base:.4f}). Test accuracy {result.accuracies[FINAL_NAME]['test']:.4f}: "
-        "the number to report. Any change made now would turn the test set into a second dev set."
+        f"On validation, paired on the same images: {comparison.text} Test accuracy "
+        f"{result.accuracies[FINAL_NAME]['test']:.4f} (95% CI {1 - test_accuracy.high:.4f} to "
+        f"{1 - test_accuracy.low:.4f}, n={test_set.size}): the number to report. Any change made "
+        "now would turn the test set into a second dev set."
     )
 
     # 9. The report.
@@ -463,7 +492,9 @@ def _run(
     result.onnx_path = out / "digits_mlp.onnx"
     result.export = model.export(result.onnx_path, format="onnx", verbose=bool(verbose))
     say(f"Model: {result.model_path}; ONNX: {result.onnx_path}")
-    say(f"Serve it (HTTP on 127.0.0.1:8000, monitoring page at /): [bold]lamina serve {result.model_path}[/bold]")
+    say(
+        f"Serve it (HTTP on 127.0.0.1:8000, monitoring page at /): [bold]lamina serve {result.model_path}[/bold]"
+    )
     result.seconds = time.perf_counter() - t0
     say(f"Done in {result.seconds:.1f}s.")
     return result

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure headless Chromium is available for the report test (tests/test_report.py
+# Makes sure headless Chromium is available for the report test (tests/workflow/report/test_report_html.py
 # opens the HTML report in it and checks that every plot image loads).
 #
 # Idempotent and quiet: does nothing when /usr/bin/chromium exists. Otherwise, as
@@ -15,7 +15,7 @@ if [ -x "$CHROMIUM" ]; then
 fi
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "ensure_chromium: installing Debian's chromium package (needed by tests/test_report.py)..."
+    echo "ensure_chromium: installing Debian's chromium package (needed by tests/workflow/report/test_report_html.py)..."
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends chromium >/dev/null

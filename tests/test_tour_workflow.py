@@ -76,7 +76,15 @@ def test_tour_learning_curve_and_error_analysis_use_the_dev_set(tour):
     assert curve.sizes == sorted(curve.sizes) and curve.sizes[-1] == result.splits.sizes["train"]
     assert curve.n_dev == result.splits.sizes["dev"]
     assert curve.dev_errors[0] > curve.dev_errors[-1]
-    assert curve.reading().verdict in ("more_data", "variance_plateau", "bias", "converged")
+    assert curve.reading().verdict in (
+        "more_data",
+        "variance_plateau",
+        "bias",
+        "converged",
+        "inconclusive",
+    )
+    assert curve.n_seeds == 3  # each size trained with three seeds: bands, not lines
+    assert all(i.low <= e <= i.high for i, e in zip(curve.dev_intervals, curve.dev_errors))
     analysis = result.error_analysis
     assert analysis.confusion_matrix.counts.sum() == result.splits.sizes["dev"]
     dev_accuracy = result.accuracies[FINAL_NAME]["validation"]
@@ -122,8 +130,9 @@ def test_tour_writes_the_report(tour):
     assert data["data"]["summary"]["leakage check"]["ok"] is True
     assert len(data["training"]) == 2
     page = result.report_path.read_text()
-    # Two training runs, the learning curve, the confusion matrix, the worst mistakes.
-    assert page.count('<img src="data:image/png;base64,') == 5
+    # Baseline scores, two training runs, errors per split of the two diagnoses, the
+    # learning curve, the confusion matrix, the worst mistakes.
+    assert page.count('<img src="data:image/png;base64,') == 8
     assert result.curves_path == result.report_path.parent / "training_curves.png"
 
 
@@ -143,10 +152,13 @@ def test_tour_ships_the_model_as_lamina_and_checked_onnx(tour):
     import onnxruntime as ort
 
     result, _ = tour
-    assert result.model_path.name == "digits_mlp.lamina" and result.onnx_path.name == "digits_mlp.onnx"
+    assert (
+        result.model_path.name == "digits_mlp.lamina" and result.onnx_path.name == "digits_mlp.onnx"
+    )
     assert result.export.max_difference <= 1e-5
     assert sorted(p.name for p in result.onnx_path.parent.glob("digits_mlp*")) == [
-        "digits_mlp.lamina", "digits_mlp.onnx"
+        "digits_mlp.lamina",
+        "digits_mlp.onnx",
     ]  # one self-contained ONNX file, no .onnx.data beside it
     loaded = lamina.load_model(result.model_path)
     x_dev = np.asarray(result.splits.dev[0], dtype=np.float32)
