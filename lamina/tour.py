@@ -43,7 +43,7 @@ import lamina
 from lamina import data, layers, workflow
 from lamina.workflow import plots
 from lamina.workflow.learning_curves import nested_order
-from lamina.workflow.uncertainty import wilson_interval
+from lamina.workflow.uncertainty import Interval, wilson_interval
 
 #: Human-level error on the digits: people misread about 1 in 100 of these 8x8 scans.
 HUMAN_ERROR = 0.01
@@ -130,6 +130,25 @@ def _points(diagnosis: Any, key: str) -> str:
     if interval is None:
         return f"{100 * value:.2f}%"
     return f"{100 * value:.2f}% (95% CI {100 * interval.low:.1f} to {100 * interval.high:.1f})"
+
+
+def _accuracy_intervals(
+    accuracies: dict[str, dict[str, float]], splits: Any, first_train: int
+) -> dict[str, dict[str, Any]]:
+    """Each accuracy of the table with its Wilson interval and the size of its set
+    (the first attempt trained on ``first_train`` images only)."""
+    sizes = {"train": splits.sizes["train"], "validation": splits.sizes["dev"]}
+    sizes["test"] = splits.sizes["test"]
+    out: dict[str, dict[str, Any]] = {}
+    for name, per_split in accuracies.items():
+        out[name] = {}
+        for split_name, accuracy in per_split.items():
+            n = first_train if (name == FIRST_NAME and split_name == "train") else sizes[split_name]
+            error = wilson_interval(int(round((1.0 - accuracy) * n)), n)
+            out[name][split_name] = Interval(
+                accuracy, 1.0 - error.high, 1.0 - error.low, n, error.confidence, "wilson"
+            )
+    return out
 
 
 @contextlib.contextmanager
@@ -475,7 +494,7 @@ def _run(
             "human-level error (assumed)": HUMAN_ERROR,
             "leakage check": result.leakage,
         },
-        scores=result.accuracies,
+        scores=_accuracy_intervals(result.accuracies, splits, first_train=len(y_small)),
         title="Lamina tour: handwritten digits",
     )
     result.report_path, result.report_json_path = files.html, files.json
