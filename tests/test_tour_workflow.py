@@ -122,9 +122,10 @@ def test_tour_writes_the_report(tour):
         "learning_curve",
         "error_analysis",
     } <= set(data["sections"])
-    assert data["scores"][FINAL_NAME]["test"] == pytest.approx(
-        result.accuracies[FINAL_NAME]["test"]
-    )
+    test_score = data["scores"][FINAL_NAME]["test"]
+    assert test_score["estimate"] == pytest.approx(result.accuracies[FINAL_NAME]["test"])
+    assert test_score["n"] == result.splits.sizes["test"]
+    assert test_score["low"] < test_score["estimate"] < test_score["high"]
     assert [d["primary"] for d in data["diagnosis"].values()][0] == "variance"
     assert data["data"]["splits"]["sizes"] == result.splits.sizes
     assert data["data"]["summary"]["leakage check"]["ok"] is True
