@@ -7,20 +7,9 @@ from typing import Any
 import numpy as np
 
 from lamina.utils import validation
+from lamina.workflow.predictions.decode import _numpy as _as_numpy
 
 __all__ = ["classification_error", "regression_error"]
-
-
-def _as_numpy(value: Any, owner: str, name: str) -> np.ndarray:
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    try:
-        return np.asarray(value)
-    except Exception as e:  # noqa: BLE001 - any conversion failure becomes one clear error
-        raise TypeError(
-            f"`{owner}` expects `{name}` to be array-like (NumPy, torch, pandas). "
-            f"Received: {name} of type {type(value).__name__}."
-        ) from e
 
 
 def classification_error(y_true: Any, y_pred: Any, *, loss: Any = None) -> float:
