@@ -25,7 +25,8 @@ from lamina.data.datasets import (
 )
 from lamina.data.leakage import LeakageReport, PairLeakage, check_leakage, find_duplicates
 from lamina.data.scaling import MinMaxScaler, StandardScaler, fit_scaler_on_train
-from lamina.data.splits import Splits, infer_task, split
+from lamina.data.splits import Splits, split
+from lamina.data.tasks import infer_task
 
 __all__ = [
     "CVResult",

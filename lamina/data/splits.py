@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from lamina.data.tasks import infer_task
 from lamina.data.tasks import is_one_hot as _is_one_hot
+from lamina.data.tasks import resolve_task
 from lamina.utils import validation
 
 _SET_ORDER = ("train", "train_dev", "dev", "test")
@@ -198,6 +198,7 @@ def split(
     stratify: bool = True,
     groups: Any = None,
     seed: int = 0,
+    task: str = "auto",
 ) -> Splits:
     """Splits ``(x, y)`` once into train, dev, test and (optionally) train-dev sets.
 
@@ -229,6 +230,8 @@ def split(
             (classification only). Defaults to `True`.
         groups: Optional group ids, one per sample. Defaults to `None`.
         seed: Seed of the random assignment. Defaults to `0`.
+        task: ``"classification"`` (stratify by class), ``"regression"`` or
+            ``"auto"`` (`lamina.data.infer_task` on ``y``). Defaults to ``"auto"``.
 
     Returns:
         A `Splits` with `train`, `dev`, `test`, `train_dev`, `indices` and `summary()`.
@@ -252,7 +255,7 @@ def split(
             f"`split` expects `x` and `y` to have the same number of samples. "
             f"Received: x with {n} samples, y with {n_y}."
         )
-    task = infer_task(y)
+    task = resolve_task("split", task, y)
     labels = label_vector(y) if task == "classification" and stratify else None
     targets = _target_counts(fractions, n)
     if groups is not None:

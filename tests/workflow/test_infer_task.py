@@ -89,3 +89,15 @@ def test_multi_hot_targets_with_sigmoid_outputs_are_multi_label():
     assert infer_task(y, np.array([[1.9, 0.2, 0.3], [0.1, 0.8, 0.7], [0.2, 0.1, 0.6]])) == (
         "regression"
     )
+
+
+def test_split_takes_the_task_override():
+    from lamina.data import split
+
+    x = np.arange(120, dtype="float32").reshape(60, 2)
+    y = np.arange(60) % 6  # classes by the rule: stratified
+    assert split(x, y, seed=0).task == "classification"
+    as_quantity = split(x, y, seed=0, task="regression")
+    assert as_quantity.task == "regression" and not as_quantity.stratified
+    with pytest.raises(ValueError, match="task"):
+        split(x, y, task="ratings")
