@@ -6,7 +6,7 @@ distribution that is never trained on, to tell variance from data mismatch).
 Splits are stratified for classification and group-aware when `groups` is
 given, so one patient, user or session never lands in two sets.
 
-The helpers `infer_task`, `num_samples` and `take` are shared by the rest of
+The helpers `num_samples` and `take` are shared by the rest of
 `lamina.data` and `lamina.workflow`: they index NumPy arrays, torch tensors,
 pandas objects and dicts / lists of those (models with several inputs) alike.
 """
