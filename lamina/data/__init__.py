@@ -24,6 +24,7 @@ from lamina.data.datasets import (
     load_wine,
 )
 from lamina.data.leakage import LeakageReport, PairLeakage, check_leakage, find_duplicates
+from lamina.data.reviews import load_drug_reviews
 from lamina.data.scaling import MinMaxScaler, StandardScaler, fit_scaler_on_train
 from lamina.data.splits import Splits, split
 from lamina.data.tasks import infer_task
@@ -44,6 +45,7 @@ __all__ = [
     "load_csv",
     "load_diabetes",
     "load_digits",
+    "load_drug_reviews",
     "load_image_folder",
     "load_iris",
     "load_wine",
