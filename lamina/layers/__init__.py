@@ -74,6 +74,7 @@ from lamina.layers.preprocessing import (
     Resizing,
     StringLookup,
     TextVectorization,
+    WordPieceTokenizer,
 )
 from lamina.layers.recurrent import GRU, LSTM, SimpleRNN
 from lamina.layers.regularization import (
@@ -214,4 +215,5 @@ __all__ = [
     "Rescaling",
     "StringLookup",
     "TextVectorization",
+    "WordPieceTokenizer",
 ]

@@ -2,6 +2,7 @@
 
 * `Normalization`, `Rescaling`: numeric features.
 * `TextVectorization`: raw strings to token ids or bag-of-words vectors.
+* `WordPieceTokenizer`: raw strings to BERT token ids and attention masks.
 * `StringLookup`, `IntegerLookup`, `CategoryEncoding`, `Hashing`,
   `Discretization`: categorical features.
 * `Resizing`, `CenterCrop`: images.
@@ -18,6 +19,7 @@ from lamina.layers.preprocessing.image_preprocessing import CenterCrop, Resizing
 from lamina.layers.preprocessing.index_lookup import IntegerLookup, StringLookup
 from lamina.layers.preprocessing.normalization import Normalization, Rescaling
 from lamina.layers.preprocessing.text_vectorization import TextVectorization
+from lamina.layers.preprocessing.wordpiece import WordPieceTokenizer
 
 __all__ = [
     "CategoryEncoding",
@@ -30,4 +32,5 @@ __all__ = [
     "Resizing",
     "StringLookup",
     "TextVectorization",
+    "WordPieceTokenizer",
 ]
