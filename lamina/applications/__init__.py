@@ -15,6 +15,9 @@ symbolic tensor), so the result can be inspected with `summary()`, trained with
   (He et al., 2016).
 * `inception_module`: a GoogLeNet-style block of parallel convolutions
   (Szegedy et al., 2015).
+* `load_torch_weights`: copies a PyTorch state dict (`.pth`, `.safetensors`, or a
+  dict) into a Lamina model by explicit key mapping, every shape checked, and
+  returns a `WeightLoadReport` (module `weights`).
 * `transformer_text_classifier`: token ids -> position-aware embeddings ->
   Transformer encoder blocks -> pooled class probabilities.
 """
@@ -47,6 +50,7 @@ from lamina.applications.resnet_v1 import ResNet50, ResNet101, ResNet152
 from lamina.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from lamina.applications.transformer import transformer_text_classifier
 from lamina.applications.vgg import VGG16, VGG19
+from lamina.applications.weights import WeightLoadReport, load_torch_weights
 from lamina.applications.xception import Xception
 
 __all__ = [
@@ -68,10 +72,12 @@ __all__ = [
     "ResNetSmall",
     "VGG16",
     "VGG19",
+    "WeightLoadReport",
     "Xception",
     "efficientnet",
     "imagenet_utils",
     "inception_module",
+    "load_torch_weights",
     "mobilenet_v2",
     "resnet",
     "resnet50",
