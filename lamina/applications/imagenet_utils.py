@@ -1,6 +1,6 @@
 """What the ImageNet architectures share: argument checks, the input, the top and
-the weights file, and `preprocess_input` in its three modes (Keras's
-`keras.applications.imagenet_utils`).
+the weights file, `preprocess_input` in its three modes and `decode_predictions`
+(Keras's `keras.applications.imagenet_utils`).
 
 Lamina never downloads: `weights` is `None` or the path of a local weights file
 (Keras 3's `.weights.h5`, Lamina's `.weights.safetensors` or `.lamina`), read by
@@ -9,9 +9,12 @@ Lamina never downloads: `weights` is `None` or the path of a local weights file
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import warnings
 from collections.abc import Callable
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -266,3 +269,63 @@ def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe"
         return x if std is None else x / std.reshape(shape).astype(x.dtype)
     x = x - torch.as_tensor(mean, dtype=x.dtype, device=x.device).reshape(shape)
     return x if std is None else x / torch.as_tensor(std, dtype=x.dtype, device=x.device).reshape(shape)
+
+
+_CLASSES_FILE = "imagenet_classes.json"
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_classes() -> tuple[tuple[str, str], ...]:
+    """The 1000 ImageNet classes as `(wordnet_id, name)`, in class-index order.
+
+    Read from the package data `lamina/applications/imagenet_classes.json` (Keras's
+    `imagenet_class_index.json`, with its source and licence noted in the file).
+
+    Example:
+        >>> from lamina.applications.imagenet_utils import imagenet_classes
+        >>> imagenet_classes()[985]
+        ('n11939491', 'daisy')
+    """
+    data = resources.files("lamina.applications").joinpath(_CLASSES_FILE)
+    text = data.read_text(encoding="utf-8")
+    return tuple((wnid, name) for wnid, name in json.loads(text)["classes"])
+
+
+def decode_predictions(preds: Any, top: int = 5) -> list[list[tuple[str, str, float]]]:
+    """The `top` ImageNet classes of each prediction, most probable first (Keras's
+    `decode_predictions`).
+
+    Args:
+        preds: Scores of an ImageNet classifier, shape `(samples, 1000)` (NumPy
+            array, torch tensor or nested lists): probabilities or logits.
+        top: How many classes to return per sample, 1 to 1000. Defaults to `5`.
+
+    Returns:
+        One list per sample of `(wordnet_id, class_name, score)` tuples, by
+        decreasing score.
+
+    Example:
+        >>> import numpy as np
+        >>> from lamina.applications.imagenet_utils import decode_predictions
+        >>> preds = np.zeros((1, 1000)); preds[0, 985] = 0.9
+        >>> decode_predictions(preds, top=1)
+        [[('n11939491', 'daisy', 0.9)]]
+    """
+    if isinstance(preds, torch.Tensor):
+        preds = preds.detach().cpu().numpy()
+    preds = np.asarray(preds)
+    if preds.ndim != 2 or preds.shape[1] != 1000:
+        raise ValueError(
+            "`decode_predictions` expects a batch of ImageNet predictions, an array of shape "
+            f"(samples, 1000). Received: preds with shape {tuple(preds.shape)}. Pass the output "
+            "of a 1000-class ImageNet classifier (e.g. `model.predict(images)`)."
+        )
+    top = validation.positive_int("decode_predictions", "top", top)
+    if top > 1000:
+        raise ValueError(f"`decode_predictions` expects `top` <= 1000. Received: top={top}.")
+    classes = imagenet_classes()
+    results = []
+    for row in preds:
+        order = np.argsort(-row, kind="stable")[:top]
+        results.append([(*classes[i], float(row[i])) for i in order])
+    return results
