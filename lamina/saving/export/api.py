@@ -186,6 +186,9 @@ def export_model(
     split = preprocessing.split(model)
     numeric = split.model if split is not None else model
     sig = signatures.resolve(numeric, input_signature if split is None else None)
+    if split is not None and split.id_bounds:  # ids drawn as the split-off preprocessing makes them
+        bounds = split.id_bounds
+        sig.specs = [dataclasses.replace(s, high=bounds.get(s.name, s.high)) for s in sig.specs]
     rank = max(len(s.shape) for s in sig.specs)
     explicit_lengths = lengths is not None
     lengths = tuple(lengths) if lengths is not None else ((3, 11) if rank <= 3 else (16, 24))
