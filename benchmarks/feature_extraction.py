@@ -20,17 +20,18 @@ Two encoders, each compared with what a PyTorch user would write instead:
    review strings of `lamina.data.load_drug_reviews`, so tokenisation is timed
    on both.
 
-Both sides run batched (`--batch-size`, 32 by default) with no gradient
+Both sides run batched (8 images or 32 sentences a batch by default) with no gradient
 (`predict` on Lamina's side, `torch.inference_mode()` on PyTorch's). The script
 first prints the largest absolute difference between the two sides' outputs
 (they compute the same function), then times the two sides interleaved
 (starting side alternating), `--rounds` rounds, and prints throughput medians,
 the per-round ratio (Lamina time / PyTorch time) with its median and min-max.
 
-    .venv/bin/python benchmarks/feature_extraction.py [--rounds 5] [--images 32]
-        [--sentences 128] [--batch-size 32] [--threads 2]
+    .venv/bin/python benchmarks/feature_extraction.py [--rounds 5] [--images 16]
+        [--sentences 64] [--image-batch-size 8] [--text-batch-size 32] [--threads 2]
 
-Runs in about a minute and a half on 2 CPU cores. Not a test: the numbers go to
+Runs in about three minutes on 2 CPU cores shared with other work (load average
+8-9), less on an idle machine. Not a test: the numbers go to
 `benchmarks/RESULTS.md`.
 """
 
@@ -338,9 +339,9 @@ def bench_images(args: argparse.Namespace) -> list[dict]:
 
     pre = importlib.import_module("lamina.applications.efficientnet_lite").preprocess_input
     x = np.asarray(pre(sample_crops(args.images)), dtype=np.float32)
+    bs = args.image_batch_size
     xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()  # a PyTorch user's NCHW data
     xt_cl = xt.contiguous(memory_format=torch.channels_last)
-    bs = args.batch_size
 
     def lamina_side() -> np.ndarray:
         return model.predict(x, batch_size=bs, verbose=0)
@@ -398,7 +399,7 @@ def bench_sentences(args: argparse.Namespace) -> list[dict]:
     texts, _ = load_drug_reviews("train")
     texts = texts[: args.sentences]
     as_list = [str(t) for t in texts]
-    bs = args.batch_size
+    bs = args.text_batch_size
     lengths = [len(e.ids) for e in reference.tokenizer.encode_batch(as_list)]
 
     def lamina_side() -> np.ndarray:
@@ -429,9 +430,10 @@ def bench_sentences(args: argparse.Namespace) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--images", type=int, default=32)
-    parser.add_argument("--sentences", type=int, default=128)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--images", type=int, default=16)
+    parser.add_argument("--sentences", type=int, default=64)
+    parser.add_argument("--image-batch-size", type=int, default=8)
+    parser.add_argument("--text-batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
