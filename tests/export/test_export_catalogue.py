@@ -32,7 +32,7 @@ from lamina.saving.export import export_model
 
 ENTRIES = catalogue()
 SLOW = os.environ.get("LAMINA_SLOW_TESTS") == "1"
-LARGE_APPLICATIONS = {f"applications/{n}" for n in ("VGG16", "VGG19", "ResNet50", "ResNet50V2", "Xception", "EfficientNetB0")}
+LARGE_APPLICATIONS = {f"applications/{n}" for n in ("VGG16", "VGG19", "ResNet50", "ResNet50V2", "Xception", "EfficientNetB0", "EfficientNetLite0")}
 _SLOW_MARKS = [
     pytest.mark.slow,
     pytest.mark.skipif(
