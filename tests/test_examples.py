@@ -160,16 +160,59 @@ def test_word_embeddings_skipgram_pairs_are_real_contexts_and_negatives():
     assert all(pair in within for pair in pairs)
 
 
-def test_transfer_learning_freezes_then_fine_tunes(capsys):
+def test_transfer_learning_measures_pretrained_arms_against_scratch(capsys):
     example = load_example("transfer_learning")
     result = example.main(quick=True)
-    assert result["pretrain_accuracy"] > 0.9
-    assert result["base_change_while_frozen"] == 0.0
-    assert result["base_change_fine_tuning"] > 0.0
-    for key in ("from_scratch", "frozen_base", "fine_tuned"):
-        assert result[key] > result["majority_baseline"] + 0.5, key
-    assert result["fine_tuned"] > result["frozen_base"]
-    assert "pretrained base frozen + new head" in capsys.readouterr().out
+    five = result["budgets"][5]
+    assert five["n_test"] == 300 and len(five["from_scratch"]["runs"]) == 3
+    # Chance is 0.1: the ImageNet features carry the digits' shapes, fine-tuning keeps them.
+    assert five["frozen_features"]["mean"] > 0.6
+    assert five["fine_tuned"]["mean"] > 0.6
+    assert five["from_scratch"]["mean"] > 0.8
+    # What the example reports: on 8x8 digits the small convnet from scratch wins.
+    assert five["frozen_features_gain"] < 0 and five["fine_tuned_gain"] < 0
+    assert result["target_met"] is False
+    for arm in example.ARMS:
+        for acc, (low, high) in zip(five[arm]["runs"], five[arm]["intervals"]):
+            assert low < acc < high  # Wilson interval around each run's accuracy
+    out = capsys.readouterr().out
+    assert f"{five['frozen_features']['mean']:.3f}" in out and "paired McNemar" in out
+    assert "target (+0.10 for both) NOT met" in out
+
+
+def test_transfer_learning_top_model_and_fine_tuning_keep_batchnorm_frozen():
+    example = load_example("transfer_learning")
+    lamina.set_seed(0)
+    base = lamina.applications.EfficientNetLite0(
+        weights=None, include_top=False, pooling="avg", input_shape=(32, 32, 3)
+    )
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
+    bottom = lamina.Model(base.inputs[0], base.get_layer(example.CUT).output)
+    top = example.model_after(base, example.CUT)
+    np.testing.assert_allclose(
+        top.predict(bottom.predict(x, verbose=0), verbose=0), base.predict(x, verbose=0), atol=1e-5
+    )
+    example.set_fine_tuning(base)
+    tuned = {layer.name for layer in base.layers if layer.trainable}
+    assert "block6a_expand_conv" in tuned and "top_conv" in tuned
+    assert not any(isinstance(base.get_layer(n), lamina.layers.BatchNormalization) for n in tuned)
+    assert "block5c_project_conv" not in tuned
+    before = {
+        layer.name: [w.detach().cpu().numpy().copy() for w in layer.weights]
+        for layer in base.layers
+    }
+    model = lamina.Sequential([top, lamina.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(bottom.predict(x, verbose=0), np.arange(4), epochs=2, verbose=0)
+    changed = {
+        layer.name
+        for layer in base.layers
+        if any(
+            not np.array_equal(w.detach().cpu().numpy(), old)
+            for w, old in zip(layer.weights, before[layer.name])
+        )
+    }
+    assert changed and changed <= tuned  # BN statistics and the frozen layers did not move
 
 
 def test_multi_input_beats_baselines_on_both_outputs(capsys):
