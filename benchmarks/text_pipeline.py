@@ -29,7 +29,8 @@ off (`layer.cache_size = 0`: every batch tokenised again, as before issue #15);
 ``--sparse-check`` times one Dense training step (forward, backward) on a batch
 of the real TF-IDF rows with a dense input against a `torch.sparse` input.
 
-    .venv/bin/python benchmarks/text_pipeline.py [--reps 3] [--threads 1] [--uncached] [--sparse-check]
+    .venv/bin/python benchmarks/text_pipeline.py [--reps 3] [--batch-size 256] [--lr 0.03] [--dense]
+        [--threads 1] [--uncached] [--sparse-check]
 """
 
 from __future__ import annotations
@@ -187,8 +188,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=0.03)
     parser.add_argument("--max-tokens", type=int, default=20000)
     parser.add_argument("--per-package", type=int, default=6000)
     parser.add_argument("--threads", type=int, default=1)
