@@ -92,6 +92,9 @@ def test_default_idf_stays_keras_formula_and_variants_round_trip_config():
     np.testing.assert_allclose(
         np.asarray(layer.get_config()["idf_weights"])[1:], np.log(1 + 3 / (1 + df)), rtol=1e-6
     )
+    # Without the variants the config keeps Keras's keys only.
+    assert not {"sublinear_tf", "norm", "idf_formula"} & set(layer.get_config())
+    assert layer.get_config()["sparse"] is False
     tuned = layers.TextVectorization(
         output_mode="tf_idf", sublinear_tf=True, norm="l2", idf_formula="smooth", sparse=True
     )

@@ -439,9 +439,11 @@ class TextVectorization(PreprocessingLayer):
             pad_to_max_tokens=self.pad_to_max_tokens,
             vocabulary=lookup["vocabulary"],
             idf_weights=lookup["idf_weights"],
-            sublinear_tf=self.sublinear_tf,
-            norm=self.norm,
-            idf_formula=self.idf_formula,
             sparse=self.sparse,
         )
+        # Lamina's scikit-learn variants, written only when set, so that the config of a
+        # layer without them stays the one Keras's `TextVectorization` reads.
+        for key, default in (("sublinear_tf", False), ("norm", None), ("idf_formula", "keras")):
+            if getattr(self, key) != default:
+                config[key] = getattr(self, key)
         return config
