@@ -163,8 +163,7 @@ def _example_entries() -> list[Entry]:
         Entry("examples/timeseries_forecast:dense", "examples", ex("timeseries_forecast", "make_dense"),
               (In((28, 3)),)),
         Entry("examples/transfer_learning", "examples",
-              lambda: _example("transfer_learning").with_head(_example("transfer_learning").make_base(), 5, "t"),
-              img),
+              ex("transfer_learning", "make_convnet"), img),
         Entry("examples/word_embeddings", "examples", ex("word_embeddings", "make_skipgram", 8),
               (In((1,), "ints", 20, name="target"), In((1,), "ints", 20, name="context"))),
     ]
