@@ -198,3 +198,32 @@ def test_verbose_output_plain_lines_when_not_a_terminal(digits, capsys):
     assert "Epoch 2/2" in lines[1] and "loss:" in lines[1] and "val_accuracy:" in lines[1]
     model.fit(x, y, epochs=1, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_a_fitted_model_reused_as_a_layer_does_not_shadow_the_outer_metrics():
+    """A compiled, fitted Sequential inside a new Model: the outer model's
+    `accuracy` is its own (as in Keras, a nested model's compile metrics are
+    left out), equal to the accuracy computed from `predict` by hand."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 8)).astype("float32")
+    y = ((x[:, 0] > 0).astype("int64") + (x[:, 1] > 0)).astype("int64")
+    inner = lamina.Sequential(
+        [lamina.Input(shape=(8,)), lamina.layers.Dense(16, activation="relu"),
+         lamina.layers.Dense(3, activation="softmax")]
+    )
+    inner.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    inner.fit(x, y, epochs=3, verbose=0)
+    inp = lamina.Input(shape=(8,))
+    outer = lamina.Model(inp, inner(inp))
+    outer.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    by_hand = float((outer.predict(x, verbose=0).argmax(-1) == y).mean())
+    logs = outer.evaluate(x, y, verbose=0, return_dict=True)
+    assert logs["accuracy"] == pytest.approx(by_hand, abs=1e-6)
+    assert by_hand > 0.2
+    assert outer.metrics_names == ["loss", "accuracy"]
+    history = outer.fit(x, y, epochs=2, verbose=0).history
+    assert min(history["accuracy"]) > 0.2
+    # the inner model keeps its own metrics for its own loops
+    assert inner.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] == pytest.approx(
+        float((inner.predict(x, verbose=0).argmax(-1) == y).mean()), abs=1e-6
+    )

@@ -209,12 +209,33 @@ class Trainer:
         own = (self.__dict__.get("_loss_tracker"), self.__dict__.get("_compile_metrics"))
         found: list[Any] = []
         seen: set[int] = set()
-        for module in self.modules():  # type: ignore[attr-defined]
+        for module in self._modules_outside_nested_models():
             for value in vars(module).values():
                 if isinstance(value, Metric) and id(value) not in seen and not any(value is o for o in own):
                     seen.add(id(value))
                     found.append(value)
         return found
+
+    def _modules_outside_nested_models(self) -> list[Any]:
+        """This model and its sub-modules, without descending into nested models.
+
+        A model used as a layer of another (a fitted `Sequential` inside a new
+        `Model`) keeps its own compiled metrics and loss tracker; they are not
+        updated by the outer model's loops, so, as in Keras, every metric of a
+        nested `Trainer` is left out of the outer model's `metrics`.
+        """
+        out: list[Any] = []
+        stack: list[Any] = [self]
+        visited: set[int] = set()
+        while stack:
+            module = stack.pop()
+            if id(module) in visited:
+                continue
+            visited.add(id(module))
+            out.append(module)
+            # reversed onto the stack: the walk is pre-order like `modules()`
+            stack.extend(c for c in reversed(list(module.children())) if not isinstance(c, Trainer))
+        return out
 
     @property
     def metrics_names(self) -> list[str]:
