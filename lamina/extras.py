@@ -9,6 +9,7 @@ from types import ModuleType
 EXTRAS = {
     "export": ("onnx", "onnxscript", "onnxruntime"),
     "serve": ("fastapi", "uvicorn", "prometheus_client"),
+    "tune": ("optuna",),
 }
 
 
