@@ -1,0 +1,107 @@
+"""`TrialPruning`: reports the objective to an Optuna trial after each epoch and stops
+training when the trial's pruner says so."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from lamina.training.callbacks.base import Callback
+from lamina.training.callbacks.early_stopping import snapshot_weights
+from lamina.tuning.objective import Objective, missing_objective_error
+
+
+class TrialPruning(Callback):
+    """Reports ``logs[monitor]`` to an Optuna trial after each epoch; stops `fit` when
+    the trial should be pruned.
+
+    The value reported at the end of epoch ``e`` (0-based) is at step ``e + 1``: the
+    number of epochs trained, so a Hyperband budget is counted in epochs. The callback
+    also keeps the best epoch's value (and, with ``keep_best_weights=True``, a copy of
+    its weights, put back when training ends), so the trial's value is the objective at
+    the epoch whose weights are kept.
+
+    A non-finite value (a diverged model) is not reported; training stops there, and the
+    best finite value so far stands.
+
+    With cross-validation, ``previous`` holds the best values of the folds already
+    trained and ``step_offset`` their epochs: the value reported is the running mean
+    of the fold bests, this fold's best so far included.
+
+    After `fit`, a pruned trial has ``pruned == True``; the caller raises
+    `optuna.TrialPruned` (raising inside `fit` would lose the epochs run).
+
+    Args:
+        trial: An `optuna.Trial`.
+        monitor: The logged quantity, e.g. ``"val_accuracy"``.
+        direction: ``"max"`` or ``"min"`` (or an `Objective`'s). Defaults to the
+            direction read from ``monitor``'s name.
+        keep_best_weights: Put back the best epoch's weights at the end of `fit`.
+            Defaults to `False`.
+        previous: Best values of the folds already trained. Defaults to none.
+        step_offset: Epochs already reported for this trial. Defaults to `0`.
+
+    Raises:
+        ValueError: At the first epoch whose logs lack ``monitor``; the message lists
+            the logged keys.
+
+    Example:
+        >>> import optuna
+        >>> from lamina.tuning import TrialPruning
+        >>> study = optuna.create_study(direction="maximize")
+        >>> cb = TrialPruning(study.ask(), "val_accuracy", "max")
+    """
+
+    def __init__(
+        self,
+        trial: Any,
+        monitor: str,
+        direction: str | None = None,
+        *,
+        keep_best_weights: bool = False,
+        previous: list[float] | None = None,
+        step_offset: int = 0,
+    ) -> None:
+        super().__init__()
+        if direction is None:
+            from lamina.tuning.objective import resolve_objective
+
+            self.objective = resolve_objective(monitor)
+        else:
+            self.objective = Objective(monitor, direction)
+        self.trial = trial
+        self.monitor = monitor
+        self.keep_best_weights = bool(keep_best_weights)
+        self.previous = list(previous or [])
+        self.step_offset = int(step_offset)
+        self.pruned = False
+        self.diverged = False
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.epochs = 0
+        self._best_weights: dict | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        if self.monitor not in logs:
+            raise missing_objective_error(self.monitor, logs)
+        value = float(logs[self.monitor])
+        self.epochs = epoch + 1
+        if not math.isfinite(value):
+            self.diverged = True
+            self.model.stop_training = True
+            return
+        if self.objective.better(value, self.best):
+            self.best = value
+            self.best_epoch = epoch
+            if self.keep_best_weights:
+                self._best_weights = snapshot_weights(self.model)
+        values = [*self.previous, self.best]
+        self.trial.report(sum(values) / len(values), step=self.step_offset + epoch + 1)
+        if self.trial.should_prune():
+            self.pruned = True
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.keep_best_weights and self._best_weights is not None:
+            self.model.load_state_dict(self._best_weights)

@@ -1,0 +1,610 @@
+"""`Tuner`: a hyper-parameter search over `build_model(hp)` on an Optuna study."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import inspect
+import math
+import numbers
+import os
+import socket
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from lamina.extras import require
+from lamina.tuning import storage as _storage
+from lamina.tuning.objective import (
+    DataPlan,
+    ObjectiveNotLoggedError,
+    plan_data,
+    resolve_objective,
+)
+from lamina.tuning.pruning import TrialPruning
+from lamina.tuning.results import TrialRecord, TuningResults
+
+_SAMPLERS = ("tpe", "random", "grid")
+_PRUNERS = ("hyperband", "median", None)
+_OWNER = "Tuner"
+_MODEL_EXT = ".lamina"
+
+
+class _TrialFailed(Exception):
+    """A trial's `build_model` or `fit` raised: the trial is FAIL, the search goes on."""
+
+
+def derive_seed(study_seed: int, trial_number: int) -> int:
+    """The seed of trial ``trial_number`` of a study seeded ``study_seed``.
+
+    Deterministic (a hash of both numbers, not their sum, so studies with nearby
+    seeds do not share trial seeds) and in ``[0, 2**31)``.
+
+    Example:
+        >>> from lamina.tuning.tuner import derive_seed
+        >>> derive_seed(0, 3) == derive_seed(0, 3) != derive_seed(1, 3)
+        True
+    """
+    for name, value in (("study_seed", study_seed), ("trial_number", trial_number)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(
+                f"`derive_seed` expects `{name}` to be a non-negative integer. Received: "
+                f"{name}={value!r}."
+            )
+    digest = hashlib.sha256(f"lamina-tuning:{int(study_seed)}:{int(trial_number)}".encode())
+    return int.from_bytes(digest.digest()[:8], "big") % (2**31)
+
+
+class Tuner:
+    """Searches the hyper-parameters of ``build_model(hp)`` with Optuna.
+
+    Each trial calls ``build_model(HyperParameters(trial))``, trains the compiled model
+    it returns, and reports the objective after each epoch so that the pruner can stop
+    a bad trial early (a PRUNED trial). The trial's value is the objective at its best
+    epoch; the model is saved with that epoch's weights (kept in memory during `fit`
+    and put back at its end), so `best_model()` evaluated on the dev set gives back the
+    best value. Trials that raise are FAIL, with the exception recorded, and the
+    search goes on.
+
+    The study lives in ``storage``: by default a SQLite file
+    ``<directory>/<study_name>.db``, so a search killed mid-way continues where it
+    stopped when `search` is called again (the interrupted trial is failed and retried
+    with the same parameters); several processes may search one study at once.
+
+    Each trial's seed is ``derive_seed(seed, trial.number)``: `lamina.set_seed` is
+    called with it before `build_model`, so a trial is reproducible on its own from
+    its parameters and seed (``results().trials[i].seed``). The sampler is seeded from
+    ``seed`` and the worker (host and process), so parallel processes do not draw the
+    same parameters; the sequence of sampled parameters therefore differs from run to
+    run, while each trial stays reproducible.
+
+    Args:
+        build_model: ``build_model(hp) -> compiled Model``.
+        objective: The logged quantity to optimise: a name (``"val_accuracy"``,
+            ``"val_loss"``: direction read from the name), a ``(name, "max"|"min")``
+            pair or an `Objective`. Defaults to ``"val_loss"``.
+        max_trials: The search ends when the study holds this many finished (complete
+            or pruned) trials. Defaults to `20`.
+        time_budget: Seconds after which no new trial starts (the running ones finish).
+            Defaults to `None` (no limit).
+        sampler: ``"tpe"``, ``"random"``, ``"grid"`` or an Optuna sampler. The grid
+            sampler needs ``search_space={name: [values, ...]}`` covering every
+            parameter `build_model` asks for. Defaults to ``"tpe"``.
+        pruner: ``"hyperband"`` (budget in epochs: min 1, max `epochs`, reduction
+            factor 3), ``"median"``, `None` (no pruning) or an Optuna pruner.
+            Defaults to ``"hyperband"``.
+        storage: `None` (a SQLite file in ``directory``), an RDB URL
+            (``"sqlite:///study.db"``, ``"postgresql://..."``) or an Optuna storage.
+        study_name: Defaults to ``build_model.__name__``.
+        seed: The study seed. Defaults to `0`.
+        directory: The project folder: the default storage file and the trial models
+            (``<directory>/<study_name>/trial_<n>.lamina``). Defaults to ``"lamina_tuning"``.
+        keep_models: Save each complete trial's model. Defaults to `True`.
+        search_space: Only with ``sampler="grid"``: the values of each parameter.
+
+    Raises:
+        ValueError, TypeError: A bad argument (named in the message); a storage that
+            cannot be opened.
+
+    Example:
+        >>> tuner = Tuner(build_model, "val_accuracy", max_trials=10)  # doctest: +SKIP
+        >>> tuner.search(x, y, validation_data=(x_dev, y_dev), epochs=5)  # doctest: +SKIP
+        >>> model = tuner.best_model()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        build_model: Any,
+        objective: Any = "val_loss",
+        *,
+        max_trials: int = 20,
+        time_budget: float | None = None,
+        sampler: Any = "tpe",
+        pruner: Any = "hyperband",
+        storage: Any = None,
+        study_name: str | None = None,
+        seed: int = 0,
+        directory: str | os.PathLike = _storage.DEFAULT_DIRECTORY,
+        keep_models: bool = True,
+        search_space: dict | None = None,
+    ) -> None:
+        optuna = require("tune", "`lamina.tuning.Tuner`")[0]
+        if not callable(build_model):
+            raise TypeError(
+                f"`{_OWNER}` expects `build_model` to be a function `build_model(hp)` returning a "
+                f"compiled model. Received: {build_model!r}."
+            )
+        self.build_model = build_model
+        self.objective = resolve_objective(objective)
+        self.max_trials = _positive_int("max_trials", max_trials)
+        if time_budget is not None and (
+            isinstance(time_budget, bool)
+            or not isinstance(time_budget, numbers.Real)
+            or not time_budget > 0
+        ):
+            raise ValueError(
+                f"`{_OWNER}` expects `time_budget` to be a positive number of seconds or None. "
+                f"Received: time_budget={time_budget!r}."
+            )
+        self.time_budget = None if time_budget is None else float(time_budget)
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(
+                f"`{_OWNER}` expects `seed` to be a non-negative integer. Received: seed={seed!r}."
+            )
+        self.seed = int(seed)
+        self.keep_models = bool(keep_models)
+        self.directory = Path(directory)
+        self.study_name = study_name or _default_study_name(build_model)
+        self._sampler_arg = _check_sampler(sampler, search_space, optuna)
+        self._pruner_arg = _check_pruner(pruner, optuna)
+        self.search_space = search_space
+        self._dev: tuple[Any, Any] | None = None
+        self._comparison: tuple[Any, Any] | None = None
+        url = _storage.resolve_storage(storage, self.directory, self.study_name)
+        self.storage_url = _storage.mask_password(url) if isinstance(url, str) else repr(url)
+        self._storage = _storage.open_storage(url)
+        self.study = _storage.open_study(
+            self._storage,
+            self.study_name,
+            self.objective.direction,
+            self._make_sampler(optuna),
+            self._make_pruner(optuna, max_resource=10),
+        )
+
+    # ------------------------------------------------------------------ search
+    def search(
+        self,
+        x: Any = None,
+        y: Any = None,
+        *,
+        validation_data: Any = None,
+        validation_split: float | None = None,
+        cv: int | None = None,
+        epochs: int = 10,
+        batch_size: int | None = None,
+        callbacks: list | None = None,
+        n_jobs: int = 1,
+        verbose: int = 1,
+        **fit_kwargs: Any,
+    ) -> TuningResults:
+        """Runs trials until the study holds ``max_trials`` finished trials (or the
+        time budget is spent), and returns `results()`.
+
+        Only ``x``/``y`` and the validation data are used: the test set is never seen.
+
+        Args:
+            x: Training inputs (arrays for ``validation_split`` and ``cv``).
+            y: Training targets.
+            validation_data: ``(x_dev, y_dev)``: the dev set the objective is measured on.
+            validation_split: The fraction of ``x``/``y`` (the last rows, as in Keras)
+                kept out as the dev set.
+            cv: ``k`` >= 2: the objective is the mean over ``k`` folds of each fold's
+                best validation objective (stratified for class labels). Pruning sees
+                the running mean of the fold bests.
+            epochs: Epochs per trial (per fold with ``cv``); Hyperband's budget.
+                Defaults to `10`.
+            batch_size: Passed to `fit`.
+            callbacks: More callbacks for `fit` (copied for each trial).
+            n_jobs: Trials run at once in threads of this process, sharing the sampler.
+                Defaults to `1`.
+            verbose: 0 silent, 1 one line per trial, 2 also `fit`'s epoch lines.
+            **fit_kwargs: Other arguments of `fit` (``class_weight``, ``shuffle``...).
+
+        Returns:
+            The `TuningResults`.
+
+        Raises:
+            ValueError: Bad arguments; an objective that `fit` does not log (raised
+                at the first epoch, listing what is logged).
+        """
+        optuna = require("tune", "`Tuner.search`")[0]
+        epochs = _positive_int("epochs", epochs)
+        n_jobs = _positive_int("n_jobs", n_jobs)
+        _check_fit_kwargs(fit_kwargs)
+        plan = plan_data(self.objective, x, y, validation_data, validation_split, cv)
+        self._dev = plan.dev
+        self.study.pruner = self._make_pruner(optuna, max_resource=epochs * plan.n_folds)
+        run = dict(epochs=epochs, batch_size=batch_size, callbacks=list(callbacks or []))
+        run.update(verbose=verbose, fit_kwargs=fit_kwargs)
+
+        def objective(trial: Any) -> float:
+            return self._trial(trial, plan, **run)
+
+        _storage.fail_dead_trials(self.study)
+        deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
+        level = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        failures = 0
+        try:
+            while True:
+                remaining = self.max_trials - self._finished(optuna)
+                left = None if deadline is None else deadline - time.monotonic()
+                if (
+                    remaining <= 0
+                    or failures >= self.max_trials
+                    or (left is not None and left <= 0)
+                ):
+                    break
+                if self._grid_exhausted(optuna):
+                    break
+                before = self._count(optuna, "FAIL")
+                self.study.optimize(
+                    objective,
+                    n_trials=remaining,
+                    timeout=left,
+                    n_jobs=n_jobs,
+                    catch=(_TrialFailed,),
+                    callbacks=[self._progress] if verbose else None,
+                )
+                failures += self._count(optuna, "FAIL") - before
+                if left is not None and time.monotonic() >= deadline:
+                    break
+        finally:
+            optuna.logging.set_verbosity(level)
+        if failures >= self.max_trials and verbose:
+            print(f"Stopped after {failures} failed trials; see `results().failures`.")
+        return self.results()
+
+    def _trial(self, trial: Any, plan: DataPlan, **run: Any) -> float:
+        optuna = require("tune", "`Tuner.search`")[0]
+        _storage.mark_trial_owner(trial)
+        seed = trial.user_attrs.get("seed")  # a retried trial keeps its seed
+        if not isinstance(seed, int):
+            seed = derive_seed(self.seed, trial.number)
+            trial.set_user_attr("seed", seed)
+        start = time.perf_counter()
+        try:
+            return self._train(trial, seed, plan, **run)
+        except (ObjectiveNotLoggedError, optuna.TrialPruned):
+            raise
+        except Exception as e:  # noqa: BLE001 - the trial fails, the search goes on
+            if type(e).__module__.split(".")[0] in ("optuna", "sqlalchemy"):
+                raise  # the storage is broken: every trial would fail
+            trial.set_user_attr("error", f"{type(e).__name__}: {e}")
+            raise _TrialFailed(str(e)) from e
+        finally:
+            trial.set_user_attr("seconds", time.perf_counter() - start)
+
+    def _train(self, trial: Any, seed: int, plan: DataPlan, **run: Any) -> float:
+        import lamina
+        from lamina.tuning.hp import HyperParameters
+
+        optuna = require("tune", "`Tuner.search`")[0]
+        bests: list[float] = []
+        total_epochs = 0
+        model = None
+        for x_train, y_train, val in plan.folds:
+            lamina.set_seed(seed)
+            model = self.build_model(HyperParameters(trial))
+            _check_model(model)
+            pruning = TrialPruning(
+                trial,
+                self.objective.name,
+                self.objective.direction,
+                keep_best_weights=True,
+                previous=bests,
+                step_offset=total_epochs,
+            )
+            model.fit(
+                x_train,
+                y_train,
+                validation_data=val,
+                epochs=run["epochs"],
+                batch_size=run["batch_size"],
+                callbacks=[*copy.deepcopy(run["callbacks"]), pruning],
+                verbose=2 if run["verbose"] >= 2 else 0,
+                **run["fit_kwargs"],
+            )
+            total_epochs += pruning.epochs
+            trial.set_user_attr("epochs", total_epochs)
+            if pruning.pruned:
+                raise optuna.TrialPruned(f"pruned after {total_epochs} epochs")
+            if pruning.best is None:
+                raise FloatingPointError(
+                    f"The objective {self.objective.name!r} was not finite at any epoch (the "
+                    "model diverged). Lower the learning rate range in `build_model`."
+                )
+            bests.append(pruning.best)
+            trial.set_user_attr("best_epoch", pruning.best_epoch + 1)
+        if self.keep_models and plan.n_folds == 1:
+            trial.set_user_attr("model_path", self._save(model, trial.number))
+        return sum(bests) / len(bests)
+
+    def _save(self, model: Any, number: int) -> str | None:
+        path = self.directory / self.study_name / f"trial_{number}{_MODEL_EXT}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            model.save(path)
+        except Exception as e:  # noqa: BLE001 - the trial stands; best_model() names this
+            warnings.warn(f"Trial {number}'s model could not be saved to {path}: {e}", stacklevel=2)
+            return None
+        return str(path.resolve())
+
+    def _progress(self, study: Any, frozen: Any) -> None:
+        value = "-" if frozen.value is None else f"{frozen.value:.4g}"
+        try:
+            best = f"{study.best_value:.4g}"
+        except ValueError:
+            best = "-"
+        error = frozen.user_attrs.get("error")
+        print(
+            f"Trial {frozen.number} {frozen.state.name}: {self.objective.name}={value} "
+            f"epochs={frozen.user_attrs.get('epochs', 0)} params={frozen.params} best={best}"
+            + (f" error={error}" if error and frozen.state.name == "FAIL" else "")
+        )
+
+    # ------------------------------------------------------------------ results
+    def results(self) -> TuningResults:
+        """The study's trials as `TuningResults` (with the best vs runner-up comparison
+        on the dev set of the last search, when both models were saved)."""
+        records = [_record(t) for t in self.study.get_trials(deepcopy=False)]
+        results = TuningResults(
+            records,
+            self.objective,
+            study_name=self.study_name,
+            storage=self.storage_url,
+            study=self.study,
+        )
+        if self._dev is not None and _saved(results.best) and _saved(results.runner_up):
+            try:
+                results.comparison = self.compare_best()
+                results.dev_size = _num_rows(self._dev[1])
+            except (ValueError, TypeError):
+                results.comparison = None  # e.g. several outputs: compare_best() says why
+        return results
+
+    @property
+    def best_trial(self) -> TrialRecord:
+        """The best complete trial. Raises ValueError when none completed."""
+        best = self.results().best
+        if best is None:
+            raise ValueError(
+                f"Study {self.study_name!r} has no complete trial yet. Run `search` first (or "
+                "see `results().failures` for why trials failed)."
+            )
+        return best
+
+    @property
+    def best_params(self) -> dict:
+        """The best trial's hyper-parameters."""
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        """The best trial's objective value."""
+        return float(self.best_trial.value)
+
+    def best_model(self) -> Any:
+        """The best trial's trained model, loaded from its saved file (its best epoch's
+        weights: evaluated on the dev set it gives `best_value`).
+
+        Raises:
+            ValueError: No complete trial, or its model was not saved (``keep_models=False``,
+                ``cv=``) or its file is gone.
+        """
+        return self._load(self.best_trial)
+
+    def _load(self, record: TrialRecord) -> Any:
+        from lamina.saving import load_model
+
+        if not record.model_path or not Path(record.model_path).exists():
+            raise ValueError(
+                f"Trial {record.number}'s model was not saved (keep_models=False, cv=, or a "
+                f"model that cannot be saved) or its file is gone. Received: model_path="
+                f"{record.model_path!r}. Rebuild it with `build_model(HyperParameters("
+                f"values={record.params!r}))` after `lamina.set_seed({record.seed})` and train it."
+            )
+        return load_model(record.model_path)
+
+    def compare_best(self, x: Any = None, y: Any = None) -> Any:
+        """The best trial's model against the runner-up's on the dev set, paired
+        (`Predictions.compare`): a `McNemarResult` for classification, an `Interval`
+        of the error difference otherwise (positive: the best model is better).
+
+        Args:
+            x: Dev inputs. Defaults to the validation data of the last search.
+            y: Dev targets.
+
+        Returns:
+            The comparison, or None when fewer than two complete trials have saved models.
+        """
+        from lamina.workflow import Predictions
+
+        results = TuningResults(
+            [_record(t) for t in self.study.get_trials(deepcopy=False)], self.objective
+        )
+        best, runner = results.best, results.runner_up
+        if not (_saved(best) and _saved(runner)):
+            return None
+        if x is None and y is None:
+            if self._dev is None:
+                raise ValueError(
+                    "`Tuner.compare_best` needs the dev set: pass `x` and `y` (the last search "
+                    "had no validation data, e.g. with `cv=`)."
+                )
+            x, y = self._dev
+        key = (best.number, runner.number, id(x), id(y))
+        if self._comparison is not None and self._comparison[0] == key:
+            return self._comparison[1]
+        a = Predictions.from_model(self._load(best), x, y, name="dev")
+        b = Predictions.from_model(self._load(runner), x, y, name="dev")
+        comparison = a.compare(b)
+        self._comparison = (key, comparison)
+        return comparison
+
+    def plot(self, kind: str = "history", path: Any = None) -> Any:
+        """Optuna's matplotlib plot of the study: ``"history"``, ``"importance"`` or
+        ``"parallel"``; written to ``path`` when given. See `TuningResults.plot`."""
+        return self.results().plot(kind, path)
+
+    # ------------------------------------------------------------------ helpers
+    def _finished(self, optuna: Any) -> int:
+        return self._count(optuna, "COMPLETE") + self._count(optuna, "PRUNED")
+
+    def _count(self, optuna: Any, state: str) -> int:
+        states = (getattr(optuna.trial.TrialState, state),)
+        return len(self.study.get_trials(deepcopy=False, states=states))
+
+    def _grid_exhausted(self, optuna: Any) -> bool:
+        sampler = self.study.sampler
+        return isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(self.study)
+
+    def _make_sampler(self, optuna: Any) -> Any:
+        if not isinstance(self._sampler_arg, str):
+            return self._sampler_arg
+        worker = int.from_bytes(
+            hashlib.sha256(f"{socket.gethostname()}:{os.getpid()}".encode()).digest()[:4], "big"
+        )
+        seed = derive_seed(self.seed, worker)
+        if self._sampler_arg == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if self._sampler_arg == "grid":
+            return optuna.samplers.GridSampler(self.search_space, seed=seed)
+        return optuna.samplers.TPESampler(seed=seed)
+
+    def _make_pruner(self, optuna: Any, max_resource: int) -> Any:
+        if self._pruner_arg is None:
+            return optuna.pruners.NopPruner()
+        if not isinstance(self._pruner_arg, str):
+            return self._pruner_arg
+        if self._pruner_arg == "median":
+            return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+        return optuna.pruners.HyperbandPruner(
+            min_resource=1, max_resource=max_resource, reduction_factor=3
+        )
+
+
+# ---------------------------------------------------------------------- helpers
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(
+            f"`{_OWNER}` expects `{name}` to be a positive integer. Received: {name}={value!r}."
+        )
+    return int(value)
+
+
+def _default_study_name(build_model: Any) -> str:
+    name = getattr(build_model, "__name__", "")
+    return name if name.isidentifier() else "build_model"
+
+
+def _check_sampler(sampler: Any, search_space: Any, optuna: Any) -> Any:
+    if isinstance(sampler, optuna.samplers.BaseSampler):
+        if search_space is not None:
+            raise ValueError(
+                "`search_space` is only used with sampler='grid'. Received a sampler instance "
+                "and a search_space: build the sampler with its own space instead."
+            )
+        return sampler
+    if sampler not in _SAMPLERS:
+        raise ValueError(
+            f"`{_OWNER}` expects `sampler` to be one of {_SAMPLERS} or an Optuna sampler. "
+            f"Received: sampler={sampler!r}."
+        )
+    if sampler == "grid":
+        ok = isinstance(search_space, dict) and search_space
+        if ok:
+            ok = all(isinstance(v, (list, tuple)) and len(v) > 0 for v in search_space.values())
+        if not ok:
+            raise ValueError(
+                "sampler='grid' needs the grid: pass `search_space={name: [values, ...]}` with a "
+                "non-empty list for every parameter `build_model` asks for (e.g. "
+                f"search_space={{'units': [16, 32], 'learning_rate': [1e-3, 1e-2]}}). Received: "
+                f"search_space={search_space!r}."
+            )
+    elif search_space is not None:
+        raise ValueError(
+            f"`search_space` is only used with sampler='grid'. Received: sampler={sampler!r} and "
+            "a search_space. Drop `search_space` (the space is what `build_model` asks `hp` for)."
+        )
+    return sampler
+
+
+def _check_pruner(pruner: Any, optuna: Any) -> Any:
+    if isinstance(pruner, optuna.pruners.BasePruner) or pruner in _PRUNERS:
+        return pruner
+    raise ValueError(
+        f"`{_OWNER}` expects `pruner` to be one of {_PRUNERS} or an Optuna pruner. Received: "
+        f"pruner={pruner!r}."
+    )
+
+
+_RESERVED = ("x", "y", "epochs", "callbacks", "verbose", "validation_data", "validation_split")
+
+
+def _check_fit_kwargs(fit_kwargs: dict) -> None:
+    from lamina.training.trainer import Trainer
+
+    accepted = set(inspect.signature(Trainer.fit).parameters) - {"self", *_RESERVED}
+    unknown = sorted(set(fit_kwargs) - accepted)
+    if unknown:
+        raise TypeError(
+            f"`Tuner.search` passes extra keyword arguments to `fit`, which does not take "
+            f"{unknown}. Accepted: {sorted(accepted)}."
+        )
+
+
+def _check_model(model: Any) -> None:
+    if not (hasattr(model, "fit") and hasattr(model, "compiled")):
+        raise TypeError(
+            "`build_model(hp)` must return a compiled Lamina model. Received: an object of type "
+            f"{type(model).__name__}. Build the model, call `model.compile(...)` and return it."
+        )
+    if not model.compiled:
+        raise ValueError(
+            "`build_model(hp)` returned an uncompiled model. Call `model.compile(optimizer=..., "
+            "loss=..., metrics=[...])` inside `build_model` before returning it."
+        )
+
+
+def _record(trial: Any) -> TrialRecord:
+    attrs = trial.user_attrs
+    seconds = attrs.get("seconds")
+    if seconds is None and trial.datetime_start and trial.datetime_complete:
+        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
+    value = trial.value if trial.state.name == "COMPLETE" else None
+    if trial.state.name == "PRUNED" and trial.intermediate_values:
+        value = trial.intermediate_values[max(trial.intermediate_values)]
+    return TrialRecord(
+        number=trial.number,
+        state=trial.state.name,
+        params=dict(trial.params),
+        value=None if value is None or not math.isfinite(value) else float(value),
+        epochs=int(attrs.get("epochs", 0)),
+        seconds=seconds,
+        error=attrs.get("error") if trial.state.name == "FAIL" else None,
+        seed=attrs.get("seed"),
+        model_path=attrs.get("model_path"),
+    )
+
+
+def _saved(record: TrialRecord | None) -> bool:
+    return record is not None and bool(record.model_path) and Path(record.model_path).exists()
+
+
+def _num_rows(y: Any) -> int | None:
+    try:
+        return len(y)
+    except TypeError:
+        return None
