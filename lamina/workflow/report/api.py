@@ -25,6 +25,7 @@ from lamina.workflow.report.sections.diagnosis import diagnosis_section
 from lamina.workflow.report.sections.doctor import doctor_section
 from lamina.workflow.report.sections.errors import as_error_analysis, error_analysis_section
 from lamina.workflow.report.sections.model import model_section, scores_section
+from lamina.workflow.report.sections.tuning import tuning_section
 
 __all__ = ["ReportFiles", "report"]
 
@@ -105,6 +106,8 @@ def _page(results: dict[str, Any]) -> _Page:
         baselines_section(page, r["baselines"])
     if r["doctor"] is not None:
         doctor_section(page, r["doctor"])
+    if r["tuning"] is not None:
+        tuning_section(page, r["tuning"])
     if r["history"] is not None:
         training_section(page, _histories(r["history"]))
     if r["diagnosis"] is not None:
@@ -152,6 +155,7 @@ def report(
     scores: Mapping[str, Mapping[str, Any]] | None = None,
     lr_find: Any = None,
     cross_validation: Any = None,
+    tuning: Any = None,
     title: str = "Lamina report",
 ) -> ReportFiles:
     """Writes the workflow's results as a self-contained HTML page plus a JSON file.
@@ -186,6 +190,14 @@ def report(
         cross_validation: A `CVResult` from `lamina.data.cross_validate`, or a dict
             of model name to `CVResult`: mean, standard deviation and corrected
             interval of each metric, and every fit's scores.
+        tuning: A `lamina.tuning.Tuner` after its search, or its `TuningResults`:
+            the study, one row per trial (parameters, objective, epochs run, state,
+            time), Optuna's optimisation-history, parameter-importance (with at
+            least 2 complete trials) and parallel-coordinates plots, the chosen
+            parameters, and whether the best trial is distinguishable from the
+            runner-up on the dev set (the difference's interval, the p-value and
+            the dev-set size; JSON key `"tuning"`: `TuningResults.to_dict()` plus
+            `"best_params"`, `"plots"` and `"comparison"`).
         title: The page title. Defaults to `"Lamina report"`.
 
     Returns:
