@@ -409,7 +409,13 @@ def _prepare_sqlite(url: str, database: str | None) -> None:
             connection.commit()
         finally:
             connection.close()
-    except sqlite3.OperationalError as e:
+    except sqlite3.DatabaseError as e:
+        if not isinstance(e, sqlite3.OperationalError):
+            raise ValueError(
+                f"The SQLite storage {shown!r} cannot be opened: {path!r} is not a SQLite "
+                f"database ({e}). Pass a `storage=` URL naming a new file or an existing "
+                "study database."
+            ) from e
         raise ValueError(
             f"The SQLite storage {shown!r} cannot be written ({e}): the folder {folder!r} or "
             "the file is not writable. Pass a `storage=` URL (or `directory=`) in a folder "
