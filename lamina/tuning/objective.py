@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -275,3 +276,31 @@ def _cv_folds(x: Any, y: Any, cv: Any) -> list[tuple[Any, Any, Any]]:
             labels = None  # a class too rare to stratify: plain shuffled folds
     folds = _fold_iterators(n, labels, cv, 1, True, 0)
     return [(take(x, tr), take(y, tr), (take(x, va), take(y, va))) for tr, va in folds]
+
+
+_RESERVED = ("x", "y", "epochs", "callbacks", "verbose", "validation_data", "validation_split")
+
+
+def check_fit_kwargs(fit_kwargs: dict) -> None:
+    from lamina.training.trainer import Trainer
+
+    accepted = set(inspect.signature(Trainer.fit).parameters) - {"self", *_RESERVED}
+    unknown = sorted(set(fit_kwargs) - accepted)
+    if unknown:
+        raise TypeError(
+            f"`Tuner.search` passes extra keyword arguments to `fit`, which does not take "
+            f"{unknown}. Accepted: {sorted(accepted)}."
+        )
+
+
+def check_model(model: Any) -> None:
+    if not (hasattr(model, "fit") and hasattr(model, "compiled")):
+        raise TypeError(
+            "`build_model(hp)` must return a compiled Lamina model. Received: an object of type "
+            f"{type(model).__name__}. Build the model, call `model.compile(...)` and return it."
+        )
+    if not model.compiled:
+        raise ValueError(
+            "`build_model(hp)` returned an uncompiled model. Call `model.compile(optimizer=..., "
+            "loss=..., metrics=[...])` inside `build_model` before returning it."
+        )

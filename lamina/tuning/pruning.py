@@ -1,14 +1,18 @@
 """`TrialPruning`: reports the objective to an Optuna trial after each epoch and stops
-training when the trial's pruner says so."""
+training when the trial's pruner says so; and the samplers and pruners `Tuner` takes by name."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from lamina.extras import require
 from lamina.training.callbacks.base import Callback
 from lamina.training.callbacks.early_stopping import snapshot_weights
 from lamina.tuning.objective import Objective, missing_objective_error
+
+SAMPLERS = ("tpe", "random", "grid")
+PRUNERS = ("hyperband", "median", None)
 
 
 class TrialPruning(Callback):
@@ -105,3 +109,78 @@ class TrialPruning(Callback):
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.keep_best_weights and self._best_weights is not None:
             self.model.load_state_dict(self._best_weights)
+
+
+# ---------------------------------------------------------------------- samplers and pruners by name
+def check_sampler(sampler: Any, search_space: Any) -> Any:
+    """Checks `Tuner`'s ``sampler=`` (and ``search_space=``, used only by the grid)."""
+    optuna = require("tune", "`lamina.tuning.Tuner`")[0]
+    if isinstance(sampler, optuna.samplers.BaseSampler):
+        if search_space is not None:
+            raise ValueError(
+                "`search_space` is only used with sampler='grid'. Received a sampler instance "
+                "and a search_space: build the sampler with its own space instead."
+            )
+        return sampler
+    if sampler not in SAMPLERS:
+        raise ValueError(
+            f"`Tuner` expects `sampler` to be one of {SAMPLERS} or an Optuna sampler. "
+            f"Received: sampler={sampler!r}."
+        )
+    if sampler == "grid":
+        ok = isinstance(search_space, dict) and search_space
+        if ok:
+            ok = all(isinstance(v, (list, tuple)) and len(v) > 0 for v in search_space.values())
+        if not ok:
+            raise ValueError(
+                "sampler='grid' needs the grid: pass `search_space={name: [values, ...]}` with a "
+                "non-empty list for every parameter `build_model` asks for (e.g. "
+                f"search_space={{'units': [16, 32], 'learning_rate': [1e-3, 1e-2]}}). Received: "
+                f"search_space={search_space!r}."
+            )
+    elif search_space is not None:
+        raise ValueError(
+            f"`search_space` is only used with sampler='grid'. Received: sampler={sampler!r} and "
+            "a search_space. Drop `search_space` (the space is what `build_model` asks `hp` for)."
+        )
+    return sampler
+
+
+def check_pruner(pruner: Any) -> Any:
+    """Checks `Tuner`'s ``pruner=``."""
+    optuna = require("tune", "`lamina.tuning.Tuner`")[0]
+    if isinstance(pruner, optuna.pruners.BasePruner) or pruner in PRUNERS:
+        return pruner
+    raise ValueError(
+        f"`Tuner` expects `pruner` to be one of {PRUNERS} or an Optuna pruner. Received: "
+        f"pruner={pruner!r}."
+    )
+
+
+def make_sampler(sampler: Any, search_space: dict | None, seed: int) -> Any:
+    """The Optuna sampler for `Tuner`'s ``sampler=`` (a name, checked by `check_sampler`,
+    or an instance returned as is), seeded with ``seed``."""
+    optuna = require("tune", "`lamina.tuning.Tuner`")[0]
+    if not isinstance(sampler, str):
+        return sampler
+    if sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if sampler == "grid":
+        return optuna.samplers.GridSampler(search_space, seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def make_pruner(pruner: Any, max_resource: int) -> Any:
+    """The Optuna pruner for `Tuner`'s ``pruner=``: ``"hyperband"`` (budget in epochs:
+    min 1, max ``max_resource``, reduction factor 3), ``"median"`` (after 2 complete
+    trials, from the second epoch), `None` (never prunes) or an instance as is."""
+    optuna = require("tune", "`lamina.tuning.Tuner`")[0]
+    if pruner is None:
+        return optuna.pruners.NopPruner()
+    if not isinstance(pruner, str):
+        return pruner
+    if pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    return optuna.pruners.HyperbandPruner(
+        min_resource=1, max_resource=max_resource, reduction_factor=3
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lamina.tuning.objective import Objective
@@ -298,3 +299,30 @@ def _json_clean(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_json_clean(v) for v in value]
     return _plain(value)
+
+
+def record_from_trial(trial: Any) -> TrialRecord:
+    """The `TrialRecord` of an Optuna (frozen) trial run by `Tuner` (its user attrs)."""
+    attrs = trial.user_attrs
+    seconds = attrs.get("seconds")
+    if seconds is None and trial.datetime_start and trial.datetime_complete:
+        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
+    value = trial.value if trial.state.name == "COMPLETE" else None
+    if trial.state.name == "PRUNED" and trial.intermediate_values:
+        value = trial.intermediate_values[max(trial.intermediate_values)]
+    return TrialRecord(
+        number=trial.number,
+        state=trial.state.name,
+        params=dict(trial.params),
+        value=None if value is None or not math.isfinite(value) else float(value),
+        epochs=int(attrs.get("epochs", 0)),
+        seconds=seconds,
+        error=attrs.get("error") if trial.state.name == "FAIL" else None,
+        seed=attrs.get("seed"),
+        model_path=attrs.get("model_path"),
+    )
+
+
+def is_saved(record: TrialRecord | None) -> bool:
+    """Whether ``record`` has a saved model file that exists."""
+    return record is not None and bool(record.model_path) and Path(record.model_path).exists()

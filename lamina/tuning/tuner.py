@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
-import inspect
-import math
 import numbers
 import os
 import socket
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,20 @@ from lamina.tuning import storage as _storage
 from lamina.tuning.objective import (
     DataPlan,
     ObjectiveNotLoggedError,
+    check_fit_kwargs,
+    check_model,
     plan_data,
     resolve_objective,
 )
-from lamina.tuning.pruning import TrialPruning
-from lamina.tuning.results import TrialRecord, TuningResults
+from lamina.tuning.pruning import (
+    TrialPruning,
+    check_pruner,
+    check_sampler,
+    make_pruner,
+    make_sampler,
+)
+from lamina.tuning.results import TrialRecord, TuningResults, is_saved, record_from_trial
 
-_SAMPLERS = ("tpe", "random", "grid")
-_PRUNERS = ("hyperband", "median", None)
 _OWNER = "Tuner"
 _MODEL_EXT = ".lamina"
 
@@ -156,21 +162,22 @@ class Tuner:
         self.keep_models = bool(keep_models)
         self.directory = Path(directory)
         self.study_name = study_name or _default_study_name(build_model)
-        self._sampler_arg = _check_sampler(sampler, search_space, optuna)
-        self._pruner_arg = _check_pruner(pruner, optuna)
+        self._sampler_arg = check_sampler(sampler, search_space)
+        self._pruner_arg = check_pruner(pruner)
         self.search_space = search_space
         self._dev: tuple[Any, Any] | None = None
         self._comparison: tuple[Any, Any] | None = None
         url = _storage.resolve_storage(storage, self.directory, self.study_name)
         self.storage_url = _storage.mask_password(url) if isinstance(url, str) else repr(url)
         self._storage = _storage.open_storage(url)
-        self.study = _storage.open_study(
-            self._storage,
-            self.study_name,
-            self.objective.direction,
-            self._make_sampler(optuna),
-            self._make_pruner(optuna, max_resource=10),
-        )
+        with _quiet(optuna):  # no "A new study created" line on every Tuner
+            self.study = _storage.open_study(
+                self._storage,
+                self.study_name,
+                self.objective.direction,
+                make_sampler(self._sampler_arg, search_space, self._worker_seed()),
+                make_pruner(self._pruner_arg, max_resource=10),
+            )
 
     # ------------------------------------------------------------------ search
     def search(
@@ -221,10 +228,10 @@ class Tuner:
         optuna = require("tune", "`Tuner.search`")[0]
         epochs = _positive_int("epochs", epochs)
         n_jobs = _positive_int("n_jobs", n_jobs)
-        _check_fit_kwargs(fit_kwargs)
+        check_fit_kwargs(fit_kwargs)
         plan = plan_data(self.objective, x, y, validation_data, validation_split, cv)
         self._dev = plan.dev
-        self.study.pruner = self._make_pruner(optuna, max_resource=epochs * plan.n_folds)
+        self.study.pruner = make_pruner(self._pruner_arg, max_resource=epochs * plan.n_folds)
         run = dict(epochs=epochs, batch_size=batch_size, callbacks=list(callbacks or []))
         run.update(verbose=verbose, fit_kwargs=fit_kwargs)
 
@@ -233,10 +240,8 @@ class Tuner:
 
         _storage.fail_dead_trials(self.study)
         deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
-        level = optuna.logging.get_verbosity()
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
         failures = 0
-        try:
+        with _quiet(optuna):
             while True:
                 remaining = self.max_trials - self._finished(optuna)
                 left = None if deadline is None else deadline - time.monotonic()
@@ -260,8 +265,6 @@ class Tuner:
                 failures += self._count(optuna, "FAIL") - before
                 if left is not None and time.monotonic() >= deadline:
                     break
-        finally:
-            optuna.logging.set_verbosity(level)
         if failures >= self.max_trials and verbose:
             print(f"Stopped after {failures} failed trials; see `results().failures`.")
         return self.results()
@@ -297,7 +300,7 @@ class Tuner:
         for x_train, y_train, val in plan.folds:
             lamina.set_seed(seed)
             model = self.build_model(HyperParameters(trial))
-            _check_model(model)
+            check_model(model)
             pruning = TrialPruning(
                 trial,
                 self.objective.name,
@@ -358,7 +361,7 @@ class Tuner:
     def results(self) -> TuningResults:
         """The study's trials as `TuningResults` (with the best vs runner-up comparison
         on the dev set of the last search, when both models were saved)."""
-        records = [_record(t) for t in self.study.get_trials(deepcopy=False)]
+        records = [record_from_trial(t) for t in self.study.get_trials(deepcopy=False)]
         results = TuningResults(
             records,
             self.objective,
@@ -366,7 +369,7 @@ class Tuner:
             storage=self.storage_url,
             study=self.study,
         )
-        if self._dev is not None and _saved(results.best) and _saved(results.runner_up):
+        if self._dev is not None and is_saved(results.best) and is_saved(results.runner_up):
             try:
                 results.comparison = self.compare_best()
                 results.dev_size = _num_rows(self._dev[1])
@@ -432,10 +435,10 @@ class Tuner:
         from lamina.workflow import Predictions
 
         results = TuningResults(
-            [_record(t) for t in self.study.get_trials(deepcopy=False)], self.objective
+            [record_from_trial(t) for t in self.study.get_trials(deepcopy=False)], self.objective
         )
         best, runner = results.best, results.runner_up
-        if not (_saved(best) and _saved(runner)):
+        if not (is_saved(best) and is_saved(runner)):
             return None
         if x is None and y is None:
             if self._dev is None:
@@ -466,36 +469,27 @@ class Tuner:
         states = (getattr(optuna.trial.TrialState, state),)
         return len(self.study.get_trials(deepcopy=False, states=states))
 
+    def _worker_seed(self) -> int:
+        worker = hashlib.sha256(f"{socket.gethostname()}:{os.getpid()}".encode()).digest()[:4]
+        return derive_seed(self.seed, int.from_bytes(worker, "big"))
+
     def _grid_exhausted(self, optuna: Any) -> bool:
         sampler = self.study.sampler
         return isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(self.study)
 
-    def _make_sampler(self, optuna: Any) -> Any:
-        if not isinstance(self._sampler_arg, str):
-            return self._sampler_arg
-        worker = int.from_bytes(
-            hashlib.sha256(f"{socket.gethostname()}:{os.getpid()}".encode()).digest()[:4], "big"
-        )
-        seed = derive_seed(self.seed, worker)
-        if self._sampler_arg == "random":
-            return optuna.samplers.RandomSampler(seed=seed)
-        if self._sampler_arg == "grid":
-            return optuna.samplers.GridSampler(self.search_space, seed=seed)
-        return optuna.samplers.TPESampler(seed=seed)
-
-    def _make_pruner(self, optuna: Any, max_resource: int) -> Any:
-        if self._pruner_arg is None:
-            return optuna.pruners.NopPruner()
-        if not isinstance(self._pruner_arg, str):
-            return self._pruner_arg
-        if self._pruner_arg == "median":
-            return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
-        return optuna.pruners.HyperbandPruner(
-            min_resource=1, max_resource=max_resource, reduction_factor=3
-        )
-
 
 # ---------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _quiet(optuna: Any) -> Iterator[None]:
+    """Optuna's INFO lines off (the Tuner prints its own progress)."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
+
+
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(
@@ -507,100 +501,6 @@ def _positive_int(name: str, value: Any) -> int:
 def _default_study_name(build_model: Any) -> str:
     name = getattr(build_model, "__name__", "")
     return name if name.isidentifier() else "build_model"
-
-
-def _check_sampler(sampler: Any, search_space: Any, optuna: Any) -> Any:
-    if isinstance(sampler, optuna.samplers.BaseSampler):
-        if search_space is not None:
-            raise ValueError(
-                "`search_space` is only used with sampler='grid'. Received a sampler instance "
-                "and a search_space: build the sampler with its own space instead."
-            )
-        return sampler
-    if sampler not in _SAMPLERS:
-        raise ValueError(
-            f"`{_OWNER}` expects `sampler` to be one of {_SAMPLERS} or an Optuna sampler. "
-            f"Received: sampler={sampler!r}."
-        )
-    if sampler == "grid":
-        ok = isinstance(search_space, dict) and search_space
-        if ok:
-            ok = all(isinstance(v, (list, tuple)) and len(v) > 0 for v in search_space.values())
-        if not ok:
-            raise ValueError(
-                "sampler='grid' needs the grid: pass `search_space={name: [values, ...]}` with a "
-                "non-empty list for every parameter `build_model` asks for (e.g. "
-                f"search_space={{'units': [16, 32], 'learning_rate': [1e-3, 1e-2]}}). Received: "
-                f"search_space={search_space!r}."
-            )
-    elif search_space is not None:
-        raise ValueError(
-            f"`search_space` is only used with sampler='grid'. Received: sampler={sampler!r} and "
-            "a search_space. Drop `search_space` (the space is what `build_model` asks `hp` for)."
-        )
-    return sampler
-
-
-def _check_pruner(pruner: Any, optuna: Any) -> Any:
-    if isinstance(pruner, optuna.pruners.BasePruner) or pruner in _PRUNERS:
-        return pruner
-    raise ValueError(
-        f"`{_OWNER}` expects `pruner` to be one of {_PRUNERS} or an Optuna pruner. Received: "
-        f"pruner={pruner!r}."
-    )
-
-
-_RESERVED = ("x", "y", "epochs", "callbacks", "verbose", "validation_data", "validation_split")
-
-
-def _check_fit_kwargs(fit_kwargs: dict) -> None:
-    from lamina.training.trainer import Trainer
-
-    accepted = set(inspect.signature(Trainer.fit).parameters) - {"self", *_RESERVED}
-    unknown = sorted(set(fit_kwargs) - accepted)
-    if unknown:
-        raise TypeError(
-            f"`Tuner.search` passes extra keyword arguments to `fit`, which does not take "
-            f"{unknown}. Accepted: {sorted(accepted)}."
-        )
-
-
-def _check_model(model: Any) -> None:
-    if not (hasattr(model, "fit") and hasattr(model, "compiled")):
-        raise TypeError(
-            "`build_model(hp)` must return a compiled Lamina model. Received: an object of type "
-            f"{type(model).__name__}. Build the model, call `model.compile(...)` and return it."
-        )
-    if not model.compiled:
-        raise ValueError(
-            "`build_model(hp)` returned an uncompiled model. Call `model.compile(optimizer=..., "
-            "loss=..., metrics=[...])` inside `build_model` before returning it."
-        )
-
-
-def _record(trial: Any) -> TrialRecord:
-    attrs = trial.user_attrs
-    seconds = attrs.get("seconds")
-    if seconds is None and trial.datetime_start and trial.datetime_complete:
-        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
-    value = trial.value if trial.state.name == "COMPLETE" else None
-    if trial.state.name == "PRUNED" and trial.intermediate_values:
-        value = trial.intermediate_values[max(trial.intermediate_values)]
-    return TrialRecord(
-        number=trial.number,
-        state=trial.state.name,
-        params=dict(trial.params),
-        value=None if value is None or not math.isfinite(value) else float(value),
-        epochs=int(attrs.get("epochs", 0)),
-        seconds=seconds,
-        error=attrs.get("error") if trial.state.name == "FAIL" else None,
-        seed=attrs.get("seed"),
-        model_path=attrs.get("model_path"),
-    )
-
-
-def _saved(record: TrialRecord | None) -> bool:
-    return record is not None and bool(record.model_path) and Path(record.model_path).exists()
 
 
 def _num_rows(y: Any) -> int | None:
