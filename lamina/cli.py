@@ -17,6 +17,7 @@ _COMMANDS = {
     "export": ("lamina.saving.export.command", "export a saved model to ONNX or a torch.export program, with a parity check"),
     "serve": ("lamina.serving.command", "serve a saved model over HTTP with micro-batching and live monitoring"),
     "predict": ("lamina.serving.batch_predict", "predict from a CSV file into another CSV file, streaming"),
+    "tune": ("lamina.tuning.command", "search hyper-parameters for a script's build_model(hp) on Optuna, resumable"),
 }
 
 
