@@ -27,6 +27,7 @@ tour: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_postgres.sh
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
