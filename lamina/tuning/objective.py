@@ -218,6 +218,7 @@ def plan_data(
         )
     if x is None:
         raise ValueError("`Tuner.search` needs the training data. Received: x=None.")
+    _same_length(x, y, "x", "y")
     if cv is not None:
         return DataPlan(_cv_folds(x, y, cv), None)
     if validation_split is not None:
@@ -229,8 +230,23 @@ def plan_data(
                 f"Received: an object of type {type(validation_data).__name__}."
             )
         dev = (validation_data[0], validation_data[1])
+        _same_length(dev[0], dev[1], "validation_data[0]", "validation_data[1]")
         return DataPlan([(x, y, tuple(validation_data))], dev)
     return DataPlan([(x, y, None)], None)
+
+
+def _same_length(x: Any, y: Any, x_name: str, y_name: str) -> None:
+    """Arrays of inputs and targets of different lengths fail every trial: raise now."""
+    from lamina.data.splits import _is_array, _is_multi, num_samples
+
+    if y is None or not all(_is_array(a) or _is_multi(a) for a in (x, y)):
+        return  # datasets and generators: `fit` checks them
+    nx, ny = num_samples(x, x_name), num_samples(y, y_name)
+    if nx != ny:
+        raise ValueError(
+            f"`Tuner.search` expects `{x_name}` and `{y_name}` to hold the same number of "
+            f"samples. Received: {nx} and {ny}."
+        )
 
 
 def _split(x: Any, y: Any, validation_split: Any) -> DataPlan:

@@ -241,7 +241,7 @@ class Tuner:
         _storage.fail_dead_trials(self.study)
         deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
         failures = 0
-        with _quiet(optuna):
+        with _quiet(optuna, optuna.logging.WARNING if verbose >= 2 else optuna.logging.ERROR):
             while True:
                 remaining = self.max_trials - self._finished(optuna)
                 left = None if deadline is None else deadline - time.monotonic()
@@ -480,14 +480,15 @@ class Tuner:
 
 # ---------------------------------------------------------------------- helpers
 @contextlib.contextmanager
-def _quiet(optuna: Any) -> Iterator[None]:
-    """Optuna's INFO lines off (the Tuner prints its own progress)."""
-    level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+def _quiet(optuna: Any, level: int | None = None) -> Iterator[None]:
+    """Optuna's INFO lines off (the Tuner prints its own progress); with ``level=ERROR``
+    also its failed-trial warnings (the Tuner records and prints the error)."""
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING if level is None else level)
     try:
         yield
     finally:
-        optuna.logging.set_verbosity(level)
+        optuna.logging.set_verbosity(before)
 
 
 def _positive_int(name: str, value: Any) -> int:

@@ -1,0 +1,164 @@
+"""TrialPruning on real Optuna trials, and Hyperband pruning a planted bad region of a search."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+import lamina  # noqa: E402
+from lamina.tuning import TrialPruning, Tuner  # noqa: E402
+from lamina.tuning.pruning import make_pruner  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+class _PruneAt(optuna.pruners.BasePruner):
+    """Prunes once the trial has reported ``step``."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def prune(self, study, trial):
+        return trial.last_step is not None and trial.last_step >= self.step
+
+
+class _Model:
+    stop_training = False
+
+
+def _callback(pruner=None, monitor="val_loss", direction="min", **kwargs):
+    study = optuna.create_study(direction="minimize", pruner=pruner or optuna.pruners.NopPruner())
+    trial = study.ask()
+    cb = TrialPruning(trial, monitor, direction, **kwargs)
+    cb.set_model(_Model())
+    return study, trial, cb
+
+
+def test_reports_the_best_value_so_far_at_epochs_trained():
+    study, trial, cb = _callback()
+    for epoch, loss in enumerate([0.9, 0.5, 0.7, 0.4]):
+        cb.on_epoch_end(epoch, {"loss": 1.0, "val_loss": loss})
+    study.tell(trial, cb.best)
+    frozen = study.trials[0]
+    assert frozen.intermediate_values == {1: 0.9, 2: 0.5, 3: 0.5, 4: 0.4}
+    assert (cb.best, cb.best_epoch, cb.epochs, cb.pruned) == (0.4, 3, 4, False)
+    assert cb.model.stop_training is False
+
+
+def test_stops_training_when_the_pruner_says_so():
+    _, _, cb = _callback(_PruneAt(2))
+    cb.on_epoch_end(0, {"val_loss": 0.9})
+    assert not cb.pruned and not cb.model.stop_training
+    cb.on_epoch_end(1, {"val_loss": 0.8})
+    assert cb.pruned and cb.model.stop_training
+
+
+def test_cv_reports_the_running_mean_of_the_fold_bests():
+    study, trial, cb = _callback(previous=[0.2, 0.4], step_offset=6)
+    cb.on_epoch_end(0, {"val_loss": 0.9})
+    cb.on_epoch_end(1, {"val_loss": 0.6})
+    study.tell(trial, 0.0)
+    assert study.trials[0].intermediate_values == pytest.approx(
+        {7: (0.2 + 0.4 + 0.9) / 3, 8: (0.2 + 0.4 + 0.6) / 3}
+    )
+
+
+def test_missing_monitor_lists_the_logged_keys():
+    _, _, cb = _callback(monitor="val_accuracy", direction="max")
+    with pytest.raises(ValueError, match=r"'val_accuracy'.*Logged: 'accuracy', 'loss'.*validation"):
+        cb.on_epoch_end(0, {"loss": 1.0, "accuracy": 0.5})
+
+
+def test_a_diverged_value_stops_training_and_keeps_the_best_finite_one():
+    study, trial, cb = _callback()
+    cb.on_epoch_end(0, {"val_loss": 0.7})
+    cb.on_epoch_end(1, {"val_loss": math.nan})
+    assert cb.diverged and cb.model.stop_training and cb.best == 0.7
+    study.tell(trial, cb.best)
+    assert study.trials[0].intermediate_values == {1: 0.7}
+
+
+def test_direction_is_read_from_the_name_when_not_given():
+    study = optuna.create_study(direction="maximize")
+    cb = TrialPruning(study.ask(), "val_accuracy")
+    cb.set_model(_Model())
+    for epoch, acc in enumerate([0.3, 0.6, 0.5]):
+        cb.on_epoch_end(epoch, {"val_accuracy": acc})
+    assert (cb.best, cb.best_epoch) == (0.6, 1)
+
+
+def test_keep_best_weights_puts_back_the_best_epoch_in_a_real_fit():
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = (x @ np.array([1.0, -2.0, 0.5, 0.0], dtype="float32"))[:, None]
+    x_dev = x + np.random.default_rng(1).normal(size=x.shape).astype("float32")
+    lamina.set_seed(0)
+    model = lamina.Sequential([lamina.Input(shape=(4,)), lamina.layers.Dense(1)])
+    # a large learning rate and a noisy dev set: the dev loss goes up again after epoch 3
+    model.compile(optimizer=lamina.optimizers.SGD(0.6), loss="mse")
+    study = optuna.create_study()
+    cb = TrialPruning(study.ask(), "val_loss", "min", keep_best_weights=True)
+    history = model.fit(
+        x, y, validation_data=(x_dev, y), epochs=6, batch_size=8, callbacks=[cb], verbose=0
+    )
+    losses = history.history["val_loss"]
+    assert cb.best == min(losses) and cb.best_epoch == int(np.argmin(losses))
+    assert cb.best_epoch < 5 and losses[-1] > cb.best  # the last epoch is not the best
+    assert model.evaluate(x_dev, y, verbose=0) == pytest.approx(cb.best, rel=1e-5)
+
+
+def test_hyperband_budget_is_in_epochs():
+    pruner = make_pruner("hyperband", max_resource=9)
+    assert isinstance(pruner, optuna.pruners.HyperbandPruner)
+    assert (pruner._min_resource, pruner._max_resource, pruner._reduction_factor) == (1, 9, 3)
+    assert isinstance(make_pruner(None, 9), optuna.pruners.NopPruner)
+    assert isinstance(make_pruner("median", 9), optuna.pruners.MedianPruner)
+
+
+def build_planted(hp):
+    model = lamina.Sequential(
+        [
+            lamina.Input(shape=(64,)),
+            lamina.layers.Dense(hp.Int("units", 8, 16), activation="relu"),
+            lamina.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    lr = hp.Choice("learning_rate", [1e-6, 3e-2])
+    model.compile(
+        optimizer=lamina.optimizers.Adam(lr),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def test_hyperband_prunes_the_planted_bad_region(tmp_path):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = (d.data / 16.0).astype("float32")[:200], d.target[:200]
+    tuner = Tuner(
+        build_planted,
+        "val_accuracy",
+        max_trials=8,
+        sampler=optuna.samplers.RandomSampler(seed=2),  # bad draws after a good first trial
+        pruner="hyperband",
+        directory=tmp_path,
+    )
+    results = tuner.search(
+        x[:150], y[:150], validation_data=(x[150:], y[150:]), epochs=4, verbose=0
+    )
+    pruned = [t for t in results.trials if t.state == "PRUNED"]
+    assert pruned, str(results)
+    assert all(t.epochs < 4 for t in pruned)
+    assert sum(t.params["learning_rate"] == 1e-6 for t in pruned) >= 3
+    # no model is kept for a pruned trial, and the best trial is from the good region
+    assert all(t.model_path is None for t in pruned)
+    assert results.best.params["learning_rate"] == 3e-2
+    rows = {r["number"]: r for r in results.to_rows()}
+    assert all(rows[t.number]["state"] == "PRUNED" for t in pruned)
+    assert "PRUNED" in str(results)
+    assert len([t for t in results.trials if t.state in ("COMPLETE", "PRUNED")]) == 8
