@@ -295,12 +295,22 @@ def _cv_folds(x: Any, y: Any, cv: Any) -> list[tuple[Any, Any, Any]]:
 
 
 _RESERVED = ("x", "y", "epochs", "callbacks", "verbose", "validation_data", "validation_split")
+# The objective is read after every epoch and the budget counts epochs from 0.
+_FIXED = ("validation_freq", "initial_epoch")
 
 
 def check_fit_kwargs(fit_kwargs: dict) -> None:
+    """Refuses `fit` arguments that `fit` does not take, or that a search fixes."""
     from lamina.training.trainer import Trainer
 
-    accepted = set(inspect.signature(Trainer.fit).parameters) - {"self", *_RESERVED}
+    fixed = sorted(set(fit_kwargs) & set(_FIXED))
+    if fixed:
+        raise ValueError(
+            f"`Tuner.search` fixes {fixed} of `fit`: the objective is read after every epoch and "
+            "the pruning budget counts epochs from the first. Received: "
+            f"{', '.join(f'{k}={fit_kwargs[k]!r}' for k in fixed)}. Drop them."
+        )
+    accepted = set(inspect.signature(Trainer.fit).parameters) - {"self", *_RESERVED, *_FIXED}
     unknown = sorted(set(fit_kwargs) - accepted)
     if unknown:
         raise TypeError(

@@ -16,14 +16,15 @@ PRUNERS = ("hyperband", "median", None)
 
 
 class TrialPruning(Callback):
-    """Reports ``logs[monitor]`` to an Optuna trial after each epoch; stops `fit` when
-    the trial should be pruned.
+    """Reports the objective (``logs[monitor]``) to an Optuna trial after each epoch;
+    stops `fit` when the trial should be pruned.
 
-    The value reported at the end of epoch ``e`` (0-based) is at step ``e + 1``: the
-    number of epochs trained, so a Hyperband budget is counted in epochs. The callback
-    also keeps the best epoch's value (and, with ``keep_best_weights=True``, a copy of
-    its weights, put back when training ends), so the trial's value is the objective at
-    the epoch whose weights are kept.
+    What is reported at the end of epoch ``e`` (0-based) is the best value so far (the
+    value the trial would get if it stopped there), at step ``e + 1``: the number of
+    epochs trained, so a Hyperband budget is counted in epochs. The callback keeps the
+    best epoch's value (and, with ``keep_best_weights=True``, a copy of its weights, put
+    back when training ends), so the trial's value is the objective at the epoch whose
+    weights are kept.
 
     A non-finite value (a diverged model) is not reported; training stops there, and the
     best finite value so far stands.

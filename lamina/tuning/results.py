@@ -326,3 +326,36 @@ def record_from_trial(trial: Any) -> TrialRecord:
 def is_saved(record: TrialRecord | None) -> bool:
     """Whether ``record`` has a saved model file that exists."""
     return record is not None and bool(record.model_path) and Path(record.model_path).exists()
+
+
+def load_trial_model(record: TrialRecord) -> Any:
+    """The saved model of a trial (`lamina.saving.load_model`).
+
+    Raises:
+        ValueError: The trial has no saved model file; the message says how to rebuild it.
+    """
+    from lamina.saving import load_model
+
+    if not is_saved(record):
+        raise ValueError(
+            f"Trial {record.number}'s model was not saved (keep_models=False, cv=, or a "
+            f"model that cannot be saved) or its file is gone. Received: model_path="
+            f"{record.model_path!r}. Rebuild it with `build_model(HyperParameters("
+            f"values={record.params!r}))` after `lamina.set_seed({record.seed})` and train it."
+        )
+    return load_model(record.model_path)
+
+
+def progress_line(study: Any, frozen: Any, objective_name: str) -> str:
+    """One line about a finished trial, for a search's progress (``verbose=1``)."""
+    value = "-" if frozen.value is None else f"{frozen.value:.4g}"
+    try:
+        best = f"{study.best_value:.4g}"
+    except ValueError:  # no complete trial yet
+        best = "-"
+    error = frozen.user_attrs.get("error")
+    return (
+        f"Trial {frozen.number} {frozen.state.name}: {objective_name}={value} "
+        f"epochs={frozen.user_attrs.get('epochs', 0)} params={frozen.params} best={best}"
+        + (f" error={error}" if error and frozen.state.name == "FAIL" else "")
+    )

@@ -31,7 +31,14 @@ from lamina.tuning.pruning import (
     make_pruner,
     make_sampler,
 )
-from lamina.tuning.results import TrialRecord, TuningResults, is_saved, record_from_trial
+from lamina.tuning.results import (
+    TrialRecord,
+    TuningResults,
+    is_saved,
+    load_trial_model,
+    progress_line,
+    record_from_trial,
+)
 
 _OWNER = "Tuner"
 _MODEL_EXT = ".lamina"
@@ -214,7 +221,10 @@ class Tuner:
             batch_size: Passed to `fit`.
             callbacks: More callbacks for `fit` (copied for each trial).
             n_jobs: Trials run at once in threads of this process, sharing the sampler.
-                Defaults to `1`.
+                Defaults to `1`. Threads share the process's random state (the seed
+                is set per trial, but the trials' draws interleave), so a trial run in
+                a thread is not exactly reproducible on its own; for that, run one
+                trial at a time, or several processes on one study (`storage=`).
             verbose: 0 silent, 1 one line per trial, 2 also `fit`'s epoch lines.
             **fit_kwargs: Other arguments of `fit` (``class_weight``, ``shuffle``...).
 
@@ -284,6 +294,12 @@ class Tuner:
         except Exception as e:  # noqa: BLE001 - the trial fails, the search goes on
             if type(e).__module__.split(".")[0] in ("optuna", "sqlalchemy"):
                 raise  # the storage is broken: every trial would fail
+            if isinstance(e, ValueError) and "not found in the given grid" in str(e):
+                raise ValueError(
+                    f"`build_model` asks for a parameter that `search_space` does not list "
+                    f"({e}). With sampler='grid', give values for every parameter. Received: "
+                    f"search_space keys {sorted(self.search_space or {})}."
+                ) from e
             trial.set_user_attr("error", f"{type(e).__name__}: {e}")
             raise _TrialFailed(str(e)) from e
         finally:
@@ -297,7 +313,7 @@ class Tuner:
         bests: list[float] = []
         total_epochs = 0
         model = None
-        for x_train, y_train, val in plan.folds:
+        for fold, (x_train, y_train, val) in enumerate(plan.folds):
             lamina.set_seed(seed)
             model = self.build_model(HyperParameters(trial))
             check_model(model)
@@ -307,7 +323,7 @@ class Tuner:
                 self.objective.direction,
                 keep_best_weights=True,
                 previous=bests,
-                step_offset=total_epochs,
+                step_offset=fold * run["epochs"],  # fold k reports at steps k*epochs + 1...
             )
             model.fit(
                 x_train,
@@ -345,17 +361,7 @@ class Tuner:
         return str(path.resolve())
 
     def _progress(self, study: Any, frozen: Any) -> None:
-        value = "-" if frozen.value is None else f"{frozen.value:.4g}"
-        try:
-            best = f"{study.best_value:.4g}"
-        except ValueError:
-            best = "-"
-        error = frozen.user_attrs.get("error")
-        print(
-            f"Trial {frozen.number} {frozen.state.name}: {self.objective.name}={value} "
-            f"epochs={frozen.user_attrs.get('epochs', 0)} params={frozen.params} best={best}"
-            + (f" error={error}" if error and frozen.state.name == "FAIL" else "")
-        )
+        print(progress_line(study, frozen, self.objective.name))
 
     # ------------------------------------------------------------------ results
     def results(self) -> TuningResults:
@@ -406,19 +412,7 @@ class Tuner:
             ValueError: No complete trial, or its model was not saved (``keep_models=False``,
                 ``cv=``) or its file is gone.
         """
-        return self._load(self.best_trial)
-
-    def _load(self, record: TrialRecord) -> Any:
-        from lamina.saving import load_model
-
-        if not record.model_path or not Path(record.model_path).exists():
-            raise ValueError(
-                f"Trial {record.number}'s model was not saved (keep_models=False, cv=, or a "
-                f"model that cannot be saved) or its file is gone. Received: model_path="
-                f"{record.model_path!r}. Rebuild it with `build_model(HyperParameters("
-                f"values={record.params!r}))` after `lamina.set_seed({record.seed})` and train it."
-            )
-        return load_model(record.model_path)
+        return load_trial_model(self.best_trial)
 
     def compare_best(self, x: Any = None, y: Any = None) -> Any:
         """The best trial's model against the runner-up's on the dev set, paired
@@ -450,8 +444,8 @@ class Tuner:
         key = (best.number, runner.number, id(x), id(y))
         if self._comparison is not None and self._comparison[0] == key:
             return self._comparison[1]
-        a = Predictions.from_model(self._load(best), x, y, name="dev")
-        b = Predictions.from_model(self._load(runner), x, y, name="dev")
+        a = Predictions.from_model(load_trial_model(best), x, y, name="dev")
+        b = Predictions.from_model(load_trial_model(runner), x, y, name="dev")
         comparison = a.compare(b)
         self._comparison = (key, comparison)
         return comparison

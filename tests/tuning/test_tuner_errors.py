@@ -193,3 +193,21 @@ def test_data_of_different_lengths_is_refused_before_any_trial(tmp_path, digits)
     with pytest.raises(ValueError, match=r"`validation_data\[0\]` and `validation_data\[1\]`"):
         tuner.search(x, y, validation_data=(xd, y), epochs=1)
     assert tuner.study.trials == []
+
+
+def test_grid_missing_a_parameter_raises_at_once(tmp_path, digits):
+    x, y, xd, yd = digits
+    tuner = Tuner(
+        build_model, "val_accuracy", sampler="grid", search_space={"width": [8, 16]},
+        directory=tmp_path,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"does not list.*'units'.*keys \['width'\]"):
+        tuner.search(x, y, validation_data=(xd, yd), epochs=1, verbose=0)
+    assert len(tuner.study.trials) == 1
+
+
+def test_fit_arguments_a_search_fixes(tmp_path, digits):
+    x, y, xd, yd = digits
+    tuner = Tuner(build_model, "val_accuracy", directory=tmp_path)
+    with pytest.raises(ValueError, match=r"fixes \['validation_freq'\].*validation_freq=2"):
+        tuner.search(x, y, validation_data=(xd, yd), epochs=1, validation_freq=2)
