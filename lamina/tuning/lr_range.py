@@ -12,6 +12,13 @@ loss rises, so the range never reaches past it. The suggestion always lies
 strictly below ``min_loss_lr`` (on the descent before the minimum, or a tenth
 of it), so ``low < suggestion < high``.
 
+Why these defaults (``factor_low=10``, ``factor_high=3``): on the bundled digits
+(`spaces.mlp` with Adam, SGD and RMSprop, 10 epochs, a grid of rates) the rate
+with the best dev accuracy lay between a tenth of the suggestion and the
+suggestion, while rates near ``min_loss_lr`` often diverged in full training.
+The range keeps a little room above the suggestion and stays well under
+``min_loss_lr``.
+
 Example::
 
     low, high = lr_range(build_model, x_train, y_train)
@@ -46,7 +53,7 @@ def _check_factors(factor_low: Any, factor_high: Any) -> None:
 
 
 def range_from_result(
-    result: LRFinderResult, *, factor_low: float = 10.0, factor_high: float = 10.0
+    result: LRFinderResult, *, factor_low: float = 10.0, factor_high: float = 3.0
 ) -> tuple[float, float]:
     """The ``(low, high)`` learning-rate range around an `lr_find` result's suggestion.
 
@@ -58,7 +65,7 @@ def range_from_result(
         factor_low: How far below the suggestion the range starts, > 1.
             Defaults to `10.0`.
         factor_high: How far above the suggestion the range may end, > 1 (it
-            never ends past the minimum-loss rate). Defaults to `10.0`.
+            never ends past the minimum-loss rate). Defaults to `3.0`.
 
     Returns:
         ``(low, high)`` with ``0 < low < suggestion < high``.
@@ -89,7 +96,7 @@ def lr_range(
     splits: Any = None,
     train: Any = None,
     factor_low: float = 10.0,
-    factor_high: float = 10.0,
+    factor_high: float = 3.0,
     **lr_find_kwargs: Any,
 ) -> tuple[float, float]:
     """Runs `lamina.workflow.lr_find` and returns a learning-rate range around its suggestion.
@@ -110,7 +117,7 @@ def lr_range(
             used. Defaults to `None`.
         train: The training set as an ``(x, y)`` pair. Defaults to `None`.
         factor_low: ``low = suggestion / factor_low``. Defaults to `10.0`.
-        factor_high: ``high <= suggestion * factor_high``. Defaults to `10.0`.
+        factor_high: ``high <= suggestion * factor_high``. Defaults to `3.0`.
         **lr_find_kwargs: Passed to `lr_find` (``start_lr``, ``end_lr``,
             ``num_steps``, ``batch_size``, ``smooth``, ``diverge_factor``, ``seed``).
 

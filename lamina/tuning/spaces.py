@@ -277,7 +277,9 @@ def text(
         A compiled `lamina.Model` from strings to outputs.
     """
     hp = _hp(hp)
-    corpus = np.asarray(texts, dtype=object) if isinstance(texts, (list, tuple)) else texts
+    corpus = texts
+    if not isinstance(texts, (str, bytes, np.ndarray)) and hasattr(texts, "__len__"):
+        corpus = np.asarray(list(texts), dtype=object)  # a list, tuple or pandas Series
     if (
         not isinstance(corpus, np.ndarray)
         or corpus.ndim != 1

@@ -39,7 +39,7 @@ def build_model(hp):
     return model
 
 
-def _expected(result, factor_low=10.0, factor_high=10.0):
+def _expected(result, factor_low=10.0, factor_high=3.0):
     """The documented rule, computed here from the lr_find result's fields."""
     s = result.suggestion
     return s / factor_low, min(result.min_loss_lr, s * factor_high)
@@ -100,7 +100,7 @@ def test_range_from_result_rule_on_a_given_curve():
     steep = LRFinderResult(
         lrs=[1e-5, 1e-3, 1e-1], losses=[2, 1, 3], suggestion=1e-3, min_loss_lr=0.05
     )
-    assert range_from_result(steep) == pytest.approx((1e-4, 0.01))
+    assert range_from_result(steep) == pytest.approx((1e-4, 3e-3))
     assert range_from_result(steep, factor_high=100) == pytest.approx((1e-4, 0.05))
     tenth = LRFinderResult(
         lrs=[1e-5, 1e-3, 1e-1],
@@ -109,7 +109,8 @@ def test_range_from_result_rule_on_a_given_curve():
         method="min_loss/10",
         min_loss_lr=0.1,
     )
-    assert range_from_result(tenth) == pytest.approx((1e-3, 0.1))
+    assert range_from_result(tenth) == pytest.approx((1e-3, 0.03))
+    assert range_from_result(tenth, factor_low=2, factor_high=20) == pytest.approx((5e-3, 0.1))
 
 
 def test_lr_range_errors(digits):

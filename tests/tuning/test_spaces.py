@@ -203,6 +203,10 @@ def test_spaces_text_head_may_be_linear_and_conditional_params_vanish():
     assert len(_layers(model, "Dense")) == 1
     (vectorizer,) = _layers(model, "TextVectorization")
     assert any(" " in token for token in vectorizer.get_vocabulary())  # bigrams learnt
+    # a NumPy array of str (as automl passes) and a tuple work as the corpus too
+    for corpus in (np.array(TEXTS), tuple(TEXTS)):
+        model = spaces.text(None, corpus, 2)
+        assert model.predict(np.array(TEXTS[:3]), verbose=0).shape == (3, 2)
 
 
 def test_spaces_convnet_residual_block_adds_its_input():
