@@ -1,0 +1,363 @@
+"""Hyper-parameter search on Optuna (issue #16): what pruning buys, what the machinery costs.
+
+Task: scikit-learn's 1,797 handwritten digits bundled with Lamina
+(`lamina.data.load_digits(images=True)`, 8x8x1, pixels / 16), one fixed
+stratified split (`lamina.data.split(dev=0.2, test=0.2, seed=0)`: 1,079 train,
+359 dev; the test set is never touched). Search space (`build_model` below): a
+small convnet, 1-3 blocks of Conv2D (8-64 filters, log, doubling per block;
+kernel 3 or 5) + max or average pooling, dropout 0-0.5, a softmax head, and the
+optimizer: Adam, SGD (momentum 0.9) or RMSprop with a learning rate log-uniform in
+1e-4..1. As in real searches a good share of the space is clearly bad (Adam or
+RMSprop at lr > 0.05 diverges; SGD at lr < 1e-3 barely moves in a few epochs).
+Batch size 32, objective `val_accuracy` (the best epoch's dev accuracy).
+
+1. Search at an equal epoch budget. For each study seed, three searches through
+   `lamina.tuning.Tuner` (SQLite storage in a temporary folder), run one after the
+   other with their order rotating from seed to seed: random search
+   (``sampler="random"``, no pruning), TPE (``sampler="tpe"``, no pruning), and
+   TPE + Hyperband (``pruner="hyperband"``: min 1 epoch, max ``--max-epochs``,
+   reduction factor 3). Every trial may train for ``--max-epochs`` epochs; a
+   search stops once ``--budget`` epochs have been run in total (counted from
+   what ran: each trial's ``epochs`` record, pruned trials included). A trial's
+   score counts from the moment it finishes and only for complete trials (what
+   `Tuner.best_trial` would return then). Printed: the best dev accuracy reached
+   after 1/9, 2/9, 1/3, 2/3 and all of the budget (median and min-max over
+   seeds), and the epochs each search needed to reach the final best score of
+   the random search of the same seed (the issue's target: the pruned search
+   gets there within a third of the budget).
+
+2. Overhead of the machinery. The same ``--configs`` fixed configurations (the
+   same per-trial seeds, `derive_seed(study seed, trial number)`) run as a plain
+   loop (set the seed, build, `fit` with the dev set as validation data, take the
+   best epoch's `val_accuracy`) and through a `Tuner` (enqueued trials, the hp
+   wrapper, SQLite storage, the pruning callback with a pruner that never prunes,
+   the study's bookkeeping), once with ``keep_models=False`` and once with the
+   default ``keep_models=True`` (each trial's model saved). The three arms
+   alternate (order rotating) for ``--reps`` repetitions; printed are each arm's
+   median time, the median of the per-repetition ratios Tuner / plain with
+   quartiles (`benchmarks/timing.py`), the overhead per trial in milliseconds,
+   the one-off cost of opening a study, and a check that both sides produced the
+   same scores.
+
+Usage::
+
+    .venv/bin/python benchmarks/tuning.py [--seeds 4] [--budget 108] [--max-epochs 9]
+        [--configs 3] [--epochs 12] [--reps 5] [--threads 1] [--skip-search] [--skip-overhead]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timing  # noqa: E402
+
+import lamina  # noqa: E402
+from lamina import layers  # noqa: E402
+
+METHODS = (
+    ("random", {"sampler": "random", "pruner": None}),
+    ("tpe", {"sampler": "tpe", "pruner": None}),
+    ("tpe+hyperband", {"sampler": "tpe", "pruner": "hyperband"}),
+)
+CHECKPOINTS = (1 / 9, 2 / 9, 1 / 3, 2 / 3, 1.0)
+OPTIMIZERS = {
+    "adam": lambda lr: lamina.optimizers.Adam(learning_rate=lr),
+    "sgd": lambda lr: lamina.optimizers.SGD(learning_rate=lr, momentum=0.9),
+    "rmsprop": lambda lr: lamina.optimizers.RMSprop(learning_rate=lr),
+}
+# Part 2's fixed configurations: a large, a small and a deep model (a few seconds each).
+FIXED = (
+    {"blocks": 2, "filters": 32, "kernel": 3, "pooling": "max", "dropout": 0.2,
+     "optimizer": "adam", "learning_rate": 2e-3},
+    {"blocks": 1, "filters": 16, "kernel": 5, "pooling": "avg", "dropout": 0.1,
+     "optimizer": "sgd", "learning_rate": 3e-2},
+    {"blocks": 3, "filters": 16, "kernel": 3, "pooling": "max", "dropout": 0.3,
+     "optimizer": "rmsprop", "learning_rate": 1e-3},
+)  # fmt: skip
+
+
+def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The fixed train and dev sets (the test set of the split is left alone)."""
+    x, y = lamina.data.load_digits(images=True)
+    splits = lamina.data.split(x / 16.0, y, dev=0.2, test=0.2, seed=0)
+    return splits.train, splits.dev
+
+
+def build(params: dict) -> lamina.Model:
+    """The compiled convnet for one configuration (no `hp` involved)."""
+    inputs = lamina.Input(shape=(8, 8, 1))
+    h = inputs
+    pool = layers.MaxPooling2D if params["pooling"] == "max" else layers.AveragePooling2D
+    for block in range(params["blocks"]):
+        h = layers.Conv2D(params["filters"] * 2**block, params["kernel"], padding="same",
+                          activation="relu")(h)  # fmt: skip
+        h = pool(2, padding="same")(h)
+    h = layers.Dropout(params["dropout"])(layers.Flatten()(h))
+    model = lamina.Model(inputs, layers.Dense(10, activation="softmax")(h))
+    model.compile(
+        optimizer=OPTIMIZERS[params["optimizer"]](params["learning_rate"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def build_model(hp) -> lamina.Model:
+    """The search space, through the `hp` wrapper."""
+    return build(
+        {
+            "blocks": hp.Int("blocks", 1, 3),
+            "filters": hp.Int("filters", 8, 64, log=True),
+            "kernel": hp.Choice("kernel", [3, 5]),
+            "pooling": hp.Choice("pooling", ["max", "avg"]),
+            "dropout": hp.Float("dropout", 0.0, 0.5),
+            "optimizer": hp.Choice("optimizer", list(OPTIMIZERS)),
+            "learning_rate": hp.Float("learning_rate", 1e-4, 1.0, log=True),
+        }
+    )
+
+
+# ----------------------------------------------------------------- 1. search
+class EpochBudget(lamina.callbacks.Callback):
+    """Counts the epochs run by every trial of a search (`Tuner.search` passes the same
+    callback to each trial's `fit`); at the budget it stops the running trial's `fit`
+    and ends the search after that trial (`study.stop()` ends Optuna's `optimize`; the
+    Tuner would start another one until it holds ``max_trials`` trials, so that is
+    lowered to 0)."""
+
+    def __init__(self, budget: int, tuner) -> None:
+        super().__init__()
+        self.budget, self.tuner, self.spent = budget, tuner, 0
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.spent += 1
+        if self.spent >= self.budget:
+            self.model.stop_training = True
+            self.tuner.max_trials = 0
+            self.tuner.study.stop()
+
+
+def run_search(method: str, seed: int, args, data, folder: str) -> dict:
+    """One search to the epoch budget; returns its trials in order and its wall time."""
+    from lamina.tuning import Tuner
+
+    (x, y), dev = data
+    tuner = Tuner(build_model, objective="val_accuracy", max_trials=args.budget, seed=seed,
+                  study_name=f"{method}_{seed}", directory=folder, keep_models=False,
+                  **dict(METHODS)[method])  # fmt: skip
+    budget = EpochBudget(args.budget, tuner)
+    start = time.perf_counter()
+    tuner.search(x, y, validation_data=dev, epochs=args.max_epochs, batch_size=32,
+                 callbacks=[budget], verbose=0)  # fmt: skip
+    seconds = time.perf_counter() - start
+    trials = sorted(tuner.results().trials, key=lambda t: t.number)
+    return {"trials": [(t.epochs, t.state, t.value) for t in trials], "seconds": seconds}
+
+
+def best_curve(trials: list[tuple[int, str, float | None]]) -> list[tuple[int, float]]:
+    """(epochs spent when a complete trial ended, best complete score so far), in trial order."""
+    spent, best, curve = 0, float("-inf"), []
+    for epochs, state, value in trials:
+        spent += epochs
+        if state == "COMPLETE" and value is not None:
+            best = max(best, value)
+        curve.append((spent, best))
+    return curve
+
+
+def best_at(curve: list[tuple[int, float]], epochs: float) -> float:
+    """The best score of the trials that had finished within ``epochs`` epochs."""
+    return max([b for spent, b in curve if spent <= epochs], default=float("nan"))
+
+
+def epochs_to_reach(curve: list[tuple[int, float]], target: float) -> int | None:
+    return next((spent for spent, b in curve if b >= target), None)
+
+
+def _band(values: list[float], fmt: str = "{:.3f}") -> str:
+    finite = [v for v in values if v == v]
+    if not finite:
+        return "-"
+    med = statistics.median(finite)
+    return f"{fmt.format(med)} ({fmt.format(min(finite))}-{fmt.format(max(finite))})"
+
+
+def search_benchmark(args, data) -> None:
+    seeds = list(range(args.seeds))
+    runs: dict[str, list[dict]] = {name: [] for name, _ in METHODS}
+    names = [name for name, _ in METHODS]
+    with tempfile.TemporaryDirectory() as folder:
+        for i, seed in enumerate(seeds):
+            order = names[i % len(names) :] + names[: i % len(names)]
+            for name in order:
+                run = run_search(name, seed, args, data, folder)
+                run["curve"] = best_curve(run["trials"])
+                runs[name].append(run)
+                done = sum(e for e, _, _ in run["trials"])
+                pruned = sum(s == "PRUNED" for _, s, _ in run["trials"])
+                print(f"  seed {seed} {name:<14} {len(run['trials']):3d} trials ({pruned} pruned), "
+                      f"{done} epochs, best {run['curve'][-1][1]:.3f}, {run['seconds']:.1f} s",
+                      flush=True)  # fmt: skip
+    print(f"\nBest dev accuracy reached after a share of the {args.budget}-epoch budget "
+          f"(median (min-max) over {len(seeds)} seeds):")  # fmt: skip
+    marks = [round(c * args.budget) for c in CHECKPOINTS]
+    header = "".join(f"{m:>21}" for m in marks)
+    print(f"{'epochs spent':<16}{header}")
+    for name in names:
+        cells = "".join(f"{_band([best_at(r['curve'], m) for r in runs[name]]):>21}" for m in marks)
+        print(f"{name:<16}{cells}")
+    print("\nEpochs to reach the final best of the random search of the same seed "
+          "(fraction of the budget; - = not reached):")  # fmt: skip
+    for name in names:
+        reached = []
+        for run, rnd in zip(runs[name], runs["random"]):
+            e = epochs_to_reach(run["curve"], rnd["curve"][-1][1])
+            reached.append("-" if e is None else f"{e} ({e / args.budget:.2f})")
+        n_ok = sum(
+            1 for run, rnd in zip(runs[name], runs["random"])
+            if (e := epochs_to_reach(run["curve"], rnd["curve"][-1][1])) is not None
+            and e <= args.budget / 3
+        )  # fmt: skip
+        print(f"{name:<16}{', '.join(reached)}   within a third: {n_ok}/{len(seeds)} seeds")
+    print("\nTrials and wall time per search (median (min-max)):")
+    for name in names:
+        n = [len(r["trials"]) for r in runs[name]]
+        pruned = [sum(s == "PRUNED" for _, s, _ in r["trials"]) for r in runs[name]]
+        secs = [r["seconds"] for r in runs[name]]
+        print(f"{name:<16}trials {_band(n, '{:.0f}')}, pruned {_band(pruned, '{:.0f}')}, "
+              f"seconds {_band(secs, '{:.1f}')}")  # fmt: skip
+
+
+# --------------------------------------------------------------- 2. overhead
+def plain_arm(configs: list[dict], seed: int, args, data) -> list[float]:
+    """The trials without the machinery: seed, build, fit, best epoch's score."""
+    from lamina.tuning.tuner import derive_seed
+
+    (x, y), dev = data
+    scores = []
+    for number, params in enumerate(configs):
+        lamina.set_seed(derive_seed(seed, number))
+        model = build(params)
+        history = model.fit(x, y, validation_data=dev, epochs=args.epochs, batch_size=32,
+                            verbose=0)  # fmt: skip
+        scores.append(max(history.history["val_accuracy"]))
+    return scores
+
+
+def tuner_arm(configs: list[dict], seed: int, args, data, folder: str, keep_models: bool):
+    """The same trials through a `Tuner`. Returns the seconds of `search`, of opening
+    the study (`Tuner(...)` + enqueueing the configurations), of one more `results()`
+    (what `search` does at its end: with saved models, best vs runner-up on the dev
+    set), and the trials' scores."""
+    from lamina.tuning import Tuner
+
+    (x, y), dev = data
+    start = time.perf_counter()
+    tuner = Tuner(build_model, objective="val_accuracy", max_trials=len(configs), seed=seed,
+                  sampler="random", pruner=None, directory=folder, study_name="overhead",
+                  keep_models=keep_models)  # fmt: skip
+    for params in configs:
+        tuner.study.enqueue_trial(params)
+    opened = time.perf_counter() - start
+    start = time.perf_counter()
+    results = tuner.search(x, y, validation_data=dev, epochs=args.epochs, batch_size=32,
+                           verbose=0)  # fmt: skip
+    searched = time.perf_counter() - start
+    start = time.perf_counter()
+    tuner.results()
+    summary = time.perf_counter() - start
+    trials = sorted(results.trials, key=lambda t: t.number)
+    assert [t.params for t in trials] == configs, "the Tuner ran other configurations"
+    return searched, opened, summary, [t.value for t in trials]
+
+
+def overhead_benchmark(args, data) -> None:
+    configs = [FIXED[i % len(FIXED)] for i in range(args.configs)]
+    seed = 0
+    arms = ("plain", "tuner", "tuner+save")
+    times: dict[str, list[float]] = {a: [] for a in arms}
+    opened: dict[str, list[float]] = {a: [] for a in arms[1:]}
+    summary: dict[str, list[float]] = {a: [] for a in arms[1:]}
+    diffs: list[float] = []
+    for rep in range(args.reps + 1):  # repetition 0 warms up and is not counted
+        order = arms[rep % 3 :] + arms[: rep % 3]
+        scores = {}
+        for arm in order:
+            with tempfile.TemporaryDirectory() as folder:
+                if arm == "plain":
+                    start = time.perf_counter()
+                    scores[arm] = plain_arm(configs, seed, args, data)
+                    seconds = time.perf_counter() - start
+                else:
+                    seconds, t_open, t_sum, scores[arm] = tuner_arm(
+                        configs, seed, args, data, folder, keep_models=arm == "tuner+save"
+                    )
+                    if rep:
+                        opened[arm].append(t_open)
+                        summary[arm].append(t_sum)
+            if rep:
+                times[arm].append(seconds)
+        diffs += [abs(a - b) for arm in arms[1:] for a, b in zip(scores[arm], scores["plain"])]
+        if rep:
+            line = ", ".join(f"{a} {times[a][-1]:.2f} s" for a in arms)
+            print(f"  repetition {rep}: {line}", flush=True)
+    n = len(configs)
+    print(f"\n{n} trials of {args.epochs} epochs each, {args.reps} repetitions; `search` "
+          f"against the plain loop:")  # fmt: skip
+    for arm in arms[1:]:
+        s = timing.paired(times[arm], times["plain"])
+        per_trial = [(a - b) / n * 1000 for a, b in zip(times[arm], times["plain"])]
+        print(f"{arm:<12} {s['lamina']:.2f} s  plain {s['torch']:.2f} s  ratio {s['ratio']:.3f} "
+              f"(quartiles {s['q1']:.3f}-{s['q3']:.3f}; ratio of medians "
+              f"{s['ratio_of_medians']:.3f}); per trial {statistics.median(per_trial):+.0f} ms "
+              f"(range {min(per_trial):+.0f} to {max(per_trial):+.0f})")  # fmt: skip
+    print(f"plain trial: {statistics.median(times['plain']) / n:.2f} s median")
+    for arm in arms[1:]:
+        print(f"{arm:<12} once per search, not per trial: opening the study "
+              f"{_band(opened[arm], '{:.3f}')} s; the results summary at the end of `search` "
+              f"{_band(summary[arm], '{:.3f}')} s")  # fmt: skip
+    print(f"largest score difference Tuner vs plain over all trials: {max(diffs):.2e}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=4, help="study seeds (part 1)")
+    parser.add_argument("--budget", type=int, default=108, help="epochs per search (part 1)")
+    parser.add_argument("--max-epochs", type=int, default=9, help="epochs per trial (part 1)")
+    parser.add_argument("--configs", type=int, default=3, help="fixed trials per run (part 2)")
+    parser.add_argument("--epochs", type=int, default=12, help="epochs per trial (part 2)")
+    parser.add_argument("--reps", type=int, default=5, help="repetitions (part 2)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore", category=UserWarning, module="optuna")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    data = load_data()
+    print(f"digits: {len(data[0][1])} train, {len(data[1][1])} dev; torch {torch.__version__}, "
+          f"{args.threads} thread(s), load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+    if not args.skip_search:
+        print(f"\n1. Search: {args.seeds} seeds, {args.budget} epochs per search, at most "
+              f"{args.max_epochs} per trial", flush=True)  # fmt: skip
+        search_benchmark(args, data)
+    if not args.skip_overhead:
+        print("\n2. Overhead of the tuning machinery per trial", flush=True)
+        overhead_benchmark(args, data)
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
