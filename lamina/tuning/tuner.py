@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import copy
+import functools
 import hashlib
 import numbers
 import os
@@ -219,7 +219,9 @@ class Tuner:
             epochs: Epochs per trial (per fold with ``cv``); Hyperband's budget.
                 Defaults to `10`.
             batch_size: Passed to `fit`.
-            callbacks: More callbacks for `fit` (copied for each trial).
+            callbacks: More callbacks for `fit`. The same instances go to every
+                trial's `fit`, as in a loop of fits (a callback may count epochs across
+                trials; with ``n_jobs`` > 1 they are called from several threads).
             n_jobs: Trials run at once in threads of this process, sharing the sampler.
                 Defaults to `1`. Threads share the process's random state (the seed
                 is set per trial, but the trials' draws interleave), so a trial run in
@@ -264,17 +266,21 @@ class Tuner:
                 if self._grid_exhausted(optuna):
                     break
                 before = self._count(optuna, "FAIL")
+                ran: list[int] = []
+                done = functools.partial(self._done, ran, verbose)
                 self.study.optimize(
                     objective,
                     n_trials=remaining,
                     timeout=left,
                     n_jobs=n_jobs,
                     catch=(_TrialFailed,),
-                    callbacks=[self._progress] if verbose else None,
+                    callbacks=[done],
                 )
                 failures += self._count(optuna, "FAIL") - before
                 if left is not None and time.monotonic() >= deadline:
                     break
+                if len(ran) < remaining:
+                    break  # `study.stop()` was called (by a callback, or an exhausted grid)
         if failures >= self.max_trials and verbose:
             print(f"Stopped after {failures} failed trials; see `results().failures`.")
         return self.results()
@@ -331,7 +337,7 @@ class Tuner:
                 validation_data=val,
                 epochs=run["epochs"],
                 batch_size=run["batch_size"],
-                callbacks=[*copy.deepcopy(run["callbacks"]), pruning],
+                callbacks=[*run["callbacks"], pruning],
                 verbose=2 if run["verbose"] >= 2 else 0,
                 **run["fit_kwargs"],
             )
@@ -360,8 +366,11 @@ class Tuner:
             return None
         return str(path.resolve())
 
-    def _progress(self, study: Any, frozen: Any) -> None:
-        print(progress_line(study, frozen, self.objective.name))
+    def _done(self, ran: list[int], verbose: int, study: Any, frozen: Any) -> None:
+        """Optuna's per-trial callback: counts the trials this call ran, prints progress."""
+        ran.append(frozen.number)
+        if verbose:
+            print(progress_line(study, frozen, self.objective.name))
 
     # ------------------------------------------------------------------ results
     def results(self) -> TuningResults:

@@ -208,3 +208,38 @@ def test_objective_on_training_metric_needs_no_validation(tmp_path, digits):
     with pytest.raises(ValueError, match="needs the dev set"):
         tuner.compare_best()
     assert tuner.compare_best(x[:40], y[:40]) is not None
+
+
+def test_user_callbacks_see_every_trial(tmp_path, digits):
+    x, y, xd, yd = digits
+
+    class Count(lamina.callbacks.Callback):
+        epochs = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs += 1
+
+    count = Count()
+    results = _tuner(tmp_path, max_trials=3).search(
+        x, y, validation_data=(xd, yd), epochs=2, callbacks=[count], verbose=0
+    )
+    assert count.epochs == sum(t.epochs for t in results.trials) == 6
+
+
+def test_study_stop_from_a_callback_ends_the_search(tmp_path, digits):
+    x, y, xd, yd = digits
+    tuner = _tuner(tmp_path, max_trials=10)
+
+    class StopAfter(lamina.callbacks.Callback):
+        epochs = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs += 1
+            if self.epochs == 3:  # in the second trial
+                self.model.stop_training = True
+                tuner.study.stop()
+
+    results = tuner.search(
+        x, y, validation_data=(xd, yd), epochs=2, callbacks=[StopAfter()], verbose=0
+    )
+    assert [t.epochs for t in results.trials] == [2, 1]
