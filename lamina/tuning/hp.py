@@ -12,7 +12,7 @@ needs it, and a conditional parameter is a plain ``if``::
 With an Optuna trial each call becomes ``trial.suggest_int`` / ``suggest_float`` /
 ``suggest_categorical``. Without one, every parameter takes its value from
 ``values`` (e.g. a study's best parameters, to rebuild the best model) or its
-default. Optuna is imported only when a trial is passed.
+default. This module never imports Optuna: it only calls the trial's methods.
 """
 
 from __future__ import annotations
@@ -157,8 +157,8 @@ class HyperParameters:
                 before with another definition.
         """
         self._check_name(name)
-        low, high, log = self._aliases(name, low, high, log, min_value, max_value, sampling)
-        spec = self._numeric_spec(name, "int", low, high, step, log, default)
+        low, high, log = _aliases(name, low, high, log, min_value, max_value, sampling)
+        spec = _numeric_spec(name, "int", low, high, step, log, default)
         return self._declare(name, spec)
 
     def Float(
@@ -174,28 +174,15 @@ class HyperParameters:
         max_value: float | None = None,
         sampling: str | None = None,
     ) -> float:
-        """Declares a real parameter in ``[low, high]`` and returns its value.
+        """Declares a real parameter in ``[low, high]`` and returns its value, a `float`.
 
-        Args:
-            name: The parameter's name, a non-empty string.
-            low: The smallest value (KerasTuner alias: ``min_value``).
-            high: The largest value (KerasTuner alias: ``max_value``).
-            step: Discretise to ``low, low + step, ...``. Defaults to `None`
-                (continuous). Not allowed with ``log=True``.
-            log: Sample on a log scale (needs ``low > 0``). Defaults to `False`.
-                ``sampling="log"`` is the KerasTuner spelling.
-            default: The value without a trial. Defaults to `None` (``low``).
-
-        Returns:
-            The value, a `float`.
-
-        Raises:
-            TypeError: If a bound or the step is not a number.
-            ValueError: As for `Int`.
+        The arguments are those of `Int`, with real values: ``step`` discretises
+        to ``low, low + step, ...`` (default: continuous; not allowed with
+        ``log=True``), and ``log=True`` needs ``low > 0``.
         """
         self._check_name(name)
-        low, high, log = self._aliases(name, low, high, log, min_value, max_value, sampling)
-        spec = self._numeric_spec(name, "float", low, high, step, log, default)
+        low, high, log = _aliases(name, low, high, log, min_value, max_value, sampling)
+        spec = _numeric_spec(name, "float", low, high, step, log, default)
         return self._declare(name, spec)
 
     def Choice(self, name: str, values: list[Any], default: Any = None) -> Any:
@@ -218,14 +205,11 @@ class HyperParameters:
                 not one of them.
         """
         self._check_name(name)
-        choices = self._check_choices(name, values)
+        choices = _check_choices(name, values)
         if default is None:
             default = choices[0]
         elif not _in(default, choices):
-            raise ValueError(
-                f"`{_OWNER}.Choice` expects `default` to be one of `values` for parameter "
-                f"{name!r}. Received: default={default!r}, values={choices!r}."
-            )
+            raise _fail("Choice", name, "`default` to be one of `values`", f"default={default!r}")
         spec = _spec("choice", values=choices, default=default)
         return self._declare(name, spec)
 
@@ -241,10 +225,7 @@ class HyperParameters:
         """
         self._check_name(name)
         if not isinstance(default, bool):
-            raise TypeError(
-                f"`{_OWNER}.Boolean` expects `default` to be True or False for parameter "
-                f"{name!r}. Received: default={default!r}."
-            )
+            raise _fail("Boolean", name, "True or False", f"default={default!r}", error=TypeError)
         spec = _spec("boolean", values=[False, True], default=default)
         return self._declare(name, spec)
 
@@ -282,18 +263,9 @@ class HyperParameters:
             ValueError: If ``kind`` is not one of the valid kinds.
         """
         if kind not in _KINDS:
-            raise ValueError(
-                f"`{_OWNER}.param` expects `kind` to be one of {', '.join(map(repr, _KINDS))} "
-                f"for parameter {name!r}. Received: kind={kind!r}."
-            )
-        method = {
-            "int": self.Int,
-            "float": self.Float,
-            "choice": self.Choice,
-            "boolean": self.Boolean,
-            "fixed": self.Fixed,
-        }[kind]
-        return method(name, **kwargs)
+            kinds = ", ".join(map(repr, _KINDS))
+            raise _fail("param", name, f"`kind` to be one of {kinds}", f"kind={kind!r}")
+        return getattr(self, kind.capitalize())(name, **kwargs)
 
     def __repr__(self) -> str:
         return f"HyperParameters({self._values!r})"
@@ -302,141 +274,10 @@ class HyperParameters:
 
     def _check_name(self, name: Any) -> None:
         if not isinstance(name, str) or not name:
-            error = TypeError if not isinstance(name, str) else ValueError
-            raise error(
+            raise (ValueError if isinstance(name, str) else TypeError)(
                 f"`{_OWNER}` expects a parameter name to be a non-empty string. "
                 f"Received: name={name!r}. Pass e.g. hp.Int('units', 16, 128)."
             )
-
-    def _aliases(
-        self,
-        name: str,
-        low: Any,
-        high: Any,
-        log: Any,
-        min_value: Any,
-        max_value: Any,
-        sampling: Any,
-    ) -> tuple[Any, Any, bool]:
-        for own, alias, alias_name in (
-            (low, min_value, "min_value"),
-            (high, max_value, "max_value"),
-        ):
-            if own is not None and alias is not None:
-                raise ValueError(
-                    f"`{_OWNER}` received both a bound and its KerasTuner alias `{alias_name}` for "
-                    f"parameter {name!r}. Received: {own!r} and {alias_name}={alias!r}. Pass one."
-                )
-        low = min_value if low is None else low
-        high = max_value if high is None else high
-        if low is None or high is None:
-            raise ValueError(
-                f"`{_OWNER}` expects `low` and `high` for parameter {name!r}. "
-                f"Received: low={low!r}, high={high!r}. Pass e.g. hp.Int({name!r}, 16, 128)."
-            )
-        if sampling is not None:
-            if sampling not in ("linear", "log"):
-                raise ValueError(
-                    f"`{_OWNER}` expects `sampling` to be 'linear' or 'log' for parameter "
-                    f"{name!r}. Received: sampling={sampling!r}. Pass log=True for a log scale."
-                )
-            if log and sampling == "linear":
-                raise ValueError(
-                    f"`{_OWNER}` received log=True and sampling='linear' for parameter {name!r}. "
-                    "Pass one of them."
-                )
-            log = sampling == "log"
-        if not isinstance(log, bool):
-            raise TypeError(
-                f"`{_OWNER}` expects `log` to be True or False for parameter {name!r}. "
-                f"Received: log={log!r}."
-            )
-        return low, high, log
-
-    def _numeric_spec(
-        self, name: str, kind: str, low: Any, high: Any, step: Any, log: bool, default: Any
-    ) -> dict[str, Any]:
-        method = "Int" if kind == "int" else "Float"
-        ok = _is_int if kind == "int" else _is_real
-        what = "an integer" if kind == "int" else "a number"
-        for arg, value in (("low", low), ("high", high), ("step", step), ("default", default)):
-            if value is None and arg in ("step", "default"):
-                continue
-            if not ok(value):
-                raise TypeError(
-                    f"`{_OWNER}.{method}` expects `{arg}` to be {what} for parameter {name!r}. "
-                    f"Received: {arg}={value!r}."
-                    + (
-                        " Use hp.Float for real values."
-                        if kind == "int" and _is_real(value)
-                        else ""
-                    )
-                )
-            if not math.isfinite(value):
-                raise ValueError(
-                    f"`{_OWNER}.{method}` expects `{arg}` to be finite for parameter {name!r}. "
-                    f"Received: {arg}={value!r}."
-                )
-        cast = int if kind == "int" else float
-        low, high = cast(low), cast(high)
-        if low > high:
-            raise ValueError(
-                f"`{_OWNER}.{method}` expects low <= high for parameter {name!r}. "
-                f"Received: low={low!r}, high={high!r}. Swap them."
-            )
-        if log and low <= 0:
-            raise ValueError(
-                f"`{_OWNER}.{method}` expects low > 0 with log=True for parameter {name!r}. "
-                f"Received: low={low!r}. Pass a positive low or log=False."
-            )
-        if step is not None:
-            step = cast(step)
-            if step <= 0:
-                raise ValueError(
-                    f"`{_OWNER}.{method}` expects `step` > 0 for parameter {name!r}. "
-                    f"Received: step={step!r}."
-                )
-            if log and not (kind == "int" and step == 1):
-                raise ValueError(
-                    f"`{_OWNER}.{method}` cannot combine `step` with log=True for parameter "
-                    f"{name!r}. Received: step={step!r}, log=True. Pass one of them."
-                )
-        if default is None:
-            default = low
-        default = cast(default)
-        if not low <= default <= high:
-            raise ValueError(
-                f"`{_OWNER}.{method}` expects `default` within [low, high] for parameter "
-                f"{name!r}. Received: default={default!r}, low={low!r}, high={high!r}."
-            )
-        return _spec(kind, low=low, high=high, step=step, log=log, default=default)
-
-    def _check_choices(self, name: str, values: Any) -> list[Any]:
-        if not isinstance(values, (list, tuple)):
-            raise TypeError(
-                f"`{_OWNER}.Choice` expects `values` to be a list for parameter {name!r}. "
-                f"Received: values={values!r}. Pass e.g. hp.Choice({name!r}, ['relu', 'tanh'])."
-            )
-        if not values:
-            raise ValueError(
-                f"`{_OWNER}.Choice` expects at least one value for parameter {name!r}. "
-                f"Received: values={list(values)!r}."
-            )
-        for v in values:
-            if not isinstance(v, _CHOICE_TYPES):
-                raise TypeError(
-                    f"`{_OWNER}.Choice` expects values of type None, bool, int, float or str for "
-                    f"parameter {name!r}. Received: a value of type {type(v).__name__} "
-                    f"({v!r:.60}). Pass names and map them in build_model, e.g. "
-                    "{'relu': ..., 'tanh': ...}[hp.Choice(...)]."
-                )
-        keys = [(type(v), v) for v in values]
-        if len(set(keys)) != len(keys):
-            raise ValueError(
-                f"`{_OWNER}.Choice` expects distinct values for parameter {name!r}. "
-                f"Received: values={list(values)!r}."
-            )
-        return list(values)
 
     def _declare(self, name: str, spec: dict[str, Any]) -> Any:
         known = self._space.get(name)
@@ -496,6 +337,125 @@ class HyperParameters:
             ) from e
 
 
+def _fail(
+    method: str, name: str, expected: str, received: str, fix: str = "", error: type = ValueError
+) -> Exception:
+    """The house error: what ``method`` expected for parameter ``name``, what it got, the fix."""
+    owner = f"{_OWNER}.{method}" if method else _OWNER
+    return error(
+        f"`{owner}` expects {expected} for parameter {name!r}. Received: {received}."
+        + (f" {fix}" if fix else "")
+    )
+
+
+def _aliases(
+    name: str, low: Any, high: Any, log: Any, min_value: Any, max_value: Any, sampling: Any
+) -> tuple[Any, Any, bool]:
+    """Resolves the KerasTuner spellings (``min_value``, ``max_value``, ``sampling``)."""
+    for arg, own, alias, alias_name in (
+        ("low", low, min_value, "min_value"),
+        ("high", high, max_value, "max_value"),
+    ):
+        if own is not None and alias is not None:
+            raise _fail(
+                "",
+                name,
+                f"either `{arg}` or its KerasTuner alias `{alias_name}`",
+                f"{arg}={own!r} and {alias_name}={alias!r}",
+                "Pass one.",
+            )
+    low = min_value if low is None else low
+    high = max_value if high is None else high
+    if low is None or high is None:
+        raise _fail(
+            "",
+            name,
+            "`low` and `high`",
+            f"low={low!r}, high={high!r}",
+            f"Pass e.g. hp.Int({name!r}, 16, 128).",
+        )
+    if sampling is not None:
+        if sampling not in ("linear", "log") or (log and sampling == "linear"):
+            raise _fail(
+                "",
+                name,
+                "`sampling` to be 'linear' or 'log' (agreeing with `log`)",
+                f"sampling={sampling!r}, log={log!r}",
+                "Pass log=True for a log scale.",
+            )
+        log = sampling == "log"
+    if not isinstance(log, bool):
+        raise _fail("", name, "`log` to be True or False", f"log={log!r}", error=TypeError)
+    return low, high, log
+
+
+def _numeric_spec(
+    name: str, kind: str, low: Any, high: Any, step: Any, log: bool, default: Any
+) -> dict[str, Any]:
+    """Checks an Int/Float definition; returns its `space` entry."""
+    method, ok = ("Int", _is_int) if kind == "int" else ("Float", _is_real)
+    for arg, value in (("low", low), ("high", high), ("step", step), ("default", default)):
+        if value is None and arg in ("step", "default"):
+            continue
+        if not ok(value):
+            hint = "Use hp.Float for real values." if kind == "int" and _is_real(value) else ""
+            what = "an integer" if kind == "int" else "a number"
+            raise _fail(method, name, f"`{arg}` to be {what}", f"{arg}={value!r}", hint, TypeError)
+        if not math.isfinite(value):
+            raise _fail(method, name, f"`{arg}` to be finite", f"{arg}={value!r}")
+    cast = int if kind == "int" else float
+    low, high = cast(low), cast(high)
+    if low > high:
+        raise _fail(method, name, "low <= high", f"low={low!r}, high={high!r}", "Swap them.")
+    if log and low <= 0:
+        raise _fail(
+            method,
+            name,
+            "low > 0 with log=True",
+            f"low={low!r}",
+            "Pass a positive low or log=False.",
+        )
+    if step is not None:
+        step = cast(step)
+        if step <= 0:
+            raise _fail(method, name, "`step` > 0", f"step={step!r}")
+        if log and not (kind == "int" and step == 1):
+            raise _fail(
+                method,
+                name,
+                "no `step` with log=True",
+                f"step={step!r}, log=True",
+                "A step and a log scale cannot be combined: pass one of them.",
+            )
+    default = low if default is None else cast(default)
+    if not low <= default <= high:
+        raise _fail(
+            method,
+            name,
+            "`default` within [low, high]",
+            f"default={default!r}, low={low!r}, high={high!r}",
+        )
+    return _spec(kind, low=low, high=high, step=step, log=log, default=default)
+
+
+def _check_choices(name: str, values: Any) -> list[Any]:
+    """Checks a Choice's values; returns them as a list."""
+    if not isinstance(values, (list, tuple)):
+        fix = f"Pass e.g. hp.Choice({name!r}, ['relu', 'tanh'])."
+        raise _fail("Choice", name, "`values` to be a list", f"values={values!r}", fix, TypeError)
+    if not values:
+        raise _fail("Choice", name, "at least one value", f"values={list(values)!r}")
+    for v in values:
+        if not isinstance(v, _CHOICE_TYPES):
+            expected = "values of type None, bool, int, float or str"
+            received = f"a value of type {type(v).__name__} ({v!r:.60})"
+            fix = "Pass names and map them in build_model, e.g. {'relu': ..., 'tanh': ...}[name]."
+            raise _fail("Choice", name, expected, received, fix, TypeError)
+    if len({(type(v), v) for v in values}) != len(values):
+        raise _fail("Choice", name, "distinct values", f"values={list(values)!r}")
+    return list(values)
+
+
 def _in(value: Any, choices: list[Any]) -> bool:
     """Membership that tells True from 1 and 1 from 1.0."""
     return any(type(value) is type(c) and value == c for c in choices)
@@ -511,12 +471,4 @@ def _spec(
     values: list[Any] | None = None,
     default: Any = None,
 ) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "low": low,
-        "high": high,
-        "step": step,
-        "log": log,
-        "values": values,
-        "default": default,
-    }
+    return dict(type=kind, low=low, high=high, step=step, log=log, values=values, default=default)

@@ -206,12 +206,12 @@ def test_hp_param_by_kind_name():
         (
             lambda hp: hp.Float("f", 0.1, 1.0, step=0.1, log=True),
             ValueError,
-            r"cannot combine `step` with log",
+            r"no `step` with log=True.*cannot be combined",
         ),
         (
             lambda hp: hp.Int("u", 1, 8, step=2, log=True),
             ValueError,
-            r"cannot combine `step`.*step=2",
+            r"no `step` with log=True.*step=2",
         ),
         (lambda hp: hp.Int("u", "1", 5), TypeError, r"`low` to be an integer.*low='1'"),
         (lambda hp: hp.Int("u", 1, 5.5), TypeError, r"`high` to be an integer.*Use hp.Float"),
@@ -222,7 +222,11 @@ def test_hp_param_by_kind_name():
             ValueError,
             r"`default` within \[low, high\].*default=9",
         ),
-        (lambda hp: hp.Int("u", 1, 5, min_value=2), ValueError, r"both a bound and.*`min_value`"),
+        (
+            lambda hp: hp.Int("u", 1, 5, min_value=2),
+            ValueError,
+            r"either `low` or its KerasTuner alias `min_value`.*low=1 and min_value=2",
+        ),
         (
             lambda hp: hp.Float("f", 1e-3, 1.0, sampling="reverse_log"),
             ValueError,
