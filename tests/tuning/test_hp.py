@@ -304,3 +304,12 @@ def test_hp_bad_constructor_arguments():
         HyperParameters({"units": 3})
     with pytest.raises(TypeError, match=r"`values` to be a dict.*values=\[1\]"):
         HyperParameters(values=[1])
+
+
+def test_hp_docstring_examples_run():
+    import doctest
+
+    import lamina.tuning.hp as module
+
+    result = doctest.testmod(module)
+    assert result.failed == 0 and result.attempted >= 3
