@@ -153,15 +153,53 @@ def _targets(y: Any, task: str) -> tuple[np.ndarray, list[Any] | None]:
     return (values.reshape(-1, 1) if values.ndim == 1 else values), None
 
 
-def _builder(family: str, x_fit: np.ndarray, num_outputs: int, task: str) -> Callable[[Any], Any]:
-    """`build_model(hp)` for the family's search space; a text space adapts to ``x_fit``."""
+def _builder(
+    family: str, x_fit: np.ndarray, y_fit: np.ndarray, num_outputs: int, task: str
+) -> Callable[[Any], Any]:
+    """`build_model(hp)` for the family's search space, standardised on the fit data
+    (``x_fit``, ``y_fit``: the training set in the search, train + dev for the retraining)."""
     from lamina.tuning import spaces
 
-    if family == "text":
-        return lambda hp: spaces.text(hp, x_fit, num_outputs, task=task)
-    space = getattr(spaces, family)
-    shape = tuple(int(d) for d in x_fit.shape[1:])
-    return lambda hp: space(hp, shape, num_outputs, task=task)
+    if family == "text":  # the text space adapts its vocabulary to the fit texts
+        space = lambda hp: spaces.text(hp, x_fit, num_outputs, task=task)  # noqa: E731
+    else:
+        shape = tuple(int(d) for d in x_fit.shape[1:])
+        space = lambda hp: getattr(spaces, family)(hp, shape, num_outputs, task=task)  # noqa: E731
+    moments = {
+        "x": _moments(x_fit) if family == "mlp" else None,
+        "y": _moments(y_fit) if task == "regression" else None,
+    }
+    return lambda hp: _standardised(space(hp), moments)
+
+
+def _moments(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and variance; a constant column gets variance 1 (left as it is)."""
+    a = a.astype(np.float64)
+    variance = a.var(axis=0)
+    return a.mean(axis=0), np.where(variance > 0, variance, 1.0)
+
+
+def _standardised(model: Any, moments: dict[str, Any]) -> Any:
+    """``model`` with its tabular inputs standardised and its regression outputs
+    brought back to the targets' scale (frozen `Normalization` layers), recompiled
+    as it was: the network sees unit-scale numbers, its user the data's own."""
+    import lamina
+    from lamina import layers
+
+    if moments["x"] is None and moments["y"] is None:
+        return model
+    inputs, outputs = model.inputs[0], model.outputs[0]
+    if moments["x"] is not None:
+        mean, variance = moments["x"]
+        inputs = lamina.Input(shape=tuple(model.inputs[0].shape[1:]))
+        outputs = model(layers.Normalization(mean=mean, variance=variance)(inputs))
+    if moments["y"] is not None:
+        mean, variance = moments["y"]
+        outputs = layers.Normalization(mean=mean, variance=variance, invert=True)(outputs)
+    wrapped = lamina.Model(inputs, outputs, name=model.name)
+    metrics = model.get_compile_config().get("metrics")
+    wrapped.compile(optimizer=model.optimizer, loss=model.loss, metrics=metrics)
+    return wrapped
 
 
 def _baseline_features(family: str, fit_x: np.ndarray, x_test: np.ndarray) -> tuple[Any, Any]:
@@ -299,7 +337,10 @@ def automl(
 
     1. Picks the family from the inputs (`infer_family`): tabular -> MLP, images
        -> convnet, sequences -> recurrent, texts -> TF-IDF / multi-hot + MLP head
-       (the spaces of `lamina.tuning.spaces`).
+       (the spaces of `lamina.tuning.spaces`). Tabular inputs are standardised
+       and regression outputs rescaled to the targets inside the model (frozen
+       `Normalization` layers with the statistics of the data it is trained on),
+       so the model takes raw inputs and predicts on the targets' scale.
     2. Splits once (`lamina.data.split`, stratified for classification) into
        train, dev and test.
     3. Runs the workflow's baselines (`run_baselines`; texts as TF-IDF), fitted on
@@ -430,7 +471,7 @@ def _search(
     (x_train, y_train), dev = splits.train, splits.dev
     num_outputs = len(ctx["classes"]) if ctx["task"] == "classification" else y_train.shape[1]
     ctx["num_outputs"] = num_outputs
-    build_model = _builder(ctx["family"], x_train, num_outputs, ctx["task"])
+    build_model = _builder(ctx["family"], x_train, y_train, num_outputs, ctx["task"])
     (optuna,) = require("tune", "`automl`")
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     level = optuna.logging.get_verbosity()
@@ -482,7 +523,7 @@ def _retrain(splits: Any, ctx: dict[str, Any], tuner: Any, results: Any) -> tupl
         )
     epochs = _best_epochs(tuner, results)
     x_fit, y_fit = _train_dev(splits)
-    build_model = _builder(ctx["family"], x_fit, ctx["num_outputs"], ctx["task"])
+    build_model = _builder(ctx["family"], x_fit, y_fit, ctx["num_outputs"], ctx["task"])
     lamina.set_seed(best.seed if best.seed is not None else derive_seed(ctx["seed"], best.number))
     model = build_model(HyperParameters(values=dict(best.params)))
     model.fit(x_fit, y_fit, epochs=epochs, verbose=0)

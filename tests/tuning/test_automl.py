@@ -141,3 +141,42 @@ def test_automl_on_digits_beats_the_majority_baseline_and_reports(tmp_path):
     text = str(result)
     assert "test error" in text and "majority_class" in text
     assert json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_automl_on_texts_scores_tf_idf_baselines_and_the_string_model(tmp_path):
+    from lamina.data.reviews import load_drug_reviews
+
+    x, y = load_drug_reviews()
+    result = automl(
+        x[:300], y[:300], time_budget=4, max_epochs=2, directory=tmp_path, report=None, verbose=0
+    )
+    assert result.family == "text" and result.report_path is None
+    assert result.test_score.n == 60 == result.predictions.n
+    ran = dict(result.baselines.ranking())
+    assert {"majority_class", "logistic_regression", "automl"} <= set(ran)  # TF-IDF baselines
+    assert {"output_mode", "ngrams", "max_tokens"} <= set(result.best_params)
+    # the retrained model reads raw strings
+    assert result.model.predict(x[300:305], verbose=0).shape == (5, 3)
+
+
+def test_automl_regression_standardises_inputs_and_targets(tmp_path):
+    from lamina.data import load_diabetes
+
+    x, y = load_diabetes(scaled=False)  # raw features (age in years, ...) and targets ~150
+    result = automl(x, y, time_budget=5, max_epochs=5, directory=tmp_path, report=None, verbose=0)
+    assert (result.family, result.task, result.test_metric) == ("mlp", "regression", "mae")
+    assert result.test_score.n == 88 and "bootstrap" in result.test_score.method
+    mean_mae = dict(result.baselines.ranking())["mean"]
+    assert result.test_score.high < mean_mae  # beats the training mean beyond its interval
+    # the model takes raw inputs and predicts on the targets' scale
+    predicted = result.model.predict(x[:50], verbose=0)
+    assert predicted.shape == (50, 1) and 50 < predicted.mean() < 250
+
+
+def test_constant_features_are_left_as_they_are():
+    from lamina.tuning.automl import _moments
+
+    a = np.array([[1.0, 5.0], [3.0, 5.0]])
+    mean, variance = _moments(a)
+    np.testing.assert_allclose(mean, [2.0, 5.0])
+    np.testing.assert_allclose(variance, [1.0, 1.0])  # a constant column is not divided by 0
