@@ -4,6 +4,7 @@ training when the trial's pruner says so; and the samplers and pruners `Tuner` t
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from lamina.extras import require
@@ -45,6 +46,8 @@ class TrialPruning(Callback):
             Defaults to `False`.
         previous: Best values of the folds already trained. Defaults to none.
         step_offset: Epochs already reported for this trial. Defaults to `0`.
+        deadline: A `time.monotonic()` time after which training stops at the end of
+            the epoch (``out_of_time`` is then True). Defaults to `None`.
 
     Raises:
         ValueError: At the first epoch whose logs lack ``monitor``; the message lists
@@ -66,6 +69,7 @@ class TrialPruning(Callback):
         keep_best_weights: bool = False,
         previous: list[float] | None = None,
         step_offset: int = 0,
+        deadline: float | None = None,
     ) -> None:
         super().__init__()
         if direction is None:
@@ -79,8 +83,10 @@ class TrialPruning(Callback):
         self.keep_best_weights = bool(keep_best_weights)
         self.previous = list(previous or [])
         self.step_offset = int(step_offset)
+        self.deadline = deadline
         self.pruned = False
         self.diverged = False
+        self.out_of_time = False
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.epochs = 0
@@ -105,6 +111,9 @@ class TrialPruning(Callback):
         self.trial.report(sum(values) / len(values), step=self.step_offset + epoch + 1)
         if self.trial.should_prune():
             self.pruned = True
+            self.model.stop_training = True
+        elif self.deadline is not None and time.monotonic() >= self.deadline:
+            self.out_of_time = True
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict | None = None) -> None:

@@ -99,8 +99,10 @@ class Tuner:
             pair or an `Objective`. Defaults to ``"val_loss"``.
         max_trials: The search ends when the study holds this many finished (complete
             or pruned) trials. Defaults to `20`.
-        time_budget: Seconds after which no new trial starts (the running ones finish).
-            Defaults to `None` (no limit).
+        time_budget: Seconds a `search` call may take: no trial starts after it, and a
+            trial running at that time stops at the end of its epoch and completes with
+            the epochs run (its ``epochs`` in the table; with `cv`, the mean over the
+            folds run). Defaults to `None` (no limit).
         sampler: ``"tpe"``, ``"random"``, ``"grid"`` or an Optuna sampler. The grid
             sampler needs ``search_space={name: [values, ...]}`` covering every
             parameter `build_model` asks for. Defaults to ``"tpe"``.
@@ -244,14 +246,14 @@ class Tuner:
         plan = plan_data(self.objective, x, y, validation_data, validation_split, cv)
         self._dev = plan.dev
         self.study.pruner = make_pruner(self._pruner_arg, max_resource=epochs * plan.n_folds)
+        deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
         run = dict(epochs=epochs, batch_size=batch_size, callbacks=list(callbacks or []))
-        run.update(verbose=verbose, fit_kwargs=fit_kwargs)
+        run.update(verbose=verbose, fit_kwargs=fit_kwargs, deadline=deadline)
 
         def objective(trial: Any) -> float:
             return self._trial(trial, plan, **run)
 
         _storage.fail_dead_trials(self.study)
-        deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
         failures = 0
         with _quiet(optuna, optuna.logging.WARNING if verbose >= 2 else optuna.logging.ERROR):
             while True:
@@ -330,6 +332,7 @@ class Tuner:
                 keep_best_weights=True,
                 previous=bests,
                 step_offset=fold * run["epochs"],  # fold k reports at steps k*epochs + 1...
+                deadline=run["deadline"],
             )
             model.fit(
                 x_train,
@@ -352,6 +355,9 @@ class Tuner:
                 )
             bests.append(pruning.best)
             trial.set_user_attr("best_epoch", pruning.best_epoch + 1)
+            if pruning.out_of_time:
+                trial.set_user_attr("stopped", "time_budget")
+                break
         if self.keep_models and plan.n_folds == 1:
             trial.set_user_attr("model_path", self._save(model, trial.number))
         return sum(bests) / len(bests)
@@ -425,8 +431,11 @@ class Tuner:
 
     def compare_best(self, x: Any = None, y: Any = None) -> Any:
         """The best trial's model against the runner-up's on the dev set, paired
-        (`Predictions.compare`): a `McNemarResult` for classification, an `Interval`
-        of the error difference otherwise (positive: the best model is better).
+        (`Predictions.compare`): for classification a `McNemarResult` (its
+        ``difference``: best accuracy minus runner-up's), otherwise a paired bootstrap
+        `Interval` of the runner-up's MAE minus the best's (positive: the best model is
+        better). With a dev set of a few hundred examples the two are often not
+        distinguishable: the interval says so.
 
         Args:
             x: Dev inputs. Defaults to the validation data of the last search.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 optuna = pytest.importorskip("optuna")
@@ -127,6 +128,19 @@ def test_time_budget_stops_starting_trials(tmp_path, digits):
     assert 1 <= len(results.trials) < 200
 
 
+def test_time_budget_stops_the_running_trial_at_an_epoch_end(tmp_path, digits):
+    x, y, xd, yd = digits
+    tuner = _tuner(tmp_path, max_trials=5, time_budget=1.0)
+    start = time.monotonic()
+    results = tuner.search(x, y, validation_data=(xd, yd), epochs=500, verbose=0)
+    assert time.monotonic() - start < 10
+    (trial,) = results.trials
+    assert trial.state == "COMPLETE" and 1 <= trial.epochs < 500
+    assert tuner.study.trials[0].user_attrs["stopped"] == "time_budget"
+    scores = tuner.best_model().evaluate(xd, yd, verbose=0, return_dict=True)
+    assert scores["accuracy"] == pytest.approx(trial.value, abs=1e-6)
+
+
 def test_grid_sampler_runs_the_grid_once(tmp_path, digits):
     x, y, xd, yd = digits
     grid = {"units": [8, 16], "dropout": [0.0], "learning_rate": [0.01, 0.03]}
@@ -243,3 +257,36 @@ def test_study_stop_from_a_callback_ends_the_search(tmp_path, digits):
         x, y, validation_data=(xd, yd), epochs=2, callbacks=[StopAfter()], verbose=0
     )
     assert [t.epochs for t in results.trials] == [2, 1]
+
+
+def test_regression_search_compares_with_a_paired_interval(tmp_path):
+    from lamina.workflow.uncertainty import Interval
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 5)).astype("float32")
+    y = (x @ rng.normal(size=5) + 0.1 * rng.normal(size=120)).astype("float32")
+
+    def build_regressor(hp):
+        model = lamina.Sequential(
+            [lamina.Input(shape=(5,)), lamina.layers.Dense(hp.Int("units", 2, 16)),
+             lamina.layers.Dense(1)]
+        )  # fmt: skip
+        lr = hp.Float("learning_rate", 1e-3, 1e-1, log=True)
+        model.compile(optimizer=lamina.optimizers.Adam(lr), loss="mse", metrics=["mae"])
+        return model
+
+    tuner = Tuner(
+        build_regressor, "val_mae", max_trials=3, pruner=None, directory=tmp_path,
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )  # fmt: skip
+    results = tuner.search(x[:80], y[:80], validation_data=(x[80:], y[80:]), epochs=3, verbose=0)
+    assert results.objective.direction == "min"
+    assert results.best.value == min(t.value for t in results.trials)
+    comparison = tuner.compare_best()
+    assert isinstance(comparison, Interval) and comparison.n == 40
+    # the paired difference of dev MAEs: runner-up minus best
+    assert comparison.estimate == pytest.approx(
+        results.runner_up.value - results.best.value, abs=1e-4
+    )
+    scores = tuner.best_model().evaluate(x[80:], y[80:], verbose=0, return_dict=True)
+    assert scores["mae"] == pytest.approx(results.best.value, rel=1e-5)
