@@ -29,20 +29,24 @@ Batch size 32, objective `val_accuracy` (the best epoch's dev accuracy).
 2. Overhead of the machinery. The same ``--configs`` fixed configurations (the
    same per-trial seeds, `derive_seed(study seed, trial number)`) run as a plain
    loop (set the seed, build, `fit` with the dev set as validation data, take the
-   best epoch's `val_accuracy`) and through a `Tuner` (enqueued trials, the hp
-   wrapper, SQLite storage, the pruning callback with a pruner that never prunes,
-   the study's bookkeeping), once with ``keep_models=False`` and once with the
-   default ``keep_models=True`` (each trial's model saved). The three arms
-   alternate (order rotating) for ``--reps`` repetitions; printed are each arm's
-   median time, the median of the per-repetition ratios Tuner / plain with
-   quartiles (`benchmarks/timing.py`), the overhead per trial in milliseconds,
-   the one-off cost of opening a study, and a check that both sides produced the
-   same scores.
+   best epoch's `val_accuracy`) and through `Tuner.search` (enqueued trials, the hp
+   wrapper, SQLite storage with its heartbeat, the pruning callback with
+   ``pruner=None``, best-epoch weights kept, the study's bookkeeping): ``tuner``
+   with ``keep_models=False``; ``tuner+save`` with the default ``keep_models=True``
+   (each complete trial's model saved, and best vs runner-up compared on the dev
+   set at the end of `search`); ``tuner+sync``, a what-if: ``keep_models=False``
+   on the same SQLite storage opened with ``PRAGMA synchronous=NORMAL`` (no fsync
+   per commit). The four arms alternate (order rotating) for ``--reps``
+   repetitions after one warm-up round; printed are each arm's median time, the
+   median of the per-repetition ratios arm / plain with quartiles
+   (`benchmarks/timing.py`), the overhead per trial in milliseconds, the
+   once-per-search costs (opening the study; the results summary), and a check
+   that every arm produced the same scores as the plain loop.
 
 Usage::
 
     .venv/bin/python benchmarks/tuning.py [--seeds 4] [--budget 108] [--max-epochs 9]
-        [--configs 3] [--epochs 12] [--reps 5] [--threads 1] [--skip-search] [--skip-overhead]
+        [--configs 3] [--epochs 15] [--reps 5] [--threads 1] [--skip-search] [--skip-overhead]
 """
 
 from __future__ import annotations
@@ -254,7 +258,24 @@ def plain_arm(configs: list[dict], seed: int, args, data) -> list[float]:
     return scores
 
 
-def tuner_arm(configs: list[dict], seed: int, args, data, folder: str, keep_models: bool):
+def sync_normal_storage(folder: str):
+    """The Tuner's SQLite storage (`lamina.tuning.storage.open_storage`) with
+    ``PRAGMA synchronous=NORMAL`` on each connection: in WAL mode a commit then waits
+    for no fsync (safe when the process is killed; the last commits can be lost on a
+    power cut). A what-if arm: the shipped storage keeps SQLite's default (FULL)."""
+    import sqlalchemy
+
+    from lamina.tuning.storage import open_storage
+
+    storage = open_storage(f"sqlite:///{folder}/overhead.db")
+    sqlalchemy.event.listen(
+        storage.engine, "connect", lambda conn, _: conn.execute("PRAGMA synchronous=NORMAL")
+    )
+    storage.engine.dispose()  # pooled connections reopen with the pragma
+    return storage
+
+
+def tuner_arm(configs: list[dict], seed: int, args, data, folder: str, arm: str):
     """The same trials through a `Tuner`. Returns the seconds of `search`, of opening
     the study (`Tuner(...)` + enqueueing the configurations), of one more `results()`
     (what `search` does at its end: with saved models, best vs runner-up on the dev
@@ -265,7 +286,8 @@ def tuner_arm(configs: list[dict], seed: int, args, data, folder: str, keep_mode
     start = time.perf_counter()
     tuner = Tuner(build_model, objective="val_accuracy", max_trials=len(configs), seed=seed,
                   sampler="random", pruner=None, directory=folder, study_name="overhead",
-                  keep_models=keep_models)  # fmt: skip
+                  keep_models=arm == "tuner+save",
+                  storage=sync_normal_storage(folder) if arm == "tuner+sync" else None)  # fmt: skip
     for params in configs:
         tuner.study.enqueue_trial(params)
     opened = time.perf_counter() - start
@@ -284,13 +306,13 @@ def tuner_arm(configs: list[dict], seed: int, args, data, folder: str, keep_mode
 def overhead_benchmark(args, data) -> None:
     configs = [FIXED[i % len(FIXED)] for i in range(args.configs)]
     seed = 0
-    arms = ("plain", "tuner", "tuner+save")
+    arms = ("plain", "tuner", "tuner+save", "tuner+sync")
     times: dict[str, list[float]] = {a: [] for a in arms}
     opened: dict[str, list[float]] = {a: [] for a in arms[1:]}
     summary: dict[str, list[float]] = {a: [] for a in arms[1:]}
     diffs: list[float] = []
     for rep in range(args.reps + 1):  # repetition 0 warms up and is not counted
-        order = arms[rep % 3 :] + arms[: rep % 3]
+        order = arms[rep % len(arms) :] + arms[: rep % len(arms)]
         scores = {}
         for arm in order:
             with tempfile.TemporaryDirectory() as folder:
@@ -300,7 +322,7 @@ def overhead_benchmark(args, data) -> None:
                     seconds = time.perf_counter() - start
                 else:
                     seconds, t_open, t_sum, scores[arm] = tuner_arm(
-                        configs, seed, args, data, folder, keep_models=arm == "tuner+save"
+                        configs, seed, args, data, folder, arm
                     )
                     if rep:
                         opened[arm].append(t_open)
@@ -335,7 +357,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=108, help="epochs per search (part 1)")
     parser.add_argument("--max-epochs", type=int, default=9, help="epochs per trial (part 1)")
     parser.add_argument("--configs", type=int, default=3, help="fixed trials per run (part 2)")
-    parser.add_argument("--epochs", type=int, default=12, help="epochs per trial (part 2)")
+    parser.add_argument("--epochs", type=int, default=15, help="epochs per trial (part 2)")
     parser.add_argument("--reps", type=int, default=5, help="repetitions (part 2)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--skip-search", action="store_true")
