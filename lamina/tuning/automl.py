@@ -22,197 +22,23 @@ from typing import Any
 
 import numpy as np
 
-from lamina.data.splits import label_vector, take, to_numpy
+from lamina.data.splits import take
+from lamina.tuning.families import (
+    FAMILIES,
+    baseline_features,
+    builder,
+    infer_family,
+    inputs_for,
+    targets_for,
+)
 from lamina.utils import validation
 
 __all__ = ["FAMILIES", "AutoMLResult", "automl", "infer_family"]
 
-#: The families `automl` searches, by name: the kind of data each is for.
-FAMILIES = {
-    "mlp": "tabular data, (samples, features)",
-    "convnet": "images, (samples, height, width, channels)",
-    "recurrent": "sequences, (samples, timesteps, features)",
-    "text": "texts, one string per sample",
-}
 _OWNER = "automl"
 #: Share of the time left after the baselines that the search may use; the rest
 #: is kept for retraining the best configuration on train + dev.
 _SEARCH_SHARE = 0.75
-
-
-def _is_text(arr: np.ndarray) -> bool:
-    if arr.dtype.kind in "US":
-        return True
-    return arr.dtype.kind == "O" and all(isinstance(v, str) for v in arr.reshape(-1))
-
-
-def _as_array(x: Any) -> np.ndarray:
-    if isinstance(x, (dict, list, tuple)) and x and not all(isinstance(v, str) for v in x):
-        if isinstance(x, dict) or all(hasattr(v, "shape") for v in x):
-            raise TypeError(
-                "`automl` searches models with one input. Received: x with several inputs "
-                f"({type(x).__name__} of {len(x)}). Concatenate the features, or write a "
-                "`build_model(hp)` and use `lamina.tuning.Tuner`."
-            )
-    return to_numpy(x)
-
-
-def infer_family(x: Any) -> str:
-    """The model family `automl` searches for inputs ``x``, from their shape and type.
-
-    The rule: one string per sample (a 1-D array or list of `str`) is `"text"`;
-    numeric inputs of shape `(samples, features)` are tabular (`"mlp"`),
-    `(samples, timesteps, features)` sequences (`"recurrent"`) and
-    `(samples, height, width, channels)` images (`"convnet"`). Grey images of
-    shape `(samples, height, width)` read as sequences by this rule: pass
-    `family="convnet"` to `automl` (it adds the channel axis), or add the axis
-    yourself (`x[..., None]`).
-
-    Args:
-        x: The inputs: a NumPy array, torch tensor, pandas object or a list of strings.
-
-    Returns:
-        One of `"mlp"`, `"convnet"`, `"recurrent"`, `"text"`.
-
-    Raises:
-        ValueError: For inputs of another rank (a 1-D numeric array, 5-D arrays).
-        TypeError: For non-numeric inputs that are not texts (mixed objects).
-
-    Example:
-        >>> import numpy as np
-        >>> from lamina.tuning.automl import infer_family
-        >>> infer_family(np.zeros((10, 4))), infer_family(np.zeros((10, 8, 8, 1)))
-        ('mlp', 'convnet')
-        >>> infer_family(["a good film", "a bad one"])
-        'text'
-    """
-    arr = _as_array(x)
-    if arr.ndim == 1 and _is_text(arr):
-        return "text"
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            "`automl` expects numeric inputs (tabular, images, sequences) or one string per "
-            f"sample (texts). Received: x of dtype {arr.dtype} and shape {arr.shape}"
-            + (" holding non-string objects" if arr.dtype.kind == "O" else "")
-            + ". Encode categories as numbers, or pass the texts as a 1-D array of str."
-        )
-    family = {2: "mlp", 3: "recurrent", 4: "convnet"}.get(arr.ndim)
-    if family is None:
-        hint = (
-            "Reshape one feature per sample to (samples, 1)."
-            if arr.ndim == 1
-            else "Reshape the inputs to one of these, or write a `build_model(hp)` for "
-            "`lamina.tuning.Tuner`."
-        )
-        raise ValueError(
-            "`automl` picks the model family from the input's rank: 2-D (samples, features) "
-            "-> mlp, 3-D (samples, timesteps, features) -> recurrent, 4-D (samples, height, "
-            f"width, channels) -> convnet, 1-D strings -> text. Received: x of shape {arr.shape}. "
-            + hint
-        )
-    return family
-
-
-def _inputs_for(family: str, x: Any) -> np.ndarray:
-    """``x`` as the family's model reads it (float32 arrays; strings for text)."""
-    arr = _as_array(x)
-    detected = infer_family(arr)
-    if family == "text":
-        if detected != "text":
-            raise ValueError(
-                "`automl(family='text')` expects one string per sample. Received: x of dtype "
-                f"{arr.dtype} and shape {arr.shape}. Pass texts, or family='auto'."
-            )
-        return arr.astype(str)
-    if detected == "text":
-        raise ValueError(
-            f"`automl(family={family!r})` expects numeric inputs. Received: texts (1-D strings). "
-            "Pass family='text' or family='auto'."
-        )
-    arr = arr.astype(np.float32, copy=False)
-    if family == "convnet" and arr.ndim == 3:
-        arr = arr[..., None]  # grey images: add the channel axis
-    if family == "mlp" and arr.ndim > 2:
-        arr = arr.reshape(len(arr), -1)
-    needs = {"convnet": 4, "recurrent": 3}.get(family)
-    if needs is not None and arr.ndim != needs:
-        raise ValueError(
-            f"`automl(family={family!r})` expects inputs of shape "
-            f"{FAMILIES[family].split(', ', 1)[1]}. "
-            f"Received: x of shape {arr.shape}. Reshape x, or pass family='auto'."
-        )
-    return arr
-
-
-def _targets(y: Any, task: str) -> tuple[np.ndarray, list[Any] | None]:
-    """Class indices 0..k-1 (and the class labels), or float32 values of shape (n, outputs)."""
-    if task == "classification":
-        classes, index = np.unique(label_vector(y), return_inverse=True)
-        return index.astype(np.int64), classes.tolist()
-    values = to_numpy(y).astype(np.float32)
-    return (values.reshape(-1, 1) if values.ndim == 1 else values), None
-
-
-def _builder(
-    family: str, x_fit: np.ndarray, y_fit: np.ndarray, num_outputs: int, task: str
-) -> Callable[[Any], Any]:
-    """`build_model(hp)` for the family's search space, standardised on the fit data
-    (``x_fit``, ``y_fit``: the training set in the search, train + dev for the retraining)."""
-    from lamina.tuning import spaces
-
-    if family == "text":  # the text space adapts its vocabulary to the fit texts
-        space = lambda hp: spaces.text(hp, x_fit, num_outputs, task=task)  # noqa: E731
-    else:
-        shape = tuple(int(d) for d in x_fit.shape[1:])
-        space = lambda hp: getattr(spaces, family)(hp, shape, num_outputs, task=task)  # noqa: E731
-    moments = {
-        "x": _moments(x_fit) if family == "mlp" else None,
-        "y": _moments(y_fit) if task == "regression" else None,
-    }
-    return lambda hp: _standardised(space(hp), moments)
-
-
-def _moments(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column mean and variance; a constant column gets variance 1 (left as it is)."""
-    a = a.astype(np.float64)
-    variance = a.var(axis=0)
-    return a.mean(axis=0), np.where(variance > 0, variance, 1.0)
-
-
-def _standardised(model: Any, moments: dict[str, Any]) -> Any:
-    """``model`` with its tabular inputs standardised and its regression outputs
-    brought back to the targets' scale (frozen `Normalization` layers), recompiled
-    as it was: the network sees unit-scale numbers, its user the data's own."""
-    import lamina
-    from lamina import layers
-
-    if moments["x"] is None and moments["y"] is None:
-        return model
-    inputs, outputs = model.inputs[0], model.outputs[0]
-    if moments["x"] is not None:
-        mean, variance = moments["x"]
-        inputs = lamina.Input(shape=tuple(model.inputs[0].shape[1:]))
-        outputs = model(layers.Normalization(mean=mean, variance=variance)(inputs))
-    if moments["y"] is not None:
-        mean, variance = moments["y"]
-        outputs = layers.Normalization(mean=mean, variance=variance, invert=True)(outputs)
-    wrapped = lamina.Model(inputs, outputs, name=model.name)
-    metrics = model.get_compile_config().get("metrics")
-    wrapped.compile(optimizer=model.optimizer, loss=model.loss, metrics=metrics)
-    return wrapped
-
-
-def _baseline_features(family: str, fit_x: np.ndarray, x_test: np.ndarray) -> tuple[Any, Any]:
-    """Inputs for the classical baselines: TF-IDF for texts (fitted on the training texts)."""
-    if family != "text":
-        return fit_x, x_test
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectorizer = TfidfVectorizer(max_features=5000).fit(fit_x)
-    return (
-        vectorizer.transform(fit_x).toarray().astype(np.float32),
-        vectorizer.transform(x_test).toarray().astype(np.float32),
-    )
 
 
 def _best_epochs(tuner: Any, results: Any) -> int:
@@ -398,9 +224,9 @@ def automl(
     _check(time_budget, max_epochs, max_trials, seed)
     validation.one_of(_OWNER, "family", family, ("auto",) + tuple(FAMILIES))
     family = infer_family(x) if family == "auto" else family
-    inputs = _inputs_for(family, x)
+    inputs = inputs_for(family, x)
     task = resolve_task(_OWNER, task, y)
-    targets, classes = _targets(y, task)
+    targets, classes = targets_for(y, task)
     if len(targets) != len(inputs):
         raise ValueError(
             f"`automl` expects one target per sample. Received: {len(inputs)} samples in x and "
@@ -449,7 +275,7 @@ def _baselines(splits: Any, ctx: dict[str, Any], budget: float) -> Any:
 
     fit_x, fit_y = _train_dev(splits)
     x_test, y_test = splits.test
-    fx, tx = _baseline_features(ctx["family"], fit_x, x_test)
+    fx, tx = baseline_features(ctx["family"], fit_x, x_test)
     table = run_baselines(
         train=(fx, fit_y), test=(tx, y_test), eval_set="test", task=ctx["task"],
         time_budget=max(budget, 1e-3), seed=ctx["seed"],
@@ -471,7 +297,7 @@ def _search(
     (x_train, y_train), dev = splits.train, splits.dev
     num_outputs = len(ctx["classes"]) if ctx["task"] == "classification" else y_train.shape[1]
     ctx["num_outputs"] = num_outputs
-    build_model = _builder(ctx["family"], x_train, y_train, num_outputs, ctx["task"])
+    build_model = builder(ctx["family"], x_train, y_train, num_outputs, ctx["task"])
     (optuna,) = require("tune", "`automl`")
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     level = optuna.logging.get_verbosity()
@@ -523,7 +349,7 @@ def _retrain(splits: Any, ctx: dict[str, Any], tuner: Any, results: Any) -> tupl
         )
     epochs = _best_epochs(tuner, results)
     x_fit, y_fit = _train_dev(splits)
-    build_model = _builder(ctx["family"], x_fit, y_fit, ctx["num_outputs"], ctx["task"])
+    build_model = builder(ctx["family"], x_fit, y_fit, ctx["num_outputs"], ctx["task"])
     lamina.set_seed(best.seed if best.seed is not None else derive_seed(ctx["seed"], best.number))
     model = build_model(HyperParameters(values=dict(best.params)))
     model.fit(x_fit, y_fit, epochs=epochs, verbose=0)

@@ -10,7 +10,8 @@ import torch
 
 from lamina.data import load_digits, split
 from lamina.tuning import automl as automl_module
-from lamina.tuning.automl import AutoMLResult, _inputs_for, _train_dev, automl, infer_family
+from lamina.tuning.automl import AutoMLResult, _train_dev, automl, infer_family
+from lamina.tuning.families import inputs_for, moments_of
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -69,17 +70,17 @@ def test_automl_refuses_bad_data_before_any_search(tmp_path):
 
 def test_inputs_for_each_family():
     grey = np.zeros((5, 8, 8))
-    assert _inputs_for("convnet", grey).shape == (5, 8, 8, 1)  # the channel axis added
-    assert _inputs_for("recurrent", grey).dtype == np.float32
-    assert _inputs_for("mlp", np.zeros((5, 8, 8, 1))).shape == (5, 64)
-    texts = _inputs_for("text", ["a", "b c"])
+    assert inputs_for("convnet", grey).shape == (5, 8, 8, 1)  # the channel axis added
+    assert inputs_for("recurrent", grey).dtype == np.float32
+    assert inputs_for("mlp", np.zeros((5, 8, 8, 1))).shape == (5, 64)
+    texts = inputs_for("text", ["a", "b c"])
     assert texts.tolist() == ["a", "b c"]
     with pytest.raises(ValueError, match=r"automl\(family='recurrent'\)` expects inputs of shape"):
-        _inputs_for("recurrent", np.zeros((5, 3)))
+        inputs_for("recurrent", np.zeros((5, 3)))
     with pytest.raises(ValueError, match="family='text' or family='auto'"):
-        _inputs_for("mlp", ["a", "b"])
+        inputs_for("mlp", ["a", "b"])
     with pytest.raises(ValueError, match="expects one string per sample"):
-        _inputs_for("text", np.zeros((5, 3)))
+        inputs_for("text", np.zeros((5, 3)))
 
 
 def test_train_and_dev_are_joined_in_the_original_order():
@@ -174,9 +175,7 @@ def test_automl_regression_standardises_inputs_and_targets(tmp_path):
 
 
 def test_constant_features_are_left_as_they_are():
-    from lamina.tuning.automl import _moments
-
     a = np.array([[1.0, 5.0], [3.0, 5.0]])
-    mean, variance = _moments(a)
+    mean, variance = moments_of(a)
     np.testing.assert_allclose(mean, [2.0, 5.0])
     np.testing.assert_allclose(variance, [1.0, 1.0])  # a constant column is not divided by 0
