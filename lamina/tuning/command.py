@@ -57,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--objective",
         default="val_loss",
-        help="the logged metric to optimise, e.g. val_accuracy (default: val_loss)",
+        help="the logged metric to optimise, e.g. val_accuracy; NAME:max or NAME:min gives the "
+        "direction of a metric whose name does not tell it (default: val_loss)",
     )
     parser.add_argument(
         "--sampler",
@@ -161,12 +162,20 @@ def _data_of(namespace: dict[str, Any], script: Path, defined: list[str]) -> dic
     return {k: source.get(k) for k in _DATA_KEYS}
 
 
+def _objective(text: str) -> Any:
+    """``"val_f1:max"`` -> ``("val_f1", "max")``; a plain name is left to `Tuner`."""
+    name, sep, direction = text.rpartition(":")
+    if sep and direction in ("max", "min") and name:
+        return (name, direction)
+    return text
+
+
 def _tuner(args: argparse.Namespace, build_model: Any) -> Any:
     from lamina.tuning.tuner import Tuner
 
     return Tuner(
         build_model,
-        objective=args.objective,
+        objective=_objective(args.objective),
         max_trials=args.max_trials,
         time_budget=args.time_budget,
         sampler=args.sampler,

@@ -134,3 +134,19 @@ def test_tune_is_listed_in_the_cli_help(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "tune" in capsys.readouterr().out
+
+
+def test_storage_and_objective_errors_end_the_command(tmp_path, capsys):
+    script = _script(tmp_path, "ok.py", BUILD, GLOBALS)
+    code = _tune(script, tmp_path, "--storage", "nosuch://user:secret@host/db")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "'nosuch://user:***@host/db'" in err and "secret" not in err
+    # a direction given with the name; the metric is not logged: the logged ones are listed
+    code = main(["tune", script, "--objective", "val_f1:max", "--max-trials", "1", "--epochs",
+                 "1", "--directory", str(tmp_path / "studies")])  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "val_f1" in err and "val_accuracy" in err
+    assert main(["tune", script, "--objective", "val_nope", "--directory", str(tmp_path)]) == 1
+    assert "objective=('val_nope', 'max')" in capsys.readouterr().err
