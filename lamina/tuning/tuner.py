@@ -253,7 +253,9 @@ class Tuner:
         def objective(trial: Any) -> float:
             return self._trial(trial, plan, **run)
 
-        _storage.fail_dead_trials(self.study)
+        dead = _storage.fail_dead_trials(self.study)
+        if dead and verbose:
+            print(f"Trials {dead} of a process that ended mid-trial are failed and re-queued.")
         failures = 0
         with _quiet(optuna, optuna.logging.WARNING if verbose >= 2 else optuna.logging.ERROR):
             while True:
@@ -297,7 +299,10 @@ class Tuner:
         start = time.perf_counter()
         try:
             return self._train(trial, seed, plan, **run)
-        except (ObjectiveNotLoggedError, optuna.TrialPruned):
+        except optuna.TrialPruned:
+            raise
+        except ObjectiveNotLoggedError as e:  # the same in every trial: stop the search
+            trial.set_user_attr("error", f"{type(e).__name__}: {e}")
             raise
         except Exception as e:  # noqa: BLE001 - the trial fails, the search goes on
             if type(e).__module__.split(".")[0] in ("optuna", "sqlalchemy"):

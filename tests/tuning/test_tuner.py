@@ -290,3 +290,29 @@ def test_regression_search_compares_with_a_paired_interval(tmp_path):
     )
     scores = tuner.best_model().evaluate(x[80:], y[80:], verbose=0, return_dict=True)
     assert scores["mae"] == pytest.approx(results.best.value, rel=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_a_trial_of_a_dead_process_is_retried_with_its_params_and_seed(tmp_path, digits):
+    import socket
+    import subprocess
+    import sys
+
+    x, y, xd, yd = digits
+    tuner = _tuner(tmp_path, max_trials=1)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    orphan = tuner.study.ask()
+    params = {
+        "units": orphan.suggest_int("units", 8, 32, log=True),
+        "dropout": orphan.suggest_float("dropout", 0.0, 0.3),
+        "learning_rate": orphan.suggest_float("learning_rate", 3e-3, 3e-2, log=True),
+    }
+    orphan.set_user_attr("seed", derive_seed(0, orphan.number))
+    orphan.set_user_attr("lamina_host", socket.gethostname())
+    orphan.set_user_attr("lamina_pid", int(dead.stdout))
+    results = tuner.search(x, y, validation_data=(xd, yd), epochs=1, verbose=0)
+    states = [t.state for t in results.trials]
+    assert states == ["FAIL", "COMPLETE"]
+    retried = results.trials[1]
+    assert retried.params == params and retried.seed == derive_seed(0, 0)

@@ -103,6 +103,7 @@ def test_an_objective_that_is_not_logged_raises_at_once(tmp_path, digits):
     with pytest.raises(ObjectiveNotLoggedError, match=r"'val_f1'.*Logged: .*'val_accuracy'"):
         tuner.search(x, y, validation_data=(xd, yd), epochs=2, verbose=0)
     assert len(tuner.study.trials) == 1  # not retried as failed trial after failed trial
+    assert tuner.results().failures[0].error.startswith("ObjectiveNotLoggedError: The objective")
     tuner = Tuner(build_model, "accuracy_top", study_name="b", directory=tmp_path)
     with pytest.raises(ValueError, match="Did you mean|not among"):
         tuner.search(x, y, epochs=1, verbose=0)
