@@ -17,6 +17,7 @@ from lamina.tuning import Tuner
 from lamina.tuning.objective import resolve_objective
 from lamina.tuning.results import TrialRecord, TuningResults
 from lamina.workflow import Predictions, report
+from tests.browser import dump_dom
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -84,6 +85,8 @@ def test_report_writes_the_tuning_section(searched, tmp_path):
     ]
     for data, _ in images:
         assert base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n")
+    dom = dump_dom(files.html.resolve().as_uri(), tmp_path / "profile", "the tuning plots")
+    assert 'data-images-loaded="3/3"' in dom  # every plot decodes in a real browser
     # the comparison, checked against an independent McNemar on the saved models
     best, runner = results.best, results.runner_up
     a = Predictions.from_model(lamina.load_model(best.model_path), x_dev, y_dev)
