@@ -215,7 +215,7 @@ def automl(
         >>> x, y = load_digits()
         >>> result = automl(x / 16.0, y, time_budget=60, report="out/automl.html")  # doctest: +SKIP
         >>> print(result.test_score)  # doctest: +SKIP
-        0.0306 (95% CI 0.0174 to 0.0531, n=360)
+        0.0223 (95% CI 0.0113 to 0.0433, n=359)
     """
     from lamina.data.splits import split
     from lamina.data.tasks import resolve_task
