@@ -31,6 +31,7 @@ import contextlib
 import copy
 import importlib.util
 import os
+import random
 import re
 import socket
 import sqlite3
@@ -55,6 +56,8 @@ CONNECT_TIMEOUT = 5  # seconds to reach an RDB server before the URL is reported
 MAX_RETRY = 2  # times a trial whose process died is retried with the same parameters
 
 _PASSWORD = re.compile(r"^(?P<head>[A-Za-z][\w+.-]*://[^:/@]*):(?P<password>[^@]*)@")
+_RACE = re.compile(r"already exists|duplicate|unique constraint|database is locked", re.I)
+_OPEN_ATTEMPTS = 5
 _DIRECTIONS = {"max": "maximize", "maximize": "maximize", "min": "minimize", "minimize": "minimize"}
 
 
@@ -185,7 +188,7 @@ def open_storage(
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", FutureWarning)
         callback = _RetryDeadTrial(max_retry=MAX_RETRY)
-        for attempt in range(3):
+        for attempt in range(_OPEN_ATTEMPTS):
             try:
                 return optuna.storages.RDBStorage(
                     url,
@@ -195,8 +198,10 @@ def open_storage(
                     heartbeat_stale_trial_callback=callback,
                 )
             except Exception as e:  # noqa: BLE001 - re-raised with the URL and the fix
-                if "database is locked" in str(e) and attempt < 2:
-                    time.sleep(0.5 * (attempt + 1))
+                # processes opening a new storage at once race to create its tables: the
+                # loser sees "already exists"/"duplicate"; the next attempt finds them made
+                if _RACE.search(str(e)) and attempt + 1 < _OPEN_ATTEMPTS:
+                    time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
                     continue
                 raise _open_error(url, e) from e
     raise AssertionError("unreachable")
@@ -401,12 +406,13 @@ def _prepare_sqlite(url: str, database: str | None) -> None:
             "(or storage=None to keep the study in `directory`)."
         )
     try:
-        connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT)
+        connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("CREATE TABLE IF NOT EXISTS lamina_probe (x)")
-            connection.execute("DROP TABLE lamina_probe")
-            connection.commit()
+            # a write that leaves nothing behind: fails on a read-only file or folder
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("CREATE TABLE lamina_write_probe (x)")
+            connection.execute("ROLLBACK")
         finally:
             connection.close()
     except sqlite3.DatabaseError as e:

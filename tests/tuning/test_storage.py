@@ -163,9 +163,14 @@ def test_sqlite_is_wal_and_waits_for_another_writer(tmp_path):
 
 WORKER = textwrap.dedent(
     """
-    import sys, warnings
+    import importlib.util, sys, types
     import optuna
+    # only the storage layer: an empty `lamina` package skips lamina/__init__ (and torch)
+    lamina = types.ModuleType("lamina")
+    lamina.__path__ = list(importlib.util.find_spec("lamina").submodule_search_locations)
+    sys.modules["lamina"] = lamina
     from lamina.tuning import storage as st
+    assert "torch" not in sys.modules
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url, seed, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     sampler = optuna.samplers.RandomSampler(seed=seed)
