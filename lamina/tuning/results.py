@@ -285,6 +285,8 @@ def _optuna_plot(study: Any, kind: str) -> Any:
     vis = optuna.visualization.matplotlib
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # a parameter with one value so far (few trials) gets a flat axis: matplotlib widens it
+        warnings.filterwarnings("ignore", message="Attempting to set identical")
         if kind == "history":
             return vis.plot_optimization_history(study)
         if kind == "importance":

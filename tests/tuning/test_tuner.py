@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -192,6 +193,23 @@ def test_compare_best_is_the_paired_comparison_of_the_two_saved_models(tmp_path,
     assert results.comparison.p_value == pytest.approx(expected.p_value)
     assert results.dev_size == len(yd)
     assert "Best vs runner-up on the dev set" in str(results)
+    data = json.loads(json.dumps(results.to_dict(), allow_nan=False))
+    assert data["comparison"]["kind"] == "McNemarResult"
+    assert data["comparison"]["p_value"] == pytest.approx(expected.p_value)
+    assert data["best"]["model_path"] == best.model_path
+
+
+def test_tuner_plot_writes_a_png(tmp_path, digits):
+    import matplotlib.image
+    import matplotlib.pyplot as plt
+
+    x, y, xd, yd = digits
+    tuner = _tuner(tmp_path, max_trials=2)
+    tuner.search(x, y, validation_data=(xd, yd), epochs=1, verbose=0)
+    for kind in ("history", "importance", "parallel"):
+        fig = tuner.plot(kind, path=tmp_path / f"{kind}.png")
+        assert matplotlib.image.imread(tmp_path / f"{kind}.png").shape[0] > 100
+        plt.close(fig)
 
 
 def test_progress_lines_and_quiet_mode(tmp_path, digits, capsys):
