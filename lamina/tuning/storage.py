@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib.util
+import inspect
 import os
 import random
 import re
@@ -195,7 +196,7 @@ def open_storage(
                     engine_kwargs=engine_kwargs,
                     heartbeat_interval=heartbeat_interval,
                     grace_period=grace_period,
-                    heartbeat_stale_trial_callback=callback,
+                    **{_callback_argument(optuna): callback},
                 )
             except Exception as e:  # noqa: BLE001 - re-raised with the URL and the fix
                 # processes opening a new storage at once race to create its tables: the
@@ -309,6 +310,8 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
     callback = None
     if hasattr(storage, "get_heartbeat_stale_trial_callback"):
         callback = storage.get_heartbeat_stale_trial_callback()
+    elif hasattr(storage, "get_failed_trial_callback"):  # Optuna < 4.9
+        callback = storage.get_failed_trial_callback()
     numbers = []
     for trial_id in failed:
         frozen = storage.get_trial(trial_id)
@@ -328,13 +331,23 @@ class _RetryDeadTrial:
     def __init__(self, max_retry: int) -> None:
         self._max_retry = max_retry
         optuna = require("tune", "Tuning storage")[0]
-        self._inner = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+        retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+        retry = retry or optuna.storages.RetryFailedTrialCallback  # its name before Optuna 4.9
+        self._inner = retry(max_retry=max_retry)
 
     def __call__(self, study: Any, trial: Any) -> None:
         clean = copy.deepcopy(trial)
         for key in (HOST_ATTR, PID_ATTR, ERROR_ATTR):
             clean.user_attrs.pop(key, None)
         self._inner(study, clean)
+
+
+def _callback_argument(optuna: Any) -> str:
+    """RDBStorage's argument for the dead-trial callback (renamed in Optuna 4.9)."""
+    parameters = inspect.signature(optuna.storages.RDBStorage).parameters
+    if "heartbeat_stale_trial_callback" in parameters:
+        return "heartbeat_stale_trial_callback"
+    return "failed_trial_callback"
 
 
 def _process_alive(pid: int) -> bool:

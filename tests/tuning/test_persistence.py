@@ -47,13 +47,16 @@ CHILD = textwrap.dedent(
             with open(starts, "a") as f:  # one line per trial start
                 f.write(json.dumps({"pid": os.getpid(), "params": hp.values}) + "\\n")
             with open(starts) as f:
-                if marker != "-" and len(f.readlines()) >= 3:  # the third trial (number 2) runs
+                if marker != "-" and len(f.readlines()) == 3:  # the third trial (number 2):
+                    hang.append(True)  # it trains until the test kills the process
                     open(marker, "w").close()
             return model
 
+        hang = []
+
         class Slow(lamina.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
-                time.sleep(sleep)
+                time.sleep(60 if hang else sleep)
 
         tuner = Tuner(build_model, "val_accuracy", max_trials=max_trials, pruner=None,
                       storage=url, study_name=study, directory=os.path.dirname(starts))
@@ -112,13 +115,13 @@ def _record(trial):
 def test_kill_9_mid_search_then_search_again_continues_the_study(tmp_path):
     url = f"sqlite:///{tmp_path}/killed.db"
     marker = tmp_path / "third_trial_running"
-    child = _child(tmp_path, url, "killed", 6, marker=str(marker), sleep=0.3)
+    child = _child(tmp_path, url, "killed", 6, marker=str(marker))
     try:
         deadline = time.monotonic() + 60
         while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert marker.exists(), child.communicate(timeout=10)[1][-2000:]
-        time.sleep(0.3)  # inside fit
+        time.sleep(0.2)  # inside fit
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
     finally:
