@@ -256,38 +256,41 @@ class Tuner:
         dead = _storage.fail_dead_trials(self.study)
         if dead and verbose:
             print(f"Trials {dead} of a process that ended mid-trial are failed and re-queued.")
-        failures = 0
         with _quiet(optuna, optuna.logging.WARNING if verbose >= 2 else optuna.logging.ERROR):
-            while True:
-                remaining = self.max_trials - self._finished(optuna)
-                left = None if deadline is None else deadline - time.monotonic()
-                if (
-                    remaining <= 0
-                    or failures >= self.max_trials
-                    or (left is not None and left <= 0)
-                ):
-                    break
-                if self._grid_exhausted(optuna):
-                    break
-                before = self._count(optuna, "FAIL")
-                ran: list[int] = []
-                done = functools.partial(self._done, ran, verbose)
-                self.study.optimize(
-                    objective,
-                    n_trials=remaining,
-                    timeout=left,
-                    n_jobs=n_jobs,
-                    catch=(_TrialFailed,),
-                    callbacks=[done],
-                )
-                failures += self._count(optuna, "FAIL") - before
-                if left is not None and time.monotonic() >= deadline:
-                    break
-                if len(ran) < remaining:
-                    break  # `study.stop()` was called (by a callback, or an exhausted grid)
+            failures = self._optimize(objective, n_jobs, verbose, deadline)
         if failures >= self.max_trials and verbose:
             print(f"Stopped after {failures} failed trials; see `results().failures`.")
         return self.results()
+
+    def _optimize(self, objective: Any, n_jobs: int, verbose: int, deadline: float | None) -> int:
+        """Runs `study.optimize` until the study holds `max_trials` finished trials, the
+        deadline, `max_trials` failures in this call, or `study.stop()`. Returns the failures."""
+        optuna = require("tune", "`Tuner.search`")[0]
+        failures = 0
+        while True:
+            remaining = self.max_trials - self._finished(optuna)
+            left = None if deadline is None else deadline - time.monotonic()
+            if remaining <= 0 or failures >= self.max_trials or (left is not None and left <= 0):
+                break
+            if self._grid_exhausted(optuna):
+                break
+            before = self._count(optuna, "FAIL")
+            ran: list[int] = []
+            done = functools.partial(self._done, ran, verbose)
+            self.study.optimize(
+                objective,
+                n_trials=remaining,
+                timeout=left,
+                n_jobs=n_jobs,
+                catch=(_TrialFailed,),
+                callbacks=[done],
+            )
+            failures += self._count(optuna, "FAIL") - before
+            if left is not None and time.monotonic() >= deadline:
+                break
+            if len(ran) < remaining:
+                break  # `study.stop()` was called (by a callback, or an exhausted grid)
+        return failures
 
     def _trial(self, trial: Any, plan: DataPlan, **run: Any) -> float:
         optuna = require("tune", "`Tuner.search`")[0]
@@ -382,6 +385,9 @@ class Tuner:
         ran.append(frozen.number)
         if verbose:
             print(progress_line(study, frozen, self.objective.name))
+        optuna = require("tune", "`Tuner.search`")[0]
+        if self._finished(optuna) >= self.max_trials:
+            study.stop()  # other workers on the study finished trials too
 
     # ------------------------------------------------------------------ results
     def results(self) -> TuningResults:
