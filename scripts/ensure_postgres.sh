@@ -36,7 +36,11 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
     fi
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    # keep our createcluster.conf without a prompt (dpkg conffile or ucf)
+    export UCF_FORCE_CONFFOLD=1
+    apt-get install -y -qq --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        postgresql >/dev/null
     if have_postgres; then
         echo "ensure_postgres: installed $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -n 1)."
         exit 0
