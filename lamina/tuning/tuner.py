@@ -98,7 +98,9 @@ class Tuner:
             ``"val_loss"``: direction read from the name), a ``(name, "max"|"min")``
             pair or an `Objective`. Defaults to ``"val_loss"``.
         max_trials: The search ends when the study holds this many finished (complete
-            or pruned) trials. Defaults to `20`.
+            or pruned) trials; failed trials do not count, but a call stops after
+            `max_trials` failures. With several workers on one study, the trials already
+            running when the count is reached still finish. Defaults to `20`.
         time_budget: Seconds a `search` call may take: no trial starts after it, and a
             trial running at that time stops at the end of its epoch and completes with
             the epochs run (its ``epochs`` in the table; with `cv`, the mean over the
