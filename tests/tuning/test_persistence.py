@@ -164,12 +164,6 @@ def test_kill_9_mid_search_then_search_again_continues_the_study(tmp_path):
     assert by_params[json.dumps(interrupted.params, sort_keys=True)] == [child.pid, os.getpid()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Tuner.search runs `max_trials` trials per process (16 here), not until the study "
-    "holds max_trials: it needs optuna.study.MaxTrialsCallback (diff in H3's report); remove "
-    "this mark with that fix",
-)
 def test_two_processes_search_one_sqlite_study_at_once(tmp_path):
     url = f"sqlite:///{tmp_path}/shared.db"
     st.open_study(st.open_storage(url), "shared", "max", None, None)  # created first
