@@ -110,9 +110,12 @@ def _as_server_user(command: list[str]) -> list[str]:
 
 
 def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        _as_server_user(command), capture_output=True, text=True, timeout=timeout, check=False
-    )
+    try:
+        return subprocess.run(
+            _as_server_user(command), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(command, -1, "", f"timed out after {timeout} s")
 
 
 @pytest.fixture(scope="session")
@@ -172,9 +175,6 @@ def postgres_url():
         yield f"{url}/{DATABASE}"
     finally:
         if _postmaster_pid(data) is not None:
-            try:
-                _run([pg_ctl, "-D", data, "-m", "immediate", "-w", "-t", "20", "stop"], 30)
-            except subprocess.TimeoutExpired:
-                pass
+            _run([pg_ctl, "-D", data, "-m", "immediate", "-w", "-t", "20", "stop"], 30)
             _kill_server(root)
         shutil.rmtree(root, ignore_errors=True)
