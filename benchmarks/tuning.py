@@ -39,14 +39,15 @@ Batch size 32, objective `val_accuracy` (the best epoch's dev accuracy).
    per commit). The four arms alternate (order rotating) for ``--reps``
    repetitions after one warm-up round; printed are each arm's median time, the
    median of the per-repetition ratios arm / plain with quartiles
-   (`benchmarks/timing.py`), the overhead per trial in milliseconds, the
+   (`benchmarks/timing.py`), the overhead per trial in milliseconds, the ratio of
+   the fastest repetitions (this machine's load only ever adds time), the
    once-per-search costs (opening the study; the results summary), and a check
    that every arm produced the same scores as the plain loop.
 
 Usage::
 
     .venv/bin/python benchmarks/tuning.py [--seeds 4] [--budget 108] [--max-epochs 9]
-        [--configs 3] [--epochs 15] [--reps 5] [--threads 1] [--skip-search] [--skip-overhead]
+        [--configs 3] [--epochs 30] [--reps 5] [--threads 1] [--skip-search] [--skip-overhead]
 """
 
 from __future__ import annotations
@@ -343,6 +344,11 @@ def overhead_benchmark(args, data) -> None:
               f"(quartiles {s['q1']:.3f}-{s['q3']:.3f}; ratio of medians "
               f"{s['ratio_of_medians']:.3f}); per trial {statistics.median(per_trial):+.0f} ms "
               f"(range {min(per_trial):+.0f} to {max(per_trial):+.0f})")  # fmt: skip
+    fastest = min(times["plain"])
+    print("fastest repetition of each arm (load only adds time): plain "
+          f"{fastest:.2f} s; " + ", ".join(f"{a} {min(times[a]):.2f} s (ratio "
+          f"{min(times[a]) / fastest:.3f}, per trial {(min(times[a]) - fastest) / n * 1000:+.0f} ms)"
+          for a in arms[1:]))  # fmt: skip
     print(f"plain trial: {statistics.median(times['plain']) / n:.2f} s median")
     for arm in arms[1:]:
         print(f"{arm:<12} once per search, not per trial: opening the study "
@@ -357,12 +363,13 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=108, help="epochs per search (part 1)")
     parser.add_argument("--max-epochs", type=int, default=9, help="epochs per trial (part 1)")
     parser.add_argument("--configs", type=int, default=3, help="fixed trials per run (part 2)")
-    parser.add_argument("--epochs", type=int, default=15, help="epochs per trial (part 2)")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs per trial (part 2)")
     parser.add_argument("--reps", type=int, default=5, help="repetitions (part 2)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
     args = parser.parse_args()
+    started = time.perf_counter()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=UserWarning, module="optuna")
     import optuna
@@ -378,7 +385,8 @@ def main() -> None:
     if not args.skip_overhead:
         print("\n2. Overhead of the tuning machinery per trial", flush=True)
         overhead_benchmark(args, data)
-    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}; "
+          f"{(time.perf_counter() - started) / 60:.1f} minutes in all")  # fmt: skip
 
 
 if __name__ == "__main__":
