@@ -24,7 +24,13 @@ Batch size 32, objective `val_accuracy` (the best epoch's dev accuracy).
    after 1/9, 2/9, 1/3, 2/3 and all of the budget (median and min-max over
    seeds), and the epochs each search needed to reach the final best score of
    the random search of the same seed (the issue's target: the pruned search
-   gets there within a third of the budget).
+   gets there within a third of the budget). Two properties of the Tuner shape
+   this comparison: its samplers are seeded from the study seed *and the process*
+   (so two processes on one study draw differently), so a rerun draws other
+   configurations; and Optuna's TPE samples its first 10 trials at random with
+   the same generator as the random sampler, so random search and TPE share
+   those trials (and the pruned search starts from them too): TPE can only
+   differ from the 11th finished trial on.
 
 2. Overhead of the machinery. The same ``--configs`` fixed configurations (the
    same per-trial seeds, `derive_seed(study seed, trial number)`) run as a plain
@@ -143,6 +149,10 @@ class EpochBudget(lamina.callbacks.Callback):
     def __init__(self, budget: int, tuner) -> None:
         super().__init__()
         self.budget, self.tuner, self.spent = budget, tuner, 0
+        self.ends: list[float] = []  # perf_counter() at the end of each trial's `fit`
+
+    def on_train_end(self, logs=None) -> None:
+        self.ends.append(time.perf_counter())
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         self.spent += 1
@@ -166,7 +176,14 @@ def run_search(method: str, seed: int, args, data, folder: str) -> dict:
                  callbacks=[budget], verbose=0)  # fmt: skip
     seconds = time.perf_counter() - start
     trials = sorted(tuner.results().trials, key=lambda t: t.number)
-    return {"trials": [(t.epochs, t.state, t.value) for t in trials], "seconds": seconds}
+    recorded = sum(t.epochs for t in trials)
+    assert recorded == budget.spent, f"trials record {recorded} epochs, {budget.spent} ran"
+    assert len(budget.ends) == len(trials), "a trial ended without `fit`"
+    return {
+        "trials": [(t.epochs, t.state, t.value) for t in trials],
+        "seconds": seconds,
+        "ends": [end - start for end in budget.ends],  # wall time at each trial's end
+    }
 
 
 def best_curve(trials: list[tuple[int, str, float | None]]) -> list[tuple[int, float]]:
@@ -187,6 +204,12 @@ def best_at(curve: list[tuple[int, float]], epochs: float) -> float:
 
 def epochs_to_reach(curve: list[tuple[int, float]], target: float) -> int | None:
     return next((spent for spent, b in curve if b >= target), None)
+
+
+def seconds_to_reach(run: dict, target: float) -> float | None:
+    """Wall time of the search when the first trial reaching ``target`` ended."""
+    index = next((i for i, (_, b) in enumerate(run["curve"]) if b >= target), None)
+    return None if index is None else run["ends"][index]
 
 
 def _band(values: list[float], fmt: str = "{:.3f}") -> str:
@@ -234,6 +257,23 @@ def search_benchmark(args, data) -> None:
             and e <= args.budget / 3
         )  # fmt: skip
         print(f"{name:<16}{', '.join(reached)}   within a third: {n_ok}/{len(seeds)} seeds")
+    for name in names[1:]:
+        ratios = []
+        for run, rnd in zip(runs[name], runs["random"]):
+            target = rnd["curve"][-1][1]
+            mine, theirs = (
+                epochs_to_reach(run["curve"], target),
+                epochs_to_reach(rnd["curve"], target),
+            )
+            ratios.append(float("nan") if mine is None else mine / theirs)
+        print(f"{name} / random, epochs to that score: {_band(ratios, '{:.2f}')}")
+    print("\nSeconds to reach it (the same targets; wall time of the search, all overhead in):")
+    for name in names:
+        secs = [
+            seconds_to_reach(run, rnd["curve"][-1][1])
+            for run, rnd in zip(runs[name], runs["random"])
+        ]
+        print(f"{name:<16}" + ", ".join("-" if t is None else f"{t:.1f}" for t in secs))
     print("\nTrials and wall time per search (median (min-max)):")
     for name in names:
         n = [len(r["trials"]) for r in runs[name]]
