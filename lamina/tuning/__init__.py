@@ -38,10 +38,10 @@ _EXPORTS = {
     "TuningResults": "lamina.tuning.results",
     "TrialRecord": "lamina.tuning.results",
     "TrialPruning": "lamina.tuning.pruning",
-    "lr_range": "lamina.tuning.lr_range",
+    "lr_range": "lamina.tuning.learning_rate",
     "spaces": "lamina.tuning.spaces",
-    "automl": "lamina.tuning.automl",
-    "AutoMLResult": "lamina.tuning.automl",
+    "automl": "lamina.tuning.auto",
+    "AutoMLResult": "lamina.tuning.auto",
 }
 
 __all__ = sorted(_EXPORTS)

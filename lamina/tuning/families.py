@@ -71,7 +71,7 @@ def infer_family(x: Any) -> str:
 
     Example:
         >>> import numpy as np
-        >>> from lamina.tuning.automl import infer_family
+        >>> from lamina.tuning.auto import infer_family
         >>> infer_family(np.zeros((10, 4))), infer_family(np.zeros((10, 8, 8, 1)))
         ('mlp', 'convnet')
         >>> infer_family(["a good film", "a bad one"])

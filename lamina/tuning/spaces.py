@@ -71,7 +71,7 @@ def optimizer(
     Args:
         hp: The `HyperParameters` (`None`: every parameter takes its default).
         lr_range: ``(low, high)`` of the learning rate, ``0 < low <= high``, e.g.
-            from `lamina.tuning.lr_range`. Defaults to `(1e-4, 1e-1)`.
+            from `lamina.tuning.lr_range` (a function). Defaults to `(1e-4, 1e-1)`.
         choices: The optimizers to choose from, among ``"adam"``, ``"adamw"``,
             ``"sgd"``, ``"rmsprop"``. Defaults to `("adam", "sgd", "rmsprop")`.
 

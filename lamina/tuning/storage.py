@@ -9,6 +9,7 @@ share, and fails the trials of a process that died so they are retried.
 * `open_storage(url)` -> an `optuna.storages.RDBStorage` with a heartbeat (a trial
   whose process stops beating for `grace_period` seconds is failed and retried
   with the same parameters, at most twice). SQLite is opened in WAL mode with
+  ``synchronous=NORMAL`` (no fsync per commit; a killed process loses nothing),
   ``BEGIN IMMEDIATE`` write transactions and a 60 s busy timeout, so processes
   that write at once wait for each other instead of failing with
   "database is locked".
@@ -191,13 +192,16 @@ def open_storage(
         callback = _RetryDeadTrial(max_retry=MAX_RETRY)
         for attempt in range(_OPEN_ATTEMPTS):
             try:
-                return optuna.storages.RDBStorage(
+                storage = optuna.storages.RDBStorage(
                     url,
                     engine_kwargs=engine_kwargs,
                     heartbeat_interval=heartbeat_interval,
                     grace_period=grace_period,
                     **{_callback_argument(optuna): callback},
                 )
+                if parsed.get_backend_name() == "sqlite":
+                    _sync_normal(storage)
+                return storage
             except Exception as e:  # noqa: BLE001 - re-raised with the URL and the fix
                 # processes opening a new storage at once race to create its tables: the
                 # loser sees "already exists"/"duplicate"; the next attempt finds them made
@@ -402,6 +406,26 @@ def _parse_url(url: str) -> Any:
             f"which is not installed ({e}). {fix}."
         ) from e
     return parsed
+
+
+def _sync_normal(storage: Any) -> None:
+    """Sets ``PRAGMA synchronous=NORMAL`` on every connection of a SQLite storage.
+
+    In WAL mode this skips the fsync of each commit (the cost of a trial's heartbeats
+    and per-epoch reports) and stays safe when a process dies: only a power cut can
+    lose the last commits, never corrupt the file.
+    """
+    from sqlalchemy import event
+
+    def on_connect(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    event.listen(storage.engine, "connect", on_connect)
+    storage.engine.dispose()  # connections opened while Optuna made its tables
 
 
 def _prepare_sqlite(url: str, database: str | None) -> None:

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from lamina.data import load_digits, split
-from lamina.tuning import automl as automl_module
-from lamina.tuning.automl import AutoMLResult, _train_dev, automl, infer_family
+from lamina.tuning.auto import AutoMLResult, _train_dev, automl, infer_family
 from lamina.tuning.families import inputs_for, moments_of
 
 
@@ -94,10 +93,11 @@ def test_train_and_dev_are_joined_in_the_original_order():
     assert not set(kept) & set(s.indices["test"])
 
 
-def test_the_module_is_callable_as_the_function():
-    # `from lamina.tuning import automl` gives the module once it is imported
-    assert callable(automl_module)
-    assert automl_module.automl is automl
+def test_the_package_names_are_the_functions():
+    import lamina.tuning
+
+    assert lamina.tuning.automl is automl
+    assert callable(lamina.tuning.lr_range) and lamina.tuning.lr_range.__name__ == "lr_range"
 
 
 def test_automl_on_digits_beats_the_majority_baseline_and_reports(tmp_path):

@@ -13,7 +13,7 @@ import lamina  # noqa: E402
 import lamina.tuning  # noqa: E402
 from lamina.tuning import spaces  # noqa: E402
 from lamina.tuning.hp import HyperParameters  # noqa: E402
-from lamina.tuning.lr_range import lr_range, range_from_result  # noqa: E402
+from lamina.tuning.learning_rate import lr_range, range_from_result  # noqa: E402
 from lamina.workflow import LRFinderResult, lr_find  # noqa: E402
 
 STEPS = 60
@@ -84,7 +84,7 @@ def test_lr_range_from_build_model_splits_and_the_package_name(digits):
     lamina.set_seed(0)
     got = lr_range(build_model, splits=splits, num_steps=STEPS)
     assert got == pytest.approx(expected, rel=1e-9)
-    # `lamina.tuning.lr_range` is callable even after the module was imported
+    # the package's `lr_range` is the function
     lamina.set_seed(0)
     assert lamina.tuning.lr_range(build_model, splits, num_steps=STEPS) == pytest.approx(expected)
     # the range seeds a search space

@@ -125,6 +125,21 @@ def test_open_storage_sqlite_folder_missing_or_not_writable(tmp_path):
         st.open_storage(f"sqlite:///{tmp_path}/junk.db")
 
 
+def test_sqlite_connections_commit_without_an_fsync_each(tmp_path):
+    # synchronous=NORMAL (1) in WAL mode: the per-epoch reports cost no fsync each
+    from sqlalchemy import text
+
+    storage = st.open_storage(f"sqlite:///{tmp_path / 's.db'}")
+    with storage.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 1
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    study = optuna.create_study(storage=storage, study_name="s")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    # a fresh connection (another process) reads both trials back
+    reread = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
+    assert [t.params["x"] for t in reread.trials] == [t.params["x"] for t in study.trials]
+
+
 def test_sqlite_is_wal_and_waits_for_another_writer(tmp_path):
     path = tmp_path / "s.db"
     storage = st.open_storage(f"sqlite:///{path}")

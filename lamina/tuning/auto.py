@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import sys
 import time
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,16 +376,3 @@ def _write_report(path: Any, splits: Any, result: AutoMLResult) -> Path:
         title=f"Lamina AutoML report ({result.family}, {result.task})",
     )
     return files.html
-
-
-class _CallableModule(types.ModuleType):
-    """`from lamina.tuning import automl` binds this module once it is imported (a
-    submodule shadows the package's lazy export of the same name): calling it runs
-    the `automl` function, so both readings work."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> AutoMLResult:
-        return automl(*args, **kwargs)
-
-
-__wrapped__ = automl  # inspect.signature(lamina.tuning.automl) shows the function's
-sys.modules[__name__].__class__ = _CallableModule

@@ -28,8 +28,6 @@ Example::
 from __future__ import annotations
 
 import math
-import sys
-import types
 from typing import Any
 
 from lamina.tuning.hp import HyperParameters
@@ -146,14 +144,3 @@ def lr_range(
     _check_factors(factor_low, factor_high)  # before the (slower) range test
     result = lr_find(model, x, y, splits=splits, train=train, **lr_find_kwargs)
     return range_from_result(result, factor_low=factor_low, factor_high=factor_high)
-
-
-class _CallableModule(types.ModuleType):
-    """`lamina.tuning.lr_range` is both this module and the function: importing the
-    module sets the package attribute to the module, so calling it calls the function."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> tuple[float, float]:
-        return lr_range(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
