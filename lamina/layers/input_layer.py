@@ -21,6 +21,10 @@ class InputLayer(Layer):
             Defaults to `None`.
     """
 
+    # The input's torch dtype, set by `__init__` (it shadows `Layer.dtype`, the
+    # dtype policy's variable dtype: an input has no variables).
+    dtype: Any = None
+
     def __init__(
         self,
         shape: tuple[int | None, ...] | None = None,

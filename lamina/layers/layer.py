@@ -21,6 +21,7 @@ from torch import nn
 
 from lamina import constraints as constraints_mod
 from lamina import initializers as initializers_mod
+from lamina import mixed_precision
 from lamina import regularizers as regularizers_mod
 from lamina.layers import call_spec as call_spec_mod
 from lamina.layers import tracking
@@ -108,6 +109,11 @@ class Layer(nn.Module):
             Defaults to `True`.
         input_shape: Optional shape of one sample (without the batch axis), as in
             Keras, so a `Sequential` model can be built before it sees data.
+        dtype: The layer's dtype policy (`lamina.mixed_precision`): a policy name
+            (`"float32"`, `"mixed_bfloat16"`, ...), a `DTypePolicy` or a torch
+            floating dtype. Weights are created in its variable dtype and the
+            layer computes in its compute dtype. Defaults to `None`: the global
+            policy when the layer is constructed.
 
     Subclasses override `build(input_shape)` to create weights with
     `add_weight(...)`, `call(inputs, training=None)` to compute, and
@@ -132,6 +138,11 @@ class Layer(nn.Module):
             return inputs @ self.w + self.b
     ```
     """
+
+    # Class defaults: a layer whose `__init__` has not run yet follows float32.
+    _dtype_policy = mixed_precision.DTypePolicy("float32")
+    _entry_autocast: torch.dtype | None = None
+    _own_compute: torch.dtype | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -167,7 +178,7 @@ class Layer(nn.Module):
         self.name = name if name is not None else unique_name(_snake_case(cls_name))
         self._trainable = trainable
         self._input_shape_arg = input_shape
-        self._dtype_arg = dtype
+        self._set_dtype_policy(dtype, cls_name)
         self.built = False
         self._build_input_shape: Any = None
         self._expected_last_dim: int | None = None
@@ -179,6 +190,63 @@ class Layer(nn.Module):
         self._auto_weight_keys: dict[int, str] = {}
         # Positional inputs a functional graph folds into one list (see `call_symbolic`).
         self._positional_arity = 0
+
+    # ------------------------------------------------------------------ dtype policy
+    def _set_dtype_policy(self, dtype: Any, owner: str) -> None:
+        try:
+            policy = mixed_precision.get(dtype)
+        except ValueError as err:
+            raise ValueError(f"`{owner}` got an invalid `dtype`. {err}") from None
+        self._dtype_policy = policy
+        compute = policy.torch_compute_dtype
+        # A top-level call (`model(x)`, `layer(x)`) of a layer whose compute dtype is
+        # reduced runs under `torch.autocast` (see `_entry_call`).
+        self._entry_autocast = compute if compute in mixed_precision.REDUCED else None
+        # A layer given its own `dtype=` computes in it whatever its caller does (the
+        # float32 softmax of a mixed model); one following the global policy costs
+        # nothing per call (None: `forward`'s fast path).
+        self._own_compute = compute if dtype is not None else None
+
+    @property
+    def dtype_policy(self) -> mixed_precision.DTypePolicy:
+        """The layer's `DTypePolicy`."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value: Any) -> None:
+        self._set_dtype_policy(value, type(self).__name__)
+
+    @property
+    def dtype(self) -> str:
+        """The dtype of the layer's variables (Keras's `layer.dtype`), e.g. `"float32"`."""
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype the layer creates its variables in."""
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the layer computes in (its floating outputs' dtype)."""
+        return self._dtype_policy.compute_dtype
+
+    def _policy_call(self, inputs: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """`forward` in the layer's own compute dtype: autocast switched to it (off for
+        float32 / float64) and floating inputs cast to it, when they differ."""
+        compute = self._own_compute
+        reduced = compute in mixed_precision.REDUCED
+        if reduced and mixed_precision.FLOAT32_PATH[0] and self.variable_dtype == "float32":
+            return self._forward(inputs, *args, **kwargs)  # (export: the float32 graph)
+        tensor = isinstance(inputs, torch.Tensor)
+        device = inputs.device.type if tensor else "cpu"
+        enabled = torch.is_autocast_enabled(device)
+        if tensor and inputs.is_floating_point() and inputs.dtype != compute:
+            inputs = inputs.to(compute)
+        if enabled == reduced and (not reduced or torch.get_autocast_dtype(device) == compute):
+            return self._forward(inputs, *args, **kwargs)
+        with torch.autocast(device, dtype=compute if reduced else None, enabled=reduced):
+            return self._forward(inputs, *args, **kwargs)
 
     # ------------------------------------------------------------------ life cycle
     def build(self, input_shape: Any) -> None:
@@ -205,9 +273,24 @@ class Layer(nn.Module):
             clear_losses(self)
         _CALL_DEPTH[0] = 1
         try:
+            if self._entry_autocast is not None:
+                return self._autocast_call(args, kwargs)
             return nn.Module.__call__(self, *args, **kwargs)
         finally:
             _CALL_DEPTH[0] = 0
+
+    def _autocast_call(self, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """A top-level call of a layer with a reduced compute dtype, under `torch.autocast`
+        (unless the caller's autocast already runs in that dtype)."""
+        dtype = self._entry_autocast
+        if mixed_precision.FLOAT32_PATH[0]:
+            return nn.Module.__call__(self, *args, **kwargs)
+        leaf = next((a for a in args if isinstance(a, torch.Tensor)), None)
+        device = leaf.device.type if leaf is not None else _param_device_type(self)
+        if torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == dtype:
+            return nn.Module.__call__(self, *args, **kwargs)
+        with torch.autocast(device, dtype=dtype):
+            return nn.Module.__call__(self, *args, **kwargs)
 
     def _first_input_from_kwargs(self, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
         """Keras binds a call's arguments to `call`'s signature, so the first input may
@@ -228,6 +311,11 @@ class Layer(nn.Module):
     def forward(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if inputs.__class__ is not torch.Tensor:
             inputs, args = self._standardize_inputs(inputs, args)
+        if self._own_compute is not None:
+            return self._policy_call(inputs, args, kwargs)
+        return self._forward(inputs, *args, **kwargs)
+
+    def _forward(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if not self.built:
             self._build_for(inputs) if not args else self._build_for_args(inputs, args)
         elif self._expected_last_dim is not None and inputs.shape[-1] != self._expected_last_dim:
@@ -535,7 +623,7 @@ class Layer(nn.Module):
             )
         validation.boolean(f"{owner}.add_weight", "trainable", trainable)
         constraint = constraints_mod.get(constraint)
-        torch_dtype = standardize_dtype(dtype)
+        torch_dtype = standardize_dtype(dtype, self._dtype_policy.torch_variable_dtype)
         if initializer is None:
             initializer = "glorot_uniform" if torch_dtype.is_floating_point else "zeros"
         auto = name is None
@@ -846,6 +934,11 @@ class Layer(nn.Module):
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments as JSON-able values."""
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
+        policy = self._dtype_policy
+        if self._own_compute is not None or policy.name != "float32":
+            # The policy's name (a `.keras` file gets Keras's `DTypePolicy` object;
+            # `from_config` accepts either, or a `DTypePolicy`).
+            config["dtype"] = policy.name
         if self._input_shape_arg is not None:
             config["input_shape"] = list(self._input_shape_arg)
         return config
@@ -953,6 +1046,12 @@ def _legacy_add_weight(
 
 _KERAS_ADD_WEIGHT = inspect.signature(_keras_add_weight)
 _LEGACY_ADD_WEIGHT = inspect.signature(_legacy_add_weight)
+
+
+def _param_device_type(module: nn.Module) -> str:
+    for tensor in module.parameters():
+        return tensor.device.type
+    return "cpu"
 
 
 def _is_symbolic(x: Any) -> bool:

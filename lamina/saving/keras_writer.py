@@ -109,7 +109,7 @@ def _keras_config(layer: Any) -> dict[str, Any]:
     config["dtype"] = {
         "module": "keras",
         "class_name": "DTypePolicy",
-        "config": {"name": "float32"},
+        "config": {"name": layer.dtype_policy.name},
         "registered_name": None,
     }
     for key, value in list(config.items()):

@@ -225,6 +225,7 @@ def _compile_config(model: Any) -> dict[str, Any] | None:
         "weighted_metrics": _encode_metrics(cc.get("weighted_metrics")),
         "loss_weights": cc.get("loss_weights"),
         "jit_compile": bool(cc.get("jit_compile", False)),
+        **({"precision": cc["precision"]} if cc.get("precision") is not None else {}),
     }
 
 
@@ -352,6 +353,7 @@ def decode_compile_config(cc: dict[str, Any]) -> dict[str, Any]:
         "weighted_metrics": _decode_metrics(cc.get("weighted_metrics")),
         "loss_weights": cc.get("loss_weights"),
         "jit_compile": bool(cc.get("jit_compile", False)),
+        **({"precision": cc["precision"]} if isinstance(cc.get("precision"), str) else {}),
     }
 
 

@@ -245,6 +245,10 @@ def concat_to_numpy(outputs: list[Any]) -> Any:
     if isinstance(first, (list, tuple)):
         return [concat_to_numpy([o[i] for o in outputs]) for i in range(len(first))]
     if isinstance(first, torch.Tensor):
+        if first.dtype is torch.bfloat16 or first.dtype is torch.float16:
+            # Mixed precision: predictions come back as float32 (NumPy has no bfloat16).
+            outputs = [o.float() for o in outputs]
+            first = outputs[0]
         if len(outputs) == 1:  # one batch: its own copy, as `torch.cat` would give
             t = first.detach()
             return t.numpy().copy() if t.device.type == "cpu" else t.cpu().numpy()

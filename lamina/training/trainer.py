@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
+from lamina import mixed_precision, runtime
 from lamina import optimizers as optimizers_mod
-from lamina import runtime
 from lamina.monitoring import recording
 from lamina.training import arguments, data_adapter, data_checks, inference, loops
 from lamina.training.callbacks import CallbackList, History, ProgbarLogger
@@ -66,6 +66,9 @@ class MetricsResult(Mapping):
 class Trainer:
     """The training API of `Model`: compile state, the steps and the loops."""
 
+    _loss_scaler: Any = None  # a `mixed_precision.LossScaler` once a float16 step ran
+    _auto_scale_loss = True
+
     def _init_trainer(self) -> None:
         self.optimizer: Any = None
         self.compiled = False
@@ -94,6 +97,7 @@ class Trainer:
         steps_per_execution: int = 1,
         jit_compile: Any = "auto",
         auto_scale_loss: bool = True,
+        precision: Any = None,
         **kwargs: Any,
     ) -> None:
         """Configures the model for training.
@@ -121,8 +125,18 @@ class Trainer:
             jit_compile: Whether to run the forward pass through `torch.compile`.
                 `"auto"` means `False` (compiling takes longer than short runs
                 gain). Defaults to `"auto"`.
-            auto_scale_loss: Accepted for Keras compatibility (loss scaling
-                belongs to mixed precision). Defaults to `True`.
+            auto_scale_loss: Whether a model computing in float16 trains with
+                dynamic loss scaling (`lamina.mixed_precision.LossScaler`, Keras's
+                `LossScaleOptimizer`): overflowing steps are skipped and the logs
+                get `loss_scale` and `skipped_steps`. Defaults to `True`.
+            precision: A dtype policy name for the whole model's computation in
+                `fit` / `evaluate` / `predict` and `model(x)`: `"mixed_bfloat16"`
+                or `"mixed_float16"` run the forward pass under `torch.autocast`
+                (the variables stay as they are, losses and metrics in float32),
+                `"float32"` turns a mixed policy off. Layers given their own
+                `dtype=` keep it. Defaults to `None`: the model's dtype policy
+                (the global policy when the model was built, see
+                `lamina.mixed_precision.set_global_policy`).
 
         Example:
             >>> import lamina
@@ -130,6 +144,11 @@ class Trainer:
             >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])
         """
         validation.no_unknown_kwargs("compile", kwargs)
+        policy = mixed_precision.precision_policy(precision)
+        compute = (policy or self._dtype_policy).torch_compute_dtype  # type: ignore[attr-defined]
+        self._entry_autocast = compute if compute in mixed_precision.REDUCED else None
+        self._loss_scaler = None
+        self._auto_scale_loss = bool(auto_scale_loss)
         if jit_compile == "auto":
             jit_compile = False
         validation.boolean("compile", "jit_compile", jit_compile)
@@ -153,6 +172,7 @@ class Trainer:
             "loss_weights": loss_weights,
             "weighted_metrics": weighted_metrics,
             "jit_compile": jit_compile,
+            "precision": None if policy is None else policy.name,
         }
         self.compiled = True
 
@@ -346,8 +366,13 @@ class Trainer:
         """
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         self._clear_call_losses()  # type: ignore[attr-defined]
+        mixed_precision.refresh_autocast_cache()  # (a user's autocast around `fit`)
         # The loop put the model in training mode; layers read it (no kwarg to pass).
+        # A mixed-precision model's call runs under autocast (`Layer._entry_call`);
+        # the loss and the metrics take float32 predictions.
         y_pred = self._call_fn(x)
+        if y_pred.__class__ is not torch.Tensor or y_pred.dtype in mixed_precision.REDUCED:
+            y_pred = mixed_precision.to_float32(y_pred)
         loss = self._step_loss(x, y, y_pred, sample_weight, training=True)
         if loss is None:
             raise RuntimeError(
@@ -359,15 +384,33 @@ class Trainer:
             if not opt.built:
                 opt.build(list(self.parameters()))  # type: ignore[attr-defined]
             opt.zero_grad()
+            if self._entry_autocast is torch.float16 and self._auto_scale_loss:  # type: ignore[attr-defined]
+                return self._scaled_update(loss, x, y, y_pred, sample_weight)
             loss.backward()
             opt.step()
+            mixed_precision.refresh_autocast_cache()
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _scaled_update(
+        self, loss: torch.Tensor, x: Any, y: Any, y_pred: Any, sample_weight: Any
+    ) -> Mapping[str, Any]:
+        """`train_step`'s update with dynamic loss scaling (float16 computation)."""
+        scaler = self._loss_scaler
+        if scaler is None:
+            scaler = self._loss_scaler = mixed_precision.LossScaler(loss.device.type)
+        scaler.backward_and_step(loss, self.optimizer)
+        mixed_precision.refresh_autocast_cache()
+        self.compute_metrics(x, y, y_pred, sample_weight)
+        return _ScaledMetricsResult(self)
 
     def test_step(self, data: Any) -> Mapping[str, Any]:
         """One evaluation step (no gradients); returns the running results like `train_step`."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         self._clear_call_losses()  # type: ignore[attr-defined]
+        mixed_precision.refresh_autocast_cache()
         y_pred = self._call_fn(x)
+        if y_pred.__class__ is not torch.Tensor or y_pred.dtype in mixed_precision.REDUCED:
+            y_pred = mixed_precision.to_float32(y_pred)
         if self._step_loss(x, y, y_pred, sample_weight, training=False) is None:
             # Compiled for metrics only (no loss, nothing from `add_loss`): the loss is 0,
             # as Keras 2 reports it (Keras 3 raises "No loss to compute"), so `evaluate`
@@ -380,6 +423,7 @@ class Trainer:
     def predict_step(self, data: Any) -> Any:
         """One prediction step; returns the model's output for the batch's `x`."""
         x, _, _ = unpack_x_y_sample_weight(data)
+        mixed_precision.refresh_autocast_cache()
         return self(x, training=False)  # type: ignore[operator]
 
     def _epoch_logs(self, logs: Any) -> dict[str, Any]:
@@ -729,6 +773,22 @@ class Trainer:
         except TypeError:  # a scalar or an object without a length: `predict` explains
             rows = 1
         return self.predict(x, batch_size=max(rows, 1), verbose=0)
+
+
+class _ScaledMetricsResult(MetricsResult):
+    """The running results of `metrics` plus the loss scaler's `loss_scale` and
+    `skipped_steps` (what a float16 `train_step` logs)."""
+
+    __slots__ = ()
+
+    def _get(self) -> dict[str, Any]:
+        if self._values is None:
+            scaler = self._model._loss_scaler
+            values = dict(self._model.get_metrics_result())
+            values["loss_scale"] = scaler.scale
+            values["skipped_steps"] = scaler.skipped_steps
+            self._values = values
+        return self._values
 
 
 class _CompiledMetricsShim:

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina.mixed_precision import float32_path
 from lamina.saving.export import parity, shapes
 from lamina.saving.export import signature as signatures
 from lamina.saving.export.errors import ExportError
@@ -112,6 +113,7 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
+@float32_path()  # a mixed-precision model exports (and is checked) as its float32 graph
 def export_model(
     model: nn.Module,
     filepath: str | os.PathLike,
@@ -135,7 +137,10 @@ def export_model(
     axes) and must match the model within ``atol``; otherwise `ExportParityError`
     names the output, the batch size, the difference and the layer where the
     divergence starts, and nothing is written. String preprocessing at the start
-    of the model is split off into ``<name>.preprocessing.json``.
+    of the model is split off into ``<name>.preprocessing.json``. A mixed-precision
+    model (`"mixed_bfloat16"`, `"mixed_float16"`: float32 variables) is exported
+    and checked as its float32 computation (`lamina.mixed_precision.float32_path`),
+    so the file runs on any ONNX Runtime.
 
     Args:
         model: A Lamina model (built, or with `Input`s).
