@@ -262,8 +262,10 @@ class Variable(nn.Parameter):
         self.requires_grad_(value)
 
     def numpy(self, *, force: bool = False) -> np.ndarray:  # type: ignore[override]
-        """A NumPy copy of the value (no `.detach()` needed)."""
-        return self.detach().cpu().numpy().copy()
+        """A NumPy copy of the value (no `.detach()` needed); bfloat16 comes back as
+        float32 (NumPy has no bfloat16)."""
+        t = self.detach().cpu()
+        return (t.float() if t.dtype is torch.bfloat16 else t).numpy().copy()
 
     def _checked_value(self, value: Any, method: str) -> torch.Tensor:
         v = _to_tensor(value, self.dtype, self.device)

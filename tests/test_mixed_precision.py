@@ -162,6 +162,36 @@ def test_float32_layer_in_mixed_model_matches_torch_autocast():
     assert all_reduced.dtype == torch.bfloat16
 
 
+def test_layers_with_own_policies_inside_a_float32_model():
+    model = lamina.Sequential(
+        [
+            lamina.Input(shape=(8,)),
+            layers.Dense(6, activation="relu", dtype="bfloat16"),
+            layers.Dense(5, dtype="float64"),
+            layers.Dense(4, dtype="mixed_bfloat16"),
+            layers.Dense(3),
+        ]
+    )
+    x = torch.randn(4, 8)
+    out = model(x)
+    l1, l2, l3, l4 = model.layers
+    # Each layer computes in its own dtype; its float32 neighbours get float32 inputs.
+    h = F.relu(F.linear(x.bfloat16(), l1.kernel, l1.bias)).float()
+    h = F.linear(h.double(), l2.kernel, l2.bias).float()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h = F.linear(h.bfloat16(), l3.kernel, l3.bias)
+    reference = F.linear(h.float(), l4.kernel, l4.bias)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, reference, rtol=0, atol=1e-6)
+    # Called on their own, layers return their compute dtype (as Keras).
+    assert [layer(torch.randn(2, layer.kernel.shape[1])).dtype for layer in model.layers] == [
+        torch.bfloat16,
+        torch.float64,
+        torch.bfloat16,
+        torch.float32,
+    ]
+
+
 # ---------------------------------------------------------------- training
 def test_compile_precision_matches_a_torch_autocast_step():
     lamina.set_seed(0)
@@ -316,6 +346,21 @@ def test_mixed_float16_fit_on_cuda_trains_like_float32():
 
 
 # ---------------------------------------------------------------- user's autocast
+def test_autocast_weight_cache_is_what_froze_fit_inside_a_user_autocast():
+    # The mechanism, in plain PyTorch: inside one autocast block, a weight updated in
+    # place is still read from autocast's cached bfloat16 copy until the cache is cleared.
+    w = torch.nn.Parameter(torch.ones(2, 2))
+    x = torch.ones(1, 2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        first = F.linear(x, w)
+        with torch.no_grad():
+            w.add_(1.0)
+        stale = F.linear(x, w)
+        mixed_precision.refresh_autocast_cache()
+        fresh = F.linear(x, w)
+    assert torch.equal(stale, first) and fresh.tolist() == [[4.0, 4.0]]
+
+
 def test_fit_inside_a_user_autocast_trains_on_current_weights():
     # Before the fix, autocast's cache kept the first step's bfloat16 copies of the
     # weights for the whole `with` block: the loss stayed frozen while the weights moved.
@@ -373,6 +418,29 @@ def test_mixed_model_save_and_load_round_trip(tmp_path):
     assert back.layers[1].kernel.dtype == torch.bfloat16
     for a, b in zip(model.parameters(), back.parameters()):
         assert torch.equal(a.detach(), b.detach())
+    np.testing.assert_array_equal(back.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_mixed_model_keras_file_round_trip(tmp_path):
+    import json
+    import zipfile
+
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    model = _mlp(final_dtype="float32")
+    mixed_precision.set_global_policy("float32")
+    model.add(layers.Dense(3, dtype="bfloat16"))
+    path = tmp_path / "mixed.keras"
+    model.save(path)
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))
+    policies = [entry["config"]["dtype"] for entry in config["config"]["layers"][1:]]
+    assert [p["class_name"] for p in policies] == ["DTypePolicy"] * 3
+    assert [p["config"]["name"] for p in policies] == ["mixed_bfloat16", "float32", "bfloat16"]
+    back = lamina.load_model(path)
+    assert [layer.compute_dtype for layer in back.layers] == ["bfloat16", "float32", "bfloat16"]
+    assert back.layers[2].kernel.dtype == torch.bfloat16
+    for a, b in zip(model.parameters(), back.parameters()):
+        assert a.dtype == b.dtype and torch.equal(a.detach(), b.detach())
+    x = np.random.default_rng(2).normal(size=(5, 8)).astype("float32")
     np.testing.assert_array_equal(back.predict(x, verbose=0), model.predict(x, verbose=0))
 
 

@@ -20,7 +20,10 @@ Group = tuple[str, list[np.ndarray]]
 
 # --------------------------------------------------------------------- tensors
 def to_numpy(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy()
+    t = t.detach().cpu()
+    # NumPy has no bfloat16: such variables are written as float32 (exactly) and cast
+    # back to the variable's dtype when read.
+    return (t.float() if t.dtype is torch.bfloat16 else t).numpy()
 
 
 def assign(param: torch.Tensor, value: np.ndarray) -> None:

@@ -147,6 +147,8 @@ class Trainer:
         policy = mixed_precision.precision_policy(precision)
         compute = (policy or self._dtype_policy).torch_compute_dtype  # type: ignore[attr-defined]
         self._entry_autocast = compute if compute in mixed_precision.REDUCED else None
+        own = self._own_compute  # type: ignore[attr-defined]
+        self._policy_entry = self._entry_autocast is not None or own is not None
         self._loss_scaler = None
         self._auto_scale_loss = bool(auto_scale_loss)
         if jit_compile == "auto":
