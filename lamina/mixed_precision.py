@@ -168,7 +168,7 @@ def set_global_policy(policy: Any) -> None:
 
     Args:
         policy: A `DTypePolicy` or a policy name (`"mixed_bfloat16"`, ...);
-            None resets it to `"float32"`.
+            None goes back to the default (`lamina.config.floatx()`, `"float32"`).
 
     Raises:
         ValueError: For an unknown policy name.
@@ -180,14 +180,15 @@ def set_global_policy(policy: Any) -> None:
     <DTypePolicy "mixed_bfloat16">
     >>> set_global_policy("float32")
     """
-    _GLOBAL[0] = get(policy if policy is not None else "float32")
+    _GLOBAL[0] = None if policy is None else get(policy)
 
 
 def global_policy() -> DTypePolicy:
-    """The global policy (`"float32"` unless `set_global_policy` changed it)."""
+    """The global policy: the one `set_global_policy` set, else, as in Keras, the
+    policy named by `lamina.config.floatx()` (torch's default dtype; `"float32"`)."""
     policy = _GLOBAL[0]
     if policy is None:
-        policy = _GLOBAL[0] = DTypePolicy("float32")
+        policy = DTypePolicy(_NAMES.get(torch.get_default_dtype(), "float32"))
     return policy
 
 

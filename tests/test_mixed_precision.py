@@ -15,10 +15,10 @@ from lamina.mixed_precision import DTypePolicy
 
 
 @pytest.fixture(autouse=True)
-def _float32_global_policy():
-    mixed_precision.set_global_policy("float32")
+def _default_global_policy():
+    mixed_precision.set_global_policy(None)
     yield
-    mixed_precision.set_global_policy("float32")
+    mixed_precision.set_global_policy(None)
 
 
 def _data(n=256, features=8, seed=0):
@@ -82,6 +82,19 @@ def test_global_policy_set_and_read():
     assert mixed_precision.global_policy().name == "float32"
     with pytest.raises(ValueError, match="not_a_dtype"):
         mixed_precision.set_global_policy("not_a_dtype")
+
+
+def test_default_global_policy_follows_floatx():
+    try:
+        lamina.config.set_floatx("float64")
+        assert mixed_precision.global_policy().name == "float64"
+        assert layers.Dense(2)(torch.ones(1, 3, dtype=torch.float64)).dtype == torch.float64
+        mixed_precision.set_global_policy("float32")  # a policy set wins over floatx
+        assert layers.Dense(2).dtype_policy.name == "float32"
+    finally:
+        lamina.config.set_floatx("float32")
+        mixed_precision.set_global_policy(None)
+    assert mixed_precision.global_policy().name == "float32"
 
 
 # ---------------------------------------------------------------- layers

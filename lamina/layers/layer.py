@@ -24,7 +24,7 @@ from lamina import initializers as initializers_mod
 from lamina import mixed_precision
 from lamina import regularizers as regularizers_mod
 from lamina.layers import call_spec as call_spec_mod
-from lamina.layers import tracking
+from lamina.layers import policy_calls, tracking
 from lamina.layers.call_spec import TRAINING_CONTEXT, call_spec, shape_of
 from lamina.layers.symbolic import SymbolicTensor, call_symbolic, infer_output_shape
 from lamina.utils import validation
@@ -36,9 +36,6 @@ _NAME_COUNTS: defaultdict[str, int] = defaultdict(int)
 # the terms of the layers under it, so `losses` hold that call's terms only (Keras 3).
 _LOSS_OWNERS: weakref.WeakValueDictionary[int, Layer] = weakref.WeakValueDictionary()
 _CALL_DEPTH = [0]
-# The layer of the current top-level call when it has a dtype policy of its own or a
-# reduced compute dtype (see `_policy_call`): its outputs keep its compute dtype.
-_POLICY_ENTRY: list[Any] = [None]
 
 
 def clear_losses(root: nn.Module) -> None:
@@ -204,7 +201,7 @@ class Layer(nn.Module):
         self._dtype_policy = policy
         compute = policy.torch_compute_dtype
         # A top-level call (`model(x)`, `layer(x)`) of a layer whose compute dtype is
-        # reduced runs under `torch.autocast` (see `_entry_call`).
+        # reduced runs under `torch.autocast` (`policy_calls.policy_call`).
         self._entry_autocast = compute if compute in mixed_precision.REDUCED else None
         # A layer given its own `dtype=` computes in it whatever its caller does (the
         # float32 softmax of a mixed model): its `forward` is wrapped, on the instance,
@@ -241,35 +238,8 @@ class Layer(nn.Module):
         return self._dtype_policy.compute_dtype
 
     def _policy_forward(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        """The class's `forward` in the layer's own compute dtype: autocast switched to
-        it (off for float32 / float64) and floating inputs cast to it, when they differ."""
-        forward = type(self).forward
-        compute = self._own_compute
-        reduced = compute in mixed_precision.REDUCED
-        if reduced and mixed_precision.FLOAT32_PATH[0] and self.variable_dtype == "float32":
-            return forward(self, inputs, *args, **kwargs)  # (export: the float32 graph)
-        if not isinstance(inputs, torch.Tensor):
-            inputs, args = self._standardize_inputs(inputs, args)
-        leaf = inputs if isinstance(inputs, torch.Tensor) else None
-        device = leaf.device.type if leaf is not None else _param_device_type(self)
-        inputs = _cast_floating(inputs, compute)
-        if args:
-            args = tuple(_cast_floating(a, compute) for a in args)
-        enabled = torch.is_autocast_enabled(device)
-        if enabled == reduced and (not reduced or torch.get_autocast_dtype(device) == compute):
-            if enabled:
-                return forward(self, inputs, *args, **kwargs)
-            out = forward(self, inputs, *args, **kwargs)
-        else:
-            with torch.autocast(device, dtype=compute if reduced else None, enabled=reduced):
-                out = forward(self, inputs, *args, **kwargs)
-        caller = leaf.dtype if leaf is not None and leaf.is_floating_point() else None
-        if enabled or caller in (None, compute) or _POLICY_ENTRY[0] is self:
-            return out
-        # Inside a caller computing in `caller`'s dtype without autocast (a float32
-        # model around a bfloat16 layer): its layers get outputs in that dtype, as
-        # Keras's input autocasting would give them.
-        return _cast_floating(out, caller)
+        """`forward` in the layer's own compute dtype (`policy_calls.policy_forward`)."""
+        return policy_calls.policy_forward(self, inputs, args, kwargs)
 
     # ------------------------------------------------------------------ life cycle
     def build(self, input_shape: Any) -> None:
@@ -296,29 +266,11 @@ class Layer(nn.Module):
             clear_losses(self)
         _CALL_DEPTH[0] = 1
         try:
-            if self._policy_entry:
-                return self._policy_call(args, kwargs)
+            if self._policy_entry:  # (a dtype policy of its own, or mixed precision)
+                return policy_calls.policy_call(self, args, kwargs)
             return nn.Module.__call__(self, *args, **kwargs)
         finally:
             _CALL_DEPTH[0] = 0
-
-    def _policy_call(self, args: tuple, kwargs: dict[str, Any]) -> Any:
-        """A top-level call of a layer with its own policy or a reduced compute dtype:
-        under `torch.autocast` for the latter (unless the caller's autocast already runs
-        in that dtype), outputs in the layer's compute dtype."""
-        _POLICY_ENTRY[0] = self
-        try:
-            dtype = self._entry_autocast
-            if dtype is None or mixed_precision.FLOAT32_PATH[0]:
-                return nn.Module.__call__(self, *args, **kwargs)
-            leaf = next((a for a in args if isinstance(a, torch.Tensor)), None)
-            device = leaf.device.type if leaf is not None else _param_device_type(self)
-            if torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == dtype:
-                return nn.Module.__call__(self, *args, **kwargs)
-            with torch.autocast(device, dtype=dtype):
-                return nn.Module.__call__(self, *args, **kwargs)
-        finally:
-            _POLICY_ENTRY[0] = None
 
     def _first_input_from_kwargs(self, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
         """Keras binds a call's arguments to `call`'s signature, so the first input may
@@ -1069,24 +1021,6 @@ def _legacy_add_weight(
 
 _KERAS_ADD_WEIGHT = inspect.signature(_keras_add_weight)
 _LEGACY_ADD_WEIGHT = inspect.signature(_legacy_add_weight)
-
-
-def _cast_floating(value: Any, dtype: torch.dtype) -> Any:
-    """``value`` (a tensor, or a list / tuple / dict of them) with its floating tensors
-    cast to ``dtype`` (integer and boolean tensors are left alone, as in Keras)."""
-    if isinstance(value, torch.Tensor):
-        return value.to(dtype) if value.is_floating_point() and value.dtype != dtype else value
-    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
-        return type(value)(_cast_floating(v, dtype) for v in value)
-    if isinstance(value, dict):
-        return {k: _cast_floating(v, dtype) for k, v in value.items()}
-    return value
-
-
-def _param_device_type(module: nn.Module) -> str:
-    for tensor in module.parameters():
-        return tensor.device.type
-    return "cpu"
 
 
 def _is_symbolic(x: Any) -> bool:
