@@ -16,6 +16,7 @@ from lamina import (  # noqa: E402
     config,
     constraints,
     data,
+    distributed,
     initializers,
     layers,
     losses,

@@ -1,0 +1,195 @@
+"""One `fit` / `evaluate` under `torchrun`: the data sharded, the model wrapped,
+the callbacks of rank 0 only, the metrics reduced.
+
+`Trainer.fit` asks `session(model)` once; outside `torchrun` it is None and
+nothing else here runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from lamina.distributed import reduction, sharding
+from lamina.distributed.context import DistributedContext, get_context
+from lamina.distributed.strategy import FullyShardedDataParallel, get_distribution
+from lamina.training.callbacks import Callback, ProgbarLogger
+
+
+def _writer_classes() -> tuple[type, ...]:
+    from lamina.training.callbacks.csv_logger import CSVLogger
+    from lamina.training.callbacks.model_checkpoint import ModelCheckpoint
+    from lamina.training.callbacks.tensorboard import TensorBoard
+
+    return (ProgbarLogger, CSVLogger, TensorBoard, ModelCheckpoint)
+
+
+class _RestoreOnly(Callback):
+    """A `BackupAndRestore` on ranks other than 0: restores at the start, never writes."""
+
+    skip_batch_hooks = True
+
+    def __init__(self, inner: Callback) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def set_model(self, model: Any) -> None:
+        super().set_model(model)
+        self.inner.set_model(model)
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        super().set_params(params)
+        self.inner.set_params(params)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.inner.on_train_begin(logs)
+
+
+class _EpochSync(Callback):
+    """Sets the epoch of distributed samplers (a new shuffle each epoch)."""
+
+    skip_batch_hooks = True
+
+    def __init__(self, samplers: list[Any]) -> None:
+        super().__init__()
+        self.samplers = samplers
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        for s in self.samplers:
+            s.set_epoch(epoch)
+
+
+def _weighted_allreduce(state, bucket):  # noqa: ANN001, ANN202 (DDP checks the annotations)
+    """DDP communication hook: the sum over processes of each gradient times its
+    process's share of the global batch (`StepWeight.value`), instead of the mean."""
+    buffer = bucket.buffer()
+    buffer.mul_(state.value)
+    future = dist.all_reduce(buffer, async_op=True).get_future()
+    return future.then(lambda f: f.value()[0])
+
+
+class Session:
+    """The distributed parts of one `fit` or `evaluate` call.
+
+    Args:
+        model: The model.
+        ctx: The process group.
+    """
+
+    def __init__(self, model: Any, ctx: DistributedContext) -> None:
+        self.model = model
+        self.ctx = ctx
+        self.distribution = get_distribution()
+        self.weight = sharding.StepWeight(ctx.world_size)
+        self.samplers: list[Any] = []
+        self._original_call: Any = None
+
+    # ------------------------------------------------------------------ data
+    def shard(self, adapter: Any, *, training: bool, batch_size: int) -> Any:
+        """This process's part of ``adapter`` (see `lamina.distributed.sharding`)."""
+        from lamina.training.data_adapter import ArrayAdapter, IterableAdapter
+        from lamina.training.py_dataset_adapter import PyDatasetAdapter
+
+        if adapter is None:
+            return None
+        world = self.ctx.world_size
+        if isinstance(adapter, ArrayAdapter):
+            if not training and adapter.num_samples < world:
+                return adapter  # fewer samples than processes: each evaluates all (nothing reduced)
+            global_batch = self.distribution.global_batch(batch_size, world)
+            return sharding.ShardedArrays(
+                adapter, self.ctx, global_batch, training, self.weight if training else None
+            )
+        if isinstance(adapter, IterableAdapter):
+            sampler = sharding.shard_loader(adapter, self.ctx, shuffle=training)
+            if sampler is not None:
+                self.samplers.append(sampler)
+            return adapter
+        if isinstance(adapter, PyDatasetAdapter) and adapter.steps is not None:
+            adapter.shard = sharding.PyDatasetShard(self.ctx, adapter.steps)
+            adapter._steps = adapter.shard.steps
+            return adapter
+        return adapter
+
+    @staticmethod
+    def reduces(adapter: Any) -> bool:
+        """Whether the metrics of ``adapter``'s batches are summed over processes
+        (False when every process saw all of it)."""
+        from lamina.training.data_adapter import ArrayAdapter
+
+        return not isinstance(adapter, ArrayAdapter)
+
+    # ------------------------------------------------------------------ callbacks
+    def callbacks(self, callbacks: Any, verbose: int, *, training: bool) -> tuple[list[Any], int]:
+        """Rank 0 keeps every callback; the others drop the ones that write
+        (progress, CSV, TensorBoard, checkpoints) and only restore backups."""
+        from lamina.training.callbacks.backup_and_restore import BackupAndRestore
+
+        cbs = list(callbacks or [])
+        if not self.ctx.is_chief:
+            writers = _writer_classes()
+            cbs = [
+                _RestoreOnly(c) if isinstance(c, BackupAndRestore) else c
+                for c in cbs
+                if not isinstance(c, writers)
+            ]
+            verbose = 0
+        if training and self.samplers:
+            cbs.insert(0, _EpochSync(self.samplers))
+        return cbs, verbose
+
+    # ------------------------------------------------------------------ model
+    def wrap(self) -> None:
+        """Runs the model's forward pass through DDP (or shards it with FSDP) for this `fit`."""
+        model = self.model
+        if isinstance(self.distribution, FullyShardedDataParallel):
+            from lamina.distributed.fsdp import shard_model
+
+            shard_model(model, self.ctx)
+            return
+        from torch.nn.parallel import DistributedDataParallel
+
+        if not any(p.requires_grad for p in model.parameters()):
+            return  # nothing to train: no gradient to all-reduce
+        device_ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
+        # No buffer sync in the forward pass (buffers are synced once, here), so that
+        # evaluation (unequal batch counts per process) never waits for the others.
+        if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters:
+            no_sync: dict[str, Any] = {"forward_sync_buffers": False}
+        else:
+            no_sync = {"broadcast_buffers": False}
+        ddp = DistributedDataParallel(model, device_ids=device_ids, **no_sync)
+        ddp.register_comm_hook(self.weight, _weighted_allreduce)
+        self._original_call = model._call_fn
+        call = torch.compile(ddp) if getattr(model, "_jit_compile", False) else ddp
+        object.__setattr__(model, "_call_fn", call)
+
+    def unwrap(self) -> None:
+        """Restores the model's own forward pass."""
+        if self._original_call is not None:
+            object.__setattr__(self.model, "_call_fn", self._original_call)
+            self._original_call = None
+
+    # ------------------------------------------------------------------ logs
+    def epoch_logs(self, step_logs: Any, reduce: bool = True) -> dict[str, Any]:
+        """The logs of an epoch, the same on every process: the metrics' states
+        summed over the processes, then read; other numbers averaged."""
+        model = self.model
+        if reduce:
+            reduction.reduce_metrics(model, self.ctx)
+        logs = model._epoch_logs(step_logs)
+        exact = set(model.metrics_names) | {"loss"}
+        return reduction.agree_on_logs(logs, exact, self.ctx) if reduce else logs
+
+    def any_process(self, flag: bool) -> bool:
+        """Whether ``flag`` (e.g. `stop_training`) is True on at least one process."""
+        return reduction.any_process(flag, self.ctx)
+
+
+def session(model: Any) -> Session | None:
+    """A `Session` under `torchrun`, else None (one cheap check)."""
+    ctx = get_context()
+    return None if ctx is None else Session(model, ctx)
