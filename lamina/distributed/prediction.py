@@ -41,7 +41,9 @@ def predict(model: Any, x: Any, ctx: DistributedContext, predict_fn: Any, **kwar
 
     tensors = _structure_to_tensors(x, "x")
     n = _num_samples(tensors)
-    if n < ctx.world_size:
+    from lamina.distributed.fsdp import is_sharded
+
+    if n < ctx.world_size or is_sharded(model):  # (a sharded model's forward pass is collective)
         with local():
             return predict_fn(model, x, **kwargs)
     block = torch.tensor_split(torch.arange(n), ctx.world_size)[ctx.rank]

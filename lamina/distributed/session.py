@@ -13,7 +13,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from lamina.distributed import reduction, sharding
+from lamina.distributed import fsdp, reduction, sharding
 from lamina.distributed.context import DistributedContext, get_context
 from lamina.distributed.strategy import FullyShardedDataParallel, get_distribution
 from lamina.training.callbacks import Callback, ProgbarLogger
@@ -86,6 +86,10 @@ class Session:
         self.weight = sharding.StepWeight(ctx.world_size)
         self.samplers: list[Any] = []
         self._original_call: Any = None
+        self._reduced: set[int] = set()  # ids of the evaluation adapters split over the processes
+        self.fsdp = isinstance(self.distribution, FullyShardedDataParallel) or fsdp.is_sharded(
+            model
+        )
 
     # ------------------------------------------------------------------ data
     def shard(self, adapter: Any, *, training: bool, batch_size: int) -> Any:
@@ -95,14 +99,20 @@ class Session:
 
         if adapter is None:
             return None
+        if not training and self.fsdp:
+            # A sharded model's forward pass is collective: every process evaluates all of it.
+            return adapter
         world = self.ctx.world_size
         if isinstance(adapter, ArrayAdapter):
             if not training and adapter.num_samples < world:
                 return adapter  # fewer samples than processes: each evaluates all (nothing reduced)
             global_batch = self.distribution.global_batch(batch_size, world)
-            return sharding.ShardedArrays(
+            sharded = sharding.ShardedArrays(
                 adapter, self.ctx, global_batch, training, self.weight if training else None
             )
+            self._reduced.add(id(sharded))
+            return sharded
+        self._reduced.add(id(adapter))  # (a generator is taken as this process's part)
         if isinstance(adapter, IterableAdapter):
             sampler = sharding.shard_loader(adapter, self.ctx, shuffle=training)
             if sampler is not None:
@@ -114,13 +124,10 @@ class Session:
             return adapter
         return adapter
 
-    @staticmethod
-    def reduces(adapter: Any) -> bool:
+    def reduces(self, adapter: Any) -> bool:
         """Whether the metrics of ``adapter``'s batches are summed over processes
         (False when every process saw all of it)."""
-        from lamina.training.data_adapter import ArrayAdapter
-
-        return not isinstance(adapter, ArrayAdapter)
+        return id(adapter) in self._reduced
 
     # ------------------------------------------------------------------ callbacks
     def callbacks(self, callbacks: Any, verbose: int, *, training: bool) -> tuple[list[Any], int]:
@@ -129,8 +136,16 @@ class Session:
         from lamina.training.callbacks.backup_and_restore import BackupAndRestore
 
         cbs = list(callbacks or [])
+        if self.fsdp and any(isinstance(c, BackupAndRestore) for c in cbs):
+            raise ValueError(
+                "`BackupAndRestore` is not supported with `FullyShardedDataParallel` (its backup holds "
+                "full weights). Received: a BackupAndRestore callback in an FSDP `fit`. Use "
+                "`ModelCheckpoint` (it saves the gathered model), or `DataParallel()`."
+            )
         if not self.ctx.is_chief:
             writers = _writer_classes()
+            if self.fsdp:  # saving gathers the weights, a collective: every process saves
+                writers = tuple(w for w in writers if w.__name__ != "ModelCheckpoint")
             cbs = [
                 _RestoreOnly(c) if isinstance(c, BackupAndRestore) else c
                 for c in cbs
@@ -145,10 +160,11 @@ class Session:
     def wrap(self) -> None:
         """Runs the model's forward pass through DDP (or shards it with FSDP) for this `fit`."""
         model = self.model
-        if isinstance(self.distribution, FullyShardedDataParallel):
-            from lamina.distributed.fsdp import shard_model
-
-            shard_model(model, self.ctx)
+        if self.fsdp:
+            fsdp.shard_model(model, self.ctx)
+            self._original_call = model._call_fn
+            scaled = fsdp.ScaledForward(model, self.weight, self.ctx.world_size)
+            object.__setattr__(model, "_call_fn", scaled)
             return
         from torch.nn.parallel import DistributedDataParallel
 

@@ -67,7 +67,10 @@ def fit_reference(global_batch: int) -> tuple[lamina.Model, dict]:
 
 
 def weights(model: lamina.Model) -> list[list]:
-    return [v.detach().cpu().double().numpy().tolist() for v in model.state_dict().values()]
+    full = [
+        v.full_tensor() if hasattr(v, "full_tensor") else v for v in model.state_dict().values()
+    ]
+    return [v.detach().cpu().double().numpy().tolist() for v in full]
 
 
 class _Recorder(torch.utils.data.Dataset):
@@ -172,8 +175,13 @@ def case_fsdp(out: str, rank: int) -> dict:
             validation_data=(xv, yv),
             verbose=0,
         )
-        model.save(os.path.join(out, "fsdp_model.lamina"))
-        return {"history": hist.history, "weights": weights(model)}
+        model.save(os.path.join(out, "fsdp_model.lamina"))  # every process calls it; rank 0 writes
+        return {
+            "history": hist.history,
+            "weights": weights(model),
+            "evaluate": model.evaluate(xv, yv, batch_size=4, verbose=0, return_dict=True),
+            "predict": model.predict(xv, batch_size=4, verbose=0).tolist(),
+        }
     finally:
         lamina.distributed.set_distribution(None)
 
