@@ -13,6 +13,7 @@ instead of waiting forever. A group the script initialised itself is used as it 
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
 from dataclasses import dataclass
@@ -110,9 +111,17 @@ def _init_from_env() -> DistributedContext:
     else:
         device = runtime.get_device()
         dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=timeout))
+    atexit.register(_destroy)  # the group Lamina made, closed before the interpreter's threads go
     return DistributedContext(
         dist.get_rank(), dist.get_world_size(), local_rank, dist.get_backend(), device, timeout
     )
+
+
+def _destroy() -> None:
+    global _context
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    _context = None
 
 
 def _from_group() -> DistributedContext:

@@ -27,14 +27,15 @@ def _writer_classes() -> tuple[type, ...]:
     return (ProgbarLogger, CSVLogger, TensorBoard, ModelCheckpoint)
 
 
-class _RestoreOnly(Callback):
-    """A `BackupAndRestore` on ranks other than 0: restores at the start, never writes."""
+class _SharedBackup(Callback):
+    """A `BackupAndRestore` under `torchrun`: every process restores the same backup
+    (after a barrier, so none reads a file rank 0 is still writing); only rank 0 writes."""
 
-    skip_batch_hooks = True
-
-    def __init__(self, inner: Callback) -> None:
+    def __init__(self, inner: Callback, chief: bool) -> None:
         super().__init__()
         self.inner = inner
+        self.chief = chief
+        self.skip_batch_hooks = not chief or getattr(inner, "skip_batch_hooks", False)
 
     def set_model(self, model: Any) -> None:
         super().set_model(model)
@@ -45,7 +46,23 @@ class _RestoreOnly(Callback):
         self.inner.set_params(params)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        dist.barrier()
         self.inner.on_train_begin(logs)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.inner.on_epoch_begin(epoch, logs)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.chief:
+            self.inner.on_train_batch_end(batch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.chief:
+            self.inner.on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.chief:
+            self.inner.on_train_end(logs)
 
 
 class _EpochSync(Callback):
@@ -142,15 +159,13 @@ class Session:
                 "full weights). Received: a BackupAndRestore callback in an FSDP `fit`. Use "
                 "`ModelCheckpoint` (it saves the gathered model), or `DataParallel()`."
             )
-        if not self.ctx.is_chief:
+        chief = self.ctx.is_chief
+        cbs = [_SharedBackup(c, chief) if isinstance(c, BackupAndRestore) else c for c in cbs]
+        if not chief:
             writers = _writer_classes()
             if self.fsdp:  # saving gathers the weights, a collective: every process saves
                 writers = tuple(w for w in writers if w.__name__ != "ModelCheckpoint")
-            cbs = [
-                _RestoreOnly(c) if isinstance(c, BackupAndRestore) else c
-                for c in cbs
-                if not isinstance(c, writers)
-            ]
+            cbs = [c for c in cbs if not isinstance(c, writers)]
             verbose = 0
         if training and self.samplers:
             cbs.insert(0, _EpochSync(self.samplers))

@@ -203,6 +203,51 @@ def case_kill(out: str, rank: int) -> dict:
     return {"error": None}
 
 
+class _Interrupted(Exception):
+    pass
+
+
+class _InterruptAfter(lamina.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise _Interrupted  # on every process, after BackupAndRestore wrote epoch 1
+
+
+def case_backup(out: str, rank: int) -> dict:
+    x, y, w = data()
+    backup_dir = os.path.join(out, "backup")
+    model = build_model()
+    try:
+        model.fit(
+            x,
+            y,
+            sample_weight=w,
+            batch_size=PER_DEVICE_BATCH,
+            epochs=EPOCHS,
+            verbose=0,
+            callbacks=[lamina.callbacks.BackupAndRestore(backup_dir), _InterruptAfter()],
+        )
+    except _Interrupted:
+        pass
+    torch.distributed.barrier()  # (rank 1 may get here while rank 0 still writes)
+    files_after_interrupt = sorted(os.listdir(backup_dir))
+    model = build_model(seed=5)  # other initial weights: the backup decides
+    hist = model.fit(
+        x,
+        y,
+        sample_weight=w,
+        batch_size=PER_DEVICE_BATCH,
+        epochs=EPOCHS,
+        verbose=0,
+        callbacks=[lamina.callbacks.BackupAndRestore(backup_dir)],
+    )
+    return {
+        "epochs_run": len(hist.history["loss"]),
+        "weights": weights(model),
+        "files_after_interrupt": files_after_interrupt,
+    }
+
+
 class _HangOnRank1(lamina.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch == 0 and lamina.distributed.get_context().rank == 1:
@@ -225,6 +270,7 @@ CASES = {
     "datasets": case_datasets,
     "fsdp": case_fsdp,
     "kill": case_kill,
+    "backup": case_backup,
     "hang": case_hang,
 }
 

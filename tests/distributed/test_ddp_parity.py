@@ -69,7 +69,7 @@ def _assert_history_close(got: dict, want: dict) -> None:
 @pytest.fixture(scope="module")
 def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
     out = tmp_path_factory.mktemp("ddp")
-    proc = _launch(out, "fit,stop,datasets,fsdp", timeout=120)
+    proc = _launch(out, "fit,stop,datasets,fsdp,backup", timeout=120)
     assert proc.returncode == 0, proc.stderr[-5000:]
     return out, proc
 
@@ -165,3 +165,15 @@ def test_fsdp_fit_matches_single_process_and_saves_an_ordinary_file(main_run, re
     for got_w, want_w in zip(worker.weights(loaded), worker.weights(model)):
         np.testing.assert_allclose(got_w, want_w, rtol=0, atol=1e-6)
     assert loaded.optimizer.iterations == model.optimizer.iterations
+
+
+def test_ddp_backup_and_restore_resumes_every_rank_consistently(main_run, reference) -> None:
+    out, proc = main_run
+    model, _ = reference
+    for result in _results(out, "backup", proc):
+        assert result["files_after_interrupt"] == ["backup.safetensors"]
+        assert result["epochs_run"] == 1  # epochs 0-1 restored, epoch 2 run
+        # The same weights as the uninterrupted single-process run (RNG states restored too).
+        for got_w, want_w in zip(result["weights"], worker.weights(model)):
+            np.testing.assert_allclose(got_w, want_w, rtol=0, atol=1e-6)
+    assert not (out / "backup").exists()  # deleted by rank 0 when fit ended
