@@ -125,6 +125,11 @@ def case_fit(out: str, rank: int) -> dict:
     result = {"history": hist.history, "weights": weights(model)}
     result["evaluate"] = model.evaluate(xv, yv, batch_size=4, verbose=0, return_dict=True)
     result["predict"] = model.predict(xv, batch_size=4, verbose=0).tolist()
+    if rank == 0:  # rank 0 alone: no collective, the same numbers
+        with lamina.distributed.local():
+            result["local_evaluate"] = model.evaluate(
+                xv, yv, batch_size=4, verbose=0, return_dict=True
+            )
     return result
 
 

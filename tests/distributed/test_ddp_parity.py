@@ -98,10 +98,15 @@ def test_ddp_evaluate_and_predict_match_single_process(main_run, reference) -> N
     xv, yv, _ = worker.data(23, seed=1)
     want_eval = model.evaluate(xv, yv, batch_size=4, verbose=0, return_dict=True)
     want_pred = model.predict(xv, batch_size=4, verbose=0)
-    for result in _results(out, "fit", proc):
+    results = _results(out, "fit", proc)
+    assert "local_evaluate" in results[0] and "local_evaluate" not in results[1]
+    for result in results:
         assert set(result["evaluate"]) == set(want_eval)
         for key, value in want_eval.items():
             assert result["evaluate"][key] == pytest.approx(value, abs=1e-6), key
+        if "local_evaluate" in result:  # rank 0 alone, inside `lamina.distributed.local()`
+            for key, value in want_eval.items():
+                assert result["local_evaluate"][key] == pytest.approx(value, abs=1e-6), key
         # The full prediction, in order, on every process.
         np.testing.assert_allclose(np.array(result["predict"]), want_pred, rtol=0, atol=1e-6)
 
