@@ -129,16 +129,19 @@ class Session:
             )
             self._reduced.add(id(sharded))
             return sharded
-        self._reduced.add(id(adapter))  # (a generator is taken as this process's part)
         if isinstance(adapter, IterableAdapter):
-            sampler = sharding.shard_loader(adapter, self.ctx, shuffle=training)
+            split, sampler = sharding.shard_loader(adapter, self.ctx, training)
             if sampler is not None:
                 self.samplers.append(sampler)
+            if split:
+                self._reduced.add(id(adapter))
             return adapter
-        if isinstance(adapter, PyDatasetAdapter) and adapter.steps is not None:
-            adapter.shard = sharding.PyDatasetShard(self.ctx, adapter.steps)
+        if isinstance(adapter, PyDatasetAdapter):
+            if adapter.steps is None or (not training and adapter.steps < world):
+                return adapter  # every process reads all of it
+            adapter.shard = sharding.PyDatasetShard(self.ctx, adapter.steps, pad=training)
             adapter._steps = adapter.shard.steps
-            return adapter
+        self._reduced.add(id(adapter))  # (any other iterable is taken as this process's part)
         return adapter
 
     def reduces(self, adapter: Any) -> bool:

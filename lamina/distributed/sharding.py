@@ -145,13 +145,15 @@ class ShardedArrays:
 
 class PyDatasetShard:
     """This process's batch indices of a `PyDataset` epoch: the order of rank 0
-    (shuffled or not), dealt round-robin, the first indices repeated so that
-    every process reads the same number of batches."""
+    (shuffled or not), dealt round-robin; for training (``pad``) the first
+    indices are repeated so that every process reads the same number of batches."""
 
-    def __init__(self, ctx: DistributedContext, num_batches: int) -> None:
+    def __init__(self, ctx: DistributedContext, num_batches: int, pad: bool = True) -> None:
         self.ctx = ctx
         self.num_batches = num_batches
-        self.steps = math.ceil(num_batches / ctx.world_size)
+        self.pad = pad
+        per = num_batches // ctx.world_size + (ctx.rank < num_batches % ctx.world_size)
+        self.steps = math.ceil(num_batches / ctx.world_size) if pad else per
 
     def __call__(self, order: list[int]) -> list[int]:
         ctx = self.ctx
@@ -159,28 +161,42 @@ class PyDatasetShard:
         t = torch.tensor(order, dtype=torch.long, device=comm_device)
         dist.broadcast(t, src=0)
         full = t.tolist()
+        if not self.pad:
+            return full[ctx.rank :: ctx.world_size]
         padded = (full * ctx.world_size)[: self.steps * ctx.world_size]
         return padded[ctx.rank :: ctx.world_size]
 
 
-def shard_loader(adapter: Any, ctx: DistributedContext, shuffle: bool) -> Any:
-    """Rebuilds the `DataLoader` of an `IterableAdapter` with a `DistributedSampler`.
+def shard_loader(adapter: Any, ctx: DistributedContext, training: bool) -> tuple[bool, Any]:
+    """Rebuilds the `DataLoader` of an `IterableAdapter` so that each process reads its part.
+
+    For training, a `DistributedSampler` (shuffled when the loader was; it repeats
+    a few samples so that every process runs the same number of steps). For
+    evaluation, a contiguous block of the samples per process, nothing repeated
+    (so the summed metrics are exact).
 
     Returns:
-        The sampler (call `set_epoch` on it every epoch), or None when the data is
-        not a map-style `DataLoader` (a generator or an iterable dataset is taken
-        as it is: it must yield each process's own part).
+        Whether the data is split, and the `DistributedSampler` to give its epoch
+        to (or None). A generator or an iterable dataset is taken as it is (split:
+        it must yield each process's own part); a loader with a custom batch sampler too.
     """
     from torch.utils.data import DataLoader, DistributedSampler, IterableDataset, RandomSampler
 
     loader = adapter.data
     if not isinstance(loader, DataLoader) or isinstance(loader.dataset, IterableDataset):
-        return None
+        return True, None
     if isinstance(loader.sampler, DistributedSampler):
-        return loader.sampler  # the script made it
+        return True, loader.sampler  # the script made it
     if loader.batch_sampler is not None and loader.batch_size is None:
-        return None  # a custom batch sampler: the script decides what each process reads
-    shuffled = shuffle and isinstance(loader.sampler, RandomSampler)
+        return True, None  # a custom batch sampler: the script decides what each process reads
+    if not training:
+        n = len(loader.dataset)
+        if n < ctx.world_size:
+            return False, None  # every process evaluates all of it
+        block = torch.tensor_split(torch.arange(n), ctx.world_size)[ctx.rank].tolist()
+        _rebuild(adapter, loader, block)
+        return True, None
+    shuffled = isinstance(loader.sampler, RandomSampler)
     seed = int(torch.empty((), dtype=torch.int64).random_().item()) % (2**31) if shuffled else 0
     if shuffled:  # rank 0's draw, on every process
         seed_t = torch.tensor(
@@ -196,6 +212,13 @@ def shard_loader(adapter: Any, ctx: DistributedContext, shuffle: bool) -> Any:
         seed=seed,
         drop_last=loader.drop_last,
     )
+    _rebuild(adapter, loader, sampler)
+    return True, sampler
+
+
+def _rebuild(adapter: Any, loader: Any, sampler: Any) -> None:
+    from torch.utils.data import DataLoader
+
     adapter.data = DataLoader(
         loader.dataset,
         batch_size=loader.batch_size,
@@ -209,4 +232,3 @@ def shard_loader(adapter: Any, ctx: DistributedContext, shuffle: bool) -> Any:
         persistent_workers=loader.persistent_workers if loader.num_workers > 0 else False,
     )
     adapter._steps = len(adapter.data)
-    return sampler

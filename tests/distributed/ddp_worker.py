@@ -162,7 +162,30 @@ def case_datasets(out: str, rank: int) -> dict:
     )
     py = _BatchRecorder()
     model.fit(py, epochs=1, verbose=0)
-    return {"dataset_seen": ds.seen, "loader_seen": loader_ds.seen, "pydataset_seen": py.seen}
+    # evaluate: a block of the samples (batches) per process, nothing repeated: exact metrics.
+    eval_loader = torch.utils.data.DataLoader(_Recorder(23), batch_size=4)
+    eval_py = _BatchRecorder()
+    return {
+        "dataset_seen": ds.seen,
+        "loader_seen": loader_ds.seen,
+        "pydataset_seen": py.seen,
+        "weights": weights(model),
+        "evaluate_loader": model.evaluate(eval_loader, verbose=0, return_dict=True),
+        "evaluate_pydataset": model.evaluate(eval_py, verbose=0, return_dict=True),
+        "pydataset_eval_seen": eval_py.seen,
+    }
+
+
+def case_split(out: str, rank: int) -> dict:
+    """`DataParallel(split_batch=True)`: `batch_size` is the global batch."""
+    x, y, w = data()
+    lamina.distributed.set_distribution(lamina.distributed.DataParallel(split_batch=True))
+    try:
+        model = build_model()
+        model.fit(x, y, sample_weight=w, batch_size=2 * PER_DEVICE_BATCH, epochs=EPOCHS, verbose=0)
+        return {"weights": weights(model)}
+    finally:
+        lamina.distributed.set_distribution(None)
 
 
 def case_fsdp(out: str, rank: int) -> dict:
@@ -274,6 +297,7 @@ CASES = {
     "stop": case_stop,
     "datasets": case_datasets,
     "fsdp": case_fsdp,
+    "split": case_split,
     "kill": case_kill,
     "backup": case_backup,
     "hang": case_hang,

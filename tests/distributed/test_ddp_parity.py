@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 
@@ -69,7 +70,7 @@ def _assert_history_close(got: dict, want: dict) -> None:
 @pytest.fixture(scope="module")
 def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
     out = tmp_path_factory.mktemp("ddp")
-    proc = _launch(out, "fit,stop,datasets,fsdp,backup", timeout=120)
+    proc = _launch(out, "fit,stop,datasets,fsdp,backup,split", timeout=120)
     assert proc.returncode == 0, proc.stderr[-5000:]
     return out, proc
 
@@ -182,3 +183,36 @@ def test_ddp_backup_and_restore_resumes_every_rank_consistently(main_run, refere
         for got_w, want_w in zip(result["weights"], worker.weights(model)):
             np.testing.assert_allclose(got_w, want_w, rtol=0, atol=1e-6)
     assert not (out / "backup").exists()  # deleted by rank 0 when fit ended
+
+
+def _model_with(weights: list) -> lamina.Model:
+    model = worker.build_model()
+    keys = list(model.state_dict())
+    model.load_state_dict({k: torch.tensor(w, dtype=torch.float32) for k, w in zip(keys, weights)})
+    return model
+
+
+def test_ddp_evaluate_datasets_exact_metrics(main_run) -> None:
+    out, proc = main_run
+    r0, r1 = _results(out, "datasets", proc)
+    assert r0["weights"] == r1["weights"]
+    model = _model_with(r0["weights"])
+    x, y, _ = worker.data(23)
+    want_loader = model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
+    x, y, _ = worker.data(40)
+    want_py = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
+    for result in (r0, r1):
+        for key, value in want_loader.items():  # no sample counted twice
+            assert result["evaluate_loader"][key] == pytest.approx(value, abs=1e-6), key
+        for key, value in want_py.items():
+            assert result["evaluate_pydataset"][key] == pytest.approx(value, abs=1e-6), key
+    # PyDataset evaluation: batches dealt round-robin, none repeated (batch 0 read once more to build).
+    assert sorted(r0["pydataset_eval_seen"][1:] + r1["pydataset_eval_seen"][1:]) == [0, 1, 2, 3, 4]
+
+
+def test_ddp_split_batch_makes_batch_size_global(main_run, reference) -> None:
+    out, proc = main_run
+    model, _ = reference
+    for result in _results(out, "split", proc):
+        for got_w, want_w in zip(result["weights"], worker.weights(model)):
+            np.testing.assert_allclose(got_w, want_w, rtol=0, atol=1e-6)
