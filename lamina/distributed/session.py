@@ -180,9 +180,7 @@ class Session:
         model = self.model
         if self.fsdp:
             fsdp.shard_model(model, self.ctx)
-            self._original_call = model._call_fn
-            scaled = fsdp.ScaledForward(model, self.weight, self.ctx.world_size)
-            object.__setattr__(model, "_call_fn", scaled)
+            self._install(fsdp.ScaledForward(model, self.weight, self.ctx.world_size))
             return
         from torch.nn.parallel import DistributedDataParallel
 
@@ -197,9 +195,14 @@ class Session:
             no_sync = {"broadcast_buffers": False}
         ddp = DistributedDataParallel(model, device_ids=device_ids, **no_sync)
         ddp.register_comm_hook(self.weight, _weighted_allreduce)
-        self._original_call = model._call_fn
-        call = torch.compile(ddp) if getattr(model, "_jit_compile", False) else ddp
-        object.__setattr__(model, "_call_fn", call)
+        self._install(torch.compile(ddp) if getattr(model, "_jit_compile", False) else ddp)
+
+    def _install(self, call: Any) -> None:
+        # The model's own forward, even when a `fit` that raised left its wrapper in place.
+        current = self.model._call_fn
+        self._original_call = getattr(current, "_lamina_original_call", current)
+        object.__setattr__(call, "_lamina_original_call", self._original_call)
+        object.__setattr__(self.model, "_call_fn", call)
 
     def unwrap(self) -> None:
         """Restores the model's own forward pass."""
