@@ -8,6 +8,7 @@ nothing else here runs.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -218,8 +219,18 @@ class Session:
         if reduce:
             reduction.reduce_metrics(model, self.ctx)
         logs = model._epoch_logs(step_logs)
-        exact = set(model.metrics_names) | {"loss"}
-        return reduction.agree_on_logs(logs, exact, self.ctx) if reduce else logs
+        if not reduce:
+            return logs
+        # `_epoch_logs` reads the (reduced) metrics when the step returned their results;
+        # otherwise the values are the step's own, from this process: averaged.
+        from lamina.training.loops import flatten_logs
+        from lamina.training.trainer import MetricsResult
+
+        names = set(model.metrics_names)
+        from_metrics = isinstance(step_logs, MetricsResult) or (
+            isinstance(step_logs, Mapping) and bool(names) and set(flatten_logs(step_logs)) == names
+        )
+        return reduction.agree_on_logs(logs, set(logs) if from_metrics else set(), self.ctx)
 
     def any_process(self, flag: bool) -> bool:
         """Whether ``flag`` (e.g. `stop_training`) is True on at least one process."""

@@ -133,11 +133,18 @@ def case_fit(out: str, rank: int) -> dict:
     return result
 
 
+class _RankLogging(lamina.Sequential):
+    def train_step(self, data):
+        logs = dict(super().train_step(data))
+        logs["rank_value"] = torch.tensor(float(lamina.distributed.get_context().rank))
+        return logs
+
+
 def case_stop(out: str, rank: int) -> dict:
     x, y, w = data()
     model = build_model()
-    # One process sets stop_training: both stop after that epoch.
-    stopped = model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[_StopOnRank1()])
+    # One process sets stop_training: both stop after that epoch. (Progress lines: rank 0's only.)
+    stopped = model.fit(x, y, batch_size=8, epochs=5, verbose=2, callbacks=[_StopOnRank1()])
     # EarlyStopping on the reduced val_loss: the same epoch everywhere.
     model = build_model()
     xv, yv, _ = data(23, seed=1)
@@ -145,7 +152,13 @@ def case_stop(out: str, rank: int) -> dict:
     hist = model.fit(
         x, y, batch_size=8, epochs=30, validation_data=(xv, yv), verbose=0, callbacks=[early]
     )
+    # A custom train_step's own numbers are averaged over the processes: the same logs everywhere.
+    custom = _RankLogging([lamina.Input(shape=(5,)), lamina.layers.Dense(1, activation="sigmoid")])
+    custom.compile(optimizer="sgd", loss="binary_crossentropy")
+    custom_hist = custom.fit(x, y, batch_size=8, epochs=1, verbose=0)
     return {
+        "custom_rank_value": custom_hist.history["rank_value"],
+        "custom_loss": custom_hist.history["loss"],
         "stopped_epochs": len(stopped.history["loss"]),
         "early_epochs": len(hist.history["loss"]),
         "early_val_loss": hist.history["val_loss"],

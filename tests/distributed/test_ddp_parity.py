@@ -133,6 +133,11 @@ def test_ddp_stop_decisions_identical_on_all_ranks(main_run) -> None:
     # EarlyStopping on the reduced val_loss: the same values and the same epoch everywhere.
     assert r0["early_val_loss"] == r1["early_val_loss"]
     assert r0["early_epochs"] == r1["early_epochs"] < 30
+    # A value a custom train_step logs (the rank: 0 and 1) is averaged: 0.5 everywhere.
+    assert r0["custom_rank_value"] == r1["custom_rank_value"] == [0.5]
+    assert r0["custom_loss"] == r1["custom_loss"]  # the step's own (per-process) losses, averaged
+    # verbose=2: the progress lines of rank 0 only (2 epochs run).
+    assert proc.stdout.count("Epoch 1/5") == 1 and proc.stdout.count("Epoch 2/5") == 1
 
 
 def test_ddp_dataset_inputs_are_disjoint_per_rank(main_run) -> None:
