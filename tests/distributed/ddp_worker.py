@@ -149,8 +149,17 @@ def case_stop(out: str, rank: int) -> dict:
     model = build_model()
     xv, yv, _ = data(23, seed=1)
     early = lamina.callbacks.EarlyStopping(monitor="val_loss", patience=1, min_delta=0.05)
+    plateau = lamina.callbacks.ReduceLROnPlateau(
+        monitor="val_loss", factor=0.5, patience=0, min_delta=0.1
+    )
     hist = model.fit(
-        x, y, batch_size=8, epochs=30, validation_data=(xv, yv), verbose=0, callbacks=[early]
+        x,
+        y,
+        batch_size=8,
+        epochs=30,
+        validation_data=(xv, yv),
+        verbose=0,
+        callbacks=[early, plateau],
     )
     # A custom train_step's own numbers are averaged over the processes: the same logs everywhere.
     custom = _RankLogging([lamina.Input(shape=(5,)), lamina.layers.Dense(1, activation="sigmoid")])
@@ -162,6 +171,7 @@ def case_stop(out: str, rank: int) -> dict:
         "stopped_epochs": len(stopped.history["loss"]),
         "early_epochs": len(hist.history["loss"]),
         "early_val_loss": hist.history["val_loss"],
+        "learning_rate": hist.history["learning_rate"],
     }
 
 

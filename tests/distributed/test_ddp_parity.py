@@ -133,6 +133,10 @@ def test_ddp_stop_decisions_identical_on_all_ranks(main_run) -> None:
     # EarlyStopping on the reduced val_loss: the same values and the same epoch everywhere.
     assert r0["early_val_loss"] == r1["early_val_loss"]
     assert r0["early_epochs"] == r1["early_epochs"] < 30
+    # ReduceLROnPlateau on the same reduced val_loss: the same schedule, with reductions.
+    assert r0["learning_rate"] == r1["learning_rate"] and min(r0["learning_rate"]) < max(
+        r0["learning_rate"]
+    )
     # A value a custom train_step logs (the rank: 0 and 1) is averaged: 0.5 everywhere.
     assert r0["custom_rank_value"] == r1["custom_rank_value"] == [0.5]
     assert r0["custom_loss"] == r1["custom_loss"]  # the step's own (per-process) losses, averaged
