@@ -11,9 +11,11 @@ summed gradient is the gradient of the mean loss over the global batch, short
 last batch included. For evaluation the samples are split into `world_size`
 contiguous blocks, one per process, batched locally.
 
-Datasets and data loaders (`shard_loader`): rebuilt with a
+Datasets and data loaders (`shard_loader`): for training, rebuilt with a
 `torch.utils.data.DistributedSampler`, so that processes see disjoint samples
-(the sampler repeats a few samples to give every process the same count).
+(the sampler repeats a few samples to give every process the same number of
+steps); for evaluation, a contiguous block of samples per process, none
+repeated. A `PyDataset`'s batches are dealt round-robin (`PyDatasetShard`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import torch
 import torch.distributed as dist
 
 from lamina.distributed.context import DistributedContext
+from lamina.training.data_adapter import _take as take_rows
 from lamina.training.data_adapter import pack_x_y_sample_weight
 from lamina.utils.tree import map_structure
 
@@ -40,11 +43,8 @@ class StepWeight:
 
 
 def _take(struct: Any, idx: torch.Tensor) -> Any:
-    return (
-        None
-        if struct is None
-        else map_structure(lambda t: t[idx] if isinstance(t, torch.Tensor) else t, struct)
-    )
+    # The rows of every leaf (tensors on the device, text arrays on the host).
+    return None if struct is None else map_structure(lambda t: take_rows(t, idx), struct)
 
 
 class ShardedArrays:
@@ -76,7 +76,7 @@ class ShardedArrays:
         self.weight = weight
         n, world = base.num_samples, ctx.world_size
         if training:
-            full, rest = divmod(n, global_batch)
+            rest = n % global_batch
             self._usable = n - rest if 0 < rest < world else n
             if self._usable < n and ctx.is_chief:
                 warnings.warn(
