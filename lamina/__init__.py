@@ -16,6 +16,7 @@ from lamina import (  # noqa: E402
     config,
     constraints,
     data,
+    distributed,
     dtype_policies,
     initializers,
     layers,

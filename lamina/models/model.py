@@ -181,17 +181,27 @@ class Model(Trainer, Layer):
     def save(self, filepath: Any) -> None:
         """Saves the model (architecture, weights, compile configuration, optimizer
         state) to one `.lamina` file, atomically; `lamina.load_model` reads it back.
-        See `lamina.saving.save_model`."""
+        See `lamina.saving.save_model`. Under `torchrun` only rank 0 writes (with
+        `FullyShardedDataParallel`, every process must call it: the weights are gathered)."""
+        from lamina.distributed import is_chief
+        from lamina.distributed.fsdp import gathered
         from lamina.saving import save_model
 
-        save_model(self, filepath)
+        with gathered(self):  # FSDP: the full weights, from every process
+            if is_chief():
+                save_model(self, filepath)
 
     def save_weights(self, filepath: Any) -> None:
         """Writes the weights (the `state_dict`, buffers included) to a
-        `.weights.safetensors` file, atomically. See `lamina.saving.save_weights`."""
+        `.weights.safetensors` file, atomically. See `lamina.saving.save_weights`.
+        Under `torchrun` only rank 0 writes."""
+        from lamina.distributed import is_chief
+        from lamina.distributed.fsdp import gathered
         from lamina.saving import save_weights
 
-        save_weights(self, filepath)
+        with gathered(self):  # FSDP: the full weights, from every process
+            if is_chief():
+                save_weights(self, filepath)
 
     def load_weights(self, filepath: Any, strict: bool = True, **checks: bool) -> Any:
         """Loads weights from a `.weights.safetensors` (or `.lamina`) file.

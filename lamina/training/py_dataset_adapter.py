@@ -150,6 +150,8 @@ class PyDatasetAdapter:
         self.batch_size = None
         self.class_weight: dict[int, float] | None = None
         self._steps = steps
+        # Under `torchrun`: picks this process's batch indices (lamina.distributed.sharding).
+        self.shard: Any = None
         self.validator = validator or DataValidator(role="predict" if role == "predict" else "fit")
         self.source = f"the {type(dataset).__name__} (PyDataset)"
 
@@ -216,13 +218,15 @@ class PyDatasetAdapter:
         return self._unpack(self.data[0], 0)
 
     def __iter__(self) -> Iterator[Any]:
-        n = self._steps
+        n = self._steps if self.shard is None else self.shard.num_batches
         if n is None:
             order: Iterable[int] | None = None
         elif self.shuffle:
             order = torch.randperm(n).tolist()
         else:
             order = range(n)
+        if self.shard is not None and order is not None:
+            order = self.shard(list(order))
         self.data.on_epoch_begin()
         source = iterate_batches(self.data, order)
         indices = itertools.count() if order is None else order

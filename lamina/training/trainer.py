@@ -26,6 +26,9 @@ import torch
 
 from lamina import mixed_precision, runtime
 from lamina import optimizers as optimizers_mod
+from lamina.distributed.errors import translate_collective_errors
+from lamina.distributed.prediction import predict as distributed_predict
+from lamina.distributed.session import session as distributed_session
 from lamina.monitoring import recording
 from lamina.training import arguments, data_adapter, data_checks, inference, loops
 from lamina.training.callbacks import CallbackList, History, ProgbarLogger
@@ -513,6 +516,7 @@ class Trainer:
         return CallbackList(cbs, self, params)
 
     # ------------------------------------------------------------------ fit
+    @translate_collective_errors
     def fit(
         self,
         x: Any = None,
@@ -562,8 +566,13 @@ class Trainer:
                 to `None` (all of it).
             validation_batch_size: Batch size for validation arrays. Defaults to `batch_size`.
             validation_freq: Validate every this many epochs. Defaults to `1`.
+
+        Under `torchrun` the same call trains on every process (data parallel,
+        see `lamina.distributed`): `batch_size` is per process unless
+        `lamina.distributed.DataParallel(split_batch=True)` is set.
         """
         self._assert_compiled("fit")
+        dist_run = distributed_session(self)  # None outside torchrun
         args = arguments.fit_arguments(
             y=y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
             validation_split=validation_split, shuffle=shuffle, class_weight=class_weight,
@@ -592,6 +601,10 @@ class Trainer:
             train.apply_class_weight(class_weight)
         if validation_data is not None:
             val = data_adapter.adapt_validation(validation_data, validation_batch_size or batch_size, device)
+        if dist_run is not None:  # this process's part of the data; rank 0's callbacks only
+            train = dist_run.shard(train, training=True, batch_size=batch_size)
+            val = dist_run.shard(val, training=False, batch_size=validation_batch_size or batch_size)
+            callbacks, verbose = dist_run.callbacks(callbacks, verbose, training=True)
 
         self._prepare(train, training=True)
         recording.remember_training_data(self, train)
@@ -611,6 +624,8 @@ class Trainer:
         cbs.on_train_begin({})
         if self._initial_epoch is not None:  # set by a callback resuming a run (BackupAndRestore)
             initial_epoch, self._initial_epoch = self._initial_epoch, None
+        if dist_run is not None:
+            dist_run.wrap()  # after the restore: DDP starts from rank 0's weights
         logs: dict[str, Any] = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -622,9 +637,9 @@ class Trainer:
                 if not train_batches.exhausted:
                     warnings.warn("Your input ran out of data; interrupting training.", stacklevel=2)
                 break
-            logs = self._epoch_logs(last)
+            logs = self._epoch_logs(last) if dist_run is None else dist_run.epoch_logs(last)
             if val_batches is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                val_logs = self._run_evaluation(val_batches, cbs)
+                val_logs = self._run_evaluation(val_batches, cbs, dist_run)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)
             if train_batches.exhausted and epoch + 1 < epochs:
@@ -635,23 +650,31 @@ class Trainer:
                     stacklevel=2,
                 )
                 break
+            if dist_run is not None:  # a callback that stopped one process stops them all
+                self.stop_training = dist_run.any_process(self.stop_training)
             if self.stop_training:
                 break
+        if dist_run is not None:
+            dist_run.unwrap()
         cbs.on_train_end(logs)
         recording.remember_fit_logs(self, logs)
         return history
 
-    def _run_evaluation(self, batches: loops.EpochIterator, cbs: CallbackList) -> dict[str, Any]:
+    def _run_evaluation(self, batches: loops.EpochIterator, cbs: CallbackList, dist_run: Any = None) -> dict[str, Any]:
         self.reset_metrics()
         cbs.on_test_begin({})
         last, n = loops.evaluate_epoch(self, batches.epoch(), cbs)
         if n == 0:
             raise ValueError("The evaluation data yielded no batches. Check that it is not empty.")
-        logs = self._epoch_logs(last)
+        if dist_run is None:
+            logs = self._epoch_logs(last)
+        else:  # the metrics over every process's part
+            logs = dist_run.epoch_logs(last, reduce=dist_run.reduces(batches.adapter))
         cbs.on_test_end(logs)
         return logs
 
     # ------------------------------------------------------------------ evaluate
+    @translate_collective_errors
     def evaluate(
         self,
         x: Any = None,
@@ -674,9 +697,12 @@ class Trainer:
 
         Returns:
             A float when there is one value, else a list in the order of
-            `metrics_names` (a dict with `return_dict=True`).
+            `metrics_names` (a dict with `return_dict=True`). Under `torchrun`
+            each process evaluates its part of the data and every process
+            returns the values over all of it.
         """
         self._assert_compiled("evaluate")
+        dist_run = distributed_session(self)  # None outside torchrun
         args = arguments.evaluate_arguments(
             y=y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight, steps=steps,
             callbacks=callbacks, return_dict=return_dict,
@@ -686,10 +712,13 @@ class Trainer:
         )
         adapter = data_adapter.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False,
                                      device=runtime.get_device(), role="evaluate")
+        if dist_run is not None:
+            adapter = dist_run.shard(adapter, training=False, batch_size=batch_size or 32)
+            callbacks, verbose = dist_run.callbacks(callbacks, verbose, training=False)
         self._prepare(adapter, training=False)
         params = {"steps": steps or adapter.steps, "verbose": verbose, "phase": "evaluate"}
         cbs = self._callbacks(callbacks, verbose, params, None)
-        logs = self._run_evaluation(loops.EpochIterator(adapter, steps), cbs)
+        logs = self._run_evaluation(loops.EpochIterator(adapter, steps), cbs, dist_run)
         recording.remember_evaluation(self, logs)
         if return_dict:
             return logs
@@ -697,6 +726,7 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     # ------------------------------------------------------------------ predict
+    @translate_collective_errors
     def predict(
         self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None, callbacks: Any = None
     ) -> Any:
@@ -719,11 +749,20 @@ class Trainer:
             >>> model = lamina.Sequential([lamina.Input(shape=(4,)), lamina.layers.Dense(3)])
             >>> model.predict(np.zeros((5, 4), "float32"), verbose=0).shape
             (5, 3)
+
+        Under `torchrun`, with in-memory `x` and no `steps`, each process predicts
+        its contiguous block of `x` and every process returns the full result, in
+        the order of `x` (other inputs are predicted whole by every process).
         """
         verbose = arguments.check_verbose("predict", verbose)
         batch_size = arguments.check_optional_positive_int("predict", "batch_size", batch_size)
         steps = arguments.check_optional_positive_int("predict", "steps", steps)
         callbacks = arguments.check_callbacks("predict", callbacks)
+        dist_run = distributed_session(self) if steps is None else None  # None outside torchrun
+        if dist_run is not None and data_adapter.is_array_data(x):
+            return distributed_predict(
+                self, x, dist_run.ctx, Trainer.predict, batch_size=batch_size, verbose=verbose, callbacks=callbacks
+            )
         device = runtime.get_device()
         if (
             verbose == 0
