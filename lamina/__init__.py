@@ -78,6 +78,7 @@ __all__ = [
     "clear_session",
     "constraints",
     "data",
+    "distributed",
     "dtype_policies",
     "get_device",
     "initializers",
