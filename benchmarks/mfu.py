@@ -83,6 +83,13 @@ def matmul_peak(n: int, dtype: torch.dtype, device: torch.device, repeats: int =
     return 2 * n**3 / statistics.median(times)
 
 
+def rate(flops_per_second: float) -> str:
+    """``12.3 GFLOP/s`` or ``456.7 TFLOP/s``."""
+    if flops_per_second >= 1e12:
+        return f"{flops_per_second / 1e12:7.1f} TFLOP/s"
+    return f"{flops_per_second / 1e9:7.1f} GFLOP/s"
+
+
 def spread(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), min(values), max(values)
 
@@ -106,14 +113,15 @@ def compiled(model: lamina.Model, optimizer: str) -> lamina.Model:
     return model
 
 
-def hand_loop(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
-    """A PyTorch user's epoch on the same module: batches by index from `torch.randperm`,
-    cross-entropy, `torch.optim.Adam`; the loss summed on the device and read once."""
+def hand_loop(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int):
+    """A PyTorch user's epoch of ``steps`` steps on the same module: batches by index from
+    `torch.randperm`, cross-entropy, `torch.optim.Adam`; the loss summed on the device and
+    read once."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, eps=1e-7)
 
     def epoch(batch: int) -> float:
         model.train()
-        n = batch * (x.shape[0] // batch)
+        n = batch * steps
         perm = torch.randperm(n, device=x.device)
         total = torch.zeros((), device=x.device)
         for start in range(0, n, batch):
@@ -135,7 +143,7 @@ def mlp_cases(
     ``args.steps`` steps (one epoch over ``args.steps * batch`` examples)."""
     sgd, adam = (compiled(make_mlp(args.width, args.depth, 10), o) for o in ("sgd", "adam"))
     loop_model = make_mlp(args.width, args.depth, 10)
-    loop_epoch, loop_opt = hand_loop(loop_model, torch.as_tensor(x), torch.as_tensor(y))
+    loop_epoch, loop_opt = hand_loop(loop_model, torch.as_tensor(x), torch.as_tensor(y), args.steps)
 
     def fit(model: lamina.Model) -> Callable[[int], None]:
         return lambda b: model.fit(
@@ -154,6 +162,11 @@ def mlp_cases(
     }
 
 
+def n_flops(case: str) -> bool:
+    """Whether the case is a training step (the Adam update alone has no matrix products)."""
+    return case != "Adam update only"
+
+
 def mlp_suite(args: argparse.Namespace) -> None:
     device = torch.device("cpu")
     lamina.set_device(device)
@@ -169,16 +182,20 @@ def mlp_suite(args: argparse.Namespace) -> None:
         for fn in cases.values():
             fn(b)
     matmul_peak(args.peak_n, torch.float32, device, repeats=1)
-    counted = counted_flops(lambda: cases["fit, Adam"](probe))
     formula = dense_flops(dims, probe) * args.steps
+    counted = {
+        name: counted_flops(lambda n=name: cases[n](probe)) for name in cases if n_flops(name)
+    }
     print(
         f"device=cpu torch={torch.__version__} threads={torch.get_num_threads()} dtype=float32 "
         f"reps={args.reps} steps per timing={args.steps}"
     )
+    same = all(c == formula for c in counted.values())
     print(
-        f"MLP {args.width}->{'x'.join([str(args.width)] * args.depth)}->10: FLOPs of {args.steps} fit "
-        f"step(s) at batch {probe}: formula {formula} FlopCounterMode {counted} "
-        f"({'equal' if formula == counted else 'DIFFERENT'})"
+        f"MLP {args.width}->{'x'.join([str(args.width)] * args.depth)}->10: FLOPs of {args.steps} "
+        f"step(s) at batch {probe}: formula {formula}; FlopCounterMode "
+        + ", ".join(f"{name} {c}" for name, c in counted.items())
+        + f" ({'all equal' if same else 'DIFFERENT'})"
     )
     update = "Adam update only"
     times = {(name, b): [] for name in cases if name != update for b in args.batch_sizes}
