@@ -158,7 +158,7 @@ def bench_model(
     name: str, spec, args: argparse.Namespace, device: torch.device, bf16: bool, peak: float
 ) -> dict[str, float]:
     make, x_one, batch = spec
-    steps = 2 if args.quick else 10
+    steps = 2 if args.quick else 20
     reps = 2 if args.quick else args.reps
     x = torch.cat([x_one] * steps).to(device)
     y = torch.randint(0, 100, (x.shape[0],), device=device)
