@@ -154,6 +154,13 @@ def test_gpu_check_runs_all_steps_and_fails_on_a_failed_step(tmp_path):
     assert result.stdout.count(" ok ") == 6 and "gpu_check.sh: FAILED" in result.stdout
 
 
+@needs_bash
+def test_gpu_check_fails_the_steps_left_without_budget(tmp_path):
+    result = run_script(env={**fake_tools(tmp_path), "GPU_CHECK_BUDGET": "5"})
+    assert result.returncode == 1
+    assert result.stdout.count("NOT RUN (budget spent)") == 7 and "ran:" not in result.stdout
+
+
 # --------------------------------------------------------------------- mfu.py
 
 
