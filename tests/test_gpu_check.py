@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
+import lamina
+
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,11 +176,12 @@ def mfu(monkeypatch):
 
 def run_mfu(mfu, monkeypatch, capsys, *args: str) -> str:
     monkeypatch.setattr(sys, "argv", ["mfu.py", *args])
-    threads = torch.get_num_threads()
+    threads, device = torch.get_num_threads(), lamina.get_device()
     try:
         mfu.main()
-    finally:
+    finally:  # the script sets the device (to the CPU here) and may set the threads
         torch.set_num_threads(threads)
+        lamina.set_device(device)
     return capsys.readouterr().out
 
 
