@@ -17,9 +17,11 @@ lamina, torch, ...; the starting side alternates) so drift in machine load hits
 both sides alike; the script prints the median time of each, the median of the
 per-repetition ratios with its quartiles and the ratio of the medians
 (`benchmarks/timing.py`). `--profile` then profiles one Lamina `fit` (cProfile) and prints
-where its time goes.
+where its time goes. On CUDA each timing starts and ends with
+`torch.cuda.synchronize()`. `--quick` (2 repetitions of 1 epoch on 512 samples)
+is a smoke test of the script, not a measurement.
 
-    .venv/bin/python benchmarks/conv_gru_overhead.py [--reps 5] [--epochs 10] [--device cpu] [--profile]
+    .venv/bin/python benchmarks/conv_gru_overhead.py [--reps 5] [--epochs 10] [--device cpu|cuda] [--quick] [--profile]
 """
 
 from __future__ import annotations
@@ -119,13 +121,20 @@ def crossentropy(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.nll_loss(torch.log(p.clamp(EPSILON, 1.0 - EPSILON)), labels)
 
 
+def synchronize() -> None:
+    """Waits for the kernels queued on the CUDA device (no-op on CPU), so a timing holds
+    all the work of its side."""
+    if lamina.get_device().type == "cuda":
+        torch.cuda.synchronize()
+
+
 def time_lamina(model: lamina.Model, x: np.ndarray, y: np.ndarray, epochs: int) -> float:
     model.compile(optimizer=lamina.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
+    synchronize()
     t0 = time.perf_counter()
     model.fit(x, y, batch_size=BATCH_SIZE, epochs=epochs, verbose=0)
-    if lamina.get_device().type == "cuda":
-        torch.cuda.synchronize()
+    synchronize()
     return time.perf_counter() - t0
 
 
@@ -161,10 +170,12 @@ def torch_epochs(model: nn.Module, x: np.ndarray, y: np.ndarray):
 
 
 def time_torch(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int) -> float:
+    synchronize()
     t0 = time.perf_counter()
     epoch = torch_epochs(model, x, y)
     for _ in range(epochs):
         epoch()
+    synchronize()
     return time.perf_counter() - t0
 
 
@@ -241,13 +252,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: Lamina's, CUDA when present)")
+    p.add_argument("--quick", action="store_true", help="smoke test: 2 repetitions of 1 epoch on 512 samples")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--only", default=None, choices=["convnet", "gru"])
     p.add_argument("--interleave", choices=["run", "epoch"], default="run",
                    help="alternate whole runs (default) or single epochs inside one fit (timing.EpochInterleave)")
     p.add_argument("--profile", action="store_true", help="cProfile one Lamina fit per model afterwards")
     args = p.parse_args()
+    if args.quick:
+        args.reps, args.epochs = 2, 1
     if args.device:
         lamina.set_device(args.device)
     if args.threads:
@@ -256,6 +270,8 @@ def main() -> None:
     digits = load_digits()
     images = (digits.images / 16.0).astype(np.float32)
     y = digits.target.astype(np.int64)
+    if args.quick:
+        images, y = images[:512], y[:512]
     print(f"device={lamina.get_device()} torch={torch.__version__} threads={torch.get_num_threads()} "
           f"samples={len(y)} batch={BATCH_SIZE} epochs={args.epochs} reps={args.reps}")
     cases = {

@@ -21,7 +21,10 @@ Models: the convnet of `examples/image_cnn.py` (32-64 filters on 8x8x1) and a
 CIFAR-sized stack (32-64-128 filters on 32x32x3, generated data). Prints the
 median step time of each setting and its median paired ratio to ``nchw_data``.
 
-    .venv/bin/python benchmarks/memory_format.py [--rounds 30] [--batch-sizes 32 128] [--device cpu] [--amp]
+On CUDA each timing starts and ends with `torch.cuda.synchronize()`. `--quick`
+(2 rounds at batch 32) is a smoke test of the script, not a measurement.
+
+    .venv/bin/python benchmarks/memory_format.py [--rounds 30] [--batch-sizes 32 128] [--device cpu|cuda] [--amp] [--quick]
 """
 
 from __future__ import annotations
@@ -109,10 +112,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=30)
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: Lamina's, CUDA when present)")
+    p.add_argument("--quick", action="store_true", help="smoke test: 2 rounds at batch 32")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast (mixed precision)")
     args = p.parse_args()
+    if args.quick:
+        args.rounds, args.batch_sizes = 2, [32]
     if args.device:
         lamina.set_device(args.device)
     if args.threads:

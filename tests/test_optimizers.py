@@ -335,7 +335,7 @@ def test_optimizer_validates_arguments(make, message):
         make()
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 @pytest.mark.parametrize(
     "kwargs",
     [{}, {"clipnorm": 1.0}, {"clipvalue": 0.1}, {"global_clipnorm": 1.0}, {"weight_decay": 0.1}],
