@@ -79,6 +79,7 @@ METHODS = (
     ("random", {"sampler": "random", "pruner": None}),
     ("tpe", {"sampler": "tpe", "pruner": None}),
     ("tpe+hyperband", {"sampler": "tpe", "pruner": "hyperband"}),
+    ("tpe+asha", {"sampler": "tpe", "pruner": "asha"}),
 )
 CHECKPOINTS = (1 / 9, 2 / 9, 1 / 3, 2 / 3, 1.0)
 OPTIMIZERS = {
@@ -220,10 +221,22 @@ def _band(values: list[float], fmt: str = "{:.3f}") -> str:
     return f"{fmt.format(med)} ({fmt.format(min(finite))}-{fmt.format(max(finite))})"
 
 
+def _trial_line(run: dict) -> str:
+    """Epochs per trial in order, ``p`` after a pruned one, ``*`` after the complete trial
+    first reaching the final best of the random search of its seed."""
+    target, marked, cells = run["target"], False, []
+    for epochs, state, value in run["trials"]:
+        cell = f"{epochs}{'p' if state == 'PRUNED' else ''}"
+        if not marked and state == "COMPLETE" and value is not None and value >= target:
+            cell, marked = cell + "*", True
+        cells.append(cell)
+    return " ".join(cells)
+
+
 def search_benchmark(args, data) -> None:
-    seeds = list(range(args.seeds))
-    runs: dict[str, list[dict]] = {name: [] for name, _ in METHODS}
-    names = [name for name, _ in METHODS]
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    names = [name for name, _ in METHODS if name in args.methods]
+    runs: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as folder:
         for i, seed in enumerate(seeds):
             order = names[i % len(names) :] + names[: i % len(names)]
@@ -236,6 +249,12 @@ def search_benchmark(args, data) -> None:
                 print(f"  seed {seed} {name:<14} {len(run['trials']):3d} trials ({pruned} pruned), "
                       f"{done} epochs, best {run['curve'][-1][1]:.3f}, {run['seconds']:.1f} s",
                       flush=True)  # fmt: skip
+    print("\nEpochs of each trial in order (p: pruned; *: the first complete trial reaching the "
+          "final best of the random search of the same seed):")  # fmt: skip
+    for name in names[1:]:
+        for run, rnd, seed in zip(runs[name], runs["random"], seeds):
+            run["target"] = rnd["curve"][-1][1]
+            print(f"  seed {seed} {name:<14} {_trial_line(run)}")
     print(f"\nBest dev accuracy reached after a share of the {args.budget}-epoch budget "
           f"(median (min-max) over {len(seeds)} seeds):")  # fmt: skip
     marks = [round(c * args.budget) for c in CHECKPOINTS]
@@ -266,7 +285,12 @@ def search_benchmark(args, data) -> None:
                 epochs_to_reach(rnd["curve"], target),
             )
             ratios.append(float("nan") if mine is None else mine / theirs)
-        print(f"{name} / random, epochs to that score: {_band(ratios, '{:.2f}')}")
+        of_budget = [
+            float("nan") if (e := epochs_to_reach(run["curve"], rnd["curve"][-1][1])) is None
+            else e / args.budget for run, rnd in zip(runs[name], runs["random"])
+        ]  # fmt: skip
+        print(f"{name} / random, epochs to that score: {_band(ratios, '{:.2f}')}; "
+              f"share of the budget: {_band(of_budget, '{:.2f}')}")  # fmt: skip
     print("\nSeconds to reach it (the same targets; wall time of the search, all overhead in):")
     for name in names:
         secs = [
@@ -399,7 +423,11 @@ def overhead_benchmark(args, data) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=4, help="study seeds (part 1)")
+    parser.add_argument("--seeds", type=int, default=8, help="study seeds (part 1)")
+    parser.add_argument("--first-seed", type=int, default=0, help="first study seed (part 1)")
+    parser.add_argument("--methods", nargs="+", default=[name for name, _ in METHODS],
+                        choices=[name for name, _ in METHODS],
+                        help="searches to compare (part 1; random is always run)")  # fmt: skip
     parser.add_argument("--budget", type=int, default=108, help="epochs per search (part 1)")
     parser.add_argument("--max-epochs", type=int, default=9, help="epochs per trial (part 1)")
     parser.add_argument("--configs", type=int, default=3, help="fixed trials per run (part 2)")
@@ -409,6 +437,7 @@ def main() -> None:
     parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
     args = parser.parse_args()
+    args.methods = ["random", *[m for m in args.methods if m != "random"]]
     started = time.perf_counter()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=UserWarning, module="optuna")

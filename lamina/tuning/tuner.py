@@ -343,6 +343,7 @@ class Tuner:
                 previous=bests,
                 step_offset=fold * run["epochs"],  # fold k reports at steps k*epochs + 1...
                 deadline=run["deadline"],
+                last_step=run["epochs"] * plan.n_folds,
             )
             model.fit(
                 x_train,
