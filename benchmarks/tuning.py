@@ -11,18 +11,21 @@ optimizer: Adam, SGD (momentum 0.9) or RMSprop with a learning rate log-uniform 
 RMSprop at lr > 0.05 diverges; SGD at lr < 1e-3 barely moves in a few epochs).
 Batch size 32, objective `val_accuracy` (the best epoch's dev accuracy).
 
-1. Search at an equal epoch budget. For each study seed, three searches through
+1. Search at an equal epoch budget. For each study seed, four searches through
    `lamina.tuning.Tuner` (SQLite storage in a temporary folder), run one after the
    other with their order rotating from seed to seed: random search
-   (``sampler="random"``, no pruning), TPE (``sampler="tpe"``, no pruning), and
+   (``sampler="random"``, no pruning), TPE (``sampler="tpe"``, no pruning),
    TPE + Hyperband (``pruner="hyperband"``: min 1 epoch, max ``--max-epochs``,
-   reduction factor 3). Every trial may train for ``--max-epochs`` epochs; a
+   reduction factor 3), and TPE + ASHA (``pruner="asha"``: successive halving,
+   rungs at 1, 3, 9 epochs, the best third goes on; ``--methods`` picks a subset,
+   random search always runs). Every trial may train for ``--max-epochs`` epochs; a
    search stops once ``--budget`` epochs have been run in total (counted from
    what ran: each trial's ``epochs`` record, pruned trials included). A trial's
    score counts from the moment it finishes and only for complete trials (what
    `Tuner.best_trial` would return then). Printed: the best dev accuracy reached
    after 1/9, 2/9, 1/3, 2/3 and all of the budget (median and min-max over
-   seeds), and the epochs each search needed to reach the final best score of
+   seeds), the epochs of each trial of the pruned searches (which were pruned, and
+   when), and the epochs each search needed to reach the final best score of
    the random search of the same seed (the issue's target: the pruned search
    gets there within a third of the budget). Two properties of the Tuner shape
    this comparison: its samplers are seeded from the study seed *and the process*
@@ -40,9 +43,9 @@ Batch size 32, objective `val_accuracy` (the best epoch's dev accuracy).
    ``pruner=None``, best-epoch weights kept, the study's bookkeeping): ``tuner``
    with ``keep_models=False``; ``tuner+save`` with the default ``keep_models=True``
    (each complete trial's model saved, and best vs runner-up compared on the dev
-   set at the end of `search`); ``tuner+sync``, a what-if: ``keep_models=False``
-   on the same SQLite storage opened with ``PRAGMA synchronous=NORMAL`` (no fsync
-   per commit). The four arms alternate (order rotating) for ``--reps``
+   set at the end of `search`). The storage is the Tuner's default SQLite file, in
+   WAL mode with ``PRAGMA synchronous=NORMAL`` (`lamina.tuning.storage`: no fsync per
+   commit). The three arms alternate (order rotating) for ``--reps``
    repetitions after one warm-up round; printed are each arm's median time, the
    median of the per-repetition ratios arm / plain with quartiles
    (`benchmarks/timing.py`), the overhead per trial in milliseconds, the ratio of
@@ -52,8 +55,9 @@ Batch size 32, objective `val_accuracy` (the best epoch's dev accuracy).
 
 Usage::
 
-    .venv/bin/python benchmarks/tuning.py [--seeds 4] [--budget 108] [--max-epochs 9]
-        [--configs 3] [--epochs 30] [--reps 5] [--threads 1] [--skip-search] [--skip-overhead]
+    .venv/bin/python benchmarks/tuning.py [--seeds 8] [--first-seed 0] [--budget 108]
+        [--max-epochs 9] [--methods random tpe tpe+hyperband tpe+asha] [--configs 3]
+        [--epochs 30] [--reps 9] [--threads 1] [--skip-search] [--skip-overhead]
 """
 
 from __future__ import annotations
@@ -323,23 +327,6 @@ def plain_arm(configs: list[dict], seed: int, args, data) -> list[float]:
     return scores
 
 
-def sync_normal_storage(folder: str):
-    """The Tuner's SQLite storage (`lamina.tuning.storage.open_storage`) with
-    ``PRAGMA synchronous=NORMAL`` on each connection: in WAL mode a commit then waits
-    for no fsync (safe when the process is killed; the last commits can be lost on a
-    power cut). A what-if arm: the shipped storage keeps SQLite's default (FULL)."""
-    import sqlalchemy
-
-    from lamina.tuning.storage import open_storage
-
-    storage = open_storage(f"sqlite:///{folder}/overhead.db")
-    sqlalchemy.event.listen(
-        storage.engine, "connect", lambda conn, _: conn.execute("PRAGMA synchronous=NORMAL")
-    )
-    storage.engine.dispose()  # pooled connections reopen with the pragma
-    return storage
-
-
 def tuner_arm(configs: list[dict], seed: int, args, data, folder: str, arm: str):
     """The same trials through a `Tuner`. Returns the seconds of `search`, of opening
     the study (`Tuner(...)` + enqueueing the configurations), of one more `results()`
@@ -351,8 +338,7 @@ def tuner_arm(configs: list[dict], seed: int, args, data, folder: str, arm: str)
     start = time.perf_counter()
     tuner = Tuner(build_model, objective="val_accuracy", max_trials=len(configs), seed=seed,
                   sampler="random", pruner=None, directory=folder, study_name="overhead",
-                  keep_models=arm == "tuner+save",
-                  storage=sync_normal_storage(folder) if arm == "tuner+sync" else None)  # fmt: skip
+                  keep_models=arm == "tuner+save")  # fmt: skip
     for params in configs:
         tuner.study.enqueue_trial(params)
     opened = time.perf_counter() - start
@@ -371,7 +357,7 @@ def tuner_arm(configs: list[dict], seed: int, args, data, folder: str, arm: str)
 def overhead_benchmark(args, data) -> None:
     configs = [FIXED[i % len(FIXED)] for i in range(args.configs)]
     seed = 0
-    arms = ("plain", "tuner", "tuner+save", "tuner+sync")
+    arms = ("plain", "tuner", "tuner+save")
     times: dict[str, list[float]] = {a: [] for a in arms}
     opened: dict[str, list[float]] = {a: [] for a in arms[1:]}
     summary: dict[str, list[float]] = {a: [] for a in arms[1:]}
@@ -432,7 +418,7 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=9, help="epochs per trial (part 1)")
     parser.add_argument("--configs", type=int, default=3, help="fixed trials per run (part 2)")
     parser.add_argument("--epochs", type=int, default=30, help="epochs per trial (part 2)")
-    parser.add_argument("--reps", type=int, default=5, help="repetitions (part 2)")
+    parser.add_argument("--reps", type=int, default=9, help="repetitions (part 2)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
