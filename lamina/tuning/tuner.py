@@ -76,9 +76,14 @@ class Tuner:
         sampler: ``"tpe"``, ``"random"``, ``"grid"`` or an Optuna sampler. The grid
             sampler needs ``search_space={name: [values, ...]}`` covering every
             parameter `build_model` asks for. Defaults to ``"tpe"``.
-        pruner: ``"hyperband"`` (budget in epochs: min 1, max `epochs`, reduction
-            factor 3), ``"median"``, `None` (no pruning) or an Optuna pruner.
-            Defaults to ``"hyperband"``.
+        pruner: ``"asha"`` (successive halving, budget in epochs: at 1, 3, 9...
+            epochs a trial goes on only when in the best third of the trials that got
+            there, so it prunes from the second trial on), ``"hyperband"`` (min 1, max
+            `epochs`, reduction factor 3: several successive-halving brackets, the
+            first trial of each and every trial of the last one run all their
+            epochs), ``"median"``, `None` (no pruning) or an Optuna pruner. A trial
+            that has trained all its epochs completes (it is not pruned at its last
+            epoch). Defaults to ``"asha"``.
         storage: `None` (a SQLite file in ``directory``), an RDB URL
             (``"sqlite:///study.db"``, ``"postgresql://..."``) or an Optuna storage.
         study_name: Defaults to ``build_model.__name__``.
@@ -106,7 +111,7 @@ class Tuner:
         max_trials: int = 20,
         time_budget: float | None = None,
         sampler: Any = "tpe",
-        pruner: Any = "hyperband",
+        pruner: Any = "asha",
         storage: Any = None,
         study_name: str | None = None,
         seed: int = 0,
@@ -188,7 +193,7 @@ class Tuner:
             cv: ``k`` >= 2: the objective is the mean over ``k`` folds of each fold's
                 best validation objective (stratified for class labels). Pruning sees
                 the running mean of the fold bests.
-            epochs: Epochs per trial (per fold with ``cv``); Hyperband's budget.
+            epochs: Epochs per trial (per fold with ``cv``); the pruner's budget.
                 Defaults to `10`.
             batch_size: Passed to `fit`.
             callbacks: More callbacks for `fit`. The same instances go to every

@@ -205,3 +205,22 @@ def test_a_trial_at_its_last_epoch_completes_instead_of_being_pruned(last_step, 
     assert study.trials[1].state == state
     if not pruned:
         assert study.trials[1].value == 0.4
+
+
+def test_the_default_pruner_prunes_the_second_trial_after_one_epoch(tmp_path):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = (d.data / 16.0).astype("float32")[:1500], d.target[:1500]
+    tuner = Tuner(build_planted, "val_accuracy", max_trials=2, directory=tmp_path)
+    for lr in (3e-2, 1e-6):  # a good configuration, then a bad one
+        tuner.study.enqueue_trial({"units": 12, "learning_rate": lr})
+    results = tuner.search(
+        x[:1200], y[:1200], validation_data=(x[1200:], y[1200:]), epochs=3, verbose=0
+    )
+    assert isinstance(tuner.study.pruner, optuna.pruners.SuccessiveHalvingPruner)
+    trials = sorted(results.trials, key=lambda t: t.number)
+    assert [(t.state, t.epochs) for t in trials] == [
+        ("COMPLETE", 3),  # the first trial runs all its epochs
+        ("PRUNED", 1),  # the bad one is stopped at the first rung, after one epoch
+    ]
