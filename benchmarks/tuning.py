@@ -47,7 +47,8 @@ Batch size 32, objective `val_accuracy` (the best epoch's dev accuracy).
    WAL mode with ``PRAGMA synchronous=NORMAL`` (`lamina.tuning.storage`: no fsync per
    commit). The three arms alternate (order rotating) for ``--reps``
    repetitions after one warm-up round; printed are each arm's median time, the
-   median of the per-repetition ratios arm / plain with quartiles
+   median of the per-repetition ratios arm / plain with quartiles, in wall time and
+   in process CPU time (all threads: less sensitive to the machine's other load)
    (`benchmarks/timing.py`), the overhead per trial in milliseconds, the ratio of
    the fastest repetitions (this machine's load only ever adds time), the
    once-per-search costs (opening the study; the results summary), and a check
@@ -342,16 +343,16 @@ def tuner_arm(configs: list[dict], seed: int, args, data, folder: str, arm: str)
     for params in configs:
         tuner.study.enqueue_trial(params)
     opened = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     results = tuner.search(x, y, validation_data=dev, epochs=args.epochs, batch_size=32,
                            verbose=0)  # fmt: skip
-    searched = time.perf_counter() - start
+    searched, cpu = time.perf_counter() - start, time.process_time() - cpu
     start = time.perf_counter()
     tuner.results()
     summary = time.perf_counter() - start
     trials = sorted(results.trials, key=lambda t: t.number)
     assert [t.params for t in trials] == configs, "the Tuner ran other configurations"
-    return searched, opened, summary, [t.value for t in trials]
+    return (searched, cpu), opened, summary, [t.value for t in trials]
 
 
 def overhead_benchmark(args, data) -> None:
@@ -359,6 +360,7 @@ def overhead_benchmark(args, data) -> None:
     seed = 0
     arms = ("plain", "tuner", "tuner+save")
     times: dict[str, list[float]] = {a: [] for a in arms}
+    cpus: dict[str, list[float]] = {a: [] for a in arms}  # process CPU time (all threads)
     opened: dict[str, list[float]] = {a: [] for a in arms[1:]}
     summary: dict[str, list[float]] = {a: [] for a in arms[1:]}
     diffs: list[float] = []
@@ -368,11 +370,11 @@ def overhead_benchmark(args, data) -> None:
         for arm in order:
             with tempfile.TemporaryDirectory() as folder:
                 if arm == "plain":
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     scores[arm] = plain_arm(configs, seed, args, data)
-                    seconds = time.perf_counter() - start
+                    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
                 else:
-                    seconds, t_open, t_sum, scores[arm] = tuner_arm(
+                    (seconds, cpu), t_open, t_sum, scores[arm] = tuner_arm(
                         configs, seed, args, data, folder, arm
                     )
                     if rep:
@@ -380,9 +382,10 @@ def overhead_benchmark(args, data) -> None:
                         summary[arm].append(t_sum)
             if rep:
                 times[arm].append(seconds)
+                cpus[arm].append(cpu)
         diffs += [abs(a - b) for arm in arms[1:] for a, b in zip(scores[arm], scores["plain"])]
         if rep:
-            line = ", ".join(f"{a} {times[a][-1]:.2f} s" for a in arms)
+            line = ", ".join(f"{a} {times[a][-1]:.2f} s (CPU {cpus[a][-1]:.2f} s)" for a in arms)
             print(f"  repetition {rep}: {line}", flush=True)
     n = len(configs)
     print(f"\n{n} trials of {args.epochs} epochs each, {args.reps} repetitions; `search` "
@@ -394,6 +397,15 @@ def overhead_benchmark(args, data) -> None:
               f"(quartiles {s['q1']:.3f}-{s['q3']:.3f}; ratio of medians "
               f"{s['ratio_of_medians']:.3f}); per trial {statistics.median(per_trial):+.0f} ms "
               f"(range {min(per_trial):+.0f} to {max(per_trial):+.0f})")  # fmt: skip
+    print("the same in process CPU time (all threads; less sensitive to other processes "
+          "than wall time):")  # fmt: skip
+    for arm in arms[1:]:
+        s = timing.paired(cpus[arm], cpus["plain"])
+        per_trial = [(a - b) / n * 1000 for a, b in zip(cpus[arm], cpus["plain"])]
+        print(f"{arm:<12} CPU {s['lamina']:.2f} s  plain {s['torch']:.2f} s  ratio "
+              f"{s['ratio']:.3f} (quartiles {s['q1']:.3f}-{s['q3']:.3f}); per trial "
+              f"{statistics.median(per_trial):+.0f} ms (range {min(per_trial):+.0f} to "
+              f"{max(per_trial):+.0f})")  # fmt: skip
     fastest = min(times["plain"])
     print("fastest repetition of each arm (load only adds time): plain "
           f"{fastest:.2f} s; " + ", ".join(f"{a} {min(times[a]):.2f} s (ratio "
