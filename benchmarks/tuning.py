@@ -11,18 +11,24 @@ optimizer: Adam, SGD (momentum 0.9) or RMSprop with a learning rate log-uniform 
 RMSprop at lr > 0.05 diverges; SGD at lr < 1e-3 barely moves in a few epochs).
 Batch size 32, objective `val_accuracy` (the best epoch's dev accuracy).
 
-1. Search at an equal epoch budget. For each study seed, three searches through
+1. Search at an equal epoch budget. For each study seed, four searches through
    `lamina.tuning.Tuner` (SQLite storage in a temporary folder), run one after the
    other with their order rotating from seed to seed: random search
-   (``sampler="random"``, no pruning), TPE (``sampler="tpe"``, no pruning), and
+   (``sampler="random"``, no pruning), TPE (``sampler="tpe"``, no pruning),
    TPE + Hyperband (``pruner="hyperband"``: min 1 epoch, max ``--max-epochs``,
-   reduction factor 3). Every trial may train for ``--max-epochs`` epochs; a
-   search stops once ``--budget`` epochs have been run in total (counted from
-   what ran: each trial's ``epochs`` record, pruned trials included). A trial's
+   reduction factor 3), and TPE + ASHA (``pruner="asha"``: successive halving,
+   rungs at 1, 3, 9 epochs, the best third goes on; ``--methods`` picks a subset,
+   random search always runs). Every trial may train for ``--max-epochs`` epochs; a
+   search stops once ``--budget`` epochs have been run in total (by default 270, 30
+   full trials: with fewer, TPE's 10 random start-up trials leave it little room to
+   differ from random search, and random search often finds its best in its first
+   few trials, which all the searches share), counted from what ran (each
+   trial's ``epochs`` record, pruned trials included). A trial's
    score counts from the moment it finishes and only for complete trials (what
    `Tuner.best_trial` would return then). Printed: the best dev accuracy reached
    after 1/9, 2/9, 1/3, 2/3 and all of the budget (median and min-max over
-   seeds), and the epochs each search needed to reach the final best score of
+   seeds), the epochs of each trial of the pruned searches (which were pruned, and
+   when), and the epochs each search needed to reach the final best score of
    the random search of the same seed (the issue's target: the pruned search
    gets there within a third of the budget). Two properties of the Tuner shape
    this comparison: its samplers are seeded from the study seed *and the process*
@@ -40,11 +46,12 @@ Batch size 32, objective `val_accuracy` (the best epoch's dev accuracy).
    ``pruner=None``, best-epoch weights kept, the study's bookkeeping): ``tuner``
    with ``keep_models=False``; ``tuner+save`` with the default ``keep_models=True``
    (each complete trial's model saved, and best vs runner-up compared on the dev
-   set at the end of `search`); ``tuner+sync``, a what-if: ``keep_models=False``
-   on the same SQLite storage opened with ``PRAGMA synchronous=NORMAL`` (no fsync
-   per commit). The four arms alternate (order rotating) for ``--reps``
+   set at the end of `search`). The storage is the Tuner's default SQLite file, in
+   WAL mode with ``PRAGMA synchronous=NORMAL`` (`lamina.tuning.storage`: no fsync per
+   commit). The three arms alternate (order rotating) for ``--reps``
    repetitions after one warm-up round; printed are each arm's median time, the
-   median of the per-repetition ratios arm / plain with quartiles
+   median of the per-repetition ratios arm / plain with quartiles, in wall time and
+   in process CPU time (all threads: less sensitive to the machine's other load)
    (`benchmarks/timing.py`), the overhead per trial in milliseconds, the ratio of
    the fastest repetitions (this machine's load only ever adds time), the
    once-per-search costs (opening the study; the results summary), and a check
@@ -52,8 +59,9 @@ Batch size 32, objective `val_accuracy` (the best epoch's dev accuracy).
 
 Usage::
 
-    .venv/bin/python benchmarks/tuning.py [--seeds 4] [--budget 108] [--max-epochs 9]
-        [--configs 3] [--epochs 30] [--reps 5] [--threads 1] [--skip-search] [--skip-overhead]
+    .venv/bin/python benchmarks/tuning.py [--seeds 8] [--first-seed 0] [--budget 270]
+        [--max-epochs 9] [--methods random tpe tpe+hyperband tpe+asha] [--configs 3]
+        [--epochs 30] [--reps 9] [--threads 1] [--skip-search] [--skip-overhead]
 """
 
 from __future__ import annotations
@@ -79,6 +87,7 @@ METHODS = (
     ("random", {"sampler": "random", "pruner": None}),
     ("tpe", {"sampler": "tpe", "pruner": None}),
     ("tpe+hyperband", {"sampler": "tpe", "pruner": "hyperband"}),
+    ("tpe+asha", {"sampler": "tpe", "pruner": "asha"}),
 )
 CHECKPOINTS = (1 / 9, 2 / 9, 1 / 3, 2 / 3, 1.0)
 OPTIMIZERS = {
@@ -220,10 +229,22 @@ def _band(values: list[float], fmt: str = "{:.3f}") -> str:
     return f"{fmt.format(med)} ({fmt.format(min(finite))}-{fmt.format(max(finite))})"
 
 
+def _trial_line(run: dict) -> str:
+    """Epochs per trial in order, ``p`` after a pruned one, ``*`` after the complete trial
+    first reaching the final best of the random search of its seed."""
+    target, marked, cells = run["target"], False, []
+    for epochs, state, value in run["trials"]:
+        cell = f"{epochs}{'p' if state == 'PRUNED' else ''}"
+        if not marked and state == "COMPLETE" and value is not None and value >= target:
+            cell, marked = cell + "*", True
+        cells.append(cell)
+    return " ".join(cells)
+
+
 def search_benchmark(args, data) -> None:
-    seeds = list(range(args.seeds))
-    runs: dict[str, list[dict]] = {name: [] for name, _ in METHODS}
-    names = [name for name, _ in METHODS]
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    names = [name for name, _ in METHODS if name in args.methods]
+    runs: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as folder:
         for i, seed in enumerate(seeds):
             order = names[i % len(names) :] + names[: i % len(names)]
@@ -236,6 +257,12 @@ def search_benchmark(args, data) -> None:
                 print(f"  seed {seed} {name:<14} {len(run['trials']):3d} trials ({pruned} pruned), "
                       f"{done} epochs, best {run['curve'][-1][1]:.3f}, {run['seconds']:.1f} s",
                       flush=True)  # fmt: skip
+    print("\nEpochs of each trial in order (p: pruned; *: the first complete trial reaching the "
+          "final best of the random search of the same seed):")  # fmt: skip
+    for name in names[1:]:
+        for run, rnd, seed in zip(runs[name], runs["random"], seeds):
+            run["target"] = rnd["curve"][-1][1]
+            print(f"  seed {seed} {name:<14} {_trial_line(run)}")
     print(f"\nBest dev accuracy reached after a share of the {args.budget}-epoch budget "
           f"(median (min-max) over {len(seeds)} seeds):")  # fmt: skip
     marks = [round(c * args.budget) for c in CHECKPOINTS]
@@ -266,7 +293,12 @@ def search_benchmark(args, data) -> None:
                 epochs_to_reach(rnd["curve"], target),
             )
             ratios.append(float("nan") if mine is None else mine / theirs)
-        print(f"{name} / random, epochs to that score: {_band(ratios, '{:.2f}')}")
+        of_budget = [
+            float("nan") if (e := epochs_to_reach(run["curve"], rnd["curve"][-1][1])) is None
+            else e / args.budget for run, rnd in zip(runs[name], runs["random"])
+        ]  # fmt: skip
+        print(f"{name} / random, epochs to that score: {_band(ratios, '{:.2f}')}; "
+              f"share of the budget: {_band(of_budget, '{:.2f}')}")  # fmt: skip
     print("\nSeconds to reach it (the same targets; wall time of the search, all overhead in):")
     for name in names:
         secs = [
@@ -299,23 +331,6 @@ def plain_arm(configs: list[dict], seed: int, args, data) -> list[float]:
     return scores
 
 
-def sync_normal_storage(folder: str):
-    """The Tuner's SQLite storage (`lamina.tuning.storage.open_storage`) with
-    ``PRAGMA synchronous=NORMAL`` on each connection: in WAL mode a commit then waits
-    for no fsync (safe when the process is killed; the last commits can be lost on a
-    power cut). A what-if arm: the shipped storage keeps SQLite's default (FULL)."""
-    import sqlalchemy
-
-    from lamina.tuning.storage import open_storage
-
-    storage = open_storage(f"sqlite:///{folder}/overhead.db")
-    sqlalchemy.event.listen(
-        storage.engine, "connect", lambda conn, _: conn.execute("PRAGMA synchronous=NORMAL")
-    )
-    storage.engine.dispose()  # pooled connections reopen with the pragma
-    return storage
-
-
 def tuner_arm(configs: list[dict], seed: int, args, data, folder: str, arm: str):
     """The same trials through a `Tuner`. Returns the seconds of `search`, of opening
     the study (`Tuner(...)` + enqueueing the configurations), of one more `results()`
@@ -327,28 +342,28 @@ def tuner_arm(configs: list[dict], seed: int, args, data, folder: str, arm: str)
     start = time.perf_counter()
     tuner = Tuner(build_model, objective="val_accuracy", max_trials=len(configs), seed=seed,
                   sampler="random", pruner=None, directory=folder, study_name="overhead",
-                  keep_models=arm == "tuner+save",
-                  storage=sync_normal_storage(folder) if arm == "tuner+sync" else None)  # fmt: skip
+                  keep_models=arm == "tuner+save")  # fmt: skip
     for params in configs:
         tuner.study.enqueue_trial(params)
     opened = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     results = tuner.search(x, y, validation_data=dev, epochs=args.epochs, batch_size=32,
                            verbose=0)  # fmt: skip
-    searched = time.perf_counter() - start
+    searched, cpu = time.perf_counter() - start, time.process_time() - cpu
     start = time.perf_counter()
     tuner.results()
     summary = time.perf_counter() - start
     trials = sorted(results.trials, key=lambda t: t.number)
     assert [t.params for t in trials] == configs, "the Tuner ran other configurations"
-    return searched, opened, summary, [t.value for t in trials]
+    return (searched, cpu), opened, summary, [t.value for t in trials]
 
 
 def overhead_benchmark(args, data) -> None:
     configs = [FIXED[i % len(FIXED)] for i in range(args.configs)]
     seed = 0
-    arms = ("plain", "tuner", "tuner+save", "tuner+sync")
+    arms = ("plain", "tuner", "tuner+save")
     times: dict[str, list[float]] = {a: [] for a in arms}
+    cpus: dict[str, list[float]] = {a: [] for a in arms}  # process CPU time (all threads)
     opened: dict[str, list[float]] = {a: [] for a in arms[1:]}
     summary: dict[str, list[float]] = {a: [] for a in arms[1:]}
     diffs: list[float] = []
@@ -358,11 +373,11 @@ def overhead_benchmark(args, data) -> None:
         for arm in order:
             with tempfile.TemporaryDirectory() as folder:
                 if arm == "plain":
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     scores[arm] = plain_arm(configs, seed, args, data)
-                    seconds = time.perf_counter() - start
+                    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
                 else:
-                    seconds, t_open, t_sum, scores[arm] = tuner_arm(
+                    (seconds, cpu), t_open, t_sum, scores[arm] = tuner_arm(
                         configs, seed, args, data, folder, arm
                     )
                     if rep:
@@ -370,9 +385,10 @@ def overhead_benchmark(args, data) -> None:
                         summary[arm].append(t_sum)
             if rep:
                 times[arm].append(seconds)
+                cpus[arm].append(cpu)
         diffs += [abs(a - b) for arm in arms[1:] for a, b in zip(scores[arm], scores["plain"])]
         if rep:
-            line = ", ".join(f"{a} {times[a][-1]:.2f} s" for a in arms)
+            line = ", ".join(f"{a} {times[a][-1]:.2f} s (CPU {cpus[a][-1]:.2f} s)" for a in arms)
             print(f"  repetition {rep}: {line}", flush=True)
     n = len(configs)
     print(f"\n{n} trials of {args.epochs} epochs each, {args.reps} repetitions; `search` "
@@ -384,6 +400,15 @@ def overhead_benchmark(args, data) -> None:
               f"(quartiles {s['q1']:.3f}-{s['q3']:.3f}; ratio of medians "
               f"{s['ratio_of_medians']:.3f}); per trial {statistics.median(per_trial):+.0f} ms "
               f"(range {min(per_trial):+.0f} to {max(per_trial):+.0f})")  # fmt: skip
+    print("the same in process CPU time (all threads; less sensitive to other processes "
+          "than wall time):")  # fmt: skip
+    for arm in arms[1:]:
+        s = timing.paired(cpus[arm], cpus["plain"])
+        per_trial = [(a - b) / n * 1000 for a, b in zip(cpus[arm], cpus["plain"])]
+        print(f"{arm:<12} CPU {s['lamina']:.2f} s  plain {s['torch']:.2f} s  ratio "
+              f"{s['ratio']:.3f} (quartiles {s['q1']:.3f}-{s['q3']:.3f}); per trial "
+              f"{statistics.median(per_trial):+.0f} ms (range {min(per_trial):+.0f} to "
+              f"{max(per_trial):+.0f})")  # fmt: skip
     fastest = min(times["plain"])
     print("fastest repetition of each arm (load only adds time): plain "
           f"{fastest:.2f} s; " + ", ".join(f"{a} {min(times[a]):.2f} s (ratio "
@@ -399,16 +424,26 @@ def overhead_benchmark(args, data) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=4, help="study seeds (part 1)")
-    parser.add_argument("--budget", type=int, default=108, help="epochs per search (part 1)")
+    parser.add_argument("--seeds", type=int, default=8, help="study seeds (part 1)")
+    parser.add_argument("--first-seed", type=int, default=0, help="first study seed (part 1)")
+    parser.add_argument("--methods", nargs="+", default=[name for name, _ in METHODS],
+                        choices=[name for name, _ in METHODS],
+                        help="searches to compare (part 1; random is always run)")  # fmt: skip
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=270,
+        help="epochs per search (part 1): 30 full trials by default",
+    )
     parser.add_argument("--max-epochs", type=int, default=9, help="epochs per trial (part 1)")
     parser.add_argument("--configs", type=int, default=3, help="fixed trials per run (part 2)")
     parser.add_argument("--epochs", type=int, default=30, help="epochs per trial (part 2)")
-    parser.add_argument("--reps", type=int, default=5, help="repetitions (part 2)")
+    parser.add_argument("--reps", type=int, default=9, help="repetitions (part 2)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
     args = parser.parse_args()
+    args.methods = ["random", *[m for m in args.methods if m != "random"]]
     started = time.perf_counter()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=UserWarning, module="optuna")

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--epochs",
         type=int,
         default=10,
-        help="most epochs per trial, Hyperband's budget (default: 10)",
+        help="most epochs per trial, the pruner's budget (default: 10)",
     )
     parser.add_argument(
         "--time-budget", type=float, default=None, help="seconds for this run (default: no limit)"
@@ -68,9 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pruner",
-        choices=("hyperband", "median", "none"),
-        default="hyperband",
-        help="how poor trials are stopped early (default: hyperband)",
+        choices=("asha", "hyperband", "median", "none"),
+        default="asha",
+        help="how poor trials are stopped early (default: asha, successive halving)",
     )
     parser.add_argument(
         "--directory",

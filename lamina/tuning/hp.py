@@ -17,37 +17,14 @@ default. This module never imports Optuna: it only calls the trial's methods.
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
+
+from lamina.tuning import hp_checks as checks
 
 __all__ = ["HyperParameters"]
 
 _KINDS = ("int", "float", "choice", "boolean", "fixed")
-_CHOICE_TYPES = (type(None), bool, int, float, str)
 _OWNER = "HyperParameters"
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _describe(spec: dict[str, Any]) -> str:
-    kind = spec["type"]
-    if kind in ("int", "float"):
-        extra = "".join(
-            f", {k}={spec[k]!r}" for k in ("step", "log") if spec[k] not in (None, False)
-        )
-        return f"{kind}({spec['low']!r}..{spec['high']!r}{extra})"
-    if kind == "choice":
-        return f"choice({spec['values']!r})"
-    if kind == "fixed":
-        return f"fixed({spec['default']!r})"
-    return "boolean"
 
 
 class HyperParameters:
@@ -157,8 +134,8 @@ class HyperParameters:
                 before with another definition.
         """
         self._check_name(name)
-        low, high, log = _aliases(name, low, high, log, min_value, max_value, sampling)
-        spec = _numeric_spec(name, "int", low, high, step, log, default)
+        low, high, log = checks.aliases(name, low, high, log, min_value, max_value, sampling)
+        spec = checks.numeric_spec(name, "int", low, high, step, log, default)
         return self._declare(name, spec)
 
     def Float(
@@ -181,8 +158,8 @@ class HyperParameters:
         ``log=True``), and ``log=True`` needs ``low > 0``.
         """
         self._check_name(name)
-        low, high, log = _aliases(name, low, high, log, min_value, max_value, sampling)
-        spec = _numeric_spec(name, "float", low, high, step, log, default)
+        low, high, log = checks.aliases(name, low, high, log, min_value, max_value, sampling)
+        spec = checks.numeric_spec(name, "float", low, high, step, log, default)
         return self._declare(name, spec)
 
     def Choice(self, name: str, values: list[Any], default: Any = None) -> Any:
@@ -205,12 +182,14 @@ class HyperParameters:
                 not one of them.
         """
         self._check_name(name)
-        choices = _check_choices(name, values)
+        choices = checks.check_choices(name, values)
         if default is None:
             default = choices[0]
-        elif not _in(default, choices):
-            raise _fail("Choice", name, "`default` to be one of `values`", f"default={default!r}")
-        spec = _spec("choice", values=choices, default=default)
+        elif not checks.is_member(default, choices):
+            raise checks.fail(
+                "Choice", name, "`default` to be one of `values`", f"default={default!r}"
+            )
+        spec = checks.spec("choice", values=choices, default=default)
         return self._declare(name, spec)
 
     def Boolean(self, name: str, default: bool = False) -> bool:
@@ -225,8 +204,10 @@ class HyperParameters:
         """
         self._check_name(name)
         if not isinstance(default, bool):
-            raise _fail("Boolean", name, "True or False", f"default={default!r}", error=TypeError)
-        spec = _spec("boolean", values=[False, True], default=default)
+            raise checks.fail(
+                "Boolean", name, "True or False", f"default={default!r}", error=TypeError
+            )
+        spec = checks.spec("boolean", values=[False, True], default=default)
         return self._declare(name, spec)
 
     def Fixed(self, name: str, value: Any) -> Any:
@@ -240,13 +221,13 @@ class HyperParameters:
             ``value``.
         """
         self._check_name(name)
-        if not isinstance(value, _CHOICE_TYPES):
+        if not isinstance(value, checks.CHOICE_TYPES):
             raise TypeError(
                 f"`{_OWNER}.Fixed` expects `value` to be None, a bool, int, float or str for "
                 f"parameter {name!r}. Received: value of type {type(value).__name__}. Pass a "
                 "name and map it to the object in build_model."
             )
-        return self._declare(name, _spec("fixed", values=[value], default=value))
+        return self._declare(name, checks.spec("fixed", values=[value], default=value))
 
     def param(self, name: str, kind: str, **kwargs: Any) -> Any:
         """Declares a parameter whose type is given by name.
@@ -264,7 +245,7 @@ class HyperParameters:
         """
         if kind not in _KINDS:
             kinds = ", ".join(map(repr, _KINDS))
-            raise _fail("param", name, f"`kind` to be one of {kinds}", f"kind={kind!r}")
+            raise checks.fail("param", name, f"`kind` to be one of {kinds}", f"kind={kind!r}")
         return getattr(self, kind.capitalize())(name, **kwargs)
 
     def __repr__(self) -> str:
@@ -284,8 +265,8 @@ class HyperParameters:
         if known is not None:
             if known != spec:
                 raise ValueError(
-                    f"`{_OWNER}`: parameter {name!r} was declared as {_describe(known)} and is "
-                    f"declared again as {_describe(spec)}. Give each parameter one definition, "
+                    f"`{_OWNER}`: parameter {name!r} was declared as {checks.describe(known)} and is "
+                    f"declared again as {checks.describe(spec)}. Give each parameter one definition, "
                     "or use another name."
                 )
             return self._values[name]
@@ -305,14 +286,14 @@ class HyperParameters:
         """Checks a value from ``values`` against the parameter's definition."""
         kind = spec["type"]
         if kind in ("int", "float"):
-            ok = _is_real(value) and (kind == "float" or float(value).is_integer())
+            ok = checks.is_real(value) and (kind == "float" or float(value).is_integer())
             if ok and spec["low"] <= value <= spec["high"]:
                 return int(value) if kind == "int" else float(value)
-        elif _in(value, spec["values"]):
+        elif checks.is_member(value, spec["values"]):
             return value
         raise ValueError(
             f"`{_OWNER}` received values[{name!r}]={value!r}, which is not in the parameter's "
-            f"range {_describe(spec)}. Pass a value in the range, or leave {name!r} out of "
+            f"range {checks.describe(spec)}. Pass a value in the range, or leave {name!r} out of "
             "`values` to use its default."
         )
 
@@ -330,145 +311,8 @@ class HyperParameters:
             return trial.suggest_categorical(name, list(spec["values"]))
         except ValueError as e:
             raise ValueError(
-                f"`{_OWNER}` could not sample parameter {name!r} as {_describe(spec)} from the "
+                f"`{_OWNER}` could not sample parameter {name!r} as {checks.describe(spec)} from the "
                 f"Optuna trial: {e} This happens when the study already holds {name!r} with "
                 "another type or range (or a FixedTrial/FrozenTrial lacks it): use a new "
                 "study_name or another parameter name."
             ) from e
-
-
-def _fail(
-    method: str, name: str, expected: str, received: str, fix: str = "", error: type = ValueError
-) -> Exception:
-    """The house error: what ``method`` expected for parameter ``name``, what it got, the fix."""
-    owner = f"{_OWNER}.{method}" if method else _OWNER
-    return error(
-        f"`{owner}` expects {expected} for parameter {name!r}. Received: {received}."
-        + (f" {fix}" if fix else "")
-    )
-
-
-def _aliases(
-    name: str, low: Any, high: Any, log: Any, min_value: Any, max_value: Any, sampling: Any
-) -> tuple[Any, Any, bool]:
-    """Resolves the KerasTuner spellings (``min_value``, ``max_value``, ``sampling``)."""
-    for arg, own, alias, alias_name in (
-        ("low", low, min_value, "min_value"),
-        ("high", high, max_value, "max_value"),
-    ):
-        if own is not None and alias is not None:
-            raise _fail(
-                "",
-                name,
-                f"either `{arg}` or its KerasTuner alias `{alias_name}`",
-                f"{arg}={own!r} and {alias_name}={alias!r}",
-                "Pass one.",
-            )
-    low = min_value if low is None else low
-    high = max_value if high is None else high
-    if low is None or high is None:
-        raise _fail(
-            "",
-            name,
-            "`low` and `high`",
-            f"low={low!r}, high={high!r}",
-            f"Pass e.g. hp.Int({name!r}, 16, 128).",
-        )
-    if sampling is not None:
-        if sampling not in ("linear", "log") or (log and sampling == "linear"):
-            raise _fail(
-                "",
-                name,
-                "`sampling` to be 'linear' or 'log' (agreeing with `log`)",
-                f"sampling={sampling!r}, log={log!r}",
-                "Pass log=True for a log scale.",
-            )
-        log = sampling == "log"
-    if not isinstance(log, bool):
-        raise _fail("", name, "`log` to be True or False", f"log={log!r}", error=TypeError)
-    return low, high, log
-
-
-def _numeric_spec(
-    name: str, kind: str, low: Any, high: Any, step: Any, log: bool, default: Any
-) -> dict[str, Any]:
-    """Checks an Int/Float definition; returns its `space` entry."""
-    method, ok = ("Int", _is_int) if kind == "int" else ("Float", _is_real)
-    for arg, value in (("low", low), ("high", high), ("step", step), ("default", default)):
-        if value is None and arg in ("step", "default"):
-            continue
-        if not ok(value):
-            hint = "Use hp.Float for real values." if kind == "int" and _is_real(value) else ""
-            what = "an integer" if kind == "int" else "a number"
-            raise _fail(method, name, f"`{arg}` to be {what}", f"{arg}={value!r}", hint, TypeError)
-        if not math.isfinite(value):
-            raise _fail(method, name, f"`{arg}` to be finite", f"{arg}={value!r}")
-    cast = int if kind == "int" else float
-    low, high = cast(low), cast(high)
-    if low > high:
-        raise _fail(method, name, "low <= high", f"low={low!r}, high={high!r}", "Swap them.")
-    if log and low <= 0:
-        raise _fail(
-            method,
-            name,
-            "low > 0 with log=True",
-            f"low={low!r}",
-            "Pass a positive low or log=False.",
-        )
-    if step is not None:
-        step = cast(step)
-        if step <= 0:
-            raise _fail(method, name, "`step` > 0", f"step={step!r}")
-        if log and not (kind == "int" and step == 1):
-            raise _fail(
-                method,
-                name,
-                "no `step` with log=True",
-                f"step={step!r}, log=True",
-                "A step and a log scale cannot be combined: pass one of them.",
-            )
-    default = low if default is None else cast(default)
-    if not low <= default <= high:
-        raise _fail(
-            method,
-            name,
-            "`default` within [low, high]",
-            f"default={default!r}, low={low!r}, high={high!r}",
-        )
-    return _spec(kind, low=low, high=high, step=step, log=log, default=default)
-
-
-def _check_choices(name: str, values: Any) -> list[Any]:
-    """Checks a Choice's values; returns them as a list."""
-    if not isinstance(values, (list, tuple)):
-        fix = f"Pass e.g. hp.Choice({name!r}, ['relu', 'tanh'])."
-        raise _fail("Choice", name, "`values` to be a list", f"values={values!r}", fix, TypeError)
-    if not values:
-        raise _fail("Choice", name, "at least one value", f"values={list(values)!r}")
-    for v in values:
-        if not isinstance(v, _CHOICE_TYPES):
-            expected = "values of type None, bool, int, float or str"
-            received = f"a value of type {type(v).__name__} ({v!r:.60})"
-            fix = "Pass names and map them in build_model, e.g. {'relu': ..., 'tanh': ...}[name]."
-            raise _fail("Choice", name, expected, received, fix, TypeError)
-    if len({(type(v), v) for v in values}) != len(values):
-        raise _fail("Choice", name, "distinct values", f"values={list(values)!r}")
-    return list(values)
-
-
-def _in(value: Any, choices: list[Any]) -> bool:
-    """Membership that tells True from 1 and 1 from 1.0."""
-    return any(type(value) is type(c) and value == c for c in choices)
-
-
-def _spec(
-    kind: str,
-    *,
-    low: Any = None,
-    high: Any = None,
-    step: Any = None,
-    log: bool = False,
-    values: list[Any] | None = None,
-    default: Any = None,
-) -> dict[str, Any]:
-    return dict(type=kind, low=low, high=high, step=step, log=log, values=values, default=default)

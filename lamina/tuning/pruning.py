@@ -13,7 +13,7 @@ from lamina.training.callbacks.early_stopping import snapshot_weights
 from lamina.tuning.objective import Objective, missing_objective_error
 
 SAMPLERS = ("tpe", "random", "grid")
-PRUNERS = ("hyperband", "median", None)
+PRUNERS = ("asha", "hyperband", "median", None)
 
 
 class TrialPruning(Callback):
@@ -48,6 +48,11 @@ class TrialPruning(Callback):
         step_offset: Epochs already reported for this trial. Defaults to `0`.
         deadline: A `time.monotonic()` time after which training stops at the end of
             the epoch (``out_of_time`` is then True). Defaults to `None`.
+        last_step: The step of the trial's last epoch (epochs per fold times folds).
+            At that step the value is reported but the pruner is not asked: the trial
+            has trained all its epochs, stopping it saves nothing, and it completes
+            with its value (a successive-halving rung at the last epoch would
+            otherwise discard a fully trained trial). Defaults to `None` (always ask).
 
     Raises:
         ValueError: At the first epoch whose logs lack ``monitor``; the message lists
@@ -70,6 +75,7 @@ class TrialPruning(Callback):
         previous: list[float] | None = None,
         step_offset: int = 0,
         deadline: float | None = None,
+        last_step: int | None = None,
     ) -> None:
         super().__init__()
         if direction is None:
@@ -84,6 +90,7 @@ class TrialPruning(Callback):
         self.previous = list(previous or [])
         self.step_offset = int(step_offset)
         self.deadline = deadline
+        self.last_step = last_step
         self.pruned = False
         self.diverged = False
         self.out_of_time = False
@@ -108,8 +115,10 @@ class TrialPruning(Callback):
             if self.keep_best_weights:
                 self._best_weights = snapshot_weights(self.model)
         values = [*self.previous, self.best]
-        self.trial.report(sum(values) / len(values), step=self.step_offset + epoch + 1)
-        if self.trial.should_prune():
+        step = self.step_offset + epoch + 1
+        self.trial.report(sum(values) / len(values), step=step)
+        final = self.last_step is not None and step >= self.last_step
+        if not final and self.trial.should_prune():
             self.pruned = True
             self.model.stop_training = True
         elif self.deadline is not None and time.monotonic() >= self.deadline:
@@ -181,9 +190,19 @@ def make_sampler(sampler: Any, search_space: dict | None, seed: int) -> Any:
 
 
 def make_pruner(pruner: Any, max_resource: int) -> Any:
-    """The Optuna pruner for `Tuner`'s ``pruner=``: ``"hyperband"`` (budget in epochs:
-    min 1, max ``max_resource``, reduction factor 3), ``"median"`` (after 2 complete
-    trials, from the second epoch), `None` (never prunes) or an instance as is."""
+    """The Optuna pruner for `Tuner`'s ``pruner=``, with the budget in epochs.
+
+    - ``"asha"``: successive halving (Optuna's asynchronous `SuccessiveHalvingPruner`),
+      rungs at 1, 3, 9, 27... epochs: at each rung a trial goes on only when it is in the
+      best third of the trials that reached that rung (the first trials: the best of
+      them), so it prunes from the second trial on.
+    - ``"hyperband"``: Optuna's `HyperbandPruner` (min 1, max ``max_resource``,
+      reduction factor 3): ``floor(log3(max_resource)) + 1`` successive-halving
+      brackets, trials assigned by a hash of their number; the first trial of each
+      bracket runs all its epochs, and the last bracket never prunes.
+    - ``"median"``: Optuna's `MedianPruner` (after 2 complete trials, from the second
+      epoch); `None`: never prunes; an Optuna pruner: returned as is.
+    """
     optuna = require("tune", "`lamina.tuning.Tuner`")[0]
     if pruner is None:
         return optuna.pruners.NopPruner()
@@ -191,6 +210,8 @@ def make_pruner(pruner: Any, max_resource: int) -> Any:
         return pruner
     if pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    if pruner == "asha":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
     return optuna.pruners.HyperbandPruner(
         min_resource=1, max_resource=max_resource, reduction_factor=3
     )

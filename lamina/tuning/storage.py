@@ -13,7 +13,7 @@ share, and fails the trials of a process that died so they are retried.
   ``BEGIN IMMEDIATE`` write transactions and a 60 s busy timeout, so processes
   that write at once wait for each other instead of failing with
   "database is locked".
-* `fail_dead_trials(study)` fails at once (without waiting for the grace period)
+* `fail_dead_trials(study)` (from `lamina.tuning.dead_trials`) fails at once (without waiting for the grace period)
   the running trials whose process on this host is gone, e.g. after ``kill -9``.
 
 Example:
@@ -28,34 +28,34 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import importlib.util
-import inspect
 import os
 import random
 import re
-import socket
 import sqlite3
 import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
 from lamina.extras import require
+from lamina.tuning.dead_trials import (  # noqa: F401 - re-exported: storage.fail_dead_trials...
+    ERROR_ATTR,
+    HOST_ATTR,
+    MAX_RETRY,
+    PID_ATTR,
+    RetryDeadTrial,
+    callback_argument,
+    fail_dead_trials,
+    mark_trial_owner,
+)
 
 if TYPE_CHECKING:
     import optuna
 
 DEFAULT_DIRECTORY = "lamina_tuning"
 
-# user attrs the Tuner sets on each trial (mark_trial_owner) and that a retry does not inherit
-HOST_ATTR = "lamina_host"
-PID_ATTR = "lamina_pid"
-ERROR_ATTR = "error"
-
 SQLITE_BUSY_TIMEOUT = 60.0  # seconds a SQLite writer waits for another process's write
 CONNECT_TIMEOUT = 5  # seconds to reach an RDB server before the URL is reported unreachable
-MAX_RETRY = 2  # times a trial whose process died is retried with the same parameters
 
 _PASSWORD = re.compile(r"^(?P<head>[A-Za-z][\w+.-]*://[^:/@]*):(?P<password>[^@]*)@")
 _RACE = re.compile(r"already exists|duplicate|unique constraint|database is locked", re.I)
@@ -189,7 +189,7 @@ def open_storage(
         # heartbeat_interval is "experimental" in Optuna and the retry callback is renamed
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        callback = _RetryDeadTrial(max_retry=MAX_RETRY)
+        callback = RetryDeadTrial(max_retry=MAX_RETRY)
         for attempt in range(_OPEN_ATTEMPTS):
             try:
                 storage = optuna.storages.RDBStorage(
@@ -197,7 +197,7 @@ def open_storage(
                     engine_kwargs=engine_kwargs,
                     heartbeat_interval=heartbeat_interval,
                     grace_period=grace_period,
-                    **{_callback_argument(optuna): callback},
+                    **{callback_argument(optuna): callback},
                 )
                 if parsed.get_backend_name() == "sqlite":
                     _sync_normal(storage)
@@ -259,115 +259,7 @@ def open_study(
     return study
 
 
-def mark_trial_owner(trial: Any) -> None:
-    """Records on `trial` the host and process that run it (user attrs ``lamina_host``
-    and ``lamina_pid``), so `fail_dead_trials` can tell when that process is gone.
-
-    Args:
-        trial: The running `optuna.Trial`.
-    """
-    trial.set_user_attr(HOST_ATTR, socket.gethostname())
-    trial.set_user_attr(PID_ATTR, os.getpid())
-
-
-def fail_dead_trials(study: optuna.Study) -> list[int]:
-    """Fails now the RUNNING trials whose process on this host no longer exists.
-
-    A process killed mid-trial (``kill -9``, out of memory, a closed terminal) leaves
-    its trial RUNNING. The heartbeat fails such a trial after the grace period; this
-    function does not wait: a trial marked by `mark_trial_owner` on this host whose
-    process is gone (or a zombie) is set to FAIL with an ``error`` user attr, and the
-    storage's retry callback queues a WAITING copy with the same parameters (at most
-    twice per original trial), which the next `study.optimize`/`study.ask` runs first.
-    Trials of other hosts are left to the heartbeat. A process id reused by a new
-    process makes its trial look alive: the heartbeat then fails it.
-
-    Args:
-        study: The study to check.
-
-    Returns:
-        The numbers of the trials set to FAIL.
-    """
-    optuna = require("tune", "Tuning storage")[0]
-    TrialState = optuna.trial.TrialState
-    host = socket.gethostname()
-    storage = study._storage
-    failed = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        pid = trial.user_attrs.get(PID_ATTR)
-        if trial.user_attrs.get(HOST_ATTR) != host or not isinstance(pid, int):
-            continue
-        if _process_alive(pid):
-            continue
-        try:
-            storage.set_trial_user_attr(
-                trial._trial_id,
-                ERROR_ATTR,
-                f"The process {pid} running this trial on {host} ended before the trial "
-                "finished (killed or crashed); the trial is retried with the same parameters.",
-            )
-            if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
-                continue
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue  # another process failed or finished it first
-        failed.append(trial._trial_id)
-    callback = None
-    if hasattr(storage, "get_heartbeat_stale_trial_callback"):
-        callback = storage.get_heartbeat_stale_trial_callback()
-    elif hasattr(storage, "get_failed_trial_callback"):  # Optuna < 4.9
-        callback = storage.get_failed_trial_callback()
-    numbers = []
-    for trial_id in failed:
-        frozen = storage.get_trial(trial_id)
-        numbers.append(frozen.number)
-        if callback is not None:
-            callback(study, frozen)
-    return numbers
-
-
 # --- helpers -------------------------------------------------------------------------------
-
-
-class _RetryDeadTrial:
-    """Optuna's retry callback, minus the dead run's Lamina attrs (owner and error), so the
-    WAITING copy does not look owned by the dead process or failed."""
-
-    def __init__(self, max_retry: int) -> None:
-        self._max_retry = max_retry
-        optuna = require("tune", "Tuning storage")[0]
-        retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
-        retry = retry or optuna.storages.RetryFailedTrialCallback  # its name before Optuna 4.9
-        self._inner = retry(max_retry=max_retry)
-
-    def __call__(self, study: Any, trial: Any) -> None:
-        clean = copy.deepcopy(trial)
-        for key in (HOST_ATTR, PID_ATTR, ERROR_ATTR):
-            clean.user_attrs.pop(key, None)
-        self._inner(study, clean)
-
-
-def _callback_argument(optuna: Any) -> str:
-    """RDBStorage's argument for the dead-trial callback (renamed in Optuna 4.9)."""
-    parameters = inspect.signature(optuna.storages.RDBStorage).parameters
-    if "heartbeat_stale_trial_callback" in parameters:
-        return "heartbeat_stale_trial_callback"
-    return "failed_trial_callback"
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by another user
-    with contextlib.suppress(OSError, IndexError):
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")  # a zombie has ended; only its parent has not reaped it
-    return True
 
 
 def _parse_url(url: str) -> Any:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import numbers
 import os
 import socket
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,15 +15,11 @@ from typing import Any
 from lamina.extras import require
 from lamina.tuning import storage as _storage
 from lamina.tuning.objective import (
-    DataPlan,
-    ObjectiveNotLoggedError,
     check_fit_kwargs,
-    check_model,
     plan_data,
     resolve_objective,
 )
 from lamina.tuning.pruning import (
-    TrialPruning,
     check_pruner,
     check_sampler,
     make_pruner,
@@ -36,37 +30,11 @@ from lamina.tuning.results import (
     TuningResults,
     is_saved,
     load_trial_model,
-    progress_line,
     record_from_trial,
 )
+from lamina.tuning.trials import derive_seed, optimize, run_trial
 
 _OWNER = "Tuner"
-_MODEL_EXT = ".lamina"
-
-
-class _TrialFailed(Exception):
-    """A trial's `build_model` or `fit` raised: the trial is FAIL, the search goes on."""
-
-
-def derive_seed(study_seed: int, trial_number: int) -> int:
-    """The seed of trial ``trial_number`` of a study seeded ``study_seed``.
-
-    Deterministic (a hash of both numbers, not their sum, so studies with nearby
-    seeds do not share trial seeds) and in ``[0, 2**31)``.
-
-    Example:
-        >>> from lamina.tuning.tuner import derive_seed
-        >>> derive_seed(0, 3) == derive_seed(0, 3) != derive_seed(1, 3)
-        True
-    """
-    for name, value in (("study_seed", study_seed), ("trial_number", trial_number)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-            raise ValueError(
-                f"`derive_seed` expects `{name}` to be a non-negative integer. Received: "
-                f"{name}={value!r}."
-            )
-    digest = hashlib.sha256(f"lamina-tuning:{int(study_seed)}:{int(trial_number)}".encode())
-    return int.from_bytes(digest.digest()[:8], "big") % (2**31)
 
 
 class Tuner:
@@ -108,9 +76,14 @@ class Tuner:
         sampler: ``"tpe"``, ``"random"``, ``"grid"`` or an Optuna sampler. The grid
             sampler needs ``search_space={name: [values, ...]}`` covering every
             parameter `build_model` asks for. Defaults to ``"tpe"``.
-        pruner: ``"hyperband"`` (budget in epochs: min 1, max `epochs`, reduction
-            factor 3), ``"median"``, `None` (no pruning) or an Optuna pruner.
-            Defaults to ``"hyperband"``.
+        pruner: ``"asha"`` (successive halving, budget in epochs: at 1, 3, 9...
+            epochs a trial goes on only when in the best third of the trials that got
+            there, so it prunes from the second trial on), ``"hyperband"`` (min 1, max
+            `epochs`, reduction factor 3: several successive-halving brackets, the
+            first trial of each and every trial of the last one run all their
+            epochs), ``"median"``, `None` (no pruning) or an Optuna pruner. A trial
+            that has trained all its epochs completes (it is not pruned at its last
+            epoch). Defaults to ``"asha"``.
         storage: `None` (a SQLite file in ``directory``), an RDB URL
             (``"sqlite:///study.db"``, ``"postgresql://..."``) or an Optuna storage.
         study_name: Defaults to ``build_model.__name__``.
@@ -138,7 +111,7 @@ class Tuner:
         max_trials: int = 20,
         time_budget: float | None = None,
         sampler: Any = "tpe",
-        pruner: Any = "hyperband",
+        pruner: Any = "asha",
         storage: Any = None,
         study_name: str | None = None,
         seed: int = 0,
@@ -220,7 +193,7 @@ class Tuner:
             cv: ``k`` >= 2: the objective is the mean over ``k`` folds of each fold's
                 best validation objective (stratified for class labels). Pruning sees
                 the running mean of the fold bests.
-            epochs: Epochs per trial (per fold with ``cv``); Hyperband's budget.
+            epochs: Epochs per trial (per fold with ``cv``); the pruner's budget.
                 Defaults to `10`.
             batch_size: Passed to `fit`.
             callbacks: More callbacks for `fit`. The same instances go to every
@@ -253,143 +226,16 @@ class Tuner:
         run.update(verbose=verbose, fit_kwargs=fit_kwargs, deadline=deadline)
 
         def objective(trial: Any) -> float:
-            return self._trial(trial, plan, **run)
+            return run_trial(self, trial, plan, **run)
 
         dead = _storage.fail_dead_trials(self.study)
         if dead and verbose:
             print(f"Trials {dead} of a process that ended mid-trial are failed and re-queued.")
         with _quiet(optuna, optuna.logging.WARNING if verbose >= 2 else optuna.logging.ERROR):
-            failures = self._optimize(objective, n_jobs, verbose, deadline)
+            failures = optimize(self, objective, n_jobs, verbose, deadline)
         if failures >= self.max_trials and verbose:
             print(f"Stopped after {failures} failed trials; see `results().failures`.")
         return self.results()
-
-    def _optimize(self, objective: Any, n_jobs: int, verbose: int, deadline: float | None) -> int:
-        """Runs `study.optimize` until the study holds `max_trials` finished trials, the
-        deadline, `max_trials` failures in this call, or `study.stop()`. Returns the failures."""
-        optuna = require("tune", "`Tuner.search`")[0]
-        failures = 0
-        while True:
-            remaining = self.max_trials - self._finished(optuna)
-            left = None if deadline is None else deadline - time.monotonic()
-            if remaining <= 0 or failures >= self.max_trials or (left is not None and left <= 0):
-                break
-            if self._grid_exhausted(optuna):
-                break
-            before = self._count(optuna, "FAIL")
-            ran: list[int] = []
-            done = functools.partial(self._done, ran, verbose)
-            self.study.optimize(
-                objective,
-                n_trials=remaining,
-                timeout=left,
-                n_jobs=n_jobs,
-                catch=(_TrialFailed,),
-                callbacks=[done],
-            )
-            failures += self._count(optuna, "FAIL") - before
-            if left is not None and time.monotonic() >= deadline:
-                break
-            if len(ran) < remaining:
-                break  # `study.stop()` was called (by a callback, or an exhausted grid)
-        return failures
-
-    def _trial(self, trial: Any, plan: DataPlan, **run: Any) -> float:
-        optuna = require("tune", "`Tuner.search`")[0]
-        _storage.mark_trial_owner(trial)
-        seed = trial.user_attrs.get("seed")  # a retried trial keeps its seed
-        if not isinstance(seed, int):
-            seed = derive_seed(self.seed, trial.number)
-            trial.set_user_attr("seed", seed)
-        start = time.perf_counter()
-        try:
-            return self._train(trial, seed, plan, **run)
-        except optuna.TrialPruned:
-            raise
-        except ObjectiveNotLoggedError as e:  # the same in every trial: stop the search
-            trial.set_user_attr("error", f"{type(e).__name__}: {e}")
-            raise
-        except Exception as e:  # noqa: BLE001 - the trial fails, the search goes on
-            if type(e).__module__.split(".")[0] in ("optuna", "sqlalchemy"):
-                raise  # the storage is broken: every trial would fail
-            if isinstance(e, ValueError) and "not found in the given grid" in str(e):
-                raise ValueError(
-                    f"`build_model` asks for a parameter that `search_space` does not list "
-                    f"({e}). With sampler='grid', give values for every parameter. Received: "
-                    f"search_space keys {sorted(self.search_space or {})}."
-                ) from e
-            trial.set_user_attr("error", f"{type(e).__name__}: {e}")
-            raise _TrialFailed(str(e)) from e
-        finally:
-            trial.set_user_attr("seconds", time.perf_counter() - start)
-
-    def _train(self, trial: Any, seed: int, plan: DataPlan, **run: Any) -> float:
-        import lamina
-        from lamina.tuning.hp import HyperParameters
-
-        optuna = require("tune", "`Tuner.search`")[0]
-        bests: list[float] = []
-        total_epochs = 0
-        model = None
-        for fold, (x_train, y_train, val) in enumerate(plan.folds):
-            lamina.set_seed(seed)
-            model = self.build_model(HyperParameters(trial))
-            check_model(model)
-            pruning = TrialPruning(
-                trial,
-                self.objective.name,
-                self.objective.direction,
-                keep_best_weights=True,
-                previous=bests,
-                step_offset=fold * run["epochs"],  # fold k reports at steps k*epochs + 1...
-                deadline=run["deadline"],
-            )
-            model.fit(
-                x_train,
-                y_train,
-                validation_data=val,
-                epochs=run["epochs"],
-                batch_size=run["batch_size"],
-                callbacks=[*run["callbacks"], pruning],
-                verbose=2 if run["verbose"] >= 2 else 0,
-                **run["fit_kwargs"],
-            )
-            total_epochs += pruning.epochs
-            trial.set_user_attr("epochs", total_epochs)
-            if pruning.pruned:
-                raise optuna.TrialPruned(f"pruned after {total_epochs} epochs")
-            if pruning.best is None:
-                raise FloatingPointError(
-                    f"The objective {self.objective.name!r} was not finite at any epoch (the "
-                    "model diverged). Lower the learning rate range in `build_model`."
-                )
-            bests.append(pruning.best)
-            trial.set_user_attr("best_epoch", pruning.best_epoch + 1)
-            if pruning.out_of_time:
-                trial.set_user_attr("stopped", "time_budget")
-                break
-        if self.keep_models and plan.n_folds == 1:
-            trial.set_user_attr("model_path", self._save(model, trial.number))
-        return sum(bests) / len(bests)
-
-    def _save(self, model: Any, number: int) -> str | None:
-        path = self.directory / self.study_name / f"trial_{number}{_MODEL_EXT}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            model.save(path)
-        except Exception as e:  # noqa: BLE001 - the trial stands; best_model() names this
-            warnings.warn(f"Trial {number}'s model could not be saved to {path}: {e}", stacklevel=2)
-            return None
-        return str(path.resolve())
-
-    def _done(self, ran: list[int], verbose: int, study: Any, frozen: Any) -> None:
-        """Optuna's per-trial callback: counts the trials this call ran, prints progress."""
-        ran.append(frozen.number)
-        if verbose:
-            print(progress_line(study, frozen, self.objective.name))
-        optuna = require("tune", "`Tuner.search`")[0]
-        if self._finished(optuna) >= self.max_trials:
-            study.stop()  # other workers on the study finished trials too
 
     # ------------------------------------------------------------------ results
     def results(self) -> TuningResults:
@@ -487,20 +333,9 @@ class Tuner:
         return self.results().plot(kind, path)
 
     # ------------------------------------------------------------------ helpers
-    def _finished(self, optuna: Any) -> int:
-        return self._count(optuna, "COMPLETE") + self._count(optuna, "PRUNED")
-
-    def _count(self, optuna: Any, state: str) -> int:
-        states = (getattr(optuna.trial.TrialState, state),)
-        return len(self.study.get_trials(deepcopy=False, states=states))
-
     def _worker_seed(self) -> int:
         worker = hashlib.sha256(f"{socket.gethostname()}:{os.getpid()}".encode()).digest()[:4]
         return derive_seed(self.seed, int.from_bytes(worker, "big"))
-
-    def _grid_exhausted(self, optuna: Any) -> bool:
-        sampler = self.study.sampler
-        return isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(self.study)
 
 
 # ---------------------------------------------------------------------- helpers

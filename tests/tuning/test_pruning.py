@@ -162,3 +162,65 @@ def test_hyperband_prunes_the_planted_bad_region(tmp_path):
     assert all(rows[t.number]["state"] == "PRUNED" for t in pruned)
     assert "PRUNED" in str(results)
     assert len([t for t in results.trials if t.state in ("COMPLETE", "PRUNED")]) == 8
+
+
+def _report(study, trial, losses, last_step=None):
+    """Runs `TrialPruning` over ``losses`` (one per epoch) like `fit` would; tells the study."""
+    cb = TrialPruning(trial, "val_loss", "min", last_step=last_step)
+    cb.set_model(_Model())
+    for epoch, loss in enumerate(losses):
+        cb.on_epoch_end(epoch, {"val_loss": loss})
+        if cb.pruned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            return cb
+    study.tell(trial, cb.best)
+    return cb
+
+
+def test_asha_prunes_from_the_second_trial():
+    study = optuna.create_study(pruner=make_pruner("asha", max_resource=9))
+    assert isinstance(study.pruner, optuna.pruners.SuccessiveHalvingPruner)
+    first = _report(study, study.ask(), [0.5] * 9, last_step=9)  # alone at every rung
+    assert (first.pruned, first.epochs) == (False, 9)
+    second = _report(study, study.ask(), [0.6] * 9, last_step=9)  # worse at epoch 1
+    assert (second.pruned, second.epochs) == (True, 1)
+    third = _report(study, study.ask(), [0.4, 0.4, 0.45] + [0.45] * 6, last_step=9)
+    assert (third.pruned, third.epochs) == (False, 9)  # the best at epochs 1 and 3
+    # Hyperband on the same reports: the trials fall into brackets by a hash of their
+    # number, and a bracket's first trial runs all its epochs whatever its value
+    hyperband = optuna.create_study(pruner=make_pruner("hyperband", max_resource=9))
+    runs = [_report(hyperband, hyperband.ask(), [0.5 + i / 100] * 9, 9) for i in range(4)]
+    assert sum(not r.pruned for r in runs) >= 2
+
+
+@pytest.mark.parametrize("last_step, pruned", [(None, True), (9, False)])
+def test_a_trial_at_its_last_epoch_completes_instead_of_being_pruned(last_step, pruned):
+    study = optuna.create_study(pruner=make_pruner("asha", max_resource=9))
+    # the first trial's value at the rung of epoch 9 is recorded (it is asked there)
+    _report(study, study.ask(), [0.9, 0.9, 0.9] + [0.1] * 6, last_step=None)
+    # the second is better at the rungs of epochs 1 and 3, worse at epoch 9 (its last)
+    cb = _report(study, study.ask(), [0.5, 0.5, 0.5] + [0.4] * 6, last_step=last_step)
+    assert (cb.pruned, cb.epochs) == (pruned, 9)
+    state = optuna.trial.TrialState.PRUNED if pruned else optuna.trial.TrialState.COMPLETE
+    assert study.trials[1].state == state
+    if not pruned:
+        assert study.trials[1].value == 0.4
+
+
+def test_the_default_pruner_prunes_the_second_trial_after_one_epoch(tmp_path):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = (d.data / 16.0).astype("float32")[:1500], d.target[:1500]
+    tuner = Tuner(build_planted, "val_accuracy", max_trials=2, directory=tmp_path)
+    for lr in (3e-2, 1e-6):  # a good configuration, then a bad one
+        tuner.study.enqueue_trial({"units": 12, "learning_rate": lr})
+    results = tuner.search(
+        x[:1200], y[:1200], validation_data=(x[1200:], y[1200:]), epochs=3, verbose=0
+    )
+    assert isinstance(tuner.study.pruner, optuna.pruners.SuccessiveHalvingPruner)
+    trials = sorted(results.trials, key=lambda t: t.number)
+    assert [(t.state, t.epochs) for t in trials] == [
+        ("COMPLETE", 3),  # the first trial runs all its epochs
+        ("PRUNED", 1),  # the bad one is stopped at the first rung, after one epoch
+    ]

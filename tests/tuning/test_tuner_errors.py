@@ -124,7 +124,7 @@ def test_build_model_returning_something_else(tmp_path, digits):
         ({"max_trials": 0}, ValueError, r"`max_trials` to be a positive integer.*max_trials=0"),
         ({"max_trials": 2.5}, ValueError, "max_trials=2.5"),
         ({"sampler": "bayes"}, ValueError, r"`sampler` to be one of.*'tpe'.*sampler='bayes'"),
-        ({"pruner": "asha"}, ValueError, r"`pruner` to be one of.*'hyperband'.*pruner='asha'"),
+        ({"pruner": "bohb"}, ValueError, r"`pruner` to be one of.*'hyperband'.*pruner='bohb'"),
         ({"sampler": "grid"}, ValueError, r"sampler='grid' needs the grid: pass `search_space="),
         ({"sampler": "grid", "search_space": {"u": []}}, ValueError, "non-empty list"),
         ({"search_space": {"u": [1]}}, ValueError, "only used with sampler='grid'"),

@@ -24,6 +24,12 @@ JSON layout (keys present only for the sections given)::
      "cross_validation": {run name: CVResult.to_dict()},
      "baselines": BaselineTable.to_dict() + "ranking", "verdicts", "comparisons",
      "doctor": DoctorReport.to_dict(),
+     "tuning": TuningResults.to_dict() ({"study_name", "storage", "objective", "trials",
+               "counts", "best", "runner_up", "dev_size"}) + {"plots": [the kinds drawn:
+               "history", "importance", "parallel"], "best_params": {name: value} (when
+               a trial completed),
+               "comparison": {"best", "runner_up", "difference": Interval.to_dict(),
+               "p_value", "n", "distinguishable", "outcome", "text", "method"} or null},
      "training": {run name: {"history": {...}, "epochs", "final"}},
      "diagnosis": {run name: Diagnosis.to_dict()},
      "learning_curve": LearningCurve.to_dict(),
