@@ -53,6 +53,11 @@ class TrialPruning(Callback):
             has trained all its epochs, stopping it saves nothing, and it completes
             with its value (a successive-halving rung at the last epoch would
             otherwise discard a fully trained trial). Defaults to `None` (always ask).
+        defer_reports: Keep the values in memory and write them all at the end of
+            `fit`, in one storage transaction, instead of one transaction per epoch;
+            the pruner is then never asked. Defaults to `None`: deferred when the
+            study's pruner is Optuna's `NopPruner` (``pruner=None``), which never
+            prunes, so only the stored curve is needed, not its epoch-by-epoch writes.
 
     Raises:
         ValueError: At the first epoch whose logs lack ``monitor``; the message lists
@@ -76,6 +81,7 @@ class TrialPruning(Callback):
         step_offset: int = 0,
         deadline: float | None = None,
         last_step: int | None = None,
+        defer_reports: bool | None = None,
     ) -> None:
         super().__init__()
         if direction is None:
@@ -98,6 +104,12 @@ class TrialPruning(Callback):
         self.best_epoch: int | None = None
         self.epochs = 0
         self._best_weights: dict | None = None
+        if defer_reports is None:
+            optuna = require("tune", "`TrialPruning`")[0]
+            pruner = getattr(getattr(trial, "study", None), "pruner", None)
+            defer_reports = isinstance(pruner, optuna.pruners.NopPruner)
+        self.defer_reports = bool(defer_reports)
+        self.pending: dict[int, float] = {}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
@@ -116,9 +128,12 @@ class TrialPruning(Callback):
                 self._best_weights = snapshot_weights(self.model)
         values = [*self.previous, self.best]
         step = self.step_offset + epoch + 1
-        self.trial.report(sum(values) / len(values), step=step)
+        if self.defer_reports:
+            self.pending[step] = sum(values) / len(values)
+        else:
+            self.trial.report(sum(values) / len(values), step=step)
         final = self.last_step is not None and step >= self.last_step
-        if not final and self.trial.should_prune():
+        if not final and not self.defer_reports and self.trial.should_prune():
             self.pruned = True
             self.model.stop_training = True
         elif self.deadline is not None and time.monotonic() >= self.deadline:
@@ -126,6 +141,11 @@ class TrialPruning(Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        if self.pending:
+            from lamina.tuning.batch import write
+
+            write(self.trial, intermediate=self.pending)
+            self.pending = {}
         if self.keep_best_weights and self._best_weights is not None:
             self.model.load_state_dict(self._best_weights)
 

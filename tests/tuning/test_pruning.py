@@ -33,13 +33,14 @@ class _Model:
 def _callback(pruner=None, monitor="val_loss", direction="min", **kwargs):
     study = optuna.create_study(direction="minimize", pruner=pruner or optuna.pruners.NopPruner())
     trial = study.ask()
+    kwargs.setdefault("defer_reports", False)  # the values are read before `on_train_end`
     cb = TrialPruning(trial, monitor, direction, **kwargs)
     cb.set_model(_Model())
     return study, trial, cb
 
 
 def test_reports_the_best_value_so_far_at_epochs_trained():
-    study, trial, cb = _callback()
+    study, trial, cb = _callback(defer_reports=False)
     for epoch, loss in enumerate([0.9, 0.5, 0.7, 0.4]):
         cb.on_epoch_end(epoch, {"loss": 1.0, "val_loss": loss})
     study.tell(trial, cb.best)
@@ -47,6 +48,28 @@ def test_reports_the_best_value_so_far_at_epochs_trained():
     assert frozen.intermediate_values == {1: 0.9, 2: 0.5, 3: 0.5, 4: 0.4}
     assert (cb.best, cb.best_epoch, cb.epochs, cb.pruned) == (0.4, 3, 4, False)
     assert cb.model.stop_training is False
+
+
+def test_without_a_pruner_the_reports_are_written_at_train_end_in_one_commit(tmp_path):
+    from sqlalchemy import event
+
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'study.db'}")
+    study = optuna.create_study(storage=storage, pruner=optuna.pruners.NopPruner())
+    trial = study.ask()
+    cb = TrialPruning(trial, "val_loss", "min")
+    cb.set_model(_Model())
+    commits = []
+    event.listen(storage.engine, "commit", lambda conn: commits.append(1))
+    for epoch, loss in enumerate([0.9, 0.5, 0.7, 0.4]):
+        cb.on_epoch_end(epoch, {"val_loss": loss})
+    assert cb.defer_reports and commits == []
+    assert study.trials[0].intermediate_values == {}
+    commits.clear()
+    cb.on_train_end()
+    assert len(commits) == 1
+    assert study.trials[0].intermediate_values == {1: 0.9, 2: 0.5, 3: 0.5, 4: 0.4}
+    pruned = optuna.create_study(pruner=optuna.pruners.MedianPruner())
+    assert TrialPruning(pruned.ask(), "val_loss", "min").defer_reports is False
 
 
 def test_stops_training_when_the_pruner_says_so():
@@ -188,7 +211,9 @@ def test_asha_prunes_from_the_second_trial():
     assert (third.pruned, third.epochs) == (False, 9)  # the best at epochs 1 and 3
     # Hyperband on the same reports: the trials fall into brackets by a hash of their
     # number, and a bracket's first trial runs all its epochs whatever its value
-    hyperband = optuna.create_study(pruner=make_pruner("hyperband", max_resource=9))
+    hyperband = optuna.create_study(  # a fixed name: the brackets hash it
+        study_name="hyperband", pruner=make_pruner("hyperband", max_resource=9)
+    )
     runs = [_report(hyperband, hyperband.ask(), [0.5 + i / 100] * 9, 9) for i in range(4)]
     assert sum(not r.pruned for r in runs) >= 2
 
