@@ -51,10 +51,8 @@ def write(trial: Any, user_attrs: dict | None = None, intermediate: dict | None 
     from optuna.storages._rdb.storage import _create_scoped_session
 
     with _create_scoped_session(backend.scoped_session, True) as session:
-        for step, value in steps.items():
-            backend._set_trial_intermediate_value_without_commit(
-                session, trial._trial_id, step, value
-            )
+        if steps:
+            _insert_steps(backend, session, trial._trial_id, steps)
         for key, value in attrs.items():
             backend._set_trial_attr_without_commit(
                 session, models.TrialUserAttributeModel, trial._trial_id, key, value
@@ -63,13 +61,39 @@ def write(trial: Any, user_attrs: dict | None = None, intermediate: dict | None 
     cached.intermediate_values.update(steps)
 
 
+def _insert_steps(backend: Any, session: Any, trial_id: int, steps: dict) -> None:
+    """Inserts the intermediate values ``steps`` of a running trial: one query for the
+    trial's state and stored steps, one insert for all (Optuna's per-value path runs two
+    queries per value). A step stored already keeps its value, as in `trial.report`."""
+    from optuna.storages._rdb import models
+
+    trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
+    backend.check_trial_is_updatable(trial_id, trial.state)
+    table = models.TrialIntermediateValueModel
+    stored = {row[0] for row in session.query(table.step).filter(table.trial_id == trial_id)}
+    rows = []
+    for step, value in steps.items():
+        if step in stored:
+            continue
+        stored_value, value_type = table.intermediate_value_to_stored_repr(value)
+        rows.append(
+            table(
+                trial_id=trial_id,
+                step=step,
+                intermediate_value=stored_value,
+                intermediate_value_type=value_type,
+            )
+        )
+    session.add_all(rows)
+
+
 def _rdb_backend(storage: Any) -> Any:
     """The `RDBStorage` behind ``storage`` (Optuna wraps it in a cache), or None."""
     import optuna
 
     backend = getattr(storage, "_backend", storage)
     needed = ("scoped_session", "_set_trial_attr_without_commit")
-    needed += ("_set_trial_intermediate_value_without_commit",)
+    needed += ("check_trial_is_updatable",)
     if isinstance(backend, optuna.storages.RDBStorage) and all(
         hasattr(backend, name) for name in needed
     ):
