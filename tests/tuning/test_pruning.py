@@ -187,17 +187,51 @@ def test_hyperband_prunes_the_planted_bad_region(tmp_path):
     assert len([t for t in results.trials if t.state in ("COMPLETE", "PRUNED")]) == 8
 
 
-def _report(study, trial, losses, last_step=None):
+def _report(study, trial, losses, last_step=None, defer_reports=None):
     """Runs `TrialPruning` over ``losses`` (one per epoch) like `fit` would; tells the study."""
-    cb = TrialPruning(trial, "val_loss", "min", last_step=last_step)
+    cb = TrialPruning(trial, "val_loss", "min", last_step=last_step, defer_reports=defer_reports)
     cb.set_model(_Model())
     for epoch, loss in enumerate(losses):
         cb.on_epoch_end(epoch, {"val_loss": loss})
         if cb.pruned:
+            cb.on_train_end()
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             return cb
+    cb.on_train_end()
     study.tell(trial, cb.best)
     return cb
+
+
+@pytest.mark.parametrize("name", ["asha", "hyperband"])
+def test_successive_halving_asked_only_at_its_rungs_decides_as_when_asked_every_epoch(name):
+    rng = np.random.default_rng(0)
+    curves = [np.sort(rng.uniform(0.1, 1.0, 10))[::-1] + rng.uniform(0, 0.5) for _ in range(12)]
+    runs = {}
+    for defer in (None, False):  # None: the default, deferred; False: every epoch
+        study = optuna.create_study(study_name=name, pruner=make_pruner(name, max_resource=10))
+        asks = []
+        original = optuna.trial.Trial.should_prune
+
+        def counting(self, asks=asks, original=original):
+            asks.append(self._cached_frozen_trial.last_step)
+            return original(self)
+
+        optuna.trial.Trial.should_prune = counting
+        try:
+            cbs = [_report(study, study.ask(), c, 10, defer) for c in curves]
+        finally:
+            optuna.trial.Trial.should_prune = original
+        runs[defer] = (
+            [(cb.pruned, cb.epochs, cb.defer_reports) for cb in cbs],
+            [(t.state, t.intermediate_values) for t in study.trials],
+            set(asks),
+        )
+    deferred, every = runs[None], runs[False]
+    assert [r[:2] for r in deferred[0]] == [r[:2] for r in every[0]]
+    assert any(pruned for pruned, _, _ in every[0]) and any(not p for p, _, _ in every[0])
+    assert deferred[1] == every[1]  # the same states and stored curves
+    assert all(d for _, _, d in deferred[0]) and deferred[2] == {1, 3, 9}
+    assert every[2] == set(range(1, 10))
 
 
 def test_asha_prunes_from_the_second_trial():
