@@ -38,8 +38,14 @@ def mark_trial_owner(trial: Any) -> None:
     Args:
         trial: The running `optuna.Trial`.
     """
-    trial.set_user_attr(HOST_ATTR, socket.gethostname())
-    trial.set_user_attr(PID_ATTR, os.getpid())
+    from lamina.tuning.batch import write
+
+    write(trial, owner_attrs())
+
+
+def owner_attrs() -> dict[str, Any]:
+    """The user attrs `mark_trial_owner` sets: this host and process id."""
+    return {HOST_ATTR: socket.gethostname(), PID_ATTR: os.getpid()}
 
 
 def fail_dead_trials(study: optuna.Study) -> list[int]:

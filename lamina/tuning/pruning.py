@@ -53,6 +53,14 @@ class TrialPruning(Callback):
             has trained all its epochs, stopping it saves nothing, and it completes
             with its value (a successive-halving rung at the last epoch would
             otherwise discard a fully trained trial). Defaults to `None` (always ask).
+        defer_reports: Keep the values in memory and write the pending ones in one
+            storage transaction only when the pruner is asked and at the end of `fit`,
+            instead of one transaction per epoch. Defaults to `None`: deferred when
+            the study's pruner is Optuna's `NopPruner` (``pruner=None``; never asked)
+            or successive halving (``"asha"``, ``"hyperband"``: asked only at its rungs,
+            ``min_resource * reduction_factor**k`` epochs, the only steps at which it
+            can prune), so the stored curve is the same with a few writes per trial.
+            Any other pruner is asked after every epoch, each value reported first.
 
     Raises:
         ValueError: At the first epoch whose logs lack ``monitor``; the message lists
@@ -76,6 +84,7 @@ class TrialPruning(Callback):
         step_offset: int = 0,
         deadline: float | None = None,
         last_step: int | None = None,
+        defer_reports: bool | None = None,
     ) -> None:
         super().__init__()
         if direction is None:
@@ -98,6 +107,12 @@ class TrialPruning(Callback):
         self.best_epoch: int | None = None
         self.epochs = 0
         self._best_weights: dict | None = None
+        pruner = getattr(getattr(trial, "study", None), "pruner", None)
+        self._rungs = _rungs(pruner)  # None: ask every epoch; () never
+        if defer_reports is None:
+            defer_reports = self._rungs is not None
+        self.defer_reports = bool(defer_reports)
+        self.pending: dict[int, float] = {}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
@@ -116,18 +131,74 @@ class TrialPruning(Callback):
                 self._best_weights = snapshot_weights(self.model)
         values = [*self.previous, self.best]
         step = self.step_offset + epoch + 1
-        self.trial.report(sum(values) / len(values), step=step)
+        if self.defer_reports:
+            self.pending[step] = sum(values) / len(values)
+        else:
+            self.trial.report(sum(values) / len(values), step=step)
         final = self.last_step is not None and step >= self.last_step
-        if not final and self.trial.should_prune():
+        if not final and self._asks_at(step) and self._should_prune():
             self.pruned = True
             self.model.stop_training = True
         elif self.deadline is not None and time.monotonic() >= self.deadline:
             self.out_of_time = True
             self.model.stop_training = True
 
+    def _asks_at(self, step: int) -> bool:
+        """Whether the pruner is asked after the epoch of ``step``."""
+        if not self.defer_reports or self._rungs is None:
+            return True
+        return step in self._rungs
+
+    def _should_prune(self) -> bool:
+        """Writes the pending values, then asks the pruner."""
+        self._flush()
+        return self.trial.should_prune()
+
+    def _flush(self) -> None:
+        """Writes the pending values in one storage transaction."""
+        if self.pending:
+            from lamina.tuning.batch import write
+
+            write(self.trial, intermediate=self.pending)
+            self.pending = {}
+
     def on_train_end(self, logs: dict | None = None) -> None:
+        self._flush()
         if self.keep_best_weights and self._best_weights is not None:
             self.model.load_state_dict(self._best_weights)
+
+
+class _Rungs:
+    """The steps ``min_resource * factor**k`` (k >= 0) at which successive halving decides."""
+
+    def __init__(self, min_resource: int, factor: int) -> None:
+        self.min_resource, self.factor = min_resource, factor
+
+    def __contains__(self, step: int) -> bool:
+        if step < self.min_resource or step % self.min_resource:
+            return False
+        q = step // self.min_resource
+        while q % self.factor == 0:
+            q //= self.factor
+        return q == 1
+
+
+def _rungs(pruner: Any) -> Any:
+    """The steps at which ``pruner`` can prune: ``()`` for `NopPruner`, `_Rungs` for
+    successive halving and Hyperband with an integer ``min_resource``, else None (any)."""
+    optuna = require("tune", "`TrialPruning`")[0]
+    if isinstance(pruner, optuna.pruners.NopPruner):
+        return ()
+    halving = (optuna.pruners.SuccessiveHalvingPruner, optuna.pruners.HyperbandPruner)
+    if type(pruner) in halving:  # subclasses may decide elsewhere
+        low, factor = (
+            getattr(pruner, "_min_resource", None),
+            getattr(pruner, "_reduction_factor", None),
+        )
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in (low, factor)):
+            if low >= 1 and factor >= 2:
+                return _Rungs(low, factor)
+    return None
 
 
 # ---------------------------------------------------------------------- samplers and pruners by name

@@ -11,7 +11,8 @@ import warnings
 from typing import Any
 
 from lamina.extras import require
-from lamina.tuning.dead_trials import mark_trial_owner
+from lamina.tuning.batch import write
+from lamina.tuning.dead_trials import owner_attrs
 from lamina.tuning.objective import DataPlan, ObjectiveNotLoggedError, check_model
 from lamina.tuning.pruning import TrialPruning
 from lamina.tuning.results import progress_line
@@ -81,18 +82,20 @@ def run_trial(tuner: Any, trial: Any, plan: DataPlan, **run: Any) -> float:
     is FAIL with the exception recorded (`TrialFailed`), except the errors that would
     fail every trial (the objective is not logged, the storage is broken)."""
     optuna = require("tune", "`Tuner.search`")[0]
-    mark_trial_owner(trial)
+    # the owner (for the dead-trial check) and the seed, in one storage transaction
+    attrs = owner_attrs()
     seed = trial.user_attrs.get("seed")  # a retried trial keeps its seed
     if not isinstance(seed, int):
-        seed = derive_seed(tuner.seed, trial.number)
-        trial.set_user_attr("seed", seed)
+        seed = attrs["seed"] = derive_seed(tuner.seed, trial.number)
+    write(trial, attrs)
+    attrs = {}  # what the trial records at its end, again in one transaction
     start = time.perf_counter()
     try:
-        return train_trial(tuner, trial, seed, plan, **run)
+        return train_trial(tuner, trial, seed, plan, attrs, **run)
     except optuna.TrialPruned:
         raise
     except ObjectiveNotLoggedError as e:  # the same in every trial: stop the search
-        trial.set_user_attr("error", f"{type(e).__name__}: {e}")
+        attrs["error"] = f"{type(e).__name__}: {e}"
         raise
     except Exception as e:  # noqa: BLE001 - the trial fails, the search goes on
         if type(e).__module__.split(".")[0] in ("optuna", "sqlalchemy"):
@@ -103,15 +106,19 @@ def run_trial(tuner: Any, trial: Any, plan: DataPlan, **run: Any) -> float:
                 f"({e}). With sampler='grid', give values for every parameter. Received: "
                 f"search_space keys {sorted(tuner.search_space or {})}."
             ) from e
-        trial.set_user_attr("error", f"{type(e).__name__}: {e}")
+        attrs["error"] = f"{type(e).__name__}: {e}"
         raise TrialFailed(str(e)) from e
     finally:
-        trial.set_user_attr("seconds", time.perf_counter() - start)
+        attrs["seconds"] = time.perf_counter() - start
+        write(trial, attrs)
 
 
-def train_trial(tuner: Any, trial: Any, seed: int, plan: DataPlan, **run: Any) -> float:
+def train_trial(
+    tuner: Any, trial: Any, seed: int, plan: DataPlan, attrs: dict, **run: Any
+) -> float:
     """Builds and fits the trial's model on each fold of ``plan`` with `TrialPruning`;
-    returns the mean of the folds' best values. Raises `optuna.TrialPruned` when pruned."""
+    returns the mean of the folds' best values. Raises `optuna.TrialPruned` when pruned.
+    The user attrs to record (epochs, best epoch, model path) are put in ``attrs``."""
     import lamina
     from lamina.tuning.hp import HyperParameters
 
@@ -144,7 +151,7 @@ def train_trial(tuner: Any, trial: Any, seed: int, plan: DataPlan, **run: Any) -
             **run["fit_kwargs"],
         )
         total_epochs += pruning.epochs
-        trial.set_user_attr("epochs", total_epochs)
+        attrs["epochs"] = total_epochs
         if pruning.pruned:
             raise optuna.TrialPruned(f"pruned after {total_epochs} epochs")
         if pruning.best is None:
@@ -153,12 +160,12 @@ def train_trial(tuner: Any, trial: Any, seed: int, plan: DataPlan, **run: Any) -
                 "model diverged). Lower the learning rate range in `build_model`."
             )
         bests.append(pruning.best)
-        trial.set_user_attr("best_epoch", pruning.best_epoch + 1)
+        attrs["best_epoch"] = pruning.best_epoch + 1
         if pruning.out_of_time:
-            trial.set_user_attr("stopped", "time_budget")
+            attrs["stopped"] = "time_budget"
             break
     if tuner.keep_models and plan.n_folds == 1:
-        trial.set_user_attr("model_path", save_model(tuner, model, trial.number))
+        attrs["model_path"] = save_model(tuner, model, trial.number)
     return sum(bests) / len(bests)
 
 
@@ -186,8 +193,9 @@ def _done(tuner: Any, ran: list[int], verbose: int, study: Any, frozen: Any) -> 
 
 
 def finished(study: Any, optuna: Any) -> int:
-    """Complete and pruned trials of ``study``."""
-    return count(study, optuna, "COMPLETE") + count(study, optuna, "PRUNED")
+    """Complete and pruned trials of ``study`` (one storage query)."""
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return len(study.get_trials(deepcopy=False, states=states))
 
 
 def count(study: Any, optuna: Any, state: str) -> int:

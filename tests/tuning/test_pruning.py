@@ -33,13 +33,14 @@ class _Model:
 def _callback(pruner=None, monitor="val_loss", direction="min", **kwargs):
     study = optuna.create_study(direction="minimize", pruner=pruner or optuna.pruners.NopPruner())
     trial = study.ask()
+    kwargs.setdefault("defer_reports", False)  # the values are read before `on_train_end`
     cb = TrialPruning(trial, monitor, direction, **kwargs)
     cb.set_model(_Model())
     return study, trial, cb
 
 
 def test_reports_the_best_value_so_far_at_epochs_trained():
-    study, trial, cb = _callback()
+    study, trial, cb = _callback(defer_reports=False)
     for epoch, loss in enumerate([0.9, 0.5, 0.7, 0.4]):
         cb.on_epoch_end(epoch, {"loss": 1.0, "val_loss": loss})
     study.tell(trial, cb.best)
@@ -47,6 +48,28 @@ def test_reports_the_best_value_so_far_at_epochs_trained():
     assert frozen.intermediate_values == {1: 0.9, 2: 0.5, 3: 0.5, 4: 0.4}
     assert (cb.best, cb.best_epoch, cb.epochs, cb.pruned) == (0.4, 3, 4, False)
     assert cb.model.stop_training is False
+
+
+def test_without_a_pruner_the_reports_are_written_at_train_end_in_one_commit(tmp_path):
+    from sqlalchemy import event
+
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'study.db'}")
+    study = optuna.create_study(storage=storage, pruner=optuna.pruners.NopPruner())
+    trial = study.ask()
+    cb = TrialPruning(trial, "val_loss", "min")
+    cb.set_model(_Model())
+    commits = []
+    event.listen(storage.engine, "commit", lambda conn: commits.append(1))
+    for epoch, loss in enumerate([0.9, 0.5, 0.7, 0.4]):
+        cb.on_epoch_end(epoch, {"val_loss": loss})
+    assert cb.defer_reports and commits == []
+    assert study.trials[0].intermediate_values == {}
+    commits.clear()
+    cb.on_train_end()
+    assert len(commits) == 1
+    assert study.trials[0].intermediate_values == {1: 0.9, 2: 0.5, 3: 0.5, 4: 0.4}
+    pruned = optuna.create_study(pruner=optuna.pruners.MedianPruner())
+    assert TrialPruning(pruned.ask(), "val_loss", "min").defer_reports is False
 
 
 def test_stops_training_when_the_pruner_says_so():
@@ -164,17 +187,51 @@ def test_hyperband_prunes_the_planted_bad_region(tmp_path):
     assert len([t for t in results.trials if t.state in ("COMPLETE", "PRUNED")]) == 8
 
 
-def _report(study, trial, losses, last_step=None):
+def _report(study, trial, losses, last_step=None, defer_reports=None):
     """Runs `TrialPruning` over ``losses`` (one per epoch) like `fit` would; tells the study."""
-    cb = TrialPruning(trial, "val_loss", "min", last_step=last_step)
+    cb = TrialPruning(trial, "val_loss", "min", last_step=last_step, defer_reports=defer_reports)
     cb.set_model(_Model())
     for epoch, loss in enumerate(losses):
         cb.on_epoch_end(epoch, {"val_loss": loss})
         if cb.pruned:
+            cb.on_train_end()
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             return cb
+    cb.on_train_end()
     study.tell(trial, cb.best)
     return cb
+
+
+@pytest.mark.parametrize("name", ["asha", "hyperband"])
+def test_successive_halving_asked_only_at_its_rungs_decides_as_when_asked_every_epoch(name):
+    rng = np.random.default_rng(0)
+    curves = [np.sort(rng.uniform(0.1, 1.0, 10))[::-1] + rng.uniform(0, 0.5) for _ in range(12)]
+    runs = {}
+    for defer in (None, False):  # None: the default, deferred; False: every epoch
+        study = optuna.create_study(study_name=name, pruner=make_pruner(name, max_resource=10))
+        asks = []
+        original = optuna.trial.Trial.should_prune
+
+        def counting(self, asks=asks, original=original):
+            asks.append(self._cached_frozen_trial.last_step)
+            return original(self)
+
+        optuna.trial.Trial.should_prune = counting
+        try:
+            cbs = [_report(study, study.ask(), c, 10, defer) for c in curves]
+        finally:
+            optuna.trial.Trial.should_prune = original
+        runs[defer] = (
+            [(cb.pruned, cb.epochs, cb.defer_reports) for cb in cbs],
+            [(t.state, t.intermediate_values) for t in study.trials],
+            set(asks),
+        )
+    deferred, every = runs[None], runs[False]
+    assert [r[:2] for r in deferred[0]] == [r[:2] for r in every[0]]
+    assert any(pruned for pruned, _, _ in every[0]) and any(not p for p, _, _ in every[0])
+    assert deferred[1] == every[1]  # the same states and stored curves
+    assert all(d for _, _, d in deferred[0]) and deferred[2] == {1, 3, 9}
+    assert every[2] == set(range(1, 10))
 
 
 def test_asha_prunes_from_the_second_trial():
@@ -188,7 +245,9 @@ def test_asha_prunes_from_the_second_trial():
     assert (third.pruned, third.epochs) == (False, 9)  # the best at epochs 1 and 3
     # Hyperband on the same reports: the trials fall into brackets by a hash of their
     # number, and a bracket's first trial runs all its epochs whatever its value
-    hyperband = optuna.create_study(pruner=make_pruner("hyperband", max_resource=9))
+    hyperband = optuna.create_study(  # a fixed name: the brackets hash it
+        study_name="hyperband", pruner=make_pruner("hyperband", max_resource=9)
+    )
     runs = [_report(hyperband, hyperband.ask(), [0.5 + i / 100] * 9, 9) for i in range(4)]
     assert sum(not r.pruned for r in runs) >= 2
 
