@@ -6,6 +6,8 @@ either module globals ``x`` and ``y`` (and optionally ``validation_data`` or
 keys. The study lives in the storage (by default a SQLite file in
 ``--directory``), so running the same command again continues it: after a crash,
 it finishes the interrupted search; with a larger ``--max-trials``, it adds trials.
+``--n-jobs K`` runs trials in ``K`` processes on the study (`Tuner.search`'s
+``n_jobs``): each worker process runs the script again to get ``build_model``.
 
 Light at import: Optuna, torch and the script are imported only when the command runs.
 """

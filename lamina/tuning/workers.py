@@ -20,7 +20,8 @@ is a TypeError naming it, before any process starts.
 The parent watches the workers while it runs its own trials: a worker that dies
 (killed, crashed: no Python exception) has its running trial failed at once and
 re-queued with the same parameters and seed (`lamina.tuning.dead_trials`), and is
-reported with its exit code in a `RuntimeWarning`; a worker that stops on an exception
+reported with its exit code in a `RuntimeWarning` (it is not replaced: the other
+workers, this process included, finish the search); a worker that stops on an exception
 (a broken storage, an objective `fit` does not log) has that exception raised again
 in the parent once the others are done.
 """

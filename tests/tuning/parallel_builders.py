@@ -8,6 +8,8 @@ Environment switches (set by the tests, inherited by the workers):
   ``LAMINA_TEST_CRASH`` the test's process then waits until the worker has ended.
 - ``LAMINA_TEST_CRASH=<folder>``: the first model a spawned worker builds (its parameters sampled) writes its
   number to ``<folder>/crashed`` and ends the worker with ``os._exit(3)``.
+- ``LAMINA_TEST_WORKER_ERROR=1``: a spawned worker's trials raise an Optuna storage
+  error (which stops a search instead of failing one trial).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ def build_model(hp):
         metrics=["accuracy"],
     )
     _crash_once(hp.trial.number)  # after the parameters are sampled
+    if os.environ.get("LAMINA_TEST_WORKER_ERROR") and multiprocessing.parent_process():
+        import optuna
+
+        raise optuna.exceptions.StorageInternalError("the worker's storage broke")
     return model
 
 

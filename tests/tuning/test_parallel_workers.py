@@ -168,6 +168,21 @@ def test_a_killed_worker_is_reported_and_its_trial_retried(tmp_path, monkeypatch
     assert [r.number for r in results.failures] == [number]
 
 
+def test_an_error_that_stops_a_worker_is_raised_in_the_caller(tmp_path, monkeypatch):
+    _meet(tmp_path, monkeypatch)
+    monkeypatch.setenv("LAMINA_TEST_WORKER_ERROR", "1")
+    x, y, dev = _data()
+    tuner = _tuner(tmp_path, max_trials=3)
+    with pytest.raises(optuna.exceptions.StorageInternalError, match="the worker's storage broke"
+                       ) as raised:  # fmt: skip
+        tuner.search(x, y, validation_data=dev, epochs=1, n_jobs=2, verbose=0)
+    notes = getattr(raised.value, "__notes__", None)  # exception notes: Python >= 3.11
+    assert notes is None or any("Raised in worker process" in note for note in notes)
+    trials = _stored(tuner)  # this process finished the search before raising it
+    assert sum(t.state == State.COMPLETE for t in trials) == 3
+    assert multiprocessing.active_children() == []
+
+
 def test_lamina_tune_n_jobs_runs_the_script_in_two_processes(tmp_path, monkeypatch, capsys):
     from lamina.cli import main
 
