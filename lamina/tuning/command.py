@@ -6,6 +6,8 @@ either module globals ``x`` and ``y`` (and optionally ``validation_data`` or
 keys. The study lives in the storage (by default a SQLite file in
 ``--directory``), so running the same command again continues it: after a crash,
 it finishes the interrupted search; with a larger ``--max-trials``, it adds trials.
+``--n-jobs K`` runs trials in ``K`` processes on the study (`Tuner.search`'s
+``n_jobs``): each worker process runs the script again to get ``build_model``.
 
 Light at import: Optuna, torch and the script are imported only when the command runs.
 """
@@ -78,7 +80,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder of the default storage and the trials' models (default: lamina_tuning)",
     )
     parser.add_argument(
-        "--n-jobs", type=int, default=1, help="trials run at once, in threads (default: 1)"
+        "--n-jobs",
+        type=int,
+        default=1,
+        help="trials run at once, each in its own process (default: 1)",
     )
     parser.add_argument("--seed", type=int, default=0, help="the study's seed (default: 0)")
 
@@ -123,6 +128,31 @@ def load_script(path: str | os.PathLike) -> dict[str, Any]:
             + ". Add `def build_model(hp): ...`."
         )
     return {"build_model": build_model, **_data_of(namespace, script, defined)}
+
+
+class ScriptFunction:
+    """A function of a script run by `load_script`, picklable by the script's path: the
+    worker processes of ``--n-jobs`` run the script again and take the function there.
+
+    Args:
+        path: The script.
+        name: The function's name in the script.
+        function: The function, as loaded in this process.
+    """
+
+    def __init__(self, path: str | os.PathLike, name: str, function: Any) -> None:
+        self.path, self.name, self.function = str(Path(path).resolve()), name, function
+        self.__name__ = getattr(function, "__name__", name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "name": self.name}
+
+    def __setstate__(self, state: dict) -> None:
+        loaded = load_script(state["path"])
+        self.__init__(state["path"], state["name"], loaded[state["name"]])
 
 
 def _listed(names: list[str]) -> str:
@@ -266,7 +296,10 @@ def run(args: argparse.Namespace) -> int:
             return 2
     try:
         loaded = load_script(args.script)
-        tuner = _tuner(args, loaded["build_model"])
+        build_model = loaded["build_model"]
+        if args.n_jobs > 1:  # worker processes run the script again to get `build_model`
+            build_model = ScriptFunction(args.script, "build_model", build_model)
+        tuner = _tuner(args, build_model)
     except ScriptError as e:
         print(f"{_NAME}: {e}", file=sys.stderr)
         return 2

@@ -51,7 +51,9 @@ class Tuner:
     The study lives in ``storage``: by default a SQLite file
     ``<directory>/<study_name>.db``, so a search killed mid-way continues where it
     stopped when `search` is called again (the interrupted trial is failed and retried
-    with the same parameters); several processes may search one study at once.
+    with the same parameters); several processes may search one study at once, and
+    ``search(..., n_jobs=k)`` runs its trials in ``k`` processes on it (parallel trials
+    are always processes, never threads; `cross_validate` has no parallel mode).
 
     Each trial's seed is ``derive_seed(seed, trial.number)``: `lamina.set_seed` is
     called with it before `build_model`, so a trial is reproducible on its own from
@@ -152,6 +154,7 @@ class Tuner:
         self._dev: tuple[Any, Any] | None = None
         self._comparison: tuple[Any, Any] | None = None
         url = _storage.resolve_storage(storage, self.directory, self.study_name)
+        self._storage_arg = url  # what worker processes open (`n_jobs` > 1)
         self.storage_url = _storage.mask_password(url) if isinstance(url, str) else repr(url)
         self._storage = _storage.open_storage(url)
         with _quiet(optuna):  # no "A new study created" line on every Tuner
@@ -198,12 +201,20 @@ class Tuner:
             batch_size: Passed to `fit`.
             callbacks: More callbacks for `fit`. The same instances go to every
                 trial's `fit`, as in a loop of fits (a callback may count epochs across
-                trials; with ``n_jobs`` > 1 they are called from several threads).
-            n_jobs: Trials run at once in threads of this process, sharing the sampler.
-                Defaults to `1`. Threads share the process's random state (the seed
-                is set per trial, but the trials' draws interleave), so a trial run in
-                a thread is not exactly reproducible on its own; for that, run one
-                trial at a time, or several processes on one study (`storage=`).
+                trials); with ``n_jobs`` > 1 each worker process has its own copies.
+            n_jobs: Trials run at once, each in its own process (never threads: no
+                GIL, and each trial stays reproducible from its seed). With ``k`` > 1
+                this process is one worker and starts ``k - 1`` others with
+                multiprocessing's ``'spawn'`` (see `lamina.tuning.workers`): each opens
+                the same study in `storage` (not an in-memory one) and runs trials until
+                the study holds `max_trials` finished trials or the time budget ends,
+                with torch's threads set to ``max(1, cpus // k)``. `build_model`, the
+                data and the callbacks are pickled to the workers: `build_model` must be
+                a module-level function (in a script, call `search` under
+                ``if __name__ == "__main__":``); a lambda or closure is a TypeError
+                raised before any worker starts. A worker that dies (killed, crashed)
+                is reported with its exit code in a `RuntimeWarning` and its trial is
+                failed and retried with the same parameters. Defaults to `1`.
             verbose: 0 silent, 1 one line per trial, 2 also `fit`'s epoch lines.
             **fit_kwargs: Other arguments of `fit` (``class_weight``, ``shuffle``...).
 
@@ -212,30 +223,46 @@ class Tuner:
 
         Raises:
             ValueError: Bad arguments; an objective that `fit` does not log (raised
-                at the first epoch, listing what is logged).
+                at the first epoch, listing what is logged); ``n_jobs`` > 1 with an
+                in-memory storage.
+            TypeError: ``n_jobs`` > 1 and `build_model`, the data or a callback cannot
+                be pickled (the message names it).
         """
-        optuna = require("tune", "`Tuner.search`")[0]
         epochs = _positive_int("epochs", epochs)
         n_jobs = _positive_int("n_jobs", n_jobs)
         check_fit_kwargs(fit_kwargs)
         plan = plan_data(self.objective, x, y, validation_data, validation_split, cv)
         self._dev = plan.dev
-        self.study.pruner = make_pruner(self._pruner_arg, max_resource=epochs * plan.n_folds)
         deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
         run = dict(epochs=epochs, batch_size=batch_size, callbacks=list(callbacks or []))
         run.update(verbose=verbose, fit_kwargs=fit_kwargs, deadline=deadline)
+        if n_jobs == 1:
+            failures = self._search_here(plan, run)
+        else:
+            from lamina.tuning.workers import search_in_processes
+
+            data = dict(x=x, y=y, validation_data=validation_data)
+            data.update(validation_split=validation_split, cv=cv)
+            failures = search_in_processes(self, plan, data, run, n_jobs)
+        if failures >= self.max_trials and verbose:
+            print(f"Stopped after {failures} failed trials; see `results().failures`.")
+        return self.results()
+
+    def _search_here(self, plan: Any, run: dict) -> int:
+        """This process's trials of a search (the whole search with ``n_jobs=1``, one
+        worker's share otherwise); returns the failures counted."""
+        optuna = require("tune", "`Tuner.search`")[0]
+        self.study.pruner = make_pruner(self._pruner_arg, max_resource=run["epochs"] * plan.n_folds)
 
         def objective(trial: Any) -> float:
             return run_trial(self, trial, plan, **run)
 
+        verbose = run["verbose"]
         dead = _storage.fail_dead_trials(self.study)
         if dead and verbose:
             print(f"Trials {dead} of a process that ended mid-trial are failed and re-queued.")
         with _quiet(optuna, optuna.logging.WARNING if verbose >= 2 else optuna.logging.ERROR):
-            failures = optimize(self, objective, n_jobs, verbose, deadline)
-        if failures >= self.max_trials and verbose:
-            print(f"Stopped after {failures} failed trials; see `results().failures`.")
-        return self.results()
+            return optimize(self, objective, 1, verbose, run["deadline"])
 
     # ------------------------------------------------------------------ results
     def results(self) -> TuningResults:

@@ -111,12 +111,13 @@ def test_cv_objective_is_the_mean_of_the_fold_bests(tmp_path, digits):
     assert tuner.compare_best() is None
 
 
-def test_threads_share_the_study(tmp_path, digits):
+def test_two_worker_processes_share_the_study(tmp_path, digits):
     x, y, xd, yd = digits
     tuner = _tuner(tmp_path, max_trials=4)
     results = tuner.search(x, y, validation_data=(xd, yd), epochs=2, n_jobs=2, verbose=0)
-    assert len(results.trials) == 4
-    assert {t.number for t in results.trials} == {0, 1, 2, 3}
+    # the spawned worker's running trial still finishes when the study is full: at most 1 extra
+    assert len(results.trials) in (4, 5)
+    assert {t.number for t in results.trials} == set(range(len(results.trials)))
     assert all(t.state == "COMPLETE" for t in results.trials)
 
 
