@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import datetime
 import os
+import time
 from dataclasses import dataclass
 
 import torch
@@ -117,10 +118,22 @@ def _init_from_env() -> DistributedContext:
     )
 
 
+# How long `_destroy` hands the GIL to Gloo's worker threads at exit (seconds).
+_EXIT_GRACE_S = 0.25
+
+
 def _destroy() -> None:
     global _context
     if dist.is_initialized():
         dist.destroy_process_group()
+        # A Gloo worker thread frees a finished all-reduce after the caller has moved on;
+        # when the tensors it frees are held by Python (metric states) it takes the GIL.
+        # If the interpreter is finalizing by then, that thread aborts the whole process
+        # ("terminate called without an active exception", SIGABRT after a good run; seen
+        # under load with torch 2.13, pytorch/pytorch#190489). The group object lives on
+        # while the DDP wrapper holds it, so destroying it does not join those threads:
+        # sleeping releases the GIL while the interpreter is still whole.
+        time.sleep(_EXIT_GRACE_S)
     _context = None
 
 

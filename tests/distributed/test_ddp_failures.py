@@ -4,14 +4,13 @@ stops with `DistributedTrainingError` instead of waiting forever."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import lamina
+from tests.distributed.torchrun import launch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -22,22 +21,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _launch(out: Path, case: str, **env: str) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **env}
-    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        full_env.pop(key, None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node=2",
-        "--standalone",
-        str(HERE / "ddp_worker.py"),
-        str(out),
-        case,
-    ]
-    return subprocess.run(
-        cmd, env=full_env, capture_output=True, text=True, timeout=60, cwd=str(out)
-    )
+    return launch(HERE / "ddp_worker.py", str(out), case, cwd=out, timeout=60, **env)
 
 
 def test_ddp_rank_killed_mid_fit_raises_clear_error(tmp_path: Path) -> None:

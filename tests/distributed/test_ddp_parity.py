@@ -9,9 +9,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ import pytest
 import torch
 
 import lamina
+from tests.distributed.torchrun import launch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -32,22 +31,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _launch(out: Path, cases: str, timeout: float, **env: str) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **env}
-    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        full_env.pop(key, None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node=2",
-        "--standalone",
-        str(HERE / "ddp_worker.py"),
-        str(out),
-        cases,
-    ]
-    return subprocess.run(
-        cmd, env=full_env, capture_output=True, text=True, timeout=timeout, cwd=str(out)
-    )
+    return launch(HERE / "ddp_worker.py", str(out), cases, cwd=out, timeout=timeout, **env)
 
 
 def _results(out: Path, case: str, proc: subprocess.CompletedProcess) -> list[dict]:

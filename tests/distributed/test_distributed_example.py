@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import lamina
+from tests.distributed.torchrun import launch
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLE = ROOT / "examples" / "distributed_fit.py"
@@ -35,23 +33,7 @@ def test_distributed_example_single_process(tmp_path: Path) -> None:
     not lamina.distributed.context.dist.is_available(), reason="no torch.distributed"
 )
 def test_distributed_example_under_torchrun(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(key, None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node=2",
-        "--standalone",
-        str(EXAMPLE),
-        "--quick",
-        "--out",
-        str(tmp_path),
-    ]
-    proc = subprocess.run(
-        cmd, env=env, capture_output=True, text=True, timeout=120, cwd=str(tmp_path)
-    )
+    proc = launch(EXAMPLE, "--quick", "--out", str(tmp_path), cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr[-5000:]
     lines = re.findall(r"processes: (\d+)\s+epochs: (\d+)\s+test accuracy: ([\d.]+)", proc.stdout)
     assert len(lines) == 1  # printed by rank 0 only
