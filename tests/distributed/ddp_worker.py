@@ -32,7 +32,7 @@ def data(n: int = 69, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return x, y.reshape(-1, 1), w
 
 
-def build_model(seed: int = 0) -> lamina.Model:
+def build_model(seed: int = 0, jit_compile: bool = False) -> lamina.Model:
     lamina.set_seed(seed)
     model = lamina.Sequential(
         [
@@ -46,6 +46,7 @@ def build_model(seed: int = 0) -> lamina.Model:
         loss="binary_crossentropy",
         metrics=["accuracy", lamina.metrics.AUC(num_thresholds=50)],
         weighted_metrics=["mae"],
+        jit_compile=jit_compile,
     )
     return model
 
@@ -211,6 +212,23 @@ def case_split(out: str, rank: int) -> dict:
         lamina.distributed.set_distribution(None)
 
 
+def case_jit(out: str, rank: int) -> dict:
+    """`jit_compile=True`: `torch.compile` of the DDP-wrapped model (DDP's graph breaks)."""
+    x, y, w = data()
+    xv, yv, _ = data(23, seed=1)
+    model = build_model(jit_compile=True)
+    hist = model.fit(
+        x,
+        y,
+        sample_weight=w,
+        batch_size=PER_DEVICE_BATCH,
+        epochs=EPOCHS,
+        validation_data=(xv, yv),
+        verbose=0,
+    )
+    return {"history": hist.history, "weights": weights(model)}
+
+
 def case_fsdp(out: str, rank: int) -> dict:
     x, y, w = data()
     xv, yv, _ = data(23, seed=1)
@@ -320,6 +338,7 @@ CASES = {
     "stop": case_stop,
     "datasets": case_datasets,
     "fsdp": case_fsdp,
+    "jit": case_jit,
     "split": case_split,
     "kill": case_kill,
     "backup": case_backup,

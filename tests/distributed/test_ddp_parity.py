@@ -54,7 +54,7 @@ def _assert_history_close(got: dict, want: dict) -> None:
 @pytest.fixture(scope="module")
 def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
     out = tmp_path_factory.mktemp("ddp")
-    proc = _launch(out, "fit,stop,datasets,fsdp,backup,split", timeout=120)
+    proc = _launch(out, "fit,stop,datasets,fsdp,backup,split,jit", timeout=240)
     assert proc.returncode == 0, proc.stderr[-5000:]
     return out, proc
 
@@ -75,6 +75,18 @@ def test_ddp_fit_weights_and_history_match_single_process(main_run, reference) -
         _assert_history_close(
             result["history"], history
         )  # loss, accuracy, AUC, weighted mae, val_*
+
+
+def test_ddp_jit_compile_matches_single_process(main_run, reference) -> None:
+    # torch.compile over the DDP wrapper: the gradients still go through DDP's all-reduce.
+    out, proc = main_run
+    model, history = reference
+    want = worker.weights(model)
+    for result in _results(out, "jit", proc):
+        for got_w, want_w in zip(result["weights"], want):
+            np.testing.assert_allclose(got_w, want_w, rtol=0, atol=1e-5)
+        for key in history:
+            np.testing.assert_allclose(result["history"][key], history[key], atol=1e-5, err_msg=key)
 
 
 def test_ddp_evaluate_and_predict_match_single_process(main_run, reference) -> None:
