@@ -354,3 +354,53 @@ def test_optimizer_step_does_not_sync_host(kwargs):
         opt.zero_grad()
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.parametrize(
+    "make, fused",
+    [
+        (lambda: optimizers.Adam(0.05), True),
+        (lambda: optimizers.AdamW(0.05), True),
+        (lambda: optimizers.Adam(0.05, amsgrad=True, weight_decay=0.1), True),
+        (lambda: optimizers.Nadam(0.05), None),  # torch has no fused NAdam
+        (lambda: optimizers.SGD(0.1), None),
+    ],
+)
+def test_adam_builds_torchs_fused_kernel_for_plain_weights(make, fused):
+    opt = make()
+    opt.build(_model().parameters())
+    assert opt.torch_optimizer.defaults.get("fused") is fused
+
+
+class _TaggedTensor(torch.Tensor):
+    pass
+
+
+def test_adam_keeps_the_per_tensor_update_for_tensor_subclass_weights():
+    # FSDP's sharded weights are `DTensor`s: a subclass takes the per-tensor loop.
+    a, b = _model(), _model()
+    with torch.no_grad():
+        a.weight = torch.nn.Parameter(a.weight.detach().clone().as_subclass(_TaggedTensor))
+    opt = optimizers.Adam(0.05)
+    _train_lamina(opt, a, steps=4)
+    assert not opt.torch_optimizer.defaults.get("fused")
+    _train_torch(torch.optim.Adam(b.parameters(), lr=0.05, eps=1e-7), b, steps=4)
+    _assert_same_weights(a, b)
+
+
+def test_adam_state_of_the_per_tensor_update_continues_in_the_fused_kernel():
+    # A file saved before Adam used the fused kernel holds the per-tensor update's state.
+    a = _model()
+    old = optimizers.Adam(0.05)
+    old._fused = False
+    _train_lamina(old, a, steps=3)
+    assert not old.torch_optimizer.defaults.get("fused")
+    b = copy.deepcopy(a)
+    new = optimizers.Adam(0.05)
+    new.load_state_dict(copy.deepcopy(old.state_dict()))
+    new.build(b.parameters())
+    assert new.torch_optimizer.defaults["fused"] is True
+    _train_lamina(old, a, steps=5)
+    _train_lamina(new, b, steps=5)
+    _assert_same_weights(a, b)
+    assert new.iterations == 8
