@@ -30,6 +30,7 @@ import argparse
 import cProfile
 import importlib.util
 import io
+import os
 import pstats
 import time
 from collections.abc import Callable
@@ -146,7 +147,9 @@ def torch_epochs(model: nn.Module, x: np.ndarray, y: np.ndarray):
     model.to(device)
     xt = torch.as_tensor(x, dtype=torch.float32).to(device)
     yt = torch.as_tensor(y, dtype=torch.long).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=EPSILON)
+    # torch's default Adam update, or with BENCH_HAND_ADAM=fused its fused kernel (Lamina's).
+    fused = True if os.environ.get("BENCH_HAND_ADAM") == "fused" else None
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=EPSILON, fused=fused)
     n = xt.shape[0]
 
     def epoch() -> None:

@@ -20,6 +20,7 @@ epoch on 512 samples) is a smoke test of the script, not a measurement.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -105,7 +106,10 @@ def torch_epochs(model: nn.Module, x: np.ndarray, y: np.ndarray, accuracy: bool)
     model.to(device)
     xt = torch.as_tensor(x, dtype=torch.float32).to(device)
     yt = torch.as_tensor(y, dtype=torch.long).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    # torch's default Adam update, or with BENCH_HAND_ADAM=fused its fused kernel, which
+    # Lamina's Adam uses for plain CPU / CUDA weights.
+    fused = True if os.environ.get("BENCH_HAND_ADAM") == "fused" else None
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7, fused=fused)
     loss_fn = nn.CrossEntropyLoss()
     n = xt.shape[0]
 

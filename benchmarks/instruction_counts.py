@@ -14,6 +14,7 @@ The models, data, optimizer, loss and loops are those of `fit_overhead.py`
 convnet and GRU), on one torch thread.
 
     .venv/bin/python benchmarks/instruction_counts.py [--cases mlp cnn convnet gru] [--jobs 2]
+        [--hand-adam default|fused]
 
 Needs `valgrind` on the PATH; each case takes a few minutes (torch starts
 slowly under Valgrind).
@@ -95,12 +96,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     p.add_argument("--jobs", type=int, default=2, help="Valgrind processes at once")
+    p.add_argument("--hand-adam", choices=("default", "fused"), default="default",
+                   help="the hand-written loop's Adam: torch's default update or its fused kernel")
     p.add_argument("--child", nargs=3, metavar=("SIDE", "CASE", "EPOCHS"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         side, case, epochs = args.child
         child(side, case, int(epochs))
         return
+    os.environ["BENCH_HAND_ADAM"] = args.hand_adam  # read by fit_overhead in the children
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not on the PATH; install it (e.g. `apt-get install valgrind`) to count instructions.")
     jobs = [(side, case, e) for case in args.cases for side in ("lamina", "torch") for e in EPOCHS]
