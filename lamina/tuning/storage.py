@@ -320,6 +320,20 @@ def _sync_normal(storage: Any) -> None:
     storage.engine.dispose()  # connections opened while Optuna made its tables
 
 
+def _probe_sqlite(path: str) -> None:
+    """WAL mode on (it stays with the file), then a write that leaves nothing behind:
+    fails on a read-only file or folder."""
+    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None)
+    try:
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("CREATE TABLE lamina_write_probe (x)")
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
+
+
 def _prepare_sqlite(url: str, database: str | None) -> None:
     """Creates the SQLite file in WAL mode, or explains why it cannot."""
     if not database or database == ":memory:" or database.startswith("file:"):
@@ -334,28 +348,29 @@ def _prepare_sqlite(url: str, database: str | None) -> None:
             "Create the folder, or pass a `storage=` URL in a folder you can write to "
             "(or storage=None to keep the study in `directory`)."
         )
-    try:
-        connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None)
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    while True:
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            # a write that leaves nothing behind: fails on a read-only file or folder
-            connection.execute("BEGIN IMMEDIATE")
-            connection.execute("CREATE TABLE lamina_write_probe (x)")
-            connection.execute("ROLLBACK")
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError as e:
-        if not isinstance(e, sqlite3.OperationalError):
+            _probe_sqlite(path)
+            return
+        except sqlite3.OperationalError as e:
+            # Switching to WAL needs the file to itself, and SQLite answers "database is
+            # locked" at once (no busy wait) while another process holds a write lock on
+            # it, e.g. a second worker preparing the same new study file: wait and retry.
+            if "locked" in str(e) and time.monotonic() < deadline:
+                time.sleep(random.uniform(0.02, 0.1))
+                continue
+            raise ValueError(
+                f"The SQLite storage {shown!r} cannot be written ({e}): the folder {folder!r} "
+                "or the file is not writable. Pass a `storage=` URL (or `directory=`) in a "
+                "folder you can write to, or fix its permissions."
+            ) from e
+        except sqlite3.DatabaseError as e:
             raise ValueError(
                 f"The SQLite storage {shown!r} cannot be opened: {path!r} is not a SQLite "
                 f"database ({e}). Pass a `storage=` URL naming a new file or an existing "
                 "study database."
             ) from e
-        raise ValueError(
-            f"The SQLite storage {shown!r} cannot be written ({e}): the folder {folder!r} or "
-            "the file is not writable. Pass a `storage=` URL (or `directory=`) in a folder "
-            "you can write to, or fix its permissions."
-        ) from e
 
 
 def _open_error(url: str, error: Exception) -> Exception:

@@ -200,6 +200,34 @@ WORKER = textwrap.dedent(
 )
 
 
+def test_switching_a_new_file_to_wal_waits_for_another_processs_write_lock(tmp_path):
+    # SQLite refuses `PRAGMA journal_mode=WAL` at once ("database is locked", no busy
+    # wait) while another connection holds a write lock: what a second worker met when
+    # both prepared the same new study file. Preparing now waits for the lock.
+    path = tmp_path / "new.db"
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    blocker.execute("CREATE TABLE other (x)")
+    assert blocker.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    blocker.execute("BEGIN IMMEDIATE")
+    blocker.execute("INSERT INTO other VALUES (1)")
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        sqlite3.connect(path, timeout=5, isolation_level=None).execute("PRAGMA journal_mode=WAL")
+    release = threading.Timer(0.5, lambda: blocker.execute("COMMIT"))
+    release.start()
+    try:
+        start = time.monotonic()
+        st.open_storage(f"sqlite:///{path}")
+        waited = time.monotonic() - start
+    finally:
+        release.join()
+        blocker.close()
+    assert waited >= 0.4
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert check.execute("SELECT x FROM other").fetchall() == [(1,)]  # nothing lost
+    check.close()
+
+
 def test_two_processes_write_one_sqlite_study_at_once(tmp_path):
     url = f"sqlite:///{tmp_path}/shared.db"
     script = tmp_path / "worker.py"
