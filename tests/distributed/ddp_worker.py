@@ -51,20 +51,25 @@ def build_model(seed: int = 0, jit_compile: bool = False) -> lamina.Model:
     return model
 
 
-def fit_reference(global_batch: int) -> tuple[lamina.Model, dict]:
+def fit_weighted(model: lamina.Model, batch_size: int) -> dict:
+    """`fit` on the weighted data with the validation set; returns the history."""
     x, y, w = data()
     xv, yv, _ = data(23, seed=1)
-    model = build_model()
     hist = model.fit(
         x,
         y,
         sample_weight=w,
-        batch_size=global_batch,
+        batch_size=batch_size,
         epochs=EPOCHS,
         validation_data=(xv, yv),
         verbose=0,
     )
-    return model, hist.history
+    return hist.history
+
+
+def fit_reference(global_batch: int) -> tuple[lamina.Model, dict]:
+    model = build_model()
+    return model, fit_weighted(model, global_batch)
 
 
 def weights(model: lamina.Model) -> list[list]:
@@ -214,39 +219,20 @@ def case_split(out: str, rank: int) -> dict:
 
 def case_jit(out: str, rank: int) -> dict:
     """`jit_compile=True`: `torch.compile` of the DDP-wrapped model (DDP's graph breaks)."""
-    x, y, w = data()
-    xv, yv, _ = data(23, seed=1)
     model = build_model(jit_compile=True)
-    hist = model.fit(
-        x,
-        y,
-        sample_weight=w,
-        batch_size=PER_DEVICE_BATCH,
-        epochs=EPOCHS,
-        validation_data=(xv, yv),
-        verbose=0,
-    )
-    return {"history": hist.history, "weights": weights(model)}
+    history = fit_weighted(model, PER_DEVICE_BATCH)
+    return {"history": history, "weights": weights(model)}
 
 
 def case_fsdp(out: str, rank: int) -> dict:
-    x, y, w = data()
     xv, yv, _ = data(23, seed=1)
     lamina.distributed.set_distribution(lamina.distributed.FullyShardedDataParallel())
     try:
         model = build_model()
-        hist = model.fit(
-            x,
-            y,
-            sample_weight=w,
-            batch_size=PER_DEVICE_BATCH,
-            epochs=EPOCHS,
-            validation_data=(xv, yv),
-            verbose=0,
-        )
+        history = fit_weighted(model, PER_DEVICE_BATCH)
         model.save(os.path.join(out, "fsdp_model.lamina"))  # every process calls it; rank 0 writes
         return {
-            "history": hist.history,
+            "history": history,
             "weights": weights(model),
             "evaluate": model.evaluate(xv, yv, batch_size=4, verbose=0, return_dict=True),
             "predict": model.predict(xv, batch_size=4, verbose=0).tolist(),

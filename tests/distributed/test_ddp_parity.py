@@ -45,10 +45,18 @@ def _results(out: Path, case: str, proc: subprocess.CompletedProcess) -> list[di
     return found
 
 
-def _assert_history_close(got: dict, want: dict) -> None:
+def _assert_history_close(got: dict, want: dict, atol: float = 1e-6) -> None:
     assert set(got) == set(want)
     for key in want:
-        np.testing.assert_allclose(got[key], want[key], rtol=0, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(got[key], want[key], rtol=0, atol=atol, err_msg=key)
+
+
+def _assert_like_reference(result: dict, reference: tuple, atol: float = 1e-6) -> None:
+    """A process's weights and history equal the single-process run's."""
+    model, history = reference
+    for got_w, want_w in zip(result["weights"], worker.weights(model)):
+        np.testing.assert_allclose(got_w, want_w, rtol=0, atol=atol)
+    _assert_history_close(result["history"], history, atol)  # loss, accuracy, AUC, mae, val_*
 
 
 @pytest.fixture(scope="module")
@@ -67,26 +75,15 @@ def reference() -> tuple[lamina.Model, dict]:
 
 def test_ddp_fit_weights_and_history_match_single_process(main_run, reference) -> None:
     out, proc = main_run
-    model, history = reference
-    want = worker.weights(model)
     for result in _results(out, "fit", proc):
-        for got_w, want_w in zip(result["weights"], want):
-            np.testing.assert_allclose(got_w, want_w, rtol=0, atol=1e-6)
-        _assert_history_close(
-            result["history"], history
-        )  # loss, accuracy, AUC, weighted mae, val_*
+        _assert_like_reference(result, reference)
 
 
 def test_ddp_jit_compile_matches_single_process(main_run, reference) -> None:
     # torch.compile over the DDP wrapper: the gradients still go through DDP's all-reduce.
     out, proc = main_run
-    model, history = reference
-    want = worker.weights(model)
     for result in _results(out, "jit", proc):
-        for got_w, want_w in zip(result["weights"], want):
-            np.testing.assert_allclose(got_w, want_w, rtol=0, atol=1e-5)
-        for key in history:
-            np.testing.assert_allclose(result["history"][key], history[key], atol=1e-5, err_msg=key)
+        _assert_like_reference(result, reference, atol=1e-5)
 
 
 def test_ddp_evaluate_and_predict_match_single_process(main_run, reference) -> None:
@@ -159,13 +156,11 @@ def test_ddp_dataset_inputs_are_disjoint_per_rank(main_run) -> None:
 
 def test_fsdp_fit_matches_single_process_and_saves_an_ordinary_file(main_run, reference) -> None:
     out, proc = main_run
-    model, history = reference
+    model, _ = reference
     xv, yv, _ = worker.data(23, seed=1)
     want_eval = model.evaluate(xv, yv, batch_size=4, verbose=0, return_dict=True)
     for result in _results(out, "fsdp", proc):
-        for got_w, want_w in zip(result["weights"], worker.weights(model)):
-            np.testing.assert_allclose(got_w, want_w, rtol=0, atol=1e-6)
-        _assert_history_close(result["history"], history)
+        _assert_like_reference(result, reference)
         for key, value in want_eval.items():  # the sharded model after fit: evaluate, predict
             assert result["evaluate"][key] == pytest.approx(value, abs=1e-6), key
         np.testing.assert_allclose(
